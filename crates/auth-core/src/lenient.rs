@@ -1,0 +1,138 @@
+//! Lenient decoding helpers for provider JSON.
+//!
+//! Providers send the same field as a string in one example and a number in another (`app_id`,
+//! `balance`, `player_id`), and amounts must stay exact. These helpers read the raw JSON token so
+//! a number like `42766.25` is kept as the text `"42766.25"`, never via `f64`.
+
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
+
+use crate::error::DecodeError;
+
+/// Decodes `bytes` as `T`, reporting the path of the first offending field but never the input.
+pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = DecodeError::from_json(e.inner());
+        DecodeError::new(if path == "." { "$".to_owned() } else { path }, inner.reason)
+    })?;
+    de.end().map_err(|e| DecodeError::from_json(&e))?;
+    Ok(value)
+}
+
+/// Text of a JSON string or number token: `"10013"` and `10013` both give `10013`.
+pub fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let raw: &RawValue = Deserialize::deserialize(d)?;
+    raw_to_text(raw).map_err(D::Error::custom)
+}
+
+/// Like [`string_or_number`] for an optional field (`null` or absent give `None`).
+pub fn opt_string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let raw: Option<&RawValue> = Deserialize::deserialize(d)?;
+    match raw {
+        None => Ok(None),
+        Some(r) if r.get() == "null" => Ok(None),
+        Some(r) => raw_to_text(r).map(Some).map_err(D::Error::custom),
+    }
+}
+
+/// An exact decimal from a JSON string or number (`"42766.25"` or `42766.25`).
+pub fn decimal<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let text = string_or_number(d)?;
+    if is_decimal(&text) {
+        Ok(text)
+    } else {
+        Err(D::Error::custom("expected a decimal amount"))
+    }
+}
+
+/// An `i64` from a JSON number or a string holding one.
+pub fn i64_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let text = string_or_number(d)?;
+    text.trim()
+        .parse()
+        .map_err(|_| D::Error::custom("expected an integer"))
+}
+
+/// Like [`i64_lenient`] for an optional field.
+pub fn opt_i64_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    match opt_string_or_number(d)? {
+        None => Ok(None),
+        Some(t) => t
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| D::Error::custom("expected an integer")),
+    }
+}
+
+fn raw_to_text(raw: &RawValue) -> Result<String, &'static str> {
+    let s = raw.get();
+    match s.as_bytes().first() {
+        Some(b'"') => serde_json::from_str::<String>(s).map_err(|_| "invalid string"),
+        Some(b'-' | b'0'..=b'9') => Ok(s.to_owned()),
+        _ => Err("expected a string or a number"),
+    }
+}
+
+/// Whether `s` is a plain decimal number: optional `-`, digits, optional `.` and digits.
+/// Exponents, `+`, spaces, `NaN` and empty strings are not.
+pub fn is_decimal(s: &str) -> bool {
+    let s = s.strip_prefix('-').unwrap_or(s);
+    let (int, frac) = match s.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (s, None),
+    };
+    !int.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    struct Sample {
+        #[serde(deserialize_with = "string_or_number")]
+        app_id: String,
+        #[serde(deserialize_with = "decimal")]
+        balance: String,
+        #[serde(default, deserialize_with = "opt_i64_lenient")]
+        player_id: Option<i64>,
+    }
+
+    #[test]
+    fn accepts_strings_and_numbers_and_keeps_decimals_exact() {
+        let a: Sample =
+            decode_json(br#"{"app_id":10013,"balance":42766.25,"player_id":"21"}"#).unwrap();
+        assert_eq!(a.app_id, "10013");
+        assert_eq!(a.balance, "42766.25");
+        assert_eq!(a.player_id, Some(21));
+        let b: Sample =
+            decode_json(br#"{"app_id":"10013","balance":"12345678901234567.1234"}"#).unwrap();
+        assert_eq!(b.balance, "12345678901234567.1234");
+        assert_eq!(b.player_id, None);
+    }
+
+    #[test]
+    fn decode_errors_name_the_field_not_the_value() {
+        let err = decode_json::<Sample>(br#"{"app_id":"1","balance":"sentinel"}"#).unwrap_err();
+        assert_eq!(err.path, "balance");
+        assert!(!err.to_string().contains("sentinel"));
+        let err = decode_json::<Sample>(b"<html>").unwrap_err();
+        assert_eq!(err.path, "$");
+    }
+
+    #[test]
+    fn decimal_syntax() {
+        for ok in ["0", "1.5", "-3", "405.64"] {
+            assert!(is_decimal(ok), "{ok}");
+        }
+        for bad in ["", ".5", "1.", "1e5", "+1", "NaN", " 1", "1.2.3"] {
+            assert!(!is_decimal(bad), "{bad}");
+        }
+    }
+}

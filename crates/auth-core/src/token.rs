@@ -1,0 +1,291 @@
+//! The provider-neutral traits and the normalised types they speak.
+//!
+//! Each provider crate has a rich typed API of its own; these traits are thin adapters over it so
+//! an operator can hold `Arc<dyn TokenIssuer>` / `Arc<dyn TokenVerifier>` for any provider, and so
+//! the operator's own session store can be plugged into inbound verification (OMG
+//! `verify_session`, Credit Pay's `token` header) as a `TokenVerifier`.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+
+use crate::error::AuthError;
+use crate::secret::{IssuedSecret, PlayerToken};
+
+/// Obtains a token (or one-time code) for a player from a provider.
+#[async_trait]
+pub trait TokenIssuer: Send + Sync {
+    /// A short stable name of the provider, e.g. `"omg"`.
+    fn provider(&self) -> &str;
+
+    /// Issues a token for the player described by `request`.
+    async fn issue(&self, request: &IssueRequest) -> Result<IssuedToken, AuthError>;
+}
+
+/// Checks a token a player presents and says who the player is.
+#[async_trait]
+pub trait TokenVerifier: Send + Sync {
+    /// A short stable name of the provider (or `"operator"` for the operator's own sessions).
+    fn provider(&self) -> &str;
+
+    /// Verifies `request.token`. A definitive "no" is [`AuthError::Rejected`]; an outage of the
+    /// verifier's own dependencies is [`AuthError::Store`] or [`AuthError::Unavailable`], which
+    /// callers must never turn into a rejection.
+    async fn verify(&self, request: &VerifyRequest) -> Result<VerifiedPlayer, AuthError>;
+}
+
+/// What an issuer needs to know about the player.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct IssueRequest {
+    /// The operator's unique id of the player (OMG `uname`, Credit Pay `customer_no`).
+    pub player_id: String,
+    /// A display name (OMG `nickname`).
+    pub display_name: Option<String>,
+    /// The player's IP address (Credit Pay `client_ip`).
+    pub client_ip: Option<IpAddr>,
+    /// The operator's own token for the player, which the provider relays back later
+    /// (Credit Pay `customer_token`).
+    pub player_token: Option<PlayerToken>,
+    /// When `player_token` expires.
+    pub player_token_expires_at: Option<SystemTime>,
+    /// Provider-specific extra fields by name (e.g. `cid`, `session_sign`, `callback_url`).
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl IssueRequest {
+    /// A request for `player_id` with nothing else set.
+    pub fn new(player_id: impl Into<String>) -> Self {
+        Self {
+            player_id: player_id.into(),
+            display_name: None,
+            client_ip: None,
+            player_token: None,
+            player_token_expires_at: None,
+            attributes: BTreeMap::new(),
+        }
+    }
+
+    /// Sets the display name.
+    pub fn with_display_name(mut self, name: impl Into<String>) -> Self {
+        self.display_name = Some(name.into());
+        self
+    }
+
+    /// Sets the player's IP address.
+    pub fn with_client_ip(mut self, ip: IpAddr) -> Self {
+        self.client_ip = Some(ip);
+        self
+    }
+
+    /// Sets the operator's own token for the player and its expiry.
+    pub fn with_player_token(mut self, token: PlayerToken, expires_at: SystemTime) -> Self {
+        self.player_token = Some(token);
+        self.player_token_expires_at = Some(expires_at);
+        self
+    }
+
+    /// Sets a provider-specific attribute.
+    pub fn with_attribute(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.attributes.insert(name.into(), value.into());
+        self
+    }
+}
+
+/// What an issuer obtained.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct IssuedToken {
+    /// The token or one-time code.
+    pub token: IssuedSecret,
+    /// When it stops being valid, when known.
+    pub expires_at: Option<SystemTime>,
+    /// Where to send the player's browser, when the provider returns a URL.
+    pub url: Option<String>,
+    /// Provider-specific extra values (e.g. `balance`, `app_id`), exact as received.
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl IssuedToken {
+    /// A token with nothing else known.
+    pub fn new(token: IssuedSecret) -> Self {
+        Self {
+            token,
+            expires_at: None,
+            url: None,
+            attributes: BTreeMap::new(),
+        }
+    }
+
+    /// Sets the expiry.
+    pub fn with_expires_at(mut self, at: SystemTime) -> Self {
+        self.expires_at = Some(at);
+        self
+    }
+
+    /// Sets the URL.
+    pub fn with_url(mut self, url: impl Into<String>) -> Self {
+        self.url = Some(url.into());
+        self
+    }
+
+    /// Sets an attribute.
+    pub fn with_attribute(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.attributes.insert(name.into(), value.into());
+        self
+    }
+}
+
+/// A token to verify, with whatever context the provider supplies.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct VerifyRequest {
+    /// The presented token.
+    pub token: PlayerToken,
+    /// The player id the token is claimed for, when the protocol sends one (Hive `player_id`).
+    pub player_id: Option<String>,
+    /// The device id, when the protocol sends one (Hive `did`).
+    pub device_id: Option<String>,
+    /// The player's IP address, when known.
+    pub client_ip: Option<IpAddr>,
+    /// Provider-specific extra fields (e.g. OMG `game_id`, Hive `include_fields`).
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl VerifyRequest {
+    /// A request to verify `token` with no further context.
+    pub fn new(token: PlayerToken) -> Self {
+        Self {
+            token,
+            player_id: None,
+            device_id: None,
+            client_ip: None,
+            attributes: BTreeMap::new(),
+        }
+    }
+
+    /// Sets the claimed player id.
+    pub fn with_player_id(mut self, id: impl Into<String>) -> Self {
+        self.player_id = Some(id.into());
+        self
+    }
+
+    /// Sets the device id.
+    pub fn with_device_id(mut self, id: impl Into<String>) -> Self {
+        self.device_id = Some(id.into());
+        self
+    }
+
+    /// Sets the player's IP address.
+    pub fn with_client_ip(mut self, ip: IpAddr) -> Self {
+        self.client_ip = Some(ip);
+        self
+    }
+
+    /// Sets a provider-specific attribute.
+    pub fn with_attribute(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.attributes.insert(name.into(), value.into());
+        self
+    }
+}
+
+/// A player whose token verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct VerifiedPlayer {
+    /// The player's id (operator id, Hive `player_id`, OMG `uname`).
+    pub player_id: String,
+    /// Display name, when known.
+    pub display_name: Option<String>,
+    /// Balance as an exact decimal string, when the verifier knows it.
+    pub balance: Option<String>,
+    /// Currency (ISO 4217), when known.
+    pub currency: Option<String>,
+    /// Provider-specific extra values, exact as received.
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl VerifiedPlayer {
+    /// A player known only by id.
+    pub fn new(player_id: impl Into<String>) -> Self {
+        Self {
+            player_id: player_id.into(),
+            display_name: None,
+            balance: None,
+            currency: None,
+            attributes: BTreeMap::new(),
+        }
+    }
+
+    /// Sets the display name.
+    pub fn with_display_name(mut self, name: impl Into<String>) -> Self {
+        self.display_name = Some(name.into());
+        self
+    }
+
+    /// Sets the balance (an exact decimal string).
+    pub fn with_balance(mut self, balance: impl Into<String>) -> Self {
+        self.balance = Some(balance.into());
+        self
+    }
+
+    /// Sets the currency.
+    pub fn with_currency(mut self, currency: impl Into<String>) -> Self {
+        self.currency = Some(currency.into());
+        self
+    }
+
+    /// Sets an attribute.
+    pub fn with_attribute(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.attributes.insert(name.into(), value.into());
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    struct Never;
+
+    #[async_trait]
+    impl TokenVerifier for Never {
+        fn provider(&self) -> &str {
+            "never"
+        }
+        async fn verify(&self, _: &VerifyRequest) -> Result<VerifiedPlayer, AuthError> {
+            Err(AuthError::rejected(1, "no"))
+        }
+    }
+
+    #[async_trait]
+    impl TokenIssuer for Never {
+        fn provider(&self) -> &str {
+            "never"
+        }
+        async fn issue(&self, _: &IssueRequest) -> Result<IssuedToken, AuthError> {
+            Err(AuthError::rejected(1, "no"))
+        }
+    }
+
+    #[tokio::test]
+    async fn traits_are_dyn_compatible_in_a_registry() {
+        let verifiers: Vec<Arc<dyn TokenVerifier>> = vec![Arc::new(Never)];
+        let issuers: Vec<Arc<dyn TokenIssuer>> = vec![Arc::new(Never)];
+        let err = verifiers[0]
+            .verify(&VerifyRequest::new("t".into()))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, AuthError::Rejected { code: 1, .. }));
+        assert_eq!(issuers[0].provider(), "never");
+    }
+
+    #[test]
+    fn requests_do_not_print_tokens() {
+        let r = VerifyRequest::new(PlayerToken::new("sentinel-token"));
+        assert!(!format!("{r:?}").contains("sentinel"));
+    }
+}

@@ -1,0 +1,296 @@
+//! The bytes-in/bytes-out HTTP transport.
+//!
+//! Provider clients build an `http::Request<Bytes>` (the body already serialised and signed) and
+//! hand it to an [`HttpTransport`]. The default [`ReqwestTransport`] is hardened: rustls, no
+//! redirects followed, connect and per-attempt timeouts, and a response body cap enforced while
+//! reading. Tests may pass any async closure as a transport.
+
+use std::future::Future;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::{Bytes, BytesMut};
+use http::{HeaderValue, Request, Response};
+
+use crate::error::{AuthError, TransportError, TransportErrorKind};
+
+/// Default cap on a response body: 1 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Default connect timeout.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default time for one whole attempt (connect, send, read the capped body).
+pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Sends one HTTP request and returns the whole (capped) response.
+///
+/// Implementations must not follow redirects, must not retry, and must return a
+/// [`TransportError`] that carries no URL, header value or body.
+#[async_trait]
+pub trait HttpTransport: Send + Sync {
+    /// Sends `request` once.
+    async fn send(&self, request: Request<Bytes>) -> Result<Response<Bytes>, TransportError>;
+}
+
+#[async_trait]
+impl<F, Fut> HttpTransport for F
+where
+    F: Fn(Request<Bytes>) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<Response<Bytes>, TransportError>> + Send,
+{
+    async fn send(&self, request: Request<Bytes>) -> Result<Response<Bytes>, TransportError> {
+        (self)(request).await
+    }
+}
+
+/// Sends `request` through `transport`, giving up after `timeout`.
+///
+/// A timeout here cannot tell whether the request reached the server, so it reports
+/// `request_sent() == true`: state-creating calls must treat it as "outcome unknown".
+pub async fn send_with_timeout(
+    transport: &dyn HttpTransport,
+    request: Request<Bytes>,
+    timeout: Duration,
+) -> Result<Response<Bytes>, TransportError> {
+    match tokio::time::timeout(timeout, transport.send(request)).await {
+        Ok(result) => result,
+        Err(_) => Err(TransportError::new(
+            TransportErrorKind::Timeout,
+            true,
+            "attempt timed out",
+        )),
+    }
+}
+
+/// A header value marked sensitive (HTTP/2 never indexes it, and `Debug` hides it).
+pub fn sensitive_header(value: &str) -> Result<HeaderValue, AuthError> {
+    let mut v = HeaderValue::from_str(value)
+        .map_err(|_| AuthError::InvalidInput("header value has forbidden characters".into()))?;
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+/// Parses a `Retry-After` header given in seconds. HTTP-date forms are ignored (`None`).
+pub fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
+    let v = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?;
+    v.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// The default transport over a `reqwest::Client`.
+#[derive(Debug, Clone)]
+pub struct ReqwestTransport {
+    client: reqwest::Client,
+    max_body_bytes: usize,
+    attempt_timeout: Duration,
+}
+
+impl ReqwestTransport {
+    /// A transport with the hardened defaults: rustls, no redirects, 5 s connect timeout, 10 s
+    /// per attempt, 1 MiB response cap.
+    pub fn new() -> Result<Self, AuthError> {
+        Self::builder().build()
+    }
+
+    /// A builder for the default client with custom limits.
+    pub fn builder() -> ReqwestTransportBuilder {
+        ReqwestTransportBuilder::default()
+    }
+
+    /// Wraps a caller-configured client (proxy, CA roots, …).
+    ///
+    /// Configure it with `redirect(reqwest::redirect::Policy::none())`: a provider answering with
+    /// a redirect must surface as an error, not be followed to another host. The body cap and the
+    /// attempt timeout of this transport still apply.
+    pub fn with_client(client: reqwest::Client) -> Self {
+        Self {
+            client,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
+        }
+    }
+
+    /// Sets the response body cap.
+    pub fn max_body_bytes(mut self, cap: usize) -> Self {
+        self.max_body_bytes = cap;
+        self
+    }
+
+    async fn execute(&self, request: Request<Bytes>) -> Result<Response<Bytes>, TransportError> {
+        let request = reqwest::Request::try_from(request).map_err(|e| map_reqwest_error(&e))?;
+        let mut response = self
+            .client
+            .execute(request)
+            .await
+            .map_err(|e| map_reqwest_error(&e))?;
+        let cap = self.max_body_bytes;
+        if response
+            .content_length()
+            .is_some_and(|len| len > cap as u64)
+        {
+            return Err(body_too_large(cap));
+        }
+        let mut body = BytesMut::with_capacity(
+            usize::try_from(response.content_length().unwrap_or(0))
+                .unwrap_or(0)
+                .min(cap),
+        );
+        while let Some(chunk) = response.chunk().await.map_err(|e| map_reqwest_error(&e))? {
+            if body.len() + chunk.len() > cap {
+                return Err(body_too_large(cap));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let mut out = Response::new(body.freeze());
+        *out.status_mut() = response.status();
+        *out.version_mut() = response.version();
+        *out.headers_mut() = std::mem::take(response.headers_mut());
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl HttpTransport for ReqwestTransport {
+    async fn send(&self, request: Request<Bytes>) -> Result<Response<Bytes>, TransportError> {
+        send_with_timeout(
+            &|r| self.execute(r),
+            request,
+            self.attempt_timeout,
+        )
+        .await
+    }
+}
+
+fn body_too_large(cap: usize) -> TransportError {
+    TransportError::new(
+        TransportErrorKind::BodyTooLarge,
+        true,
+        format!("response body exceeds {cap} bytes"),
+    )
+}
+
+/// Maps a reqwest error to a [`TransportError`] without its URL.
+fn map_reqwest_error(e: &reqwest::Error) -> TransportError {
+    let (kind, sent) = if e.is_builder() {
+        (TransportErrorKind::InvalidRequest, false)
+    } else if e.is_connect() {
+        if e.is_timeout() {
+            (TransportErrorKind::Timeout, false)
+        } else {
+            (TransportErrorKind::Connect, false)
+        }
+    } else if e.is_timeout() {
+        (TransportErrorKind::Timeout, true)
+    } else {
+        (TransportErrorKind::Io, true)
+    };
+    // The innermost cause (e.g. "connection refused") is useful and never holds the URL; the
+    // outer reqwest message would.
+    let mut cause: &dyn std::error::Error = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    let message = if std::ptr::addr_eq(cause, e as &dyn std::error::Error) {
+        "request failed".to_owned()
+    } else {
+        crate::error::sanitize_message(&cause.to_string())
+    };
+    TransportError::new(kind, sent, message)
+}
+
+/// Builder for [`ReqwestTransport`] with the hardened default client.
+#[derive(Debug, Clone)]
+pub struct ReqwestTransportBuilder {
+    connect_timeout: Duration,
+    attempt_timeout: Duration,
+    max_body_bytes: usize,
+}
+
+impl Default for ReqwestTransportBuilder {
+    fn default() -> Self {
+        Self {
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}
+
+impl ReqwestTransportBuilder {
+    /// Connect timeout (TCP + TLS).
+    pub fn connect_timeout(mut self, t: Duration) -> Self {
+        self.connect_timeout = t;
+        self
+    }
+
+    /// Time for one whole attempt.
+    pub fn attempt_timeout(mut self, t: Duration) -> Self {
+        self.attempt_timeout = t;
+        self
+    }
+
+    /// Response body cap in bytes.
+    pub fn max_body_bytes(mut self, cap: usize) -> Self {
+        self.max_body_bytes = cap;
+        self
+    }
+
+    /// Builds the transport.
+    pub fn build(self) -> Result<ReqwestTransport, AuthError> {
+        if self.connect_timeout.is_zero() || self.attempt_timeout.is_zero() {
+            return Err(AuthError::Config("timeouts must be greater than zero".into()));
+        }
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(self.connect_timeout)
+            .timeout(self.attempt_timeout)
+            .https_only(false)
+            .build()
+            .map_err(|_| AuthError::Config("cannot initialise the HTTP client".into()))?;
+        Ok(ReqwestTransport {
+            client,
+            max_body_bytes: self.max_body_bytes,
+            attempt_timeout: self.attempt_timeout,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn closures_are_transports() {
+        let t = |_req: Request<Bytes>| async {
+            Ok::<_, TransportError>(Response::new(Bytes::from_static(b"ok")))
+        };
+        let resp = t.send(Request::new(Bytes::new())).await.unwrap();
+        assert_eq!(resp.body().as_ref(), b"ok");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn send_with_timeout_reports_a_sent_timeout() {
+        let t = |_req: Request<Bytes>| async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok::<_, TransportError>(Response::new(Bytes::new()))
+        };
+        let err = send_with_timeout(&t, Request::new(Bytes::new()), Duration::from_secs(1))
+            .await
+            .unwrap_err();
+        assert!(err.is_timeout());
+        assert!(err.request_sent());
+    }
+
+    #[test]
+    fn sensitive_headers_are_marked() {
+        assert!(sensitive_header("abc").unwrap().is_sensitive());
+        assert!(sensitive_header("a\nb").is_err());
+    }
+
+    #[test]
+    fn retry_after_seconds() {
+        let mut h = http::HeaderMap::new();
+        h.insert(http::header::RETRY_AFTER, HeaderValue::from_static("7"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        h.insert(http::header::RETRY_AFTER, HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&h), None);
+    }
+}
