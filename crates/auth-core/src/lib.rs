@@ -76,3 +76,8 @@ pub use reqwest;
 pub mod __private {
     pub use serde;
 }
+
+/// The guide `docs/adding-a-provider.md`, compiled so its example stays correct.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/adding-a-provider.md")]
+pub struct AddingAProviderGuide;
