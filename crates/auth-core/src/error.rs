@@ -95,7 +95,12 @@ impl DecodeError {
         // except for "unknown variant `x`", whose value comes from the provider, not a secret.
         Self::new(
             "$",
-            format!("{} at line {} column {}", classify(err), err.line(), err.column()),
+            format!(
+                "{} at line {} column {}",
+                classify(err),
+                err.line(),
+                err.column()
+            ),
         )
     }
 }
@@ -211,9 +216,27 @@ mod tests {
 
     #[test]
     fn retryable_classification() {
-        assert!(AuthError::HttpStatus { status: 503, retry_after: None }.is_retryable());
-        assert!(AuthError::HttpStatus { status: 429, retry_after: None }.is_retryable());
-        assert!(!AuthError::HttpStatus { status: 404, retry_after: None }.is_retryable());
+        assert!(
+            AuthError::HttpStatus {
+                status: 503,
+                retry_after: None
+            }
+            .is_retryable()
+        );
+        assert!(
+            AuthError::HttpStatus {
+                status: 429,
+                retry_after: None
+            }
+            .is_retryable()
+        );
+        assert!(
+            !AuthError::HttpStatus {
+                status: 404,
+                retry_after: None
+            }
+            .is_retryable()
+        );
         assert!(!AuthError::OutcomeUnknown.is_retryable());
         assert!(!AuthError::rejected(7000, "invalid token").is_retryable());
     }

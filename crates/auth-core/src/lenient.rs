@@ -16,7 +16,10 @@ pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> 
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = DecodeError::from_json(e.inner());
-        DecodeError::new(if path == "." { "$".to_owned() } else { path }, inner.reason)
+        DecodeError::new(
+            if path == "." { "$".to_owned() } else { path },
+            inner.reason,
+        )
     })?;
     de.end().map_err(|e| DecodeError::from_json(&e))?;
     Ok(value)

@@ -64,13 +64,15 @@ pub use error::{AuthError, DecodeError, TransportError, TransportErrorKind};
 pub use ids::{FixedIds, IdGenerator, RandomIds};
 pub use secret::{IssuedSecret, PlayerToken};
 pub use sign::KeyRing;
-pub use token::{IssueRequest, IssuedToken, TokenIssuer, TokenVerifier, VerifiedPlayer, VerifyRequest};
+pub use token::{
+    IssueRequest, IssuedToken, TokenIssuer, TokenVerifier, VerifiedPlayer, VerifyRequest,
+};
 pub use transport::{HttpTransport, ReqwestTransport};
 
-/// Re-exported so users name exactly the `secrecy` version this SDK speaks.
-pub use secrecy;
 /// Re-exported so users can pass their own `reqwest::Client` of the matching version.
 pub use reqwest;
+/// Re-exported so users name exactly the `secrecy` version this SDK speaks.
+pub use secrecy;
 
 #[doc(hidden)]
 pub mod __private {

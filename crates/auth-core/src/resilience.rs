@@ -335,7 +335,10 @@ mod tests {
         let d3 = p.backoff(3, None).unwrap();
         assert!(d3 >= Duration::from_millis(100) && d3 <= Duration::from_millis(200));
         assert_eq!(p.backoff(4, None), None);
-        assert_eq!(p.backoff(2, Some(Duration::from_secs(3))), Some(Duration::from_secs(3)));
+        assert_eq!(
+            p.backoff(2, Some(Duration::from_secs(3))),
+            Some(Duration::from_secs(3))
+        );
         assert_eq!(p.backoff(2, Some(Duration::from_secs(11))), None);
         assert_eq!(RetryPolicy::NONE.backoff(2, None), None);
     }
@@ -355,10 +358,18 @@ mod tests {
         tokio::time::advance(Duration::from_secs(30)).await;
         assert_eq!(b.state(), BreakerState::HalfOpen);
         assert_eq!(b.decide(), BreakerDecision::Probe);
-        assert_eq!(b.decide(), BreakerDecision::Reject, "only one probe at a time");
+        assert_eq!(
+            b.decide(),
+            BreakerDecision::Reject,
+            "only one probe at a time"
+        );
         b.record_failure();
         tokio::time::advance(Duration::from_secs(30)).await;
-        assert_eq!(b.decide(), BreakerDecision::Reject, "cool-down doubled to 60 s");
+        assert_eq!(
+            b.decide(),
+            BreakerDecision::Reject,
+            "cool-down doubled to 60 s"
+        );
         tokio::time::advance(Duration::from_secs(30)).await;
         assert_eq!(b.decide(), BreakerDecision::Probe);
         b.record_success();
@@ -436,10 +447,14 @@ mod tests {
             .await
             .unwrap();
         clock.set_unix_seconds(1_990);
-        let v = cache.get_or_refresh(|| async { Err::<(u32, SystemTime), _>("down") }).await;
+        let v = cache
+            .get_or_refresh(|| async { Err::<(u32, SystemTime), _>("down") })
+            .await;
         assert_eq!(v.unwrap().value, 1);
         clock.set_unix_seconds(2_001);
-        let v = cache.get_or_refresh(|| async { Err::<(u32, SystemTime), _>("down") }).await;
+        let v = cache
+            .get_or_refresh(|| async { Err::<(u32, SystemTime), _>("down") })
+            .await;
         assert_eq!(v.unwrap_err(), "down");
     }
 }

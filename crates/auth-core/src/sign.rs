@@ -158,7 +158,10 @@ mod tests {
             hex::encode(hmac_sha1(b"Jefe", &[b"what do ya want ", b"for nothing?"])),
             "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"
         );
-        assert_eq!(hmac_sha1_base64(b"Jefe", &[b"what do ya want for nothing?"]).len(), 28);
+        assert_eq!(
+            hmac_sha1_base64(b"Jefe", &[b"what do ya want for nothing?"]).len(),
+            28
+        );
     }
 
     #[test]

@@ -150,12 +150,7 @@ impl ReqwestTransport {
 #[async_trait]
 impl HttpTransport for ReqwestTransport {
     async fn send(&self, request: Request<Bytes>) -> Result<Response<Bytes>, TransportError> {
-        send_with_timeout(
-            &|r| self.execute(r),
-            request,
-            self.attempt_timeout,
-        )
-        .await
+        send_with_timeout(&|r| self.execute(r), request, self.attempt_timeout).await
     }
 }
 
@@ -236,7 +231,9 @@ impl ReqwestTransportBuilder {
     /// Builds the transport.
     pub fn build(self) -> Result<ReqwestTransport, AuthError> {
         if self.connect_timeout.is_zero() || self.attempt_timeout.is_zero() {
-            return Err(AuthError::Config("timeouts must be greater than zero".into()));
+            return Err(AuthError::Config(
+                "timeouts must be greater than zero".into(),
+            ));
         }
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())

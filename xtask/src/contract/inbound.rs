@@ -50,7 +50,10 @@ fn substitute_json(value: &Value, vars: &Vars) -> Result<Value, String> {
 
 /// The HTTP request of an inbound interaction, placeholders substituted. The URI is
 /// origin-form (`/path?query`) with the raw query exactly as recorded.
-pub(crate) fn inbound_request(i: &Interaction, vars: &Vars) -> Result<http::Request<Bytes>, String> {
+pub(crate) fn inbound_request(
+    i: &Interaction,
+    vars: &Vars,
+) -> Result<http::Request<Bytes>, String> {
     let r = &i.request;
     let mut uri = substitute(&r.path, vars)?;
     if let Some(q) = &r.query {
@@ -59,8 +62,9 @@ pub(crate) fn inbound_request(i: &Interaction, vars: &Vars) -> Result<http::Requ
     }
     let body = match (&r.body, &r.body_json, &r.body_form) {
         (Some(text), None, None) => substitute(text, vars)?.into_bytes(),
-        (None, Some(json), None) => serde_json::to_vec(&substitute_json(json, vars)?)
-            .map_err(|e| e.to_string())?,
+        (None, Some(json), None) => {
+            serde_json::to_vec(&substitute_json(json, vars)?).map_err(|e| e.to_string())?
+        }
         (None, None, Some(form)) => {
             let form: BTreeMap<String, String> = form
                 .iter()
@@ -149,7 +153,11 @@ pub(crate) fn check_inbound_response(
             let value = match got.pointer(pointer) {
                 Some(Value::String(s)) => s.clone(),
                 Some(Value::Number(n)) => n.to_string(),
-                _ => return Err(format!("cannot capture `{name}`: `{pointer}` is not a value")),
+                _ => {
+                    return Err(format!(
+                        "cannot capture `{name}`: `{pointer}` is not a value"
+                    ));
+                }
             };
             vars.insert(name.clone(), value);
         }
@@ -197,7 +205,10 @@ mod tests {
     fn placeholders_are_substituted_and_unknown_ones_fail() {
         let mut vars = Vars::new();
         vars.insert("code".into(), "abc".into());
-        assert_eq!(substitute("code={{code}}&x=1", &vars).unwrap(), "code=abc&x=1");
+        assert_eq!(
+            substitute("code={{code}}&x=1", &vars).unwrap(),
+            "code=abc&x=1"
+        );
         assert!(substitute("{{nope}}", &vars).is_err());
     }
 
@@ -224,8 +235,10 @@ mod tests {
         let wrong = http::Response::new(Bytes::from_static(
             br#"{"access_token":"x","expires_in":60}"#,
         ));
-        assert!(check_inbound_response(&expected, wrong, &mut vars)
-            .unwrap_err()
-            .contains("/expires_in"));
+        assert!(
+            check_inbound_response(&expected, wrong, &mut vars)
+                .unwrap_err()
+                .contains("/expires_in")
+        );
     }
 }

@@ -128,8 +128,15 @@ impl Match for Exact {
 
 /// The first way `request` differs from `expected`, or `None` when it matches.
 fn mismatch(expected: &RecordedRequest, request: &Request) -> Option<String> {
-    if !request.method.as_str().eq_ignore_ascii_case(&expected.method) {
-        return Some(format!("method {} is not {}", request.method, expected.method));
+    if !request
+        .method
+        .as_str()
+        .eq_ignore_ascii_case(&expected.method)
+    {
+        return Some(format!(
+            "method {} is not {}",
+            request.method, expected.method
+        ));
     }
     if request.url.path() != expected.path {
         return Some(format!("path is not {}", expected.path));
@@ -249,7 +256,12 @@ mod tests {
     #[tokio::test]
     async fn a_missing_call_fails_verification_and_extra_calls_hit_the_catch_all() {
         let up = MockUpstream::start(&fixture()).await.unwrap();
-        assert!(up.verify().await.unwrap_err().contains("expected 1 call(s), got 0"));
+        assert!(
+            up.verify()
+                .await
+                .unwrap_err()
+                .contains("expected 1 call(s), got 0")
+        );
         let uri = up.uri("default").unwrap();
         send(&uri, "abc").await;
         assert_eq!(send(&uri, "abc").await.0, CATCH_ALL_STATUS);
