@@ -3,8 +3,11 @@
 //! * `contract-test [--provider P] [--filter S]`: replays every recorded fixture under
 //!   `fixtures/<provider>/contract/` against the SDK and prints one line per fixture, a summary per
 //!   provider and the closing `N passed, N failed` line.
+//! * `fixtures check`: secret-leak scan, signature consistency and schema validation of
+//!   `fixtures/`.
 
 mod contract;
+mod fixtures;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,6 +18,9 @@ usage: cargo xtask <command>
 commands:
   contract-test [--provider <omg|creditpay|hive|vegaslounge>] [--filter <substring>]
       Replay the recorded fixtures against the SDK (the main job).
+  fixtures check
+      Reject fixtures that leak secrets, carry signatures that do not follow from their dummy
+      keys, break the schema, or that no test reads.
 ";
 
 fn main() -> ExitCode {
@@ -25,6 +31,7 @@ fn main() -> ExitCode {
     };
     let result = match command.as_str() {
         "contract-test" => contract::cli(rest),
+        "fixtures" => fixtures::cli(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

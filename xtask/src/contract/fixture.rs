@@ -64,6 +64,10 @@ pub(crate) struct Interaction {
     /// Outbound only: exact number of matching calls expected.
     #[serde(default = "one")]
     pub(crate) times: u64,
+    /// Why this interaction's signature is deliberately wrong (a negative case); `fixtures check`
+    /// verifies every other signature against the fixture's dummy key.
+    #[serde(default)]
+    pub(crate) tampered: Option<String>,
     /// The request.
     pub(crate) request: RecordedRequest,
     /// The answer.
