@@ -1,0 +1,11 @@
+//! Integration tests of `creditpay-auth`, one binary with a module per concern.
+
+mod support;
+
+#[cfg(feature = "axum")]
+mod axum_routes;
+mod callback;
+mod client;
+mod faults;
+mod secrets;
+mod webhook;
