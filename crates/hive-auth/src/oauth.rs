@@ -165,7 +165,7 @@ impl TokenSource {
 
     fn failure_since(&self, asked_at: Instant) -> Option<HiveError> {
         match &*self.failure_slot() {
-            Some((at, e)) if *at >= asked_at => Some(e.clone()),
+            Some((at, e)) if *at > asked_at => Some(e.clone()),
             _ => None,
         }
     }

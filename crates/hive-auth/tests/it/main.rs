@@ -1,1 +1,10 @@
-//! Integration tests of hive-auth.
+//! Integration tests of hive-auth, one binary with a module per concern.
+
+mod builder;
+mod routing;
+mod secrets;
+mod sockets;
+mod support;
+mod token_cache;
+mod verifier;
+mod wire;
