@@ -75,3 +75,13 @@ async fn router_refuses_bodies_over_one_mib_with_413() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+#[tokio::test(start_paused = true)]
+async fn router_times_out_a_body_that_never_arrives_with_408() {
+    let pending = futures::stream::pending::<Result<Vec<u8>, std::io::Error>>();
+    let response = router()
+        .oneshot(request(O5_QUERY, O5_SIGN, Body::from_stream(pending)))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+}
