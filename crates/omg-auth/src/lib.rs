@@ -106,3 +106,8 @@ pub use code::OmgCode;
 pub use error::Error;
 pub use launch::{EnterGameRequest, GameUrl, InGameRequest, ScreenMode};
 pub use verify::SignatureError;
+
+/// The repository README, compiled so its example stays correct.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeExample;
