@@ -6,6 +6,7 @@
 //! mock per interaction and a catch-all that must see nothing; inbound interactions are sent to
 //! our verifiers and servers and their answers compared with the recording.
 
+mod creditpay;
 mod fixture;
 mod inbound;
 mod omg;
@@ -32,6 +33,7 @@ const FIXTURE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Runs the fixture through its provider's runner.
 async fn dispatch(fixture: &Fixture) -> Result<(), String> {
     match fixture.provider.as_str() {
+        "creditpay" => creditpay::run(fixture).await,
         "omg" => omg::run(fixture).await,
         other => Err(format!("no contract runner for provider `{other}`")),
     }

@@ -1,0 +1,532 @@
+//! Credit Pay contract runner.
+//!
+//! Steps (`call`):
+//! * `identify_auth`: builds a client against the mocked host (gateway prefix, platform id, id
+//!   parameter name, timeout from the step; keys, clock and trace ids from the fixture), calls
+//!   `identify/auth` with `input` and compares the result with `expect` (`ok` values or the exact
+//!   `error` kind, code, message or status).
+//! * `credit_limit`: replays one inbound interaction through a `CreditLimitHandler` whose token
+//!   verifier and credit-limit source are the step's `sessions`, compares the answer with the
+//!   recording and the number of token look-ups with `expect.token_lookups`.
+//! * `webhook`: replays inbound interactions in order through one `WebhookHandler` (memory store,
+//!   or a failing one for `"store": "down"`) and compares the events the platform processed with
+//!   `expect.processed`.
+//!
+//! Every inbound interaction must be used by a step, and the mocked host's counts are verified.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use auth_core::{
+    AuthError, KeyRing, PlayerToken, TokenVerifier, VerifiedPlayer, VerifyRequest, async_trait,
+};
+use creditpay_auth::{
+    AvailableCard, Client, CreditLimitAnswer, CreditLimitHandler, CreditLimitQuery,
+    CreditLimitSource, Error, IdentifyAuthRequest, InboundVerifier, MemoryDedupStore, PlatIdParam,
+    Recorded, ResponseCode, WebhookDedupStore, WebhookDelivery, WebhookEvent, WebhookHandler,
+    WebhookSink,
+};
+use serde::Deserialize;
+
+use super::{Direction, Fixture, MockUpstream, Vars, check_inbound_response, inbound_request};
+
+/// Name of the signature key in `keys`.
+const SIGNATURE_KEY: &str = "signature_key";
+/// Name of the API key in `keys`.
+const API_KEY: &str = "api_key";
+
+/// Runs one Credit Pay fixture.
+pub(crate) async fn run(fixture: &Fixture) -> Result<(), String> {
+    let upstream = if fixture.outbound().next().is_some() {
+        Some(MockUpstream::start(fixture).await?)
+    } else {
+        None
+    };
+    let mut vars = Vars::new();
+    let mut used = BTreeSet::new();
+    if fixture.steps.is_empty() {
+        return Err("fixture has no steps".into());
+    }
+    for (n, raw) in fixture.steps.iter().enumerate() {
+        let step: Step =
+            serde_json::from_value(raw.clone()).map_err(|e| format!("step {n}: {e}"))?;
+        let outcome = match &step {
+            Step::IdentifyAuth(s) => identify_auth(fixture, upstream.as_ref(), s).await,
+            Step::CreditLimit(s) => credit_limit(fixture, s, &mut vars, &mut used).await,
+            Step::Webhook(s) => webhook(fixture, s, &mut vars, &mut used).await,
+        };
+        outcome.map_err(|e| format!("step {n} ({}): {e}", step.call()))?;
+    }
+    if let Some(upstream) = &upstream {
+        upstream.verify().await?;
+    }
+    if let Some(unused) = fixture.inbound().find(|i| !used.contains(i.name.as_str())) {
+        return Err(format!(
+            "inbound interaction `{}` is not used by any step",
+            unused.name
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "call", rename_all = "snake_case")]
+enum Step {
+    IdentifyAuth(Box<IdentifyStep>),
+    CreditLimit(CreditLimitStep),
+    Webhook(WebhookStep),
+}
+
+impl Step {
+    fn call(&self) -> &'static str {
+        match self {
+            Self::IdentifyAuth(_) => "identify_auth",
+            Self::CreditLimit(_) => "credit_limit",
+            Self::Webhook(_) => "webhook",
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdentifyStep {
+    /// The mocked host.
+    #[serde(default = "default_host")]
+    host: String,
+    /// The gateway prefix appended to the mock's URI, e.g. `/dg`.
+    #[serde(default)]
+    prefix: String,
+    plat_id: String,
+    /// `plat_id` (default) or `platId`.
+    #[serde(default)]
+    plat_id_param: Option<String>,
+    #[serde(default)]
+    timeout_ms: Option<u64>,
+    #[serde(default)]
+    lang: Option<String>,
+    input: IdentifyInput,
+    expect: Expect,
+}
+
+fn default_host() -> String {
+    "default".to_owned()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdentifyInput {
+    customer_no: String,
+    customer_token: String,
+    callback_url: String,
+    token_expire: i64,
+    client_ip: String,
+    #[serde(default)]
+    session_sign: Option<String>,
+    #[serde(default)]
+    credit_limit_tag: Option<String>,
+    #[serde(default)]
+    credit_limit_available_cards: Option<Vec<CardSpec>>,
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CardSpec {
+    tag: String,
+    amount: String,
+    currency: String,
+    #[serde(default)]
+    icon: String,
+    #[serde(default)]
+    input: String,
+}
+
+impl CardSpec {
+    fn card(&self) -> Result<AvailableCard, String> {
+        AvailableCard::new(&self.tag, &self.amount, &self.currency)
+            .map(|c| c.with_icon(&self.icon).with_input(&self.input))
+            .map_err(|e| format!("card `{}`: {e}", self.tag))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum Expect {
+    Ok(ExpectOk),
+    Error(ExpectError),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectOk {
+    ident_code: String,
+    url: String,
+    #[serde(default)]
+    trace: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectError {
+    /// `server_error`, `rejected`, `decode`, `outcome_unknown`, `http_status`, `invalid_input`.
+    kind: String,
+    #[serde(default)]
+    code: Option<i64>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    status: Option<u16>,
+}
+
+async fn identify_auth(
+    fixture: &Fixture,
+    upstream: Option<&MockUpstream>,
+    step: &IdentifyStep,
+) -> Result<(), String> {
+    let upstream = upstream.ok_or("identify_auth needs an outbound interaction")?;
+    let param = match step.plat_id_param.as_deref() {
+        None | Some("plat_id") => PlatIdParam::PlatId,
+        Some("platId") => PlatIdParam::LegacyPlatId,
+        Some(other) => return Err(format!("unknown plat_id_param `{other}`")),
+    };
+    let mut builder = Client::builder()
+        .base_url(format!("{}{}", upstream.uri(&step.host)?, step.prefix))
+        .plat_id(&step.plat_id)
+        .plat_id_param(param)
+        .api_key(fixture.key(API_KEY)?)
+        .signature_keys(KeyRing::new(fixture.key(SIGNATURE_KEY)?.into()))
+        .clock(Arc::new(fixture.clock()))
+        .ids(Arc::new(fixture.ids()));
+    if let Some(ms) = step.timeout_ms {
+        builder = builder.timeout(Duration::from_millis(ms));
+    }
+    if let Some(lang) = &step.lang {
+        builder = builder.lang(lang);
+    }
+    let client = builder.build().map_err(|e| format!("client: {e}"))?;
+
+    let i = &step.input;
+    let mut request = IdentifyAuthRequest::new(
+        &i.customer_no,
+        PlayerToken::new(&i.customer_token),
+        &i.callback_url,
+        i.token_expire,
+        &i.client_ip,
+    );
+    if let Some(s) = &i.session_sign {
+        request = request.with_session_sign(s);
+    }
+    if let Some(t) = &i.credit_limit_tag {
+        request = request.with_credit_limit_tag(t);
+    }
+    if let Some(cards) = &i.credit_limit_available_cards {
+        request = request
+            .with_available_cards(cards.iter().map(CardSpec::card).collect::<Result<_, _>>()?);
+    }
+    if let Some(lang) = &i.lang {
+        request = request.with_lang(lang);
+    }
+
+    match (client.identify_auth(&request).await, &step.expect) {
+        (Ok(got), Expect::Ok(want)) => {
+            if !got.ident_code.ct_eq(&want.ident_code) {
+                return Err("ident_code differs from the expected value".into());
+            }
+            if !got.url.ct_eq(&want.url) {
+                return Err("url differs from the expected value".into());
+            }
+            if got.trace != want.trace {
+                return Err(format!(
+                    "trace is {:?}, expected {:?}",
+                    got.trace, want.trace
+                ));
+            }
+            Ok(())
+        }
+        (Ok(_), Expect::Error(want)) => Err(format!("succeeded, expected a `{}` error", want.kind)),
+        (Err(e), Expect::Ok(_)) => Err(format!("failed with {e:?}, expected success")),
+        (Err(e), Expect::Error(want)) => check_error(&e, want),
+    }
+}
+
+fn check_error(got: &Error, want: &ExpectError) -> Result<(), String> {
+    let matches = match (want.kind.as_str(), got) {
+        ("server_error", Error::Rejected { code, message }) => {
+            *code == ResponseCode::ServerError && want.message.as_ref().is_none_or(|m| m == message)
+        }
+        ("rejected", Error::Rejected { code, message }) => {
+            want.code.is_some_and(|c| c == code.as_i64())
+                && matches!(code, ResponseCode::Other(_))
+                && want.message.as_ref().is_none_or(|m| m == message)
+        }
+        ("http_status", Error::HttpStatus { status, .. }) => want.status == Some(*status),
+        ("decode", Error::Decode(_))
+        | ("outcome_unknown", Error::OutcomeUnknown)
+        | ("invalid_input", Error::InvalidInput(_)) => true,
+        _ => false,
+    };
+    if matches {
+        Ok(())
+    } else {
+        Err(format!(
+            "got {got:?}, expected kind `{}` (code {:?}, status {:?}, message {:?})",
+            want.kind, want.code, want.status, want.message
+        ))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreditLimitStep {
+    /// The route path configured in the Credit Pay backend (the signed path).
+    route: String,
+    /// The platform's sessions.
+    sessions: Vec<SessionSpec>,
+    interaction: String,
+    expect: CreditLimitExpect,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SessionSpec {
+    token: String,
+    player_id: String,
+    tag: String,
+    cards: Vec<CardSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreditLimitExpect {
+    token_lookups: usize,
+}
+
+/// The platform's sessions: a token verifier and credit-limit source in one.
+struct Sessions {
+    sessions: Vec<SessionSpec>,
+    lookups: AtomicUsize,
+}
+
+#[async_trait]
+impl TokenVerifier for Sessions {
+    fn provider(&self) -> &str {
+        "operator"
+    }
+
+    async fn verify(&self, request: &VerifyRequest) -> Result<VerifiedPlayer, AuthError> {
+        self.lookups.fetch_add(1, Ordering::SeqCst);
+        self.sessions
+            .iter()
+            .find(|s| request.token.ct_eq(&s.token))
+            .map(|s| VerifiedPlayer::new(&s.player_id))
+            .ok_or_else(|| AuthError::rejected(401, "unknown session"))
+    }
+}
+
+#[async_trait]
+impl CreditLimitSource for Sessions {
+    async fn credit_limit(
+        &self,
+        player: &VerifiedPlayer,
+        _query: &CreditLimitQuery,
+    ) -> Result<CreditLimitAnswer, AuthError> {
+        let session = self
+            .sessions
+            .iter()
+            .find(|s| s.player_id == player.player_id)
+            .ok_or_else(|| AuthError::Store("session vanished".into()))?;
+        let mut answer = CreditLimitAnswer::new(&session.tag);
+        for card in &session.cards {
+            answer = answer.with_card(card.card().map_err(AuthError::InvalidInput)?);
+        }
+        Ok(answer)
+    }
+}
+
+fn verifier(fixture: &Fixture, route: &str) -> Result<InboundVerifier, String> {
+    InboundVerifier::new(route, KeyRing::new(fixture.key(SIGNATURE_KEY)?.into()))
+        .map(|v| v.with_clock(Arc::new(fixture.clock())))
+        .map_err(|e| format!("verifier: {e}"))
+}
+
+/// Sends the inbound interaction `name` to `handle` and checks the answer.
+async fn replay<F, Fut>(
+    fixture: &Fixture,
+    name: &str,
+    vars: &mut Vars,
+    used: &mut BTreeSet<String>,
+    handle: F,
+) -> Result<(), String>
+where
+    F: FnOnce(http::Request<bytes::Bytes>) -> Fut,
+    Fut: Future<Output = http::Response<bytes::Bytes>>,
+{
+    let interaction = fixture
+        .interactions
+        .iter()
+        .find(|i| i.name == name && i.direction == Direction::Inbound)
+        .ok_or_else(|| format!("no inbound interaction `{name}`"))?;
+    used.insert(name.to_owned());
+    let request = inbound_request(interaction, vars)?;
+    let response = handle(request).await;
+    check_inbound_response(&interaction.response, response, vars)
+        .map_err(|e| format!("interaction `{name}`: {e}"))
+}
+
+async fn credit_limit(
+    fixture: &Fixture,
+    step: &CreditLimitStep,
+    vars: &mut Vars,
+    used: &mut BTreeSet<String>,
+) -> Result<(), String> {
+    let sessions = Arc::new(Sessions {
+        sessions: step.sessions.clone(),
+        lookups: AtomicUsize::new(0),
+    });
+    let handler = CreditLimitHandler::new(
+        verifier(fixture, &step.route)?,
+        sessions.clone(),
+        sessions.clone(),
+    );
+    replay(fixture, &step.interaction, vars, used, |r| {
+        handler.handle(r)
+    })
+    .await?;
+    let lookups = sessions.lookups.load(Ordering::SeqCst);
+    if lookups != step.expect.token_lookups {
+        return Err(format!(
+            "token looked up {lookups} time(s), expected {}",
+            step.expect.token_lookups
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhookStep {
+    route: String,
+    /// `up` (default, memory store) or `down` (every store call fails).
+    #[serde(default)]
+    store: Option<String>,
+    interactions: Vec<String>,
+    expect: WebhookExpect,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhookExpect {
+    processed: Vec<EventSpec>,
+}
+
+#[derive(Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventSpec {
+    event_id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    platform_id: Option<String>,
+    retry: i64,
+    /// Every data field in snake_case with its text.
+    data: BTreeMap<String, String>,
+}
+
+impl EventSpec {
+    fn of(event: &WebhookEvent) -> Self {
+        let d = &event.data;
+        let mut data = d.other.clone();
+        for (name, value) in [
+            ("order_no", &d.order_no),
+            ("charge_order_no", &d.charge_order_no),
+            ("trade_time", &d.trade_time),
+            ("merchant_name", &d.merchant_name),
+            ("real_ip", &d.real_ip),
+            ("customer_no", &d.customer_no),
+            ("amount", &d.amount),
+            ("currency", &d.currency),
+        ] {
+            if let Some(v) = value {
+                data.insert(name.to_owned(), v.clone());
+            }
+        }
+        Self {
+            event_id: event.event_id.clone(),
+            kind: event.event_type.as_str().to_owned(),
+            platform_id: event.platform_id.clone(),
+            retry: event.retry,
+            data,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Processed(Mutex<Vec<WebhookEvent>>);
+
+#[async_trait]
+impl WebhookSink for Processed {
+    async fn handle(&self, delivery: &WebhookDelivery) -> Result<(), AuthError> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(delivery.event.clone());
+        Ok(())
+    }
+}
+
+/// A store whose backend is down.
+struct DownStore;
+
+#[async_trait]
+impl WebhookDedupStore for DownStore {
+    async fn record_if_new(&self, _: &str, _: Duration) -> Result<Recorded, Error> {
+        Err(Error::Store("store unreachable".into()))
+    }
+
+    async fn forget(&self, _: &str) -> Result<(), Error> {
+        Err(Error::Store("store unreachable".into()))
+    }
+}
+
+async fn webhook(
+    fixture: &Fixture,
+    step: &WebhookStep,
+    vars: &mut Vars,
+    used: &mut BTreeSet<String>,
+) -> Result<(), String> {
+    let store: Arc<dyn WebhookDedupStore> = match step.store.as_deref() {
+        None | Some("up") => Arc::new(MemoryDedupStore::new(Arc::new(fixture.clock()))),
+        Some("down") => Arc::new(DownStore),
+        Some(other) => return Err(format!("unknown store mode `{other}`")),
+    };
+    let sink = Arc::new(Processed::default());
+    let handler = WebhookHandler::builder()
+        .verifier(verifier(fixture, &step.route)?)
+        .store(store)
+        .sink(sink.clone())
+        .build()
+        .map_err(|e| format!("webhook handler: {e}"))?;
+    if step.interactions.is_empty() {
+        return Err("webhook step lists no interaction".into());
+    }
+    for name in &step.interactions {
+        replay(fixture, name, vars, used, |r| handler.handle(r)).await?;
+    }
+    let processed: Vec<EventSpec> = sink
+        .0
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .map(EventSpec::of)
+        .collect();
+    if processed != step.expect.processed {
+        return Err(format!(
+            "processed {processed:?}, expected {:?}",
+            step.expect.processed
+        ));
+    }
+    Ok(())
+}
