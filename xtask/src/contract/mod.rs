@@ -8,6 +8,7 @@
 
 mod creditpay;
 mod fixture;
+mod hive;
 mod inbound;
 mod omg;
 mod upstream;
@@ -34,6 +35,7 @@ const FIXTURE_TIMEOUT: Duration = Duration::from_secs(60);
 async fn dispatch(fixture: &Fixture) -> Result<(), String> {
     match fixture.provider.as_str() {
         "creditpay" => creditpay::run(fixture).await,
+        "hive" => hive::run(fixture).await,
         "omg" => omg::run(fixture).await,
         other => Err(format!("no contract runner for provider `{other}`")),
     }
