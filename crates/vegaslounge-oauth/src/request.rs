@@ -1,0 +1,356 @@
+//! Parsing what Vegas Lounge sends: token-endpoint forms and bearer credentials.
+//!
+//! Pure functions over `http` headers and raw bytes, so any HTTP framework can use them.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use http::HeaderMap;
+use http::header::{AUTHORIZATION, CONTENT_TYPE};
+
+use crate::client::{MAX_CLIENT_ID_LEN, MAX_CLIENT_SECRET_LEN, MAX_REDIRECT_URI_LEN};
+use crate::error::{OAuthError, Reason};
+use crate::params::Params;
+use crate::token::{AccessToken, AuthorizationCode, ClientSecret, RefreshToken};
+
+/// Longest authorization code or refresh token accepted (TEXT(255)).
+pub const MAX_TOKEN_LEN: usize = 255;
+
+/// Query parameters that would put a credential into access logs: refused on the token endpoint.
+const SECRET_QUERY_PARAMS: [&str; 5] = [
+    "client_secret",
+    "code",
+    "refresh_token",
+    "access_token",
+    "password",
+];
+
+/// The grant a token request asks for.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum TokenGrant {
+    /// `grant_type=authorization_code`.
+    AuthorizationCode {
+        /// The code.
+        code: AuthorizationCode,
+        /// The `redirect_uri`, when sent (Vegas Lounge sends none).
+        redirect_uri: Option<String>,
+    },
+    /// `grant_type=refresh_token`.
+    RefreshToken(RefreshToken),
+    /// Any other grant type (answered with `unsupported_grant_type` after client
+    /// authentication).
+    Unsupported,
+}
+
+/// A parsed `POST /oauth2.0/token` (or `/oauth2.0/refresh`) request.
+#[derive(Debug, Clone)]
+pub struct TokenRequest {
+    client_id: String,
+    client_secret: ClientSecret,
+    basic: bool,
+    grant: TokenGrant,
+}
+
+impl TokenRequest {
+    /// Parses a token request from its headers, raw URL query and raw body.
+    ///
+    /// Enforces: `application/x-www-form-urlencoded` only; no credentials or codes in the URL
+    /// query; no repeated parameter; one client-authentication method (body credentials as
+    /// Vegas Lounge sends them, or HTTP Basic); the contract's field lengths.
+    pub fn parse(
+        headers: &HeaderMap,
+        raw_query: Option<&str>,
+        body: &[u8],
+    ) -> Result<Self, OAuthError> {
+        if let Some(q) = raw_query {
+            let query = Params::parse(q.as_bytes());
+            if SECRET_QUERY_PARAMS.iter().any(|p| query.contains(p)) {
+                return Err(Reason::CredentialsInQuery.into());
+            }
+        }
+        if !is_form(headers) {
+            return Err(Reason::UnsupportedMediaType.into());
+        }
+        let form = Params::parse(body);
+        if form.has_duplicates() {
+            return Err(Reason::DuplicateParameter("parameter").into());
+        }
+        let grant_type = form.require("grant_type", 64)?;
+        let body_id = form.get("client_id", MAX_CLIENT_ID_LEN)?;
+        let body_secret = form.get("client_secret", MAX_CLIENT_SECRET_LEN)?;
+        let (client_id, client_secret, basic) = match basic_credentials(headers)? {
+            Some((id, secret)) => {
+                if body_secret.is_some() || body_id.is_some_and(|b| b != id) {
+                    return Err(Reason::MultipleClientAuthentication.into());
+                }
+                (id, secret, true)
+            }
+            None => match (body_id, body_secret) {
+                (Some(id), Some(secret)) => (id.to_owned(), secret.to_owned(), false),
+                _ => return Err(Reason::ClientAuthenticationMissing.into()),
+            },
+        };
+        let grant = match grant_type {
+            "authorization_code" => TokenGrant::AuthorizationCode {
+                code: AuthorizationCode::new(form.require("code", MAX_TOKEN_LEN)?),
+                redirect_uri: form
+                    .get("redirect_uri", MAX_REDIRECT_URI_LEN)?
+                    .map(str::to_owned),
+            },
+            "refresh_token" => TokenGrant::RefreshToken(RefreshToken::new(
+                form.require("refresh_token", MAX_TOKEN_LEN)?,
+            )),
+            _ => TokenGrant::Unsupported,
+        };
+        Ok(Self {
+            client_id,
+            client_secret: ClientSecret::new(client_secret),
+            basic,
+            grant,
+        })
+    }
+
+    /// The presented client id.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The presented client secret.
+    pub fn client_secret(&self) -> &ClientSecret {
+        &self.client_secret
+    }
+
+    /// Whether the client authenticated with HTTP Basic (its failures then carry
+    /// `WWW-Authenticate: Basic`).
+    pub fn used_basic_auth(&self) -> bool {
+        self.basic
+    }
+
+    /// The requested grant.
+    pub fn grant(&self) -> &TokenGrant {
+        &self.grant
+    }
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    let mut values = headers.get_all(CONTENT_TYPE).iter();
+    match (values.next(), values.next()) {
+        (Some(v), None) => v.to_str().is_ok_and(|v| {
+            v.split(';').next().is_some_and(|essence| {
+                essence
+                    .trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            })
+        }),
+        _ => false,
+    }
+}
+
+fn single_authorization(headers: &HeaderMap) -> Result<Option<&str>, Reason> {
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    match (values.next(), values.next()) {
+        (None, _) => Ok(None),
+        (Some(v), None) => v
+            .to_str()
+            .map(Some)
+            .map_err(|_| Reason::MalformedAuthorization),
+        (Some(_), Some(_)) => Err(Reason::MalformedAuthorization),
+    }
+}
+
+fn split_scheme(value: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = value.trim().split_once(' ')?;
+    Some((scheme, rest.trim()))
+}
+
+/// `Authorization: Basic base64(urlencode(id):urlencode(secret))` (RFC 6749 §2.3.1).
+fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, Reason> {
+    let Some(value) = single_authorization(headers)? else {
+        return Ok(None);
+    };
+    let (scheme, encoded) = split_scheme(value).ok_or(Reason::MalformedAuthorization)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(Reason::MalformedAuthorization);
+    }
+    let decoded = STANDARD
+        .decode(encoded)
+        .ok()
+        .and_then(|d| String::from_utf8(d).ok())
+        .ok_or(Reason::MalformedAuthorization)?;
+    let (id, secret) = decoded
+        .split_once(':')
+        .ok_or(Reason::MalformedAuthorization)?;
+    let id = form_decode(id);
+    let secret = form_decode(secret);
+    if id.is_empty() || secret.is_empty() {
+        return Err(Reason::ClientAuthenticationMissing);
+    }
+    if id.len() > MAX_CLIENT_ID_LEN {
+        return Err(Reason::ParameterTooLong("client_id"));
+    }
+    if secret.len() > MAX_CLIENT_SECRET_LEN {
+        return Err(Reason::ParameterTooLong("client_secret"));
+    }
+    Ok(Some((id, secret)))
+}
+
+fn form_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// The access token of a `GET /account` request.
+///
+/// `Authorization: Bearer <token>` (scheme case-insensitive); the `access_token` query
+/// parameter only when `allow_query` is set (and never together with the header). Another
+/// scheme, or nothing, is "no credentials" ([`Reason::TokenMissing`]).
+pub fn bearer_token(
+    headers: &HeaderMap,
+    raw_query: Option<&str>,
+    allow_query: bool,
+) -> Result<AccessToken, OAuthError> {
+    let from_header = match single_authorization(headers)? {
+        Some(value) => match split_scheme(value) {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
+                if token.is_empty() || token.contains(' ') {
+                    return Err(Reason::TokenInvalid.into());
+                }
+                Some(token)
+            }
+            Some(_) => None,
+            None if value.trim().eq_ignore_ascii_case("bearer") => {
+                return Err(Reason::TokenInvalid.into());
+            }
+            None => None,
+        },
+        None => None,
+    };
+    let from_query = match (allow_query, raw_query) {
+        (true, Some(q)) => Params::parse(q.as_bytes())
+            .get("access_token", usize::MAX)?
+            .map(str::to_owned),
+        _ => None,
+    };
+    match (from_header, from_query) {
+        (Some(_), Some(_)) => Err(Reason::MultipleClientAuthentication.into()),
+        (Some(t), None) => Ok(AccessToken::new(t)),
+        (None, Some(t)) => Ok(AccessToken::new(t)),
+        (None, None) => Err(Reason::TokenMissing.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        h
+    }
+
+    const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
+
+    fn reason(r: Result<TokenRequest, OAuthError>) -> Reason {
+        r.unwrap_err().reason()
+    }
+
+    #[test]
+    fn body_credentials_as_vegaslounge_sends_them() {
+        let r = TokenRequest::parse(
+            &headers(&[FORM]),
+            None,
+            b"grant_type=authorization_code&code=abc&client_id=VL001&client_secret=s",
+        )
+        .unwrap();
+        assert_eq!(r.client_id(), "VL001");
+        assert!(r.client_secret().ct_eq("s"));
+        assert!(!r.used_basic_auth());
+        assert!(matches!(
+            r.grant(),
+            TokenGrant::AuthorizationCode {
+                redirect_uri: None,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn basic_credentials_are_url_decoded() {
+        let auth = format!("basic {}", STANDARD.encode("VL%30%301:p%3Aw+d"));
+        let r = TokenRequest::parse(
+            &headers(&[FORM, ("authorization", &auth)]),
+            None,
+            b"grant_type=refresh_token&refresh_token=r",
+        )
+        .unwrap();
+        assert_eq!(r.client_id(), "VL001");
+        assert!(r.client_secret().ct_eq("p:w d"));
+        assert!(r.used_basic_auth());
+    }
+
+    #[test]
+    fn form_content_type_allows_a_charset() {
+        let h = headers(&[(
+            "content-type",
+            "Application/X-WWW-Form-Urlencoded; charset=UTF-8",
+        )]);
+        assert!(TokenRequest::parse(&h, None, b"grant_type=x&client_id=a&client_secret=b").is_ok());
+        let h = headers(&[("content-type", "application/json")]);
+        assert_eq!(
+            reason(TokenRequest::parse(&h, None, b"{}")),
+            Reason::UnsupportedMediaType
+        );
+    }
+
+    #[test]
+    fn unknown_grant_types_parse_as_unsupported() {
+        let r = TokenRequest::parse(
+            &headers(&[FORM]),
+            None,
+            b"grant_type=password&client_id=a&client_secret=b",
+        )
+        .unwrap();
+        assert!(matches!(r.grant(), TokenGrant::Unsupported));
+    }
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive_and_query_needs_opt_in() {
+        let h = headers(&[("authorization", "bEaReR tok-1")]);
+        assert_eq!(
+            bearer_token(&h, None, false).unwrap().expose_secret(),
+            "tok-1"
+        );
+        let none = HeaderMap::new();
+        assert_eq!(
+            bearer_token(&none, Some("access_token=t"), false)
+                .unwrap_err()
+                .reason(),
+            Reason::TokenMissing
+        );
+        assert_eq!(
+            bearer_token(&none, Some("access_token=t"), true)
+                .unwrap()
+                .expose_secret(),
+            "t"
+        );
+        assert_eq!(
+            bearer_token(&h, Some("access_token=t"), true)
+                .unwrap_err()
+                .reason(),
+            Reason::MultipleClientAuthentication
+        );
+        let basic = headers(&[("authorization", "Basic abc")]);
+        assert_eq!(
+            bearer_token(&basic, None, false).unwrap_err().reason(),
+            Reason::TokenMissing
+        );
+    }
+}

@@ -1,0 +1,159 @@
+//! `grant_type=refresh_token` on `/oauth2.0/refresh` and `/oauth2.0/token`.
+
+use std::sync::Arc;
+
+use crate::{
+    Harness, OTHER_CLIENT, OTHER_SECRET, assert_vl_error, body_json, form_post, refresh_form,
+};
+
+async fn refresh_on(h: &Harness, path: &str, refresh: &str) -> http::Response<bytes::Bytes> {
+    h.send(form_post(path, &refresh_form(refresh))).await
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_kills_the_old_pair_on_both_paths() {
+    for path in ["/oauth2.0/refresh", "/oauth2.0/token"] {
+        let h = Harness::new();
+        let (access, refresh) = h.tokens().await;
+        let response = refresh_on(&h, path, &refresh).await;
+        assert_eq!(response.status(), 200, "{path}");
+        let json = body_json(&response);
+        let new_access = json["access_token"].as_str().unwrap();
+        let new_refresh = json["refresh_token"].as_str().unwrap();
+        assert_ne!(new_access, access);
+        assert_ne!(new_refresh, refresh, "a new refresh token every time");
+        assert_eq!(json["expires_in"], 3600);
+        assert_eq!(json["token_type"], "Bearer");
+        assert_vl_error(&h.account(&access).await, 401, 1001);
+        assert_eq!(h.account(new_access).await.status(), 200);
+        h.advance(11);
+        assert_eq!(refresh_on(&h, path, new_refresh).await.status(), 200);
+    }
+}
+
+#[tokio::test]
+async fn repeat_inside_the_grace_window_gets_the_same_answer() {
+    let h = Harness::new();
+    let (_, refresh) = h.tokens().await;
+    let first = body_json(&refresh_on(&h, "/oauth2.0/refresh", &refresh).await);
+    h.advance(9);
+    let second = refresh_on(&h, "/oauth2.0/refresh", &refresh).await;
+    assert_eq!(second.status(), 200);
+    let second = body_json(&second);
+    assert_eq!(second["access_token"], first["access_token"]);
+    assert_eq!(second["refresh_token"], first["refresh_token"]);
+    assert_eq!(
+        second["expires_in"], 3591,
+        "the remaining lifetime of the same token"
+    );
+    let access = second["access_token"].as_str().unwrap();
+    assert_eq!(h.account(access).await.status(), 200);
+}
+
+#[tokio::test]
+async fn reuse_after_the_grace_window_revokes_the_grant() {
+    let h = Harness::new();
+    let (_, refresh) = h.tokens().await;
+    let rotated = body_json(&refresh_on(&h, "/oauth2.0/refresh", &refresh).await);
+    h.advance(10);
+    assert_vl_error(
+        &refresh_on(&h, "/oauth2.0/refresh", &refresh).await,
+        401,
+        1001,
+    );
+    let access = rotated["access_token"].as_str().unwrap();
+    let new_refresh = rotated["refresh_token"].as_str().unwrap();
+    assert_vl_error(&h.account(access).await, 401, 1001);
+    assert_vl_error(
+        &refresh_on(&h, "/oauth2.0/refresh", new_refresh).await,
+        401,
+        1001,
+    );
+}
+
+#[tokio::test]
+async fn grace_window_is_configurable() {
+    let h = Harness::with(|c| c.refresh_grace = std::time::Duration::ZERO);
+    let (_, refresh) = h.tokens().await;
+    assert_eq!(
+        refresh_on(&h, "/oauth2.0/refresh", &refresh).await.status(),
+        200
+    );
+    assert_vl_error(
+        &refresh_on(&h, "/oauth2.0/refresh", &refresh).await,
+        401,
+        1001,
+    );
+}
+
+#[tokio::test]
+async fn concurrent_refreshes_never_yield_two_live_pairs() {
+    let h = Arc::new(Harness::new());
+    let (_, refresh) = h.tokens().await;
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let h = Arc::clone(&h);
+            let refresh = refresh.clone();
+            tokio::spawn(async move {
+                let r = refresh_on(&h, "/oauth2.0/refresh", &refresh).await;
+                assert_eq!(r.status(), 200);
+                body_json(&r)
+            })
+        })
+        .collect();
+    let mut pairs = std::collections::HashSet::new();
+    for t in tasks {
+        let json = t.await.unwrap();
+        pairs.insert((
+            json["access_token"].as_str().unwrap().to_owned(),
+            json["refresh_token"].as_str().unwrap().to_owned(),
+        ));
+    }
+    assert_eq!(pairs.len(), 1, "every concurrent refresh got the same pair");
+}
+
+#[tokio::test]
+async fn refresh_token_is_bound_to_its_client() {
+    let h = Harness::new();
+    let (access, refresh) = h.tokens().await;
+    let form = format!(
+        "grant_type=refresh_token&refresh_token={refresh}&client_id={OTHER_CLIENT}&client_secret={OTHER_SECRET}"
+    );
+    assert_vl_error(
+        &h.send(form_post("/oauth2.0/refresh", &form)).await,
+        401,
+        1001,
+    );
+    assert_eq!(
+        h.account(&access).await.status(),
+        200,
+        "nothing was revoked"
+    );
+    assert_eq!(
+        refresh_on(&h, "/oauth2.0/refresh", &refresh).await.status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn refresh_token_expires_after_its_ttl() {
+    let h = Harness::new();
+    let (_, refresh) = h.tokens().await;
+    h.advance(30 * 86_400);
+    assert_vl_error(
+        &refresh_on(&h, "/oauth2.0/refresh", &refresh).await,
+        401,
+        1001,
+    );
+}
+
+#[tokio::test]
+async fn access_token_is_not_a_refresh_token() {
+    let h = Harness::new();
+    let (access, _) = h.tokens().await;
+    assert_vl_error(
+        &refresh_on(&h, "/oauth2.0/refresh", &access).await,
+        401,
+        1001,
+    );
+}
