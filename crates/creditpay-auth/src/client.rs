@@ -155,9 +155,11 @@ impl Client {
                 Err(e) => e,
             };
             if err.request_sent() {
-                tracing::warn!(trace = %trace, kind = ?err.kind(), "Credit Pay identify/auth outcome unknown");
                 return Err(match err.kind() {
-                    TransportErrorKind::Timeout | TransportErrorKind::Io => Error::OutcomeUnknown,
+                    TransportErrorKind::Timeout | TransportErrorKind::Io => {
+                        tracing::warn!(trace = %trace, kind = ?err.kind(), "Credit Pay identify/auth outcome unknown");
+                        Error::OutcomeUnknown
+                    }
                     _ => Error::Transport(err),
                 });
             }
