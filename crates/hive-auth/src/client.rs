@@ -66,6 +66,9 @@ impl HiveClient {
     ///
     /// `Ok` only for `result_code == 0` in a well-formed answer. A code 2499 or a failed
     /// `token_validation` makes the client fetch a new server token and try once more.
+    ///
+    /// The overall deadline bounds each routing of the request (primary, then fallback); fetching
+    /// a server token, when none is cached, has its own deadline.
     pub async fn verify_token(&self, params: &VerifyParams) -> Result<VerifiedToken, HiveError> {
         let appid = &self.inner.appid;
         self.call_v2(

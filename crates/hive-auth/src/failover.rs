@@ -25,7 +25,8 @@ use crate::environment::ServedBy;
 use crate::error::{AttemptFailure, HiveError, Unavailable};
 
 /// A request ready to send to any host: path, headers and the body serialised once.
-#[derive(Debug, Clone)]
+///
+/// Deliberately not `Debug`: the body may hold the client secret or the certification key.
 pub(crate) struct Prepared {
     pub(crate) path: &'static str,
     pub(crate) headers: HeaderMap,

@@ -189,9 +189,6 @@ async fn definitive_primary_answers_never_go_to_the_fallback() {
         (Fault::Status(404), |e| {
             matches!(e, HiveError::HttpStatus { status: 404, .. })
         }),
-        (Fault::RedirectElsewhere, |e| {
-            matches!(e, HiveError::HttpStatus { status: 302, .. })
-        }),
         (
             Fault::json(r#"{"result_code":{"x":1}}"#),
             |e| matches!(e, HiveError::Decode(d) if d.path == "result_code"),
@@ -301,5 +298,32 @@ async fn a_token_cached_before_the_primary_broke_still_serves_the_fallback() {
         3,
         "token, verify, broken verify: no new token"
     );
+    fallback.verify().await;
+}
+
+#[tokio::test]
+async fn a_redirect_is_neither_followed_nor_sent_to_the_fallback() {
+    let elsewhere = MockServer::start().await;
+    mount_verified(&elsewhere, 0).await;
+    let primary = MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::path("/v2/game/token/get-token"))
+        .respond_with(wiremock::ResponseTemplate::new(302).insert_header(
+            "location",
+            format!("{}/v2/game/token/get-token", elsewhere.uri()).as_str(),
+        ))
+        .expect(1)
+        .mount(&primary)
+        .await;
+    let fallback = fallback(0).await;
+    let err = client(&primary.uri(), &fallback)
+        .verify_token(&params())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, HiveError::HttpStatus { status: 302, .. }),
+        "{err:?}"
+    );
+    primary.verify().await;
+    elsewhere.verify().await;
     fallback.verify().await;
 }
