@@ -80,3 +80,35 @@ fn config_errors_never_quote_urls() {
     assert!(matches!(err, HiveError::Config(_)));
     assert!(!err.to_string().contains("sentinel"), "{err}");
 }
+
+#[tokio::test]
+async fn a_full_flow_logs_no_secret() {
+    let (_guard, logs) = testkit::capture_logs();
+    let (primary, fallback) = (MockServer::start().await, MockServer::start().await);
+    mount_token(&primary, "sentinel-access-token").await;
+    Mock::given(path("/v2/game/token/get-token"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&primary)
+        .await;
+    Mock::given(path("/v2/game/token/get-token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "result_code": 7000, "result_msg": "invalid token"
+        })))
+        .mount(&fallback)
+        .await;
+    let client = builder()
+        .primary_url(primary.uri())
+        .fallback_url(fallback.uri())
+        .certification_key(SecretString::from("sentinel-cert-key"))
+        .build()
+        .unwrap();
+    let err = client.verify_token(&params()).await.unwrap_err();
+    let v1 = client.verify_token_v1(&params()).await.unwrap_err();
+    assert!(
+        !logs.contents().is_empty(),
+        "the transport logged at TRACE level"
+    );
+    for text in [logs.contents(), format!("{err:?} {v1:?}")] {
+        assert!(!text.contains("sentinel"), "{text}");
+    }
+}
