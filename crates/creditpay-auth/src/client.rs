@@ -96,8 +96,9 @@ impl Client {
     /// Asks Credit Pay for a one-time authorization code.
     ///
     /// The input is validated before anything is sent. The call creates state at Credit Pay, so
-    /// it is repeated only when the connection failed before any byte was sent; a timeout or a
-    /// broken connection after sending is [`Error::OutcomeUnknown`].
+    /// it is repeated only when the connection failed before any byte was sent; a timeout, a
+    /// broken connection or an unreadable (over-sized) answer after sending is
+    /// [`Error::OutcomeUnknown`].
     pub async fn identify_auth(
         &self,
         request: &IdentifyAuthRequest,
@@ -155,8 +156,11 @@ impl Client {
                 Err(e) => e,
             };
             if err.request_sent() {
+                // A body over the cap is an answer that cannot be read: the code may exist.
                 return Err(match err.kind() {
-                    TransportErrorKind::Timeout | TransportErrorKind::Io => {
+                    TransportErrorKind::Timeout
+                    | TransportErrorKind::Io
+                    | TransportErrorKind::BodyTooLarge => {
                         tracing::warn!(trace = %trace, kind = ?err.kind(), "Credit Pay identify/auth outcome unknown");
                         Error::OutcomeUnknown
                     }

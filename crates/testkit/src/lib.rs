@@ -49,8 +49,12 @@ pub enum Fault {
     Html200,
     /// A 10 MiB JSON-looking body with status 200.
     HugeBody,
-    /// A redirect to another host.
-    RedirectElsewhere,
+    /// A redirect to another host (give it a second server's URL to prove it is not followed).
+    RedirectTo(String),
+    /// A JSON body cut off in the middle, with status 200.
+    TruncatedJson,
+    /// Well-formed JSON whose fields have the wrong types, with status 200.
+    WrongTypes,
     /// This status with a small JSON body.
     Status(u16),
     /// 429 with `Retry-After` in seconds.
@@ -285,11 +289,23 @@ async fn serve(mut stream: TcpStream, fault: Fault, counters: Arc<Counters>) {
             body.extend_from_slice(b"\"}");
             response(200, "", "application/json", &body)
         }
-        Fault::RedirectElsewhere => response(
+        Fault::RedirectTo(location) => response(
             302,
-            "location: http://203.0.113.7/elsewhere\r\n",
+            &format!("location: {location}\r\n"),
             "text/plain",
             b"",
+        ),
+        Fault::TruncatedJson => response(
+            200,
+            "",
+            "application/json",
+            b"{\"code\":0,\"result_code\":0,\"data\":{\"tok",
+        ),
+        Fault::WrongTypes => response(
+            200,
+            "",
+            "application/json",
+            b"{\"code\":[],\"msg\":{},\"result_code\":[],\"data\":7}",
         ),
         Fault::Status(status) => response(status, "", "application/json", b"{\"error\":\"fault\"}"),
         Fault::TooManyRequests { retry_after_secs } => response(
