@@ -300,13 +300,14 @@ fn scan_secrets(
             }
         }
         Value::String(s) => {
-            if let Some(kind) = credential_shape(s) {
-                if !allow.contains(s.as_str()) && !allow.iter().any(|a| s.contains(a.as_str())) {
-                    report(
-                        path,
-                        format!("contains {kind}; scrub it or allow-list a published example"),
-                    );
-                }
+            if let Some(kind) = credential_shape(s)
+                && !allow.contains(s.as_str())
+                && !allow.iter().any(|a| s.contains(a.as_str()))
+            {
+                report(
+                    path,
+                    format!("contains {kind}; scrub it or allow-list a published example"),
+                );
             }
         }
         _ => {}

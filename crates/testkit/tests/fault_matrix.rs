@@ -29,7 +29,7 @@ enum Outcome {
     TooLarge,
     Status(u16),
     Decode,
-    OutcomeUnknown,
+    Unknown,
     Unavailable,
     Other(String),
 }
@@ -50,7 +50,7 @@ fn omg_outcome<T>(r: Result<T, omg_auth::Error>) -> Outcome {
         Err(omg_auth::Error::Transport(t)) => transport_outcome(t.kind()),
         Err(omg_auth::Error::HttpStatus { status, .. }) => Outcome::Status(status),
         Err(omg_auth::Error::Decode(_)) => Outcome::Decode,
-        Err(omg_auth::Error::OutcomeUnknown) => Outcome::OutcomeUnknown,
+        Err(omg_auth::Error::OutcomeUnknown) => Outcome::Unknown,
         Err(e) => Outcome::Other(e.to_string()),
     }
 }
@@ -61,7 +61,7 @@ fn creditpay_outcome<T>(r: Result<T, creditpay_auth::Error>) -> Outcome {
         Err(creditpay_auth::Error::Transport(t)) => transport_outcome(t.kind()),
         Err(creditpay_auth::Error::HttpStatus { status, .. }) => Outcome::Status(status),
         Err(creditpay_auth::Error::Decode(_)) => Outcome::Decode,
-        Err(creditpay_auth::Error::OutcomeUnknown) => Outcome::OutcomeUnknown,
+        Err(creditpay_auth::Error::OutcomeUnknown) => Outcome::Unknown,
         Err(e) => Outcome::Other(e.to_string()),
     }
 }
@@ -195,7 +195,7 @@ fn plain_outcome(fault: &Fault) -> Outcome {
 /// "outcome unknown" and nothing is retried.
 fn write_expectation(fault: &Fault) -> Cell {
     let outcome = match plain_outcome(fault) {
-        Outcome::Timeout | Outcome::Io | Outcome::TooLarge => Outcome::OutcomeUnknown,
+        Outcome::Timeout | Outcome::Io | Outcome::TooLarge => Outcome::Unknown,
         other => other,
     };
     let requests = usize::from(!matches!(fault, Fault::Refuse));

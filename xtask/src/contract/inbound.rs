@@ -119,13 +119,13 @@ pub(crate) fn check_inbound_response(
     } else {
         None
     };
-    if let Some(text) = &expected.body {
-        if body.as_ref() != text.as_bytes() {
-            return Err(format!(
-                "body {:?} is not {text:?}",
-                String::from_utf8_lossy(&body)
-            ));
-        }
+    if let Some(text) = &expected.body
+        && body.as_ref() != text.as_bytes()
+    {
+        return Err(format!(
+            "body {:?} is not {text:?}",
+            String::from_utf8_lossy(&body)
+        ));
     }
     if let (Some(want), Some(got)) = (&expected.body_json, &actual_json) {
         let mut want = want.clone();

@@ -19,9 +19,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub(crate) use fixture::{
-    Direction, Fixture, Interaction, RecordedRequest, RecordedResponse, decode_form,
-};
+pub(crate) use fixture::{Direction, Fixture, Interaction, decode_form};
 pub(crate) use inbound::{Vars, check_inbound_response, inbound_request};
 pub(crate) use upstream::MockUpstream;
 

@@ -395,22 +395,22 @@ fn outcome<T>(result: Result<(), Error>, expect: Expect<T>) -> Result<(), String
     };
     match (want.kind.as_str(), &err) {
         ("rejected", Error::Rejected { code, message }) => {
-            if let Some(c) = want.code {
-                if code.code() != c {
-                    return Err(mismatch());
-                }
+            if let Some(c) = want.code
+                && code.code() != c
+            {
+                return Err(mismatch());
             }
-            if let Some(known) = want.known {
-                if matches!(code, OmgCode::Other(_)) == known {
-                    return Err(format!(
-                        "code {code} should be {}",
-                        if known {
-                            "a documented code"
-                        } else {
-                            "kept as Other"
-                        }
-                    ));
-                }
+            if let Some(known) = want.known
+                && matches!(code, OmgCode::Other(_)) == known
+            {
+                return Err(format!(
+                    "code {code} should be {}",
+                    if known {
+                        "a documented code"
+                    } else {
+                        "kept as Other"
+                    }
+                ));
             }
             if let Some(m) = &want.message {
                 same("message", message, m)?;
