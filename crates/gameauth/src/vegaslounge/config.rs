@@ -1,0 +1,450 @@
+//! The `serve` configuration file (TOML) and the embedded demo configuration.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use serde::Deserialize;
+use vegaslounge_oauth::token::ClientSecret;
+use vegaslounge_oauth::{
+    Account, Balance, ErrorStyle, ForwardedHeader, NetworkPolicy, RegisteredClient, ServerConfig,
+    StoredSecret,
+};
+
+use crate::error::CliError;
+
+/// The configuration used when no `--config` is given.
+pub(crate) const DEMO_CONFIG: &str = r#"
+listen = "127.0.0.1:8080"
+
+[store]
+kind = "memory"
+
+[tokens]
+code_ttl_secs = 60
+access_ttl_secs = 3600
+refresh_ttl_secs = 2592000
+refresh_grace_secs = 10
+revoke_on_logout = false
+
+[security]
+allow_ips = ["127.0.0.1/32", "::1/128"]
+trusted_proxies = []
+account_token_in_query = false
+error_style = "vegaslounge"
+
+[[clients]]
+client_id = "VL001"
+client_secret = "demo-secret"
+redirect_uris = ["https://fl.vegaslounge.live"]
+
+[[players]]
+username = "alice"
+password = "alice-pass"
+player_id = "a3u"
+player_name = "highroller335"
+currency = "USD"
+balance = "405.64"
+language = "en_EN"
+player_type = "REAL"
+session_id = "HfuXQCzhIn"
+avatar_url = "https://img.operator.com/avatar.png"
+home_url = "https://www.operator.com"
+partner = "partner123"
+"#;
+
+const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    #[serde(default)]
+    store: StoreSection,
+    #[serde(default)]
+    tokens: TokensSection,
+    #[serde(default)]
+    security: SecuritySection,
+    #[serde(default)]
+    clients: Vec<ClientSection>,
+    #[serde(default)]
+    players: Vec<PlayerSection>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoreSection {
+    #[serde(default)]
+    kind: StoreKind,
+    url: Option<String>,
+    key_prefix: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum StoreKind {
+    #[default]
+    Memory,
+    Redis,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct TokensSection {
+    code_ttl_secs: u64,
+    access_ttl_secs: u64,
+    refresh_ttl_secs: u64,
+    refresh_grace_secs: u64,
+    revoke_on_logout: bool,
+}
+
+impl Default for TokensSection {
+    fn default() -> Self {
+        Self {
+            code_ttl_secs: 60,
+            access_ttl_secs: 3600,
+            refresh_ttl_secs: 2_592_000,
+            refresh_grace_secs: 10,
+            revoke_on_logout: false,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct SecuritySection {
+    allow_ips: Vec<String>,
+    trusted_proxies: Vec<String>,
+    forwarded_header: ForwardedHeaderName,
+    account_token_in_query: bool,
+    error_style: ErrorStyleName,
+    login_url: String,
+}
+
+impl Default for SecuritySection {
+    fn default() -> Self {
+        Self {
+            allow_ips: vec!["127.0.0.1/32".into(), "::1/128".into()],
+            trusted_proxies: Vec::new(),
+            forwarded_header: ForwardedHeaderName::XForwardedFor,
+            account_token_in_query: false,
+            error_style: ErrorStyleName::Vegaslounge,
+            login_url: "/login".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+enum ErrorStyleName {
+    #[serde(rename = "vegaslounge")]
+    Vegaslounge,
+    #[serde(rename = "rfc6749")]
+    Rfc6749,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+enum ForwardedHeaderName {
+    #[serde(rename = "x-forwarded-for")]
+    XForwardedFor,
+    #[serde(rename = "forwarded")]
+    Forwarded,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientSection {
+    client_id: String,
+    client_secret: Option<String>,
+    client_secret_env: Option<String>,
+    client_secret_sha256: Option<String>,
+    redirect_uris: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlayerSection {
+    username: String,
+    password: String,
+    player_id: String,
+    player_name: String,
+    currency: String,
+    balance: String,
+    language: String,
+    player_type: String,
+    session_id: Option<String>,
+    avatar_url: Option<String>,
+    home_url: Option<String>,
+    partner: Option<String>,
+    #[serde(default)]
+    disabled: bool,
+}
+
+/// A demo login account and the account data served for it.
+#[derive(Clone)]
+pub(crate) struct Player {
+    pub(crate) username: String,
+    pub(crate) password: ClientSecret,
+    pub(crate) account: Account,
+}
+
+impl std::fmt::Debug for Player {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Player")
+            .field("username", &self.username)
+            .field("password", &self.password)
+            .field("player_id", &self.account.player_id)
+            .finish()
+    }
+}
+
+/// The validated configuration of `serve`.
+#[derive(Debug)]
+pub(crate) struct ServeConfig {
+    pub(crate) listen: SocketAddr,
+    pub(crate) server: ServerConfig,
+    pub(crate) clients: Vec<RegisteredClient>,
+    pub(crate) players: Vec<Player>,
+}
+
+fn config_err(message: impl Into<String>) -> CliError {
+    CliError::Config(message.into())
+}
+
+/// Parses and validates a configuration. `env` reads environment variables (for
+/// `client_secret_env`); `listen_override` is the `--listen` flag.
+pub(crate) fn load(
+    text: &str,
+    listen_override: Option<&str>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<ServeConfig, CliError> {
+    let file: FileConfig = toml::from_str(text).map_err(|e| config_err(e.message()))?;
+    if file.store.kind == StoreKind::Redis {
+        return Err(config_err(
+            "store kind \"redis\" is not supported in this build; use kind = \"memory\"",
+        ));
+    }
+    if file.store.url.is_some() || file.store.key_prefix.is_some() {
+        return Err(config_err(
+            "store.url and store.key_prefix apply only to kind = \"redis\"",
+        ));
+    }
+    let listen_text = listen_override
+        .or(file.listen.as_deref())
+        .unwrap_or(DEFAULT_LISTEN);
+    let listen: SocketAddr = listen_text
+        .parse()
+        .map_err(|_| config_err(format!("listen address `{listen_text}` is not IP:PORT")))?;
+
+    let mut server = ServerConfig::default();
+    let t = &file.tokens;
+    server.code_ttl = Duration::from_secs(t.code_ttl_secs);
+    server.access_ttl = Duration::from_secs(t.access_ttl_secs);
+    server.refresh_ttl = Duration::from_secs(t.refresh_ttl_secs);
+    server.refresh_grace = Duration::from_secs(t.refresh_grace_secs);
+    server.revoke_on_logout = t.revoke_on_logout;
+    let s = &file.security;
+    server.account_token_in_query = s.account_token_in_query;
+    server.error_style = match s.error_style {
+        ErrorStyleName::Vegaslounge => ErrorStyle::VegasLounge,
+        ErrorStyleName::Rfc6749 => ErrorStyle::Rfc6749,
+    };
+    server.login_url = s.login_url.clone();
+    server.network = NetworkPolicy::new(parse_nets("security.allow_ips", &s.allow_ips)?)
+        .with_trusted_proxies(parse_nets("security.trusted_proxies", &s.trusted_proxies)?)
+        .with_forwarded_header(match s.forwarded_header {
+            ForwardedHeaderName::XForwardedFor => ForwardedHeader::XForwardedFor,
+            ForwardedHeaderName::Forwarded => ForwardedHeader::Forwarded,
+        });
+    server.validate().map_err(|e| config_err(e.0))?;
+
+    if file.clients.is_empty() {
+        return Err(config_err("at least one [[clients]] entry is required"));
+    }
+    let clients = file
+        .clients
+        .into_iter()
+        .map(|c| client(c, &env))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut players = Vec::new();
+    for p in file.players {
+        if players.iter().any(|q: &Player| q.username == p.username) {
+            return Err(config_err(format!(
+                "player `{}` is listed twice",
+                p.username
+            )));
+        }
+        players.push(player(p)?);
+    }
+    Ok(ServeConfig {
+        listen,
+        server,
+        clients,
+        players,
+    })
+}
+
+fn parse_nets(key: &str, items: &[String]) -> Result<Vec<IpNet>, CliError> {
+    items
+        .iter()
+        .map(|s| {
+            s.parse::<IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map_err(|_| {
+                    config_err(format!("{key}: `{s}` is not an IP address or CIDR network"))
+                })
+        })
+        .collect()
+}
+
+fn client(
+    c: ClientSection,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<RegisteredClient, CliError> {
+    let id = c.client_id.clone();
+    let secret = match (c.client_secret, c.client_secret_env, c.client_secret_sha256) {
+        (Some(s), None, None) => StoredSecret::Plain(ClientSecret::new(s)),
+        (None, Some(var), None) => match env(&var) {
+            Some(s) if !s.is_empty() => StoredSecret::Plain(ClientSecret::new(s)),
+            _ => {
+                return Err(config_err(format!(
+                    "client {id}: environment variable {var} (client_secret_env) is not set"
+                )));
+            }
+        },
+        (None, None, Some(hex)) => StoredSecret::sha256_hex(&hex)
+            .map_err(|e| config_err(format!("client {id}: {}", e.0)))?,
+        _ => {
+            return Err(config_err(format!(
+                "client {id}: set exactly one of client_secret, client_secret_env, client_secret_sha256"
+            )));
+        }
+    };
+    RegisteredClient::new(c.client_id, secret, c.redirect_uris).map_err(|e| config_err(e.0))
+}
+
+fn player(p: PlayerSection) -> Result<Player, CliError> {
+    let balance =
+        Balance::new(p.balance).map_err(|e| config_err(format!("player `{}`: {e}", p.username)))?;
+    if p.username.is_empty() || p.password.is_empty() || p.player_id.is_empty() {
+        return Err(config_err(
+            "players need a username, a password and a player_id",
+        ));
+    }
+    let mut account = Account::new(
+        p.player_id,
+        p.player_name,
+        p.currency,
+        balance,
+        p.language,
+        p.player_type,
+    )
+    .with_disabled(p.disabled);
+    if let Some(v) = p.session_id {
+        account = account.with_session_id(v);
+    }
+    if let Some(v) = p.avatar_url {
+        account = account.with_avatar_url(v);
+    }
+    if let Some(v) = p.home_url {
+        account = account.with_home_url(v);
+    }
+    if let Some(v) = p.partner {
+        account = account.with_partner(v);
+    }
+    Ok(Player {
+        username: p.username,
+        password: ClientSecret::new(p.password),
+        account,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn demo_configuration_is_valid() {
+        let c = load(DEMO_CONFIG, None, no_env).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(c.clients.len(), 1);
+        assert_eq!(c.clients[0].client_id(), "VL001");
+        assert_eq!(c.players[0].account.player_id, "a3u");
+        assert_eq!(c.server.code_ttl, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn listen_flag_overrides_the_file() {
+        let c = load(DEMO_CONFIG, Some("127.0.0.1:0"), no_env).unwrap();
+        assert_eq!(c.listen.port(), 0);
+        assert!(load(DEMO_CONFIG, Some("localhost"), no_env).is_err());
+    }
+
+    #[test]
+    fn redis_store_is_a_clear_configuration_error() {
+        let text = DEMO_CONFIG.replace(
+            "kind = \"memory\"",
+            "kind = \"redis\"\nurl = \"redis://127.0.0.1:6379/\"",
+        );
+        let err = load(&text, None, no_env).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(
+            err.to_string().contains("not supported in this build"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn client_secret_env_reads_the_named_variable() {
+        let text = DEMO_CONFIG.replace(
+            "client_secret = \"demo-secret\"",
+            "client_secret_env = \"VL001_SECRET\"",
+        );
+        let c = load(&text, None, |k| {
+            (k == "VL001_SECRET").then(|| "from-env".to_owned())
+        })
+        .unwrap();
+        assert!(c.clients[0].verify_secret("from-env"));
+        let err = load(&text, None, no_env).unwrap_err();
+        assert!(err.to_string().contains("VL001_SECRET"), "{err}");
+    }
+
+    #[test]
+    fn client_secret_may_be_stored_as_sha256() {
+        let hex = "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8";
+        let text = DEMO_CONFIG.replace(
+            "client_secret = \"demo-secret\"",
+            &format!("client_secret_sha256 = \"{hex}\""),
+        );
+        let c = load(&text, None, no_env).unwrap();
+        assert!(c.clients[0].verify_secret("password"));
+    }
+
+    #[test]
+    fn bad_values_are_configuration_errors() {
+        for (from, to) in [
+            ("code_ttl_secs = 60", "code_ttl_secs = 601"),
+            ("\"127.0.0.1/32\"", "\"not-an-ip\""),
+            ("error_style = \"vegaslounge\"", "error_style = \"json\""),
+            ("balance = \"405.64\"", "balance = \"4e2\""),
+            ("listen = ", "lisen = "),
+            (
+                "[\"https://fl.vegaslounge.live\"]",
+                "[\"https://fl.vegaslounge.live#x\"]",
+            ),
+        ] {
+            let text = DEMO_CONFIG.replace(from, to);
+            assert!(load(&text, None, no_env).is_err(), "{to}");
+        }
+    }
+
+    #[test]
+    fn player_debug_hides_the_password() {
+        let c = load(DEMO_CONFIG, None, no_env).unwrap();
+        let dbg = format!("{:?}", c.players[0]);
+        assert!(!dbg.contains("alice-pass"), "{dbg}");
+    }
+}
