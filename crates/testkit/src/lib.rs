@@ -351,7 +351,11 @@ impl std::io::Write for LogBuffer {
 
 /// Installs a TRACE-level subscriber for the current thread until the guard drops, and returns
 /// what it writes. Use with a current-thread runtime so every task logs through it.
+///
+/// Records of the `log` crate (used by some dependencies) are forwarded to it too.
 pub fn capture_logs() -> (tracing::subscriber::DefaultGuard, LogBuffer) {
+    // Only the first call in a process installs the bridge; later ones find it in place.
+    let _ = tracing_log::LogTracer::init();
     let buffer = LogBuffer::default();
     let writer = buffer.clone();
     let subscriber = tracing_subscriber::fmt()
