@@ -227,24 +227,33 @@ pub struct Cached<T> {
 ///
 /// A value is refreshed `refresh_ahead` before it expires. However many tasks ask at once, one
 /// fetch runs; the others wait for it, except that callers holding a still-valid value during a
-/// refresh-ahead get that value without waiting.
+/// refresh-ahead get that value without waiting. When a fetch fails, the callers that were
+/// already waiting for it get its error instead of each repeating the fetch against a host that
+/// just failed; a caller arriving later starts a new fetch.
 #[derive(Debug)]
-pub struct ExpiringCache<T> {
+pub struct ExpiringCache<T, E> {
     slot: Mutex<Option<CacheSlot<T>>>,
     refresh: tokio::sync::Mutex<()>,
+    /// Number of fetches finished so far, and the error of the last one if it failed.
+    finished: Mutex<(u64, Option<E>)>,
     refresh_ahead: Duration,
     clock: Arc<dyn Clock>,
 }
 
-impl<T: Clone> ExpiringCache<T> {
+impl<T: Clone, E: Clone> ExpiringCache<T, E> {
     /// An empty cache that refreshes `refresh_ahead` before expiry.
     pub fn new(refresh_ahead: Duration, clock: Arc<dyn Clock>) -> Self {
         Self {
             slot: Mutex::new(None),
             refresh: tokio::sync::Mutex::new(()),
+            finished: Mutex::new((0, None)),
             refresh_ahead,
             clock,
         }
+    }
+
+    fn finished(&self) -> std::sync::MutexGuard<'_, (u64, Option<E>)> {
+        self.finished.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn slot(&self) -> std::sync::MutexGuard<'_, Option<CacheSlot<T>>> {
@@ -274,7 +283,7 @@ impl<T: Clone> ExpiringCache<T> {
     ///
     /// If a refresh-ahead fetch fails while the old value is still valid, the old value is
     /// returned; otherwise the fetch error is.
-    pub async fn get_or_refresh<F, Fut, E>(&self, fetch: F) -> Result<Cached<T>, E>
+    pub async fn get_or_refresh<F, Fut>(&self, fetch: F) -> Result<Cached<T>, E>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<(T, SystemTime), E>>,
@@ -283,6 +292,7 @@ impl<T: Clone> ExpiringCache<T> {
             Ok(fresh) => return Ok(fresh),
             Err(usable) => usable,
         };
+        let fetches_before = self.finished().0;
         let _guard = match (&usable, self.refresh.try_lock()) {
             (_, Ok(g)) => g,
             (Some(v), Err(_)) => return Ok(v.clone()),
@@ -293,7 +303,19 @@ impl<T: Clone> ExpiringCache<T> {
             Ok(fresh) => return Ok(fresh),
             Err(usable) => usable,
         };
-        match fetch().await {
+        // A fetch that finished while we waited and failed: share its error.
+        if let (n, Some(e)) = &*self.finished()
+            && *n > fetches_before
+        {
+            return usable.ok_or_else(|| e.clone());
+        }
+        let result = fetch().await;
+        {
+            let mut finished = self.finished();
+            finished.0 += 1;
+            finished.1 = result.as_ref().err().cloned();
+        }
+        match result {
             Ok((value, expires_at)) => {
                 let mut slot = self.slot();
                 let generation = slot.as_ref().map_or(1, |s| s.generation + 1);
@@ -380,7 +402,7 @@ mod tests {
     #[tokio::test]
     async fn cache_fetches_once_for_concurrent_waiters() {
         let clock = ManualClock::at_unix_seconds(1_000);
-        let cache = Arc::new(ExpiringCache::<String>::new(
+        let cache = Arc::new(ExpiringCache::<String, ()>::new(
             Duration::from_secs(60),
             Arc::new(clock.clone()),
         ));
@@ -412,27 +434,28 @@ mod tests {
     #[tokio::test]
     async fn cache_refreshes_ahead_and_invalidates_by_generation() {
         let clock = ManualClock::at_unix_seconds(1_000);
-        let cache = ExpiringCache::<u32>::new(Duration::from_secs(60), Arc::new(clock.clone()));
+        let cache =
+            ExpiringCache::<u32, &str>::new(Duration::from_secs(60), Arc::new(clock.clone()));
         let a = cache
-            .get_or_refresh(|| async { Ok::<_, ()>((1, clock_at(2_000))) })
+            .get_or_refresh(|| async { Ok((1, clock_at(2_000))) })
             .await
             .unwrap();
         assert_eq!(a.value, 1);
         clock.set_unix_seconds(1_950); // inside the refresh-ahead window
         let b = cache
-            .get_or_refresh(|| async { Ok::<_, ()>((2, clock_at(3_000))) })
+            .get_or_refresh(|| async { Ok((2, clock_at(3_000))) })
             .await
             .unwrap();
         assert_eq!(b.value, 2);
         cache.invalidate(a.generation); // stale generation: ignored
         let c = cache
-            .get_or_refresh(|| async { Ok::<_, ()>((3, clock_at(3_000))) })
+            .get_or_refresh(|| async { Ok((3, clock_at(3_000))) })
             .await
             .unwrap();
         assert_eq!(c.value, 2);
         cache.invalidate(c.generation);
         let d = cache
-            .get_or_refresh(|| async { Ok::<_, ()>((4, clock_at(3_000))) })
+            .get_or_refresh(|| async { Ok((4, clock_at(3_000))) })
             .await
             .unwrap();
         assert_eq!(d.value, 4);
@@ -441,20 +464,64 @@ mod tests {
     #[tokio::test]
     async fn failed_refresh_ahead_keeps_the_still_valid_value() {
         let clock = ManualClock::at_unix_seconds(1_000);
-        let cache = ExpiringCache::<u32>::new(Duration::from_secs(60), Arc::new(clock.clone()));
+        let cache =
+            ExpiringCache::<u32, &str>::new(Duration::from_secs(60), Arc::new(clock.clone()));
         cache
-            .get_or_refresh(|| async { Ok::<_, ()>((1, clock_at(2_000))) })
+            .get_or_refresh(|| async { Ok((1, clock_at(2_000))) })
             .await
             .unwrap();
         clock.set_unix_seconds(1_990);
-        let v = cache
-            .get_or_refresh(|| async { Err::<(u32, SystemTime), _>("down") })
-            .await;
+        let v = cache.get_or_refresh(|| async { Err("down") }).await;
         assert_eq!(v.unwrap().value, 1);
         clock.set_unix_seconds(2_001);
-        let v = cache
-            .get_or_refresh(|| async { Err::<(u32, SystemTime), _>("down") })
-            .await;
+        let v = cache.get_or_refresh(|| async { Err("down") }).await;
         assert_eq!(v.unwrap_err(), "down");
+    }
+}
+
+#[cfg(test)]
+mod shared_failure_tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[tokio::test]
+    async fn waiters_queued_behind_a_failed_fetch_share_its_error_then_a_new_call_fetches() {
+        let clock = ManualClock::at_unix_seconds(1_000);
+        let cache = Arc::new(ExpiringCache::<u32, String>::new(
+            Duration::from_secs(60),
+            Arc::new(clock),
+        ));
+        let fetches = Arc::new(AtomicU32::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..16 {
+            let cache = cache.clone();
+            let fetches = fetches.clone();
+            tasks.push(tokio::spawn(async move {
+                cache
+                    .get_or_refresh(|| async {
+                        fetches.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        Err::<(u32, SystemTime), _>("host down".to_owned())
+                    })
+                    .await
+            }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap().unwrap_err(), "host down");
+        }
+        assert_eq!(
+            fetches.load(Ordering::SeqCst),
+            1,
+            "one fetch for all waiters"
+        );
+        let later = cache
+            .get_or_refresh(|| async { Ok((7, crate::clock::from_unix_seconds(5_000))) })
+            .await
+            .unwrap();
+        assert_eq!(
+            later.value, 7,
+            "a caller arriving after the failure fetches again"
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! and primary → fallback routing.
 
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -502,7 +502,6 @@ impl HiveClientBuilder {
                     transport: transport.clone(),
                     clock: clock.clone(),
                     cache: ExpiringCache::new(REFRESH_AHEAD, clock),
-                    last_failure: Mutex::new(None),
                 })
             }
             _ => return Err(config("client_id and client_secret go together")),

@@ -6,7 +6,7 @@
 //! cannot be read the documented lifetime of one hour from issue applies. The token is refreshed
 //! 60 s before it expires, and one fetch serves every concurrent caller.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use auth_core::clock::from_unix_seconds;
@@ -130,44 +130,19 @@ pub(crate) struct TokenSource {
     pub(crate) timeouts: TokenTimeouts,
     pub(crate) transport: Arc<dyn HttpTransport>,
     pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) cache: ExpiringCache<AccessToken>,
-    /// The last failed fetch and when it ended, so callers that queued behind it share its
-    /// error instead of each repeating a fetch against a host that just failed.
-    pub(crate) last_failure: Mutex<Option<(Instant, HiveError)>>,
+    /// Callers queued behind a failed fetch share its error (see [`ExpiringCache`]).
+    pub(crate) cache: ExpiringCache<AccessToken, HiveError>,
 }
 
 impl TokenSource {
     /// A cached token, fetching one when none is fresh.
     pub(crate) async fn get(&self) -> Result<Cached<AccessToken>, HiveError> {
-        let asked_at = Instant::now();
-        self.cache
-            .get_or_refresh(|| async {
-                if let Some(shared) = self.failure_since(asked_at) {
-                    return Err(shared);
-                }
-                let result = self.fetch().await;
-                if let Err(e) = &result {
-                    *self.failure_slot() = Some((Instant::now(), e.clone()));
-                }
-                result
-            })
-            .await
+        self.cache.get_or_refresh(|| self.fetch()).await
     }
 
     /// Drops the token of `generation` after Hive refused it.
     pub(crate) fn invalidate(&self, generation: u64) {
         self.cache.invalidate(generation);
-    }
-
-    fn failure_slot(&self) -> std::sync::MutexGuard<'_, Option<(Instant, HiveError)>> {
-        self.last_failure.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn failure_since(&self, asked_at: Instant) -> Option<HiveError> {
-        match &*self.failure_slot() {
-            Some((at, e)) if *at > asked_at => Some(e.clone()),
-            _ => None,
-        }
     }
 
     /// One attempt, and one retry on a transport failure, 5xx, 429 or non-JSON answer, within
