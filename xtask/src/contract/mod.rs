@@ -12,6 +12,7 @@ mod hive;
 mod inbound;
 mod omg;
 mod upstream;
+mod vegaslounge;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -35,6 +36,7 @@ async fn dispatch(fixture: &Fixture) -> Result<(), String> {
         "creditpay" => creditpay::run(fixture).await,
         "hive" => hive::run(fixture).await,
         "omg" => omg::run(fixture).await,
+        "vegaslounge" => vegaslounge::run(fixture).await,
         other => Err(format!("no contract runner for provider `{other}`")),
     }
 }
