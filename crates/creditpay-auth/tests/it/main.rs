@@ -7,5 +7,6 @@ mod axum_routes;
 mod callback;
 mod client;
 mod faults;
+mod inbound_faults;
 mod secrets;
 mod webhook;
