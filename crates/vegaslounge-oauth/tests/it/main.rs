@@ -6,6 +6,7 @@ mod e2e;
 mod logout;
 mod network;
 mod refresh;
+mod secrets;
 mod store;
 mod token;
 
