@@ -94,6 +94,7 @@ pub mod server;
 pub mod store;
 mod throttle;
 pub mod token;
+mod verifier;
 
 pub use async_trait::async_trait;
 pub use client::{ClientRegistry, RegisteredClient, StaticClients, StoredSecret};

@@ -9,6 +9,7 @@ mod refresh;
 mod secrets;
 mod store;
 mod token;
+mod verifier;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
