@@ -15,6 +15,8 @@
 //! # });
 //! ```
 
+pub mod redis;
+
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
