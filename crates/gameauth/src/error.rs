@@ -9,6 +9,15 @@ pub(crate) enum CliError {
     /// An I/O failure such as a port that cannot be bound (exit 2).
     #[error("{0}")]
     Io(String),
+    /// The command already printed its JSON answer on stdout and ends with `code` (1: the
+    /// provider or the check said no; 2: usage, configuration or transport failure).
+    #[error("{message}")]
+    Reported {
+        /// The process exit code.
+        code: u8,
+        /// A one-line diagnostic for stderr.
+        message: String,
+    },
 }
 
 impl CliError {
@@ -16,6 +25,7 @@ impl CliError {
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
             Self::Config(_) | Self::Io(_) => 2,
+            Self::Reported { code, .. } => *code,
         }
     }
 }

@@ -1,10 +1,16 @@
 //! `gameauth`: the command-line tool of the gameauth SDK.
 //!
-//! One module per command group (`vegaslounge`, and later `omg`, `creditpay`, `hive`). Output
+//! One module per command group (`omg`, `creditpay`, `hive`, `vegaslounge`). Output
 //! rules: machine-readable JSON on stdout, human diagnostics on stderr. Exit codes: 0 success,
 //! 1 the provider or the check said no, 2 usage, configuration or transport failure.
 
+mod body;
+mod creditpay;
 mod error;
+mod hive;
+mod omg;
+mod output;
+mod secrets;
 mod vegaslounge;
 
 use std::process::ExitCode;
@@ -23,7 +29,16 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Vegas Lounge: run the operator-side OAuth server.
+    /// OMG: sign and verify requests, ask for a player token.
+    #[command(subcommand)]
+    Omg(omg::Command),
+    /// Credit Pay: sign and verify requests, ask for a one-time authorization code.
+    #[command(subcommand)]
+    Creditpay(creditpay::Command),
+    /// Hive: verify a player's login token, list a player's IdP accounts.
+    #[command(subcommand)]
+    Hive(hive::Command),
+    /// Vegas Lounge: run the operator-side OAuth server, or check a deployment against the contract.
     #[command(subcommand)]
     Vegaslounge(vegaslounge::Command),
 }
@@ -39,6 +54,9 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Omg(command) => omg::run(command).await,
+            Command::Creditpay(command) => creditpay::run(command).await,
+            Command::Hive(command) => hive::run(command).await,
             Command::Vegaslounge(command) => vegaslounge::run(command).await,
         }
     });

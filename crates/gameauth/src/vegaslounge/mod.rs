@@ -1,5 +1,6 @@
 //! `gameauth vegaslounge …`: the Vegas Lounge operator server.
 
+mod check;
 mod config;
 mod demo;
 mod serve;
@@ -16,6 +17,8 @@ pub(crate) enum Command {
     /// Run the operator-side OAuth server (authorize, token, refresh, account, logout) with a
     /// minimal demo login.
     Serve(ServeArgs),
+    /// Act as Vegas Lounge against an operator deployment and report which contract checks pass.
+    Check(check::CheckArgs),
 }
 
 /// Arguments of `gameauth vegaslounge serve`.
@@ -33,5 +36,6 @@ pub(crate) struct ServeArgs {
 pub(crate) async fn run(command: Command) -> Result<(), CliError> {
     match command {
         Command::Serve(args) => serve::run(args).await,
+        Command::Check(args) => check::run(args).await,
     }
 }

@@ -1,0 +1,390 @@
+//! `vegaslounge check` against a running `gameauth vegaslounge serve`, and against a scripted
+//! stand-in operator that breaks one rule at a time, so every verdict is shown to be able to fail.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use wiremock::matchers::{body_string_contains, header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::{Run, closed_port_url, gameauth_async};
+
+const DEMO_CLIENT: &str = "VL001";
+const DEMO_SECRET: &str = "demo-secret";
+const DEMO_REDIRECT: &str = "https://fl.vegaslounge.live";
+const DEMO_USER: &str = "alice";
+const DEMO_PASSWORD: &str = "alice-pass";
+
+/// `gameauth vegaslounge serve` on a free port, killed when dropped.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve() -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gameauth"))
+        .args(["vegaslounge", "serve", "--listen", "127.0.0.1:0"])
+        .env_clear()
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn gameauth vegaslounge serve");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        // Keep draining after the address so the server never blocks on a full pipe.
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let base = loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("a `listening on` line from the server");
+        if let Some(addr) = line.strip_prefix("listening on ") {
+            break addr.to_owned();
+        }
+    };
+    Server { child, base }
+}
+
+async fn check(base: &str, source: &[&str], envs: &[(&str, &str)]) -> Run {
+    let mut args = vec![
+        "vegaslounge",
+        "check",
+        "--base-url",
+        base,
+        "--client-id",
+        DEMO_CLIENT,
+        "--redirect-uri",
+        DEMO_REDIRECT,
+    ];
+    args.extend_from_slice(source);
+    gameauth_async(&args, envs).await
+}
+
+/// The names of the failed checks, and the reason of each.
+fn failures(out: &Value) -> Vec<(String, String)> {
+    out["checks"]
+        .as_array()
+        .expect("checks array")
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_owned(),
+                c["reason"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+const ALL_CHECKS: [&str; 8] = [
+    "code exchange",
+    "account",
+    "wrong secret refused",
+    "refresh",
+    "code replay refused",
+    "unknown grant type",
+    "error body shape",
+    "cache headers",
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_check_passes_against_the_demo_server_with_the_demo_login() {
+    let server = serve();
+    let run = check(
+        &server.base,
+        &["--username", DEMO_USER],
+        &[
+            ("VL_CLIENT_SECRET", DEMO_SECRET),
+            ("VL_PLAYER_PASSWORD", DEMO_PASSWORD),
+        ],
+    )
+    .await;
+    run.expect_code(0);
+    let out = run.json();
+    assert_eq!(
+        (out["passed"].clone(), out["failed"].clone()),
+        (json!(9), json!(0)),
+        "{out}"
+    );
+    assert_eq!(out["summary"], "9 passed, 0 failed");
+    let names: Vec<&str> = out["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    let mut expected = vec!["login"];
+    expected.extend(ALL_CHECKS);
+    assert_eq!(names, expected);
+    for name in expected {
+        assert!(
+            run.stderr.contains(&format!("PASS {name}\n")),
+            "{}",
+            run.stderr
+        );
+    }
+    assert!(run.stderr.contains("9 passed, 0 failed"), "{}", run.stderr);
+    run.never_shows(DEMO_SECRET);
+    run.never_shows(DEMO_PASSWORD);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_password_fails_the_login_and_everything_that_needs_a_code() {
+    let server = serve();
+    let run = check(
+        &server.base,
+        &["--username", DEMO_USER],
+        &[
+            ("VL_CLIENT_SECRET", DEMO_SECRET),
+            ("VL_PLAYER_PASSWORD", "not-the-password"),
+        ],
+    )
+    .await;
+    run.expect_code(1);
+    let failed: Vec<String> = failures(&run.json()).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        failed,
+        [
+            "login",
+            "code exchange",
+            "account",
+            "refresh",
+            "code replay refused"
+        ]
+    );
+    assert!(run.stderr.contains("FAIL login: "), "{}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_made_up_code_fails_the_exchange_and_exits_1() {
+    let server = serve();
+    let run = check(
+        &server.base,
+        &["--code", "made-up-code"],
+        &[("VL_CLIENT_SECRET", DEMO_SECRET)],
+    )
+    .await;
+    run.expect_code(1);
+    let out = run.json();
+    let failed = failures(&out);
+    assert_eq!(failed[0].0, "code exchange");
+    assert!(failed[0].1.contains("401"), "{}", failed[0].1);
+    assert_eq!(out["summary"], "4 passed, 4 failed");
+    assert!(run.stderr.contains("4 passed, 4 failed"), "{}", run.stderr);
+    run.never_shows("made-up-code");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_deployment_exits_2() {
+    let run = check(
+        &closed_port_url(),
+        &["--code", "c"],
+        &[("VL_CLIENT_SECRET", DEMO_SECRET)],
+    )
+    .await;
+    run.expect_code(2);
+    assert_eq!(run.json()["error"]["kind"], "unavailable");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn code_and_username_are_exclusive_and_one_is_required() {
+    let envs = [
+        ("VL_CLIENT_SECRET", DEMO_SECRET),
+        ("VL_PLAYER_PASSWORD", "p"),
+    ];
+    let base = closed_port_url();
+    let both = check(&base, &["--code", "c", "--username", "u"], &envs).await;
+    both.expect_code(2);
+    let neither = check(&base, &[], &envs).await;
+    neither.expect_code(2);
+    let missing_secret = check(&base, &["--code", "c"], &[]).await;
+    missing_secret.expect_code(2);
+    assert!(
+        missing_secret.stderr.contains("VL_CLIENT_SECRET"),
+        "{}",
+        missing_secret.stderr
+    );
+}
+
+/// How the stand-in operator misbehaves.
+#[derive(Clone, Copy, Default)]
+struct Faults {
+    no_cache_headers_on_success: bool,
+    old_refresh_token_still_works: bool,
+    plain_text_errors: bool,
+}
+
+fn tokens(access: &str, refresh: &str, faults: Faults) -> ResponseTemplate {
+    let answer = ResponseTemplate::new(200).set_body_json(json!({
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": 3600,
+        "refresh_token": refresh,
+    }));
+    if faults.no_cache_headers_on_success {
+        answer
+    } else {
+        answer
+            .insert_header("cache-control", "no-store")
+            .insert_header("pragma", "no-cache")
+    }
+}
+
+fn refusal(status: u16, code: u16, faults: Faults) -> ResponseTemplate {
+    let answer = ResponseTemplate::new(status)
+        .insert_header("cache-control", "no-store")
+        .insert_header("pragma", "no-cache");
+    if faults.plain_text_errors {
+        answer.set_body_string("refused")
+    } else {
+        answer
+            .set_body_json(json!({"errorCode": code, "error": "Authorization code is not valid."}))
+    }
+}
+
+/// An operator scripted for one run of the checks: code `good-code` → A0/R0, R0 → A1/R1 on
+/// `/oauth2.0/refresh`, R1 → A2/R2, then R0 again refused (unless the fault says otherwise).
+async fn stand_in_operator(faults: Faults) -> MockServer {
+    let operator = MockServer::start().await;
+    let token = || Mock::given(method("POST")).and(path("/oauth2.0/token"));
+    token()
+        .and(body_string_contains(
+            "client_secret=gameauth-check-wrong-secret",
+        ))
+        .respond_with(refusal(401, 1001, faults))
+        .with_priority(1)
+        .mount(&operator)
+        .await;
+    token()
+        .and(body_string_contains("grant_type=urn"))
+        .respond_with(refusal(400, 1007, faults))
+        .with_priority(1)
+        .mount(&operator)
+        .await;
+    token()
+        .and(body_string_contains("code=good-code"))
+        .respond_with(tokens("A0", "R0", faults))
+        .up_to_n_times(1)
+        .with_priority(2)
+        .mount(&operator)
+        .await;
+    token()
+        .and(body_string_contains("code=good-code"))
+        .respond_with(refusal(401, 1001, faults))
+        .with_priority(3)
+        .mount(&operator)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/oauth2.0/refresh"))
+        .and(body_string_contains("refresh_token=R0"))
+        .respond_with(tokens("A1", "R1", faults))
+        .up_to_n_times(1)
+        .mount(&operator)
+        .await;
+    token()
+        .and(body_string_contains("refresh_token=R1"))
+        .respond_with(tokens("A2", "R2", faults))
+        .up_to_n_times(1)
+        .mount(&operator)
+        .await;
+    let old = if faults.old_refresh_token_still_works {
+        tokens("A3", "R3", faults)
+    } else {
+        refusal(401, 1001, faults)
+    };
+    token()
+        .and(body_string_contains("refresh_token=R0"))
+        .respond_with(old)
+        .mount(&operator)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/account"))
+        .and(header("authorization", "Bearer A0"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "playerId": "p1",
+            "currency": "USD",
+            "balance": 12.5,
+            "language": "en_EN",
+            "playerName": "someone",
+            "playerType": "REAL",
+        })))
+        .mount(&operator)
+        .await;
+    operator
+}
+
+async fn check_stand_in(faults: Faults) -> Run {
+    let operator = stand_in_operator(faults).await;
+    check(
+        &operator.uri(),
+        &["--code", "good-code"],
+        &[("VL_CLIENT_SECRET", "s3cret")],
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn another_implementation_that_follows_the_contract_passes() {
+    let run = check_stand_in(Faults::default()).await;
+    run.expect_code(0);
+    assert_eq!(run.json()["summary"], "8 passed, 0 failed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_cache_headers_fail_only_that_check() {
+    let faults = Faults {
+        no_cache_headers_on_success: true,
+        ..Faults::default()
+    };
+    let run = check_stand_in(faults).await;
+    run.expect_code(1);
+    let failed = failures(&run.json());
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0].0, "cache headers");
+    assert!(
+        failed[0]
+            .1
+            .contains("code exchange lacks Cache-Control: no-store"),
+        "{}",
+        failed[0].1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_old_refresh_token_that_still_works_fails_the_refresh_check() {
+    let faults = Faults {
+        old_refresh_token_still_works: true,
+        ..Faults::default()
+    };
+    let run = check_stand_in(faults).await;
+    run.expect_code(1);
+    let failed = failures(&run.json());
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0].0, "refresh");
+    assert!(failed[0].1.contains("old refresh token"), "{}", failed[0].1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plain_text_error_bodies_fail_the_error_body_check() {
+    let faults = Faults {
+        plain_text_errors: true,
+        ..Faults::default()
+    };
+    let run = check_stand_in(faults).await;
+    run.expect_code(1);
+    let failed: Vec<String> = failures(&run.json()).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(failed, ["error body shape"]);
+}
