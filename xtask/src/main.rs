@@ -5,9 +5,13 @@
 //!   provider and the closing `N passed, N failed` line.
 //! * `fixtures check`: secret-leak scan, signature consistency and schema validation of
 //!   `fixtures/`.
+//! * `record --provider P --upstream URL --out DIR`: a recording proxy that writes scrubbed,
+//!   re-signed fixtures.
 
 mod contract;
 mod fixtures;
+mod fuzz;
+mod record;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,6 +25,15 @@ commands:
   fixtures check
       Reject fixtures that leak secrets, carry signatures that do not follow from their dummy
       keys, break the schema, or that no test reads.
+  fuzz [--seconds <N>] [--target <NAME>]... | fuzz --seed
+      Run every fuzz target N seconds (default 60; needs nightly and cargo-fuzz), or rewrite
+      the seed corpora from the fixtures.
+  record --provider <omg|creditpay|hive> --upstream <URL> --out <DIR>
+         [--listen <ADDR>] [--scenario <NAME>] [--scrub-field <NAME>]...
+      A recording proxy: forwards to the upstream and writes a scrubbed, re-signed fixture
+      after every exchange. Real keys come from the environment (OMG_SIGN_KEY;
+      CREDITPAY_API_KEY, CREDITPAY_SIGNATURE_KEY; HIVE_CLIENT_ID, HIVE_CLIENT_SECRET,
+      HIVE_CERTIFICATION_KEY).
 ";
 
 fn main() -> ExitCode {
@@ -32,6 +45,8 @@ fn main() -> ExitCode {
     let result = match command.as_str() {
         "contract-test" => contract::cli(rest),
         "fixtures" => fixtures::cli(rest),
+        "fuzz" => fuzz::cli(rest),
+        "record" => record::cli(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

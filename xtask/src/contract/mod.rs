@@ -31,7 +31,7 @@ pub(crate) const PROVIDERS: &[&str] = &["omg", "creditpay", "hive", "vegaslounge
 const FIXTURE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Runs the fixture through its provider's runner.
-async fn dispatch(fixture: &Fixture) -> Result<(), String> {
+pub(crate) async fn dispatch(fixture: &Fixture) -> Result<(), String> {
     match fixture.provider.as_str() {
         "creditpay" => creditpay::run(fixture).await,
         "hive" => hive::run(fixture).await,
