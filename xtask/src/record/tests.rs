@@ -138,10 +138,12 @@ async fn stand_in(responder: impl Respond + 'static) -> MockServer {
 
 const OMG_REAL_KEY: &str = "Rk7pQ2xW9mZ4vL8nT3bY6cH1jF5dS0aG";
 
-/// Answers like OMG's docs, after checking `sign` with the real key.
+/// Answers like OMG's docs, after checking `sign` with the real key; with `launch_502s`, the
+/// first launches fail with a 502 first, as a flaky gateway would.
 #[derive(Default)]
 struct OmgStandIn {
     issued: Mutex<Vec<String>>,
+    launch_502s: AtomicUsize,
 }
 
 impl Respond for OmgStandIn {
@@ -160,6 +162,14 @@ impl Respond for OmgStandIn {
                 issued.push(token.clone());
                 json_answer(json!({"code": 0, "msg": "ok",
                     "data": {"token": token, "balance": 42766.25, "app_id": 10013}}))
+            }
+            "/api/game/v1/entergame" | "/api/usr/ingame"
+                if self
+                    .launch_502s
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok() =>
+            {
+                ResponseTemplate::new(502).set_body_string("<html>502 Bad Gateway</html>")
             }
             "/api/game/v1/entergame" | "/api/usr/ingame" => {
                 let token = body["token"].as_str().unwrap_or_default();
@@ -293,6 +303,39 @@ async fn omg_fixture_fails_to_replay_when_its_signature_is_not_the_dummy_keys() 
     let loaded = crate::contract::Fixture::load(&rec.file, "omg").unwrap();
     let err = crate::contract::dispatch(&loaded).await.unwrap_err();
     assert!(err.contains("header `sign`"), "{err}");
+}
+
+#[tokio::test]
+async fn an_omg_launch_repeated_after_a_502_is_the_same_step() {
+    use omg_auth::{InGameRequest, ScreenMode};
+    let upstream = stand_in(OmgStandIn {
+        launch_502s: AtomicUsize::new(1),
+        ..OmgStandIn::default()
+    })
+    .await;
+    let rec = Recording::start(
+        Provider::Omg,
+        &[("OMG_SIGN_KEY", OMG_REAL_KEY)],
+        &[],
+        &upstream.uri(),
+    )
+    .await;
+    omg_client(&rec.url(), OMG_REAL_KEY)
+        .ingame(&InGameRequest::new(
+            PlayerToken::new("opsess-77aa88bb99"),
+            "12",
+            "Nick",
+            ScreenMode::Half,
+        ))
+        .await
+        .unwrap();
+    let fixture = rec.fixture();
+    assert_eq!(interactions(&fixture), 2);
+    assert_eq!(fixture["steps"].as_array().unwrap().len(), 1);
+    assert_eq!(fixture["ids"].as_array().unwrap().len(), 1);
+    assert_eq!(fixture["interactions"][0]["response"]["status"], 502);
+    rec.assert_replays_clean("omg", &[OMG_REAL_KEY, "opsess-77aa88bb99"])
+        .await;
 }
 
 #[tokio::test]
@@ -544,16 +587,25 @@ fn real_server_token(n: usize) -> String {
 }
 
 /// Answers like Hive's docs; refuses the first server token once, as an expired one would be.
+/// With `oauth_503s`, the first token requests fail with a 503 first.
 #[derive(Default)]
 struct HiveStandIn {
     issued: AtomicUsize,
     refused_once: AtomicUsize,
+    oauth_503s: AtomicUsize,
 }
 
 impl Respond for HiveStandIn {
     fn respond(&self, req: &wiremock::Request) -> ResponseTemplate {
         let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
         if req.url.path() == "/oauth/token" {
+            if self
+                .oauth_503s
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+            {
+                return ResponseTemplate::new(503);
+            }
             if body["client_id"] != HIVE_REAL_CLIENT_ID
                 || body["client_secret"] != HIVE_REAL_CLIENT_SECRET
             {
@@ -686,6 +738,56 @@ async fn hive_recording_replays_and_holds_no_real_value() {
             &real_server_token(2),
             "255764404509548",
             "fb-77120934",
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_server_token_request_retried_after_a_503_replays_with_its_call() {
+    use hive_auth::{HiveClient, VerifyParams};
+    let upstream = stand_in(HiveStandIn {
+        oauth_503s: AtomicUsize::new(1),
+        // The first verification answers normally.
+        refused_once: AtomicUsize::new(1),
+        ..HiveStandIn::default()
+    })
+    .await;
+    let rec = Recording::start(Provider::Hive, &[], &[], &upstream.uri()).await;
+    let client = HiveClient::builder()
+        .primary_url(rec.url())
+        .appid("com.example.game.ios")
+        .client_credentials(
+            HIVE_REAL_CLIENT_ID,
+            SecretString::from(HIVE_REAL_CLIENT_SECRET),
+        )
+        .build()
+        .unwrap();
+    client
+        .verify_token(&VerifyParams::new(
+            PlayerToken::new(HIVE_REAL_PLAYER_TOKEN),
+            42,
+            "dev-1",
+        ))
+        .await
+        .unwrap();
+    let fixture = rec.fixture();
+    let statuses: Vec<&Value> = fixture["interactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| &i["response"]["status"])
+        .collect();
+    assert_eq!(statuses, [503, 200, 200]);
+    // Found by name although not given in the environment.
+    assert_eq!(fixture["keys"]["client_secret"], "dummy-client-secret-1");
+    rec.assert_replays_clean(
+        "hive",
+        &[
+            HIVE_REAL_CLIENT_ID,
+            HIVE_REAL_CLIENT_SECRET,
+            HIVE_REAL_PLAYER_TOKEN,
+            &real_server_token(1),
         ],
     )
     .await;
