@@ -61,14 +61,10 @@ enum Api {
 
 /// Hosts, API version, timeout and credential files shared by both commands.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("hosts").required(true).args(["env", "primary_url"])))]
 pub(crate) struct HostArgs {
     /// Use the documented hosts of this environment.
-    #[arg(
-        long,
-        value_enum,
-        required_unless_present = "primary_url",
-        conflicts_with = "primary_url"
-    )]
+    #[arg(long, value_enum)]
     env: Option<Env>,
     /// Custom primary base URL (scheme://host[:port]); the documented paths are appended.
     #[arg(long, value_name = "URL")]
