@@ -145,12 +145,7 @@ pub(crate) fn derive(scrubbed: &[Scrubbed], _clock: i64) -> Derived {
             retried: false,
         });
     }
-    if !pending.is_empty() {
-        d.warnings.push(format!(
-            "{} server token request(s) not followed by a call are left out",
-            pending.len()
-        ));
-    }
+    // Token requests still in `pending` wait for their call; until it comes they are left out.
     for g in groups {
         let last = &scrubbed[g.exchanges[g.exchanges.len() - 1]];
         if g.awaiting_retry {

@@ -204,7 +204,8 @@ impl Secrets {
 pub(crate) enum Outcome {
     /// The fixture was written with this many interactions.
     Written(usize),
-    /// Kept, but no step can be derived yet (a Hive server token waiting for its call).
+    /// Kept, but no step can replay the exchanges yet (a Hive server token request waits for
+    /// the call it serves).
     Pending,
     /// Not recorded, and why.
     NotRecorded(String),
@@ -259,7 +260,7 @@ impl Recorder {
                 "{what}: recorded; {} now has {n} interaction(s)",
                 self.file.display()
             ),
-            Outcome::Pending => eprintln!("{what}: recorded; waiting for the call it serves"),
+            Outcome::Pending => eprintln!("{what}: kept; no step can replay it yet"),
             Outcome::NotRecorded(why) => eprintln!("{what}: not recorded: {why}"),
             Outcome::Refused(why) => {
                 eprintln!("{what}: left out: {why}; the fixture file was not changed");
