@@ -141,6 +141,78 @@ async fn every_check_passes_against_the_demo_server_with_the_demo_login() {
     run.never_shows(DEMO_PASSWORD);
 }
 
+/// Logs in through the demo server's pages like a browser and returns the code it redirects with.
+async fn code_from_the_login_page(base: &str) -> String {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let authorize = "/oauth2.0/authorize?response_type=code&client_id=VL001&redirect_uri=https%3A%2F%2Ffl.vegaslounge.live";
+    let page = http.get(format!("{base}/login")).send().await.unwrap();
+    let csrf_cookie = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .find(|c| c.starts_with("gameauth_csrf="))
+        .expect("CSRF cookie");
+    let html = page.text().await.unwrap();
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("CSRF field")
+        .to_owned();
+    let login = http
+        .post(format!("{base}/login"))
+        .header("cookie", csrf_cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", DEMO_USER),
+            ("password", DEMO_PASSWORD),
+            ("return_to", authorize),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 303);
+    let session = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .find(|c| c.starts_with("gameauth_session="))
+        .expect("session cookie");
+    let redirect = http
+        .get(format!("{base}{authorize}"))
+        .header("cookie", session)
+        .send()
+        .await
+        .unwrap();
+    let location = redirect.headers()["location"].to_str().unwrap().to_owned();
+    let location = reqwest::Url::parse(&location).unwrap();
+    location
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .expect("a code in the redirect")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_check_passes_with_a_code_from_the_operators_own_login_page() {
+    let server = serve();
+    let code = code_from_the_login_page(&server.base).await;
+    let run = check(
+        &server.base,
+        &["--code", &code],
+        &[("VL_CLIENT_SECRET", DEMO_SECRET)],
+    )
+    .await;
+    run.expect_code(0);
+    assert_eq!(run.json()["summary"], "8 passed, 0 failed");
+    run.never_shows(&code);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_wrong_password_fails_the_login_and_everything_that_needs_a_code() {
     let server = serve();
