@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use auth_core::lenient::{decode_json, string_or_number};
 use auth_core::{AuthError, DecodeError, TokenVerifier, VerifiedPlayer, VerifyRequest};
 use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode};
+use http::{Request, Response, StatusCode};
 use serde::{Deserialize, Serialize};
 
 use crate::card::{AvailableCard, MAX_DIGITS};
@@ -182,16 +182,9 @@ impl CreditLimitHandler {
 
     /// Handles one raw request and returns the answer to send.
     pub async fn handle(&self, request: Request<Bytes>) -> Response<Bytes> {
-        if request.method() != Method::POST {
-            return reply::method_not_allowed();
-        }
-        let (parts, body) = request.into_parts();
-        let headers = match self.verifier.verify(&parts.headers, &body) {
-            Ok(h) => h,
-            Err(e) => {
-                tracing::warn!(error = %e, "Credit Pay credit-limit request refused");
-                return reply::for_error(&e);
-            }
+        let (headers, body) = match self.verifier.admit(request, "credit-limit") {
+            Ok(admitted) => admitted,
+            Err(answer) => return *answer,
         };
         let query = match decode_query(&body) {
             Ok(q) => q,

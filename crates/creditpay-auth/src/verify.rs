@@ -10,10 +10,12 @@ use std::time::SystemTime;
 
 use auth_core::sign::{hmac_sha1, verify_base64};
 use auth_core::{Clock, KeyRing, PlayerToken, SystemClock};
-use http::HeaderMap;
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request, Response};
 use secrecy::ExposeSecret;
 
 use crate::error::{Error, SignatureError};
+use crate::reply;
 use crate::sign::{MISSPELT_SIGNATURE_HEADER, SIGNATURE_HEADER, check_signed_path};
 
 /// The largest inbound body accepted by default: 1 MiB. Larger bodies are answered with 413.
@@ -133,6 +135,26 @@ impl InboundVerifier {
     /// The body size limit in bytes.
     pub fn max_body_bytes(&self) -> usize {
         self.max_body_bytes
+    }
+
+    /// Admits a raw inbound request for a handler: POST only (405), then the size (413) and the
+    /// signature (401) checked before anything parses the body. `Err` is the answer to send.
+    pub(crate) fn admit(
+        &self,
+        request: Request<Bytes>,
+        route_kind: &'static str,
+    ) -> Result<(InboundHeaders, Bytes), Box<Response<Bytes>>> {
+        if request.method() != Method::POST {
+            return Err(Box::new(reply::method_not_allowed()));
+        }
+        let (parts, body) = request.into_parts();
+        match self.verify(&parts.headers, &body) {
+            Ok(headers) => Ok((headers, body)),
+            Err(e) => {
+                tracing::warn!(error = %e, route_kind, "Credit Pay request refused");
+                Err(Box::new(reply::for_error(&e)))
+            }
+        }
     }
 
     /// Checks the size and the signature of a raw inbound request and collects its unsigned

@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use auth_core::lenient::{decode_json, opt_i64_lenient, opt_string_or_number, string_or_number};
 use auth_core::{AuthError, Clock, DecodeError, PlayerToken, SystemClock};
 use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode};
+use http::{Request, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -428,16 +428,9 @@ impl WebhookHandler {
 
     /// Handles one raw request and returns the answer to send.
     pub async fn handle(&self, request: Request<Bytes>) -> Response<Bytes> {
-        if request.method() != Method::POST {
-            return reply::method_not_allowed();
-        }
-        let (parts, body) = request.into_parts();
-        let headers = match self.verifier.verify(&parts.headers, &body) {
-            Ok(h) => h,
-            Err(e) => {
-                tracing::warn!(error = %e, "Credit Pay webhook refused");
-                return reply::for_error(&e);
-            }
+        let (headers, body) = match self.verifier.admit(request, "webhook") {
+            Ok(admitted) => admitted,
+            Err(answer) => return *answer,
         };
         let event = match decode_event(&body) {
             Ok(e) => e,
