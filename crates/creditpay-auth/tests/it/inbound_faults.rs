@@ -15,7 +15,10 @@ struct Ledger(Mutex<Vec<EventType>>);
 #[async_trait]
 impl WebhookSink for Ledger {
     async fn handle(&self, delivery: &WebhookDelivery) -> Result<(), AuthError> {
-        self.0.lock().unwrap().push(delivery.event.event_type.clone());
+        self.0
+            .lock()
+            .unwrap()
+            .push(delivery.event.event_type.clone());
         Ok(())
     }
 }
