@@ -17,8 +17,11 @@
 //!   plain `http` types ([`OAuthServer::handle`]).
 //! * Host hooks: [`PlayerSessions`] (login belongs to the operator), [`AccountProvider`] (the
 //!   player directory) and [`ClientRegistry`] ([`StaticClients`] for a fixed list).
-//! * [`store::GrantStore`] with [`MemoryStore`] (the default); every code and token is kept only
-//!   as its SHA-256. With feature `test-util`, `store::conformance` checks any store.
+//! * [`store::GrantStore`] with [`MemoryStore`] (the default) and, with feature `redis`,
+//!   `RedisStore` for several instances; every code and token is kept only as its SHA-256. With
+//!   feature `test-util`, `store::conformance` checks any store.
+//! * Throttling of failed client authentication counts in a [`ThrottleStore`]
+//!   ([`MemoryThrottleStore`], or `RedisThrottleStore` with feature `redis`).
 //! * With feature `axum`, `router()` mounts the fixed route set.
 //! * Errors are RFC 6749 classes internally ([`OAuthError`]) and become Vegas Lounge's
 //!   `{"errorCode","error"}` or RFC bodies in one place ([`response`]).
@@ -110,5 +113,9 @@ pub use server::{
     AccountInfo, AuthenticatedClient, AuthorizeOutcome, LogoutOutcome, OAuthServer,
     OAuthServerBuilder, TokenResponse,
 };
+#[cfg(feature = "redis")]
+pub use store::RedisStore;
 pub use store::{GrantStore, MemoryStore};
-pub use throttle::ThrottleConfig;
+#[cfg(feature = "redis")]
+pub use throttle::redis::RedisThrottleStore;
+pub use throttle::{MemoryThrottleStore, ThrottleConfig, ThrottleKey, ThrottleStore};

@@ -19,7 +19,7 @@ use crate::store::{
     AccessGrant, Grant, GrantStore, MemoryStore, NewCode, NewPair, RedeemCode, Redeemed,
     RotateRefresh, Rotated, SealedAnswer,
 };
-use crate::throttle::{Throttle, ThrottleKey};
+use crate::throttle::{MemoryThrottleStore, Throttle, ThrottleKey, ThrottleStore};
 use crate::token::{
     AccessToken, AuthorizationCode, GrantId, RefreshToken, TokenHash, random_token,
 };
@@ -146,6 +146,7 @@ pub struct OAuthServerBuilder {
     sessions: Option<Arc<dyn PlayerSessions>>,
     accounts: Option<Arc<dyn AccountProvider>>,
     clock: Option<Arc<dyn Clock>>,
+    throttle_store: Option<Arc<dyn ThrottleStore>>,
 }
 
 impl std::fmt::Debug for OAuthServerBuilder {
@@ -193,12 +194,23 @@ impl OAuthServerBuilder {
         self
     }
 
+    /// Where failed client authentications are counted (default: a fresh
+    /// [`MemoryThrottleStore`]; share one store between instances behind one load balancer).
+    pub fn throttle_store(mut self, store: Arc<dyn ThrottleStore>) -> Self {
+        self.throttle_store = Some(store);
+        self
+    }
+
     /// Validates the settings and builds the server.
     pub fn build(self) -> Result<OAuthServer, ConfigError> {
         self.config.validate()?;
         let missing = |what: &str| ConfigError(format!("the {what} hook is required"));
         Ok(OAuthServer {
-            throttle: Throttle::new(self.config.throttle),
+            throttle: Throttle::new(
+                self.config.throttle,
+                self.throttle_store
+                    .unwrap_or_else(|| Arc::new(MemoryThrottleStore::new())),
+            ),
             config: self.config,
             store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
             clients: self.clients.ok_or_else(|| missing("client registry"))?,
@@ -350,9 +362,9 @@ impl OAuthServer {
         let mut keys = Vec::with_capacity(2);
         keys.extend(caller_ip.map(ThrottleKey::Ip));
         keys.push(ThrottleKey::Client(client_id.to_owned()));
-        self.throttle
-            .check(&keys, now)
-            .map_err(|wait| OAuthError::new(Reason::Throttled(wait)))?;
+        if let Some(wait) = self.throttle.blocked_for(&keys, now).await? {
+            return Err(Reason::Throttled(wait).into());
+        }
         let client = self.clients.client(client_id).await?;
         match client {
             Some(c) if c.verify_secret(client_secret) => Ok(AuthenticatedClient { client: c }),
@@ -362,7 +374,7 @@ impl OAuthServer {
                     // the table; the per-IP counter still applies.
                     keys.pop();
                 }
-                self.throttle.record_failure(keys, now);
+                self.throttle.record_failure(&keys, now).await?;
                 Err(Reason::ClientAuthenticationFailed.into())
             }
         }

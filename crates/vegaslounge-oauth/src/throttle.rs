@@ -1,13 +1,22 @@
 //! Throttling of repeated failed client authentication, per client id and per caller IP.
 //!
 //! A fixed window per key: after `max_failures` failures inside `window`, further attempts with
-//! that key are refused with 429 until the window ends. The state is per process (a Redis-backed
-//! counter can replace it when several instances share the load).
+//! that key are refused with 429 until the window ends. The counters live in a [`ThrottleStore`]:
+//! per process by default ([`MemoryThrottleStore`]), or shared by every instance
+//! (`RedisThrottleStore`, feature `redis`).
+
+#[cfg(feature = "redis")]
+pub(crate) mod redis;
 
 use std::collections::HashMap;
+use std::fmt;
 use std::net::IpAddr;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+
+use crate::error::StoreError;
 
 /// Throttling limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,10 +51,36 @@ impl ThrottleConfig {
 /// Keys never held longer than this many entries without pruning expired windows.
 const PRUNE_AT: usize = 10_000;
 
+/// What failures are counted per: a registered client id, or the caller's IP address.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) enum ThrottleKey {
+#[non_exhaustive]
+pub enum ThrottleKey {
+    /// A registered client id.
     Client(String),
+    /// The caller's IP address.
     Ip(IpAddr),
+}
+
+/// Where the failure counters live. Both methods get the limits and the current time from the
+/// server, so every instance sharing a store applies the same windows.
+#[async_trait]
+pub trait ThrottleStore: Send + Sync + fmt::Debug {
+    /// How long the caller must wait: the longest remaining window among `keys` that already
+    /// hold `config.max_failures` failures, or `None`.
+    async fn blocked_for(
+        &self,
+        keys: &[ThrottleKey],
+        config: &ThrottleConfig,
+        now: SystemTime,
+    ) -> Result<Option<Duration>, StoreError>;
+
+    /// Counts one failure for each of `keys`, starting a new window for a key whose window ended.
+    async fn record_failure(
+        &self,
+        keys: &[ThrottleKey],
+        config: &ThrottleConfig,
+        now: SystemTime,
+    ) -> Result<(), StoreError>;
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -54,50 +89,50 @@ struct Window {
     failures: u32,
 }
 
-#[derive(Debug)]
-pub(crate) struct Throttle {
-    config: ThrottleConfig,
+/// Failure counters in process memory: the default, for a single instance.
+#[derive(Debug, Default)]
+pub struct MemoryThrottleStore {
     windows: Mutex<HashMap<ThrottleKey, Window>>,
 }
 
-impl Throttle {
-    pub(crate) fn new(config: ThrottleConfig) -> Self {
-        Self {
-            config,
-            windows: Mutex::new(HashMap::new()),
-        }
+impl MemoryThrottleStore {
+    /// No failures counted yet.
+    pub fn new() -> Self {
+        Self::default()
     }
+}
 
-    /// `Err(wait)` when any key is over its limit.
-    pub(crate) fn check(&self, keys: &[ThrottleKey], now: SystemTime) -> Result<(), Duration> {
-        if self.config.max_failures == 0 {
-            return Ok(());
-        }
+#[async_trait]
+impl ThrottleStore for MemoryThrottleStore {
+    async fn blocked_for(
+        &self,
+        keys: &[ThrottleKey],
+        config: &ThrottleConfig,
+        now: SystemTime,
+    ) -> Result<Option<Duration>, StoreError> {
         let windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
-        let wait = keys
+        Ok(keys
             .iter()
             .filter_map(|k| windows.get(k))
-            .filter(|w| w.failures >= self.config.max_failures)
-            .filter_map(|w| (w.start + self.config.window).duration_since(now).ok())
+            .filter(|w| w.failures >= config.max_failures)
+            .filter_map(|w| (w.start + config.window).duration_since(now).ok())
             .filter(|d| !d.is_zero())
-            .max();
-        match wait {
-            Some(d) => Err(d),
-            None => Ok(()),
-        }
+            .max())
     }
 
-    pub(crate) fn record_failure(&self, keys: Vec<ThrottleKey>, now: SystemTime) {
-        if self.config.max_failures == 0 {
-            return;
-        }
-        let window = self.config.window;
+    async fn record_failure(
+        &self,
+        keys: &[ThrottleKey],
+        config: &ThrottleConfig,
+        now: SystemTime,
+    ) -> Result<(), StoreError> {
+        let window = config.window;
         let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
         if windows.len() >= PRUNE_AT {
             windows.retain(|_, w| w.start + window > now);
         }
         for key in keys {
-            let w = windows.entry(key).or_insert(Window {
+            let w = windows.entry(key.clone()).or_insert(Window {
                 start: now,
                 failures: 0,
             });
@@ -109,6 +144,43 @@ impl Throttle {
             }
             w.failures = w.failures.saturating_add(1);
         }
+        Ok(())
+    }
+}
+
+/// The server's throttle: its limits and the store that holds the counters.
+#[derive(Debug)]
+pub(crate) struct Throttle {
+    config: ThrottleConfig,
+    store: Arc<dyn ThrottleStore>,
+}
+
+impl Throttle {
+    pub(crate) fn new(config: ThrottleConfig, store: Arc<dyn ThrottleStore>) -> Self {
+        Self { config, store }
+    }
+
+    /// `Some(wait)` when any key is over its limit.
+    pub(crate) async fn blocked_for(
+        &self,
+        keys: &[ThrottleKey],
+        now: SystemTime,
+    ) -> Result<Option<Duration>, StoreError> {
+        if self.config.max_failures == 0 {
+            return Ok(None);
+        }
+        self.store.blocked_for(keys, &self.config, now).await
+    }
+
+    pub(crate) async fn record_failure(
+        &self,
+        keys: &[ThrottleKey],
+        now: SystemTime,
+    ) -> Result<(), StoreError> {
+        if self.config.max_failures == 0 {
+            return Ok(());
+        }
+        self.store.record_failure(keys, &self.config, now).await
     }
 }
 
@@ -116,19 +188,28 @@ impl Throttle {
 mod tests {
     use super::*;
 
-    #[test]
-    fn failures_beyond_the_limit_are_refused_until_the_window_ends() {
-        let t = Throttle::new(ThrottleConfig::new(2, Duration::from_secs(60)));
+    #[tokio::test]
+    async fn failures_beyond_the_limit_are_refused_until_the_window_ends() {
+        let t = Throttle::new(
+            ThrottleConfig::new(2, Duration::from_secs(60)),
+            Arc::new(MemoryThrottleStore::new()),
+        );
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1000);
         let keys = vec![ThrottleKey::Client("VL001".into())];
-        assert!(t.check(&keys, t0).is_ok());
-        t.record_failure(keys.clone(), t0);
-        t.record_failure(keys.clone(), t0 + Duration::from_secs(10));
+        assert_eq!(t.blocked_for(&keys, t0).await, Ok(None));
+        t.record_failure(&keys, t0).await.unwrap();
+        t.record_failure(&keys, t0 + Duration::from_secs(10))
+            .await
+            .unwrap();
         assert_eq!(
-            t.check(&keys, t0 + Duration::from_secs(20)),
-            Err(Duration::from_secs(40))
+            t.blocked_for(&keys, t0 + Duration::from_secs(20)).await,
+            Ok(Some(Duration::from_secs(40)))
         );
-        assert!(t.check(&[ThrottleKey::Client("VL002".into())], t0).is_ok());
-        assert!(t.check(&keys, t0 + Duration::from_secs(60)).is_ok());
+        let other = [ThrottleKey::Client("VL002".into())];
+        assert_eq!(t.blocked_for(&other, t0).await, Ok(None));
+        assert_eq!(
+            t.blocked_for(&keys, t0 + Duration::from_secs(60)).await,
+            Ok(None)
+        );
     }
 }

@@ -1,4 +1,5 @@
-//! Where grants live: the [`GrantStore`] trait and the in-memory [`MemoryStore`].
+//! Where grants live: the [`GrantStore`] trait, the in-memory [`MemoryStore`] and, with feature
+//! `redis`, the shared `RedisStore` (module `redis`).
 //!
 //! # Model
 //! A *grant* is everything issued from one authorization code: the code itself, then one live
@@ -24,6 +25,8 @@
 //! A failure to answer is a [`StoreError`]; every "no" is a variant of the outcome enums.
 
 mod memory;
+#[cfg(feature = "redis")]
+pub mod redis;
 mod sweeper;
 
 #[cfg(feature = "test-util")]
@@ -38,6 +41,8 @@ use async_trait::async_trait;
 pub use crate::error::StoreError;
 pub use crate::token::{GrantId, TokenHash};
 pub use memory::MemoryStore;
+#[cfg(feature = "redis")]
+pub use redis::RedisStore;
 pub use sweeper::{SweeperHandle, spawn_sweeper};
 
 /// How long an expired access token is remembered, so the account endpoint can say "expired"

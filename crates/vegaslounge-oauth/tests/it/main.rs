@@ -5,6 +5,14 @@ mod authorize;
 mod e2e;
 mod logout;
 mod network;
+#[cfg(feature = "redis")]
+mod redis_faults;
+#[cfg(feature = "redis")]
+mod redis_instances;
+#[cfg(feature = "redis")]
+mod redis_store;
+#[cfg(feature = "redis")]
+mod redis_support;
 mod refresh;
 mod secrets;
 mod store;
