@@ -10,7 +10,8 @@
 //!   token with the platform's own [`TokenVerifier`](auth_core::TokenVerifier), and writes the
 //!   answer with exact amounts.
 //! * [`WebhookHandler`]: verifies, decodes and de-duplicates payment events before the platform
-//!   processes them, and acknowledges only what was recorded.
+//!   processes them, and acknowledges only what was recorded. De-duplication is in memory by
+//!   default; with feature `redis`, `RedisDedupStore` shares it between instances.
 //! * [`sign`] and [`verify`]: the signature `base64(HMAC-SHA1(key, path + body))` as pure
 //!   functions.
 //!
@@ -64,6 +65,8 @@ pub mod callback;
 pub mod card;
 pub mod client;
 pub mod error;
+#[cfg(feature = "redis")]
+pub mod redis_dedup;
 mod reply;
 pub mod request;
 pub mod response;
@@ -75,6 +78,8 @@ pub use callback::{CreditLimitAnswer, CreditLimitHandler, CreditLimitQuery, Cred
 pub use card::AvailableCard;
 pub use client::{ApiKey, Client, ClientBuilder, PlatIdParam};
 pub use error::{Error, ResponseCode, SignatureError};
+#[cfg(feature = "redis")]
+pub use redis_dedup::RedisDedupStore;
 pub use request::IdentifyAuthRequest;
 pub use response::{CashierUrl, IdentifyAuth};
 pub use verify::{InboundHeaders, InboundVerifier};

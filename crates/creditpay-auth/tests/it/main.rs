@@ -8,5 +8,7 @@ mod callback;
 mod client;
 mod faults;
 mod inbound_faults;
+#[cfg(feature = "redis")]
+mod redis_dedup;
 mod secrets;
 mod webhook;
