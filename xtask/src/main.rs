@@ -8,6 +8,7 @@
 //! * `record --provider P --upstream URL --out DIR`: a recording proxy that writes scrubbed,
 //!   re-signed fixtures.
 
+mod bench;
 mod contract;
 mod fixtures;
 mod fuzz;
@@ -20,6 +21,9 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
+  bench [--quick] [--only <1,2,...>]
+      Measure the SDK against hand-written baselines (release build); prints a markdown
+      table and writes target/bench/report.json.
   contract-test [--provider <omg|creditpay|hive|vegaslounge>] [--filter <substring>]
       Replay the recorded fixtures against the SDK (the main job).
   fixtures check
@@ -43,6 +47,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let result = match command.as_str() {
+        "bench" => bench::cli(rest),
         "contract-test" => contract::cli(rest),
         "fixtures" => fixtures::cli(rest),
         "fuzz" => fuzz::cli(rest),

@@ -1,0 +1,446 @@
+//! Item 4: the Vegas Lounge server (axum router, memory store) under load, against a bare hyper
+//! endpoint answering the same bytes, with the same load generator in the same run.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::serve::ListenerExt as _;
+use bytes::Bytes;
+use http::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue};
+use http::{Method, Request, StatusCode};
+use http_body_util::Full;
+use serde::Deserialize;
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::runtime::Runtime;
+use vegaslounge_oauth::token::ClientSecret;
+use vegaslounge_oauth::{
+    Account, AccountProvider, Balance, EndedSession, GrantStore, HookError, NetworkPolicy,
+    OAuthServer, PlayerSessions, RegisteredClient, ServerConfig, StaticClients, StoredSecret,
+    async_trait,
+};
+
+use crate::Settings;
+use crate::hive::{first_error, sample};
+use crate::load::{self, Conversation, LoadResult};
+use crate::report::{Bound, Latency, Row};
+use crate::stats::{Paired, median};
+use crate::stub::Stub;
+
+pub(crate) const CLIENT_ID: &str = "VL001";
+pub(crate) const CLIENT_SECRET: &str = "bench-client-secret-0123456789";
+pub(crate) const REDIRECT_URI: &str = "https://fl.vegaslounge.live";
+/// Concurrent connections of the load generator.
+pub(crate) const CONNECTIONS: usize = 64;
+
+struct NoSessions;
+
+#[async_trait]
+impl PlayerSessions for NoSessions {
+    async fn current_player(&self, _: &http::HeaderMap) -> Result<Option<String>, HookError> {
+        Ok(None)
+    }
+    async fn end_session(&self, _: &http::HeaderMap) -> Result<EndedSession, HookError> {
+        Ok(EndedSession::new(None))
+    }
+}
+
+/// The host's player directory: an in-memory map, as cheap as a host hook can be.
+struct Directory(HashMap<String, Account>);
+
+#[async_trait]
+impl AccountProvider for Directory {
+    async fn account(&self, player_id: &str) -> Result<Option<Account>, HookError> {
+        Ok(self.0.get(player_id).cloned())
+    }
+}
+
+pub(crate) fn player(i: usize) -> String {
+    format!("player-{i:05}")
+}
+
+/// The server under test: memory (or the given) store, one registered client, loopback allowed.
+pub(crate) fn server(store: Option<Arc<dyn GrantStore>>) -> Result<Arc<OAuthServer>, String> {
+    let mut directory = HashMap::new();
+    for i in 0..=CONNECTIONS {
+        let balance = Balance::new("405.64").map_err(|e| e.to_string())?;
+        let account = Account::new(player(i), "highroller335", "USD", balance, "zh_CN", "REAL")
+            .with_avatar_url("https://img.operator.com/avatar.png")
+            .with_home_url("https://www.operator.com")
+            .with_partner("partner123");
+        directory.insert(player(i), account);
+    }
+    let client = RegisteredClient::new(
+        CLIENT_ID,
+        StoredSecret::Plain(ClientSecret::new(CLIENT_SECRET)),
+        [REDIRECT_URI],
+    )
+    .map_err(|e| e.to_string())?;
+    let mut config = ServerConfig::default();
+    let loopback = ["127.0.0.0/8", "::1/128"].map(|n| n.parse().unwrap_or_else(|_| unreachable!()));
+    config.network = NetworkPolicy::new(loopback);
+    let mut builder = OAuthServer::builder()
+        .config(config)
+        .clients(Arc::new(
+            StaticClients::new([client]).map_err(|e| e.to_string())?,
+        ))
+        .sessions(Arc::new(NoSessions))
+        .accounts(Arc::new(Directory(directory)));
+    if let Some(store) = store {
+        builder = builder.store(store);
+    }
+    builder.build().map_err(|e| e.to_string()).map(Arc::new)
+}
+
+/// Serves the crate's axum router on a fresh loopback port, as an operator would.
+pub(crate) fn serve(runtime: &Runtime, server: Arc<OAuthServer>) -> Result<SocketAddr, String> {
+    let listener = runtime
+        .block_on(TcpListener::bind("127.0.0.1:0"))
+        .map_err(|e| format!("bind: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let app = vegaslounge_oauth::router(server).into_make_service_with_connect_info::<SocketAddr>();
+    runtime.spawn(async move { axum::serve(listener, app).await });
+    Ok(addr)
+}
+
+/// Issues a grant for player `i` through the server's own API: an access and a refresh token.
+pub(crate) async fn grant(server: &OAuthServer, i: usize) -> Result<(String, String), String> {
+    let code = server
+        .issue_code(CLIENT_ID, REDIRECT_URI, &player(i))
+        .await
+        .map_err(|e| e.to_string())?;
+    let client = server
+        .authenticate_client(CLIENT_ID, CLIENT_SECRET, None)
+        .await
+        .map_err(|e| e.to_string())?;
+    let tokens = server
+        .exchange_code(&client, code.expose_secret(), None)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((
+        tokens.access_token.expose_secret().to_owned(),
+        tokens.refresh_token.expose_secret().to_owned(),
+    ))
+}
+
+/// `GET /account?client_id=VL001` with a bearer token; the answer must be a 200 account.
+pub(crate) struct AccountCall {
+    authorization: HeaderValue,
+}
+
+impl AccountCall {
+    pub(crate) fn new(access_token: &str) -> Result<Self, String> {
+        HeaderValue::from_str(&format!("Bearer {access_token}"))
+            .map(|authorization| Self { authorization })
+            .map_err(|e| e.to_string())
+    }
+}
+
+#[derive(Deserialize)]
+struct AccountAnswer<'a> {
+    #[serde(rename = "playerId")]
+    player_id: &'a str,
+}
+
+impl Conversation for AccountCall {
+    fn request(&mut self) -> Request<Full<Bytes>> {
+        let mut request = Request::new(Full::new(Bytes::new()));
+        *request.uri_mut() = http::Uri::from_static("/account?client_id=VL001");
+        let h = request.headers_mut();
+        h.insert(HOST, HeaderValue::from_static("api.operator.com"));
+        h.insert(AUTHORIZATION, self.authorization.clone());
+        request
+    }
+
+    fn response(&mut self, status: StatusCode, body: &[u8]) -> Result<(), String> {
+        if status != StatusCode::OK {
+            return Err(format!("/account answered {status}"));
+        }
+        let answer: AccountAnswer<'_> = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+        if answer.player_id.is_empty() {
+            return Err("/account answered no playerId".into());
+        }
+        Ok(())
+    }
+}
+
+/// `POST /oauth2.0/token` with `grant_type=refresh_token`, following the rotation: each answer's
+/// refresh token is sent with the next request.
+struct RefreshCall {
+    refresh_token: String,
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    refresh_token: String,
+}
+
+impl Conversation for RefreshCall {
+    fn request(&mut self) -> Request<Full<Bytes>> {
+        let body = format!(
+            "grant_type=refresh_token&refresh_token={}&client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}",
+            self.refresh_token
+        );
+        let mut request = Request::new(Full::new(Bytes::from(body)));
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = http::Uri::from_static("/oauth2.0/token");
+        let h = request.headers_mut();
+        h.insert(HOST, HeaderValue::from_static("api.operator.com"));
+        h.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        request
+    }
+
+    fn response(&mut self, status: StatusCode, body: &[u8]) -> Result<(), String> {
+        if status != StatusCode::OK {
+            return Err(format!("/oauth2.0/token answered {status}"));
+        }
+        let answer: TokenAnswer = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+        self.refresh_token = answer.refresh_token;
+        Ok(())
+    }
+}
+
+/// How long each load run lasts.
+pub(crate) fn windows(settings: &Settings) -> (usize, Duration, Duration) {
+    if settings.quick {
+        (3, Duration::from_millis(200), Duration::from_millis(700))
+    } else {
+        (11, Duration::from_millis(300), Duration::from_secs(2))
+    }
+}
+
+/// Runs `ours` and `baseline` load alternately and builds the row.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn compare_load(
+    settings: &Settings,
+    client_rt: &Runtime,
+    name: String,
+    bound: Bound,
+    ours_addr: SocketAddr,
+    mut ours: impl FnMut() -> Vec<Box<dyn Conversation>>,
+    base_addr: SocketAddr,
+    mut baseline: impl FnMut() -> Vec<Box<dyn Conversation>>,
+) -> Result<Row, String> {
+    let (reps, warmup, measure) = windows(settings);
+    let errors = RefCell::new(None);
+    let ours_runs: RefCell<Vec<LoadResult>> = RefCell::new(Vec::new());
+    let base_runs: RefCell<Vec<LoadResult>> = RefCell::new(Vec::new());
+    let p = Paired::run(
+        reps,
+        || {
+            let r = client_rt.block_on(load::run(ours_addr, ours(), warmup, measure));
+            sample(
+                &errors,
+                r.map(|r| {
+                    let rps = r.rps();
+                    ours_runs.borrow_mut().push(r);
+                    rps
+                }),
+            )
+        },
+        || {
+            let r = client_rt.block_on(load::run(base_addr, baseline(), warmup, measure));
+            sample(
+                &errors,
+                r.map(|r| {
+                    let rps = r.rps();
+                    base_runs.borrow_mut().push(r);
+                    rps
+                }),
+            )
+        },
+    );
+    first_error(errors)?;
+    let pct = |runs: &[LoadResult], f: fn(&LoadResult) -> f64| {
+        median(&runs.iter().map(f).collect::<Vec<_>>())
+    };
+    let (ours_runs, base_runs) = (ours_runs.into_inner(), base_runs.into_inner());
+    let latency = Latency {
+        ours_p50: pct(&ours_runs, LoadResult::p50),
+        ours_p99: pct(&ours_runs, LoadResult::p99),
+        baseline_p50: pct(&base_runs, LoadResult::p50),
+        baseline_p99: pct(&base_runs, LoadResult::p99),
+    };
+    Ok(Row::paired(
+        name,
+        "req/s",
+        &p,
+        bound,
+        json!({
+            "connections": CONNECTIONS,
+            "measure_s": measure.as_secs_f64(),
+            "ours_rps": p.ours,
+            "baseline_rps": p.baseline,
+            "ours_p50_us": ours_runs.iter().map(LoadResult::p50).collect::<Vec<_>>(),
+            "ours_p99_us": ours_runs.iter().map(LoadResult::p99).collect::<Vec<_>>(),
+            "baseline_p50_us": base_runs.iter().map(LoadResult::p50).collect::<Vec<_>>(),
+            "baseline_p99_us": base_runs.iter().map(LoadResult::p99).collect::<Vec<_>>(),
+        }),
+    )
+    .with_latency(latency))
+}
+
+/// One real answer of each endpoint, served back byte for byte by the bare endpoint.
+async fn sample_bodies(
+    addr: SocketAddr,
+    access: &str,
+    refresh: &str,
+) -> Result<(Bytes, Bytes), String> {
+    let mut account = AccountCall::new(access)?;
+    let mut refresh = RefreshCall {
+        refresh_token: refresh.to_owned(),
+    };
+    let mut bodies = Vec::new();
+    for conversation in [&mut account as &mut dyn Conversation, &mut refresh] {
+        let stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .map_err(|e| e.to_string())?;
+        tokio::spawn(conn);
+        let response = sender
+            .send_request(conversation.request())
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = response.status();
+        let body = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
+        conversation.response(status, &body)?;
+        bodies.push(body);
+    }
+    let refresh_body = bodies.pop().unwrap_or_default();
+    let account_body = bodies.pop().unwrap_or_default();
+    Ok((account_body, refresh_body))
+}
+
+/// Item 4: `/account` and the refresh grant under 64 connections.
+pub(crate) fn run(
+    settings: &Settings,
+    server_rt: &Runtime,
+    client_rt: &Runtime,
+) -> Result<Vec<Row>, String> {
+    let server = server(None)?;
+    let ours_addr = serve(server_rt, Arc::clone(&server))?;
+    let grants = client_rt.block_on(async {
+        let mut out = Vec::new();
+        for i in 0..=CONNECTIONS {
+            out.push(grant(&server, i).await?);
+        }
+        Ok::<_, String>(out)
+    })?;
+    let (sample_access, sample_refresh) = &grants[CONNECTIONS];
+    let (account_body, token_body) =
+        client_rt.block_on(sample_bodies(ours_addr, sample_access, sample_refresh))?;
+    let bare = Stub::start(
+        server_rt.handle(),
+        Arc::new(vec![
+            ("/account", account_body),
+            ("/oauth2.0/token", token_body.clone()),
+        ]),
+    )?;
+    let bare_refresh: String = serde_json::from_slice::<TokenAnswer>(&token_body)
+        .map_err(|e| e.to_string())?
+        .refresh_token;
+
+    let accounts = |grants: &[(String, String)]| -> Vec<Box<dyn Conversation>> {
+        grants[..CONNECTIONS]
+            .iter()
+            .filter_map(|(access, _)| AccountCall::new(access).ok())
+            .map(|c| Box::new(c) as Box<dyn Conversation>)
+            .collect()
+    };
+    let account_row = compare_load(
+        settings,
+        client_rt,
+        format!("4a VL `/account` throughput, {CONNECTIONS} connections (memory store)"),
+        Bound::RatioAtLeast(0.5),
+        ours_addr,
+        || accounts(&grants),
+        bare.addr(),
+        || accounts(&grants),
+    )?;
+
+    // Each connection follows its own rotation chain across runs.
+    let chains: Vec<Arc<std::sync::Mutex<String>>> = grants[..CONNECTIONS]
+        .iter()
+        .map(|(_, r)| Arc::new(std::sync::Mutex::new(r.clone())))
+        .collect();
+    // The bare endpoint runs the same client-side bookkeeping (its token never changes).
+    let bare_chains: Vec<Arc<std::sync::Mutex<String>>> = (0..CONNECTIONS)
+        .map(|_| Arc::new(std::sync::Mutex::new(bare_refresh.clone())))
+        .collect();
+    let token_row = compare_load(
+        settings,
+        client_rt,
+        format!(
+            "4b VL `/oauth2.0/token` refresh throughput, {CONNECTIONS} connections (memory store)"
+        ),
+        Bound::RatioAtLeast(0.3),
+        ours_addr,
+        || {
+            chains
+                .iter()
+                .map(|c| {
+                    Box::new(ChainedRefresh(
+                        Arc::clone(c),
+                        RefreshCall {
+                            refresh_token: lock(c),
+                        },
+                    )) as Box<dyn Conversation>
+                })
+                .collect()
+        },
+        bare.addr(),
+        || {
+            bare_chains
+                .iter()
+                .map(|c| {
+                    Box::new(ChainedRefresh(
+                        Arc::clone(c),
+                        RefreshCall {
+                            refresh_token: lock(c),
+                        },
+                    )) as Box<dyn Conversation>
+                })
+                .collect()
+        },
+    )?;
+    Ok(vec![account_row, token_row])
+}
+
+fn lock(slot: &std::sync::Mutex<String>) -> String {
+    slot.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
+}
+
+/// A refresh conversation that saves its latest refresh token for the next run.
+struct ChainedRefresh(Arc<std::sync::Mutex<String>>, RefreshCall);
+
+impl Conversation for ChainedRefresh {
+    fn request(&mut self) -> Request<Full<Bytes>> {
+        self.1.request()
+    }
+
+    fn response(&mut self, status: StatusCode, body: &[u8]) -> Result<(), String> {
+        self.1.response(status, body)?;
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone_from(&self.1.refresh_token);
+        Ok(())
+    }
+}
