@@ -154,8 +154,9 @@ pub(crate) async fn with_deadline<T>(
 }
 
 /// Checks a key prefix: at most [`MAX_PREFIX_LEN`] characters from `A-Z a-z 0-9 : _ . -`, so it
-/// can neither open a hash tag nor act as a `SCAN` pattern.
-pub(crate) fn validate_prefix(prefix: &str) -> Result<(), ConfigError> {
+/// can neither open a hash tag nor act as a `SCAN` pattern. The builders call it; configuration
+/// loaders can call it early.
+pub fn validate_key_prefix(prefix: &str) -> Result<(), ConfigError> {
     if prefix.len() > MAX_PREFIX_LEN
         || !prefix
             .bytes()
@@ -358,7 +359,7 @@ impl RedisStoreBuilder {
     /// Checks the settings: the prefix is at most [`MAX_PREFIX_LEN`] characters from
     /// `A-Z a-z 0-9 : _ . -`, and the timeout is positive.
     pub fn build(self) -> Result<RedisStore, ConfigError> {
-        validate_prefix(&self.prefix)?;
+        validate_key_prefix(&self.prefix)?;
         if self.timeout.is_zero() {
             return Err(ConfigError("the Redis timeout must be positive".into()));
         }
@@ -751,13 +752,13 @@ mod tests {
 
     #[test]
     fn key_prefix_alphabet_is_checked() {
-        assert!(validate_prefix("vl:").is_ok());
-        assert!(validate_prefix("").is_ok());
-        assert!(validate_prefix("prod.vl-2_a:").is_ok());
+        assert!(validate_key_prefix("vl:").is_ok());
+        assert!(validate_key_prefix("").is_ok());
+        assert!(validate_key_prefix("prod.vl-2_a:").is_ok());
         for bad in ["vl{", "vl}", "v*", "v?", "v[", "a b", "vl\n"] {
-            assert!(validate_prefix(bad).is_err(), "{bad:?}");
+            assert!(validate_key_prefix(bad).is_err(), "{bad:?}");
         }
-        assert!(validate_prefix(&"a".repeat(MAX_PREFIX_LEN + 1)).is_err());
+        assert!(validate_key_prefix(&"a".repeat(MAX_PREFIX_LEN + 1)).is_err());
     }
 
     #[test]

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use super::{ThrottleConfig, ThrottleKey, ThrottleStore};
 use crate::error::{ConfigError, StoreError};
 use crate::store::redis::{
-    ConnectionManager, DEFAULT_TIMEOUT, short_hash, unavailable, validate_prefix, with_deadline,
+    ConnectionManager, DEFAULT_TIMEOUT, short_hash, unavailable, validate_key_prefix, with_deadline,
 };
 
 /// A [`ThrottleStore`] in Redis: a client or an address over its limit is refused by every
@@ -66,7 +66,7 @@ impl RedisThrottleStoreBuilder {
 
     /// Checks the prefix and the timeout.
     pub fn build(self) -> Result<RedisThrottleStore, ConfigError> {
-        validate_prefix(&self.prefix)?;
+        validate_key_prefix(&self.prefix)?;
         if self.timeout.is_zero() {
             return Err(ConfigError("the Redis timeout must be positive".into()));
         }
