@@ -327,12 +327,20 @@ async fn config_file_with_client_secret_env_is_served() {
 }
 
 #[test]
-fn redis_store_is_refused_with_exit_code_2() {
+fn unreachable_redis_store_exits_with_2_without_printing_the_url() {
+    // A port nobody listens on: bound, read, released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let path = write_config(
         "serve-redis.toml",
         &CONFIG.replace(
             "kind = \"memory\"",
-            "kind = \"redis\"\nurl = \"redis://127.0.0.1:6379/\"",
+            &format!(
+                "kind = \"redis\"\nurl = \"redis://:pw-sentinel@127.0.0.1:{port}/\"\ntimeout_ms = 200"
+            ),
         ),
     );
     let output = Command::new(env!("CARGO_BIN_EXE_gameauth"))
@@ -342,7 +350,8 @@ fn redis_store_is_refused_with_exit_code_2() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("not supported in this build"), "{stderr}");
+    assert!(stderr.contains("cannot use the Redis store"), "{stderr}");
+    assert!(!stderr.contains("pw-sentinel"), "{stderr}");
 }
 
 #[test]

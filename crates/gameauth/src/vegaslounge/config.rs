@@ -55,6 +55,15 @@ partner = "partner123"
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
+/// Key prefix of the Redis store unless configured.
+const DEFAULT_KEY_PREFIX: &str = "vl:";
+
+/// Deadline of one Redis operation unless configured (`store.timeout_ms`).
+const DEFAULT_REDIS_TIMEOUT_MS: u64 = 2000;
+
+/// The longest accepted `store.timeout_ms`.
+const MAX_REDIS_TIMEOUT_MS: u64 = 60_000;
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
@@ -76,8 +85,40 @@ struct FileConfig {
 struct StoreSection {
     #[serde(default)]
     kind: StoreKind,
-    url: Option<String>,
+    url: Option<RedisUrl>,
     key_prefix: Option<String>,
+    timeout_ms: Option<u64>,
+}
+
+/// A Redis URL. It may carry a password, so `Debug` hides it and errors never quote it.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct RedisUrl(String);
+
+impl RedisUrl {
+    /// The URL, for connecting only.
+    pub(crate) fn expose_secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for RedisUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RedisUrl([redacted])")
+    }
+}
+
+/// Where the server keeps its grants and failure counters.
+#[derive(Debug)]
+pub(crate) enum StoreSettings {
+    /// In process memory: one instance.
+    Memory,
+    /// In Redis, shared by every instance with the same URL and key prefix.
+    Redis {
+        url: RedisUrl,
+        key_prefix: String,
+        timeout: Duration,
+    },
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -201,6 +242,7 @@ impl std::fmt::Debug for Player {
 #[derive(Debug)]
 pub(crate) struct ServeConfig {
     pub(crate) listen: SocketAddr,
+    pub(crate) store: StoreSettings,
     pub(crate) server: ServerConfig,
     pub(crate) clients: Vec<RegisteredClient>,
     pub(crate) players: Vec<Player>,
@@ -218,16 +260,7 @@ pub(crate) fn load(
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<ServeConfig, CliError> {
     let file: FileConfig = toml::from_str(text).map_err(|e| config_err(e.message()))?;
-    if file.store.kind == StoreKind::Redis {
-        return Err(config_err(
-            "store kind \"redis\" is not supported in this build; use kind = \"memory\"",
-        ));
-    }
-    if file.store.url.is_some() || file.store.key_prefix.is_some() {
-        return Err(config_err(
-            "store.url and store.key_prefix apply only to kind = \"redis\"",
-        ));
-    }
+    let store = store(file.store)?;
     let listen_text = listen_override
         .or(file.listen.as_deref())
         .unwrap_or(DEFAULT_LISTEN);
@@ -277,9 +310,54 @@ pub(crate) fn load(
     }
     Ok(ServeConfig {
         listen,
+        store,
         server,
         clients,
         players,
+    })
+}
+
+fn store(section: StoreSection) -> Result<StoreSettings, CliError> {
+    if section.kind == StoreKind::Memory {
+        if section.url.is_some() || section.key_prefix.is_some() || section.timeout_ms.is_some() {
+            return Err(config_err(
+                "store.url, store.key_prefix and store.timeout_ms apply only to kind = \"redis\"",
+            ));
+        }
+        return Ok(StoreSettings::Memory);
+    }
+    let url = section
+        .url
+        .ok_or_else(|| config_err("store.url is required with kind = \"redis\""))?;
+    let scheme = url.expose_secret().split_once("://").map(|(s, _)| s);
+    match scheme {
+        Some("redis" | "redis+unix" | "unix") => {}
+        Some("rediss") => {
+            return Err(config_err(
+                "store.url: TLS (rediss://) is not supported in this build; reach Redis over a private network or a local TLS tunnel",
+            ));
+        }
+        _ => {
+            return Err(config_err(
+                "store.url must start with redis://, redis+unix:// or unix://",
+            ));
+        }
+    }
+    let key_prefix = section
+        .key_prefix
+        .unwrap_or_else(|| DEFAULT_KEY_PREFIX.to_owned());
+    vegaslounge_oauth::store::redis::validate_key_prefix(&key_prefix)
+        .map_err(|e| config_err(format!("store.key_prefix: {}", e.0)))?;
+    let timeout_ms = section.timeout_ms.unwrap_or(DEFAULT_REDIS_TIMEOUT_MS);
+    if !(1..=MAX_REDIS_TIMEOUT_MS).contains(&timeout_ms) {
+        return Err(config_err(format!(
+            "store.timeout_ms must be between 1 and {MAX_REDIS_TIMEOUT_MS}"
+        )));
+    }
+    Ok(StoreSettings::Redis {
+        url,
+        key_prefix,
+        timeout: Duration::from_millis(timeout_ms),
     })
 }
 
@@ -383,18 +461,80 @@ mod tests {
         assert!(load(DEMO_CONFIG, Some("localhost"), no_env).is_err());
     }
 
+    fn with_store(section: &str) -> String {
+        DEMO_CONFIG.replace("kind = \"memory\"", section)
+    }
+
     #[test]
-    fn redis_store_is_a_clear_configuration_error() {
-        let text = DEMO_CONFIG.replace(
-            "kind = \"memory\"",
-            "kind = \"redis\"\nurl = \"redis://127.0.0.1:6379/\"",
+    fn redis_store_takes_url_key_prefix_and_timeout() {
+        let text = with_store(
+            "kind = \"redis\"\nurl = \"redis://:pw-sentinel@127.0.0.1:6379/0\"\nkey_prefix = \"prod:vl:\"\ntimeout_ms = 750",
         );
-        let err = load(&text, None, no_env).unwrap_err();
-        assert_eq!(err.exit_code(), 2);
-        assert!(
-            err.to_string().contains("not supported in this build"),
-            "{err}"
-        );
+        let c = load(&text, None, no_env).unwrap();
+        let StoreSettings::Redis {
+            url,
+            key_prefix,
+            timeout,
+        } = &c.store
+        else {
+            panic!("{:?}", c.store);
+        };
+        assert_eq!(url.expose_secret(), "redis://:pw-sentinel@127.0.0.1:6379/0");
+        assert_eq!(key_prefix, "prod:vl:");
+        assert_eq!(*timeout, Duration::from_millis(750));
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("pw-sentinel"), "{debug}");
+        assert!(debug.contains("RedisUrl([redacted])"), "{debug}");
+
+        let defaults = load(
+            &with_store("kind = \"redis\"\nurl = \"redis://127.0.0.1/\""),
+            None,
+            no_env,
+        )
+        .unwrap();
+        assert!(matches!(
+            defaults.store,
+            StoreSettings::Redis { ref key_prefix, timeout, .. }
+                if key_prefix == "vl:" && timeout == Duration::from_secs(2)
+        ));
+        assert!(matches!(
+            load(DEMO_CONFIG, None, no_env).unwrap().store,
+            StoreSettings::Memory
+        ));
+    }
+
+    #[test]
+    fn bad_store_settings_are_configuration_errors_without_the_url() {
+        for (section, expected) in [
+            ("kind = \"redis\"", "store.url is required"),
+            (
+                "kind = \"redis\"\nurl = \"rediss://:pw-sentinel@h/\"",
+                "TLS (rediss://) is not supported",
+            ),
+            (
+                "kind = \"redis\"\nurl = \"http://:pw-sentinel@h/\"",
+                "must start with redis://",
+            ),
+            (
+                "kind = \"redis\"\nurl = \"redis://h/\"\nkey_prefix = \"vl{\"",
+                "store.key_prefix",
+            ),
+            (
+                "kind = \"redis\"\nurl = \"redis://h/\"\ntimeout_ms = 0",
+                "store.timeout_ms",
+            ),
+            (
+                "kind = \"memory\"\nurl = \"redis://h/\"",
+                "apply only to kind = \"redis\"",
+            ),
+            ("kind = \"etcd\"", "unknown variant"),
+        ] {
+            let err = load(&with_store(section), None, no_env).unwrap_err();
+            assert_eq!(err.exit_code(), 2);
+            let text = err.to_string();
+            assert!(text.contains(expected), "{section}: {text}");
+            assert!(!text.contains("pw-sentinel"), "{text}");
+        }
     }
 
     #[test]

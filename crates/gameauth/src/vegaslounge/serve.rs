@@ -5,11 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::{Clock, SystemClock};
-use vegaslounge_oauth::store::spawn_sweeper;
-use vegaslounge_oauth::{MemoryStore, OAuthServer, StaticClients};
+use vegaslounge_oauth::store::{SweeperHandle, spawn_sweeper};
+use vegaslounge_oauth::{
+    GrantStore, MemoryStore, MemoryThrottleStore, OAuthServer, RedisStore, RedisThrottleStore,
+    StaticClients, ThrottleStore,
+};
 
 use super::ServeArgs;
-use super::config::{self, DEMO_CONFIG};
+use super::config::{self, DEMO_CONFIG, StoreSettings};
 use super::demo::DemoOperator;
 use crate::error::CliError;
 
@@ -36,19 +39,20 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), CliError> {
     let banner = demo.then(|| demo_banner(&config));
 
     let operator = Arc::new(DemoOperator::new(config.players));
-    let store = Arc::new(MemoryStore::new());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let stores = open_stores(&config.store, &clock).await?;
     let clients = StaticClients::new(config.clients).map_err(|e| CliError::Config(e.0))?;
     let server = OAuthServer::builder()
         .config(config.server)
-        .store(store.clone())
+        .store(stores.grants)
+        .throttle_store(stores.throttle)
         .clients(Arc::new(clients))
         .sessions(operator.clone())
         .accounts(operator.clone())
         .clock(clock.clone())
         .build()
         .map_err(|e| CliError::Config(e.0))?;
-    let _sweeper = spawn_sweeper(store, clock, SWEEP_EVERY);
+    let _sweeper = stores.sweeper;
     let app = vegaslounge_oauth::router(Arc::new(server)).merge(operator.router());
 
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -70,6 +74,53 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), CliError> {
     .map_err(|e| CliError::Io(format!("server failed: {e}")))?;
     eprintln!("stopped");
     Ok(())
+}
+
+/// The grant and throttle stores of one configuration.
+struct Stores {
+    grants: Arc<dyn GrantStore>,
+    throttle: Arc<dyn ThrottleStore>,
+    /// Drops expired records of the memory store; Redis expires them by TTL.
+    sweeper: Option<SweeperHandle>,
+}
+
+async fn open_stores(settings: &StoreSettings, clock: &Arc<dyn Clock>) -> Result<Stores, CliError> {
+    match settings {
+        StoreSettings::Memory => {
+            let store = Arc::new(MemoryStore::new());
+            Ok(Stores {
+                grants: store.clone(),
+                throttle: Arc::new(MemoryThrottleStore::new()),
+                sweeper: Some(spawn_sweeper(store, clock.clone(), SWEEP_EVERY)),
+            })
+        }
+        StoreSettings::Redis {
+            url,
+            key_prefix,
+            timeout,
+        } => {
+            let conn = vegaslounge_oauth::store::redis::connect(url.expose_secret(), *timeout)
+                .await
+                .map_err(|e| CliError::Io(format!("cannot use the Redis store: {e}")))?;
+            let grants = RedisStore::builder(conn.clone())
+                .key_prefix(key_prefix.as_str())
+                .timeout(*timeout)
+                .clock(clock.clone())
+                .build()
+                .map_err(|e| CliError::Config(e.0))?;
+            let throttle = RedisThrottleStore::builder(conn)
+                .key_prefix(key_prefix.as_str())
+                .timeout(*timeout)
+                .build()
+                .map_err(|e| CliError::Config(e.0))?;
+            eprintln!("grant store: redis, key prefix \"{key_prefix}\"");
+            Ok(Stores {
+                grants: Arc::new(grants),
+                throttle: Arc::new(throttle),
+                sweeper: None,
+            })
+        }
+    }
 }
 
 fn init_logging() {
