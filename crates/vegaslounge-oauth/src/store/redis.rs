@@ -10,7 +10,7 @@
 //! | `P{T}:grant` | hash | client, player, code hash, expiries, one field per access/refresh token hash | the grant's retention |
 //! | `P{T}:sealed` | hash | the last rotation's answer, encrypted under the old refresh token | the grace window |
 //! | `Pcode:<hash>`, `Paccess:<hash>`, `Prefresh:<hash>` | string | `T:<player tag>`: where the token's grant lives | the token's retention |
-//! | `Pplayer:<player tag>` | set | the tags of the player's grants | the longest retention |
+//! | `Pplayer:<player tag>` | sorted set | the tags of the player's redeemed grants, scored by retention | the longest retention |
 //!
 //! Keys and values hold only SHA-256 hashes of codes and tokens, never a raw one.
 //!
@@ -228,6 +228,25 @@ struct Keys {
     prefix: String,
 }
 
+/// A grant's entry in its player's set: retention and now in Unix milliseconds, and the set's
+/// TTL.
+#[derive(Debug, Clone, Copy)]
+struct Membership {
+    retain: i64,
+    now: i64,
+    ttl: i64,
+}
+
+impl Membership {
+    fn new(retain: SystemTime, now: SystemTime) -> Self {
+        Self {
+            retain: millis(retain),
+            now: millis(now),
+            ttl: ttl_ms(retain, now),
+        }
+    }
+}
+
 /// Where a token's grant lives, as stored in its index key.
 struct Pointer {
     tag: String,
@@ -401,17 +420,16 @@ impl RedisStore {
         value.as_deref().map(Pointer::decode).transpose()
     }
 
-    /// Writes index entries (each with its TTL in milliseconds) and adds the grant to its
-    /// player's set, whose TTL only ever grows to `player_ttl`. Safe to repeat; it never decides
-    /// anything, so a pointer to a grant that did not take the token is harmless.
+    /// Writes index entries (each with its TTL in milliseconds) and, when `member` is given,
+    /// records the grant in its player's set. Safe to repeat; it never decides anything, so a
+    /// pointer to a grant that did not take the token is harmless.
     async fn link(
         &self,
         pointer: &Pointer,
         entries: &[(String, i64)],
-        player_ttl: i64,
+        member: Option<Membership>,
     ) -> Result<(), StoreError> {
         let value = pointer.encode();
-        let player = self.keys.player(&pointer.player_tag);
         let mut pipe = ::redis::pipe();
         for (key, ttl) in entries {
             pipe.cmd("SET")
@@ -421,18 +439,33 @@ impl RedisStore {
                 .arg(*ttl)
                 .ignore();
         }
-        pipe.cmd("SADD").arg(&player).arg(&pointer.tag).ignore();
-        // NX sets a TTL on a new set, GT only ever lengthens an existing one.
-        pipe.cmd("PEXPIRE")
-            .arg(&player)
-            .arg(player_ttl)
-            .arg("NX")
-            .ignore();
-        pipe.cmd("PEXPIRE")
-            .arg(&player)
-            .arg(player_ttl)
-            .arg("GT")
-            .ignore();
+        if let Some(m) = member {
+            let player = self.keys.player(&pointer.player_tag);
+            // The score is the grant's retention: GT only lengthens it, and members whose
+            // retention ended are dropped here, so the set never outgrows the live grants.
+            pipe.cmd("ZADD")
+                .arg(&player)
+                .arg("GT")
+                .arg(m.retain)
+                .arg(&pointer.tag)
+                .ignore();
+            pipe.cmd("ZREMRANGEBYSCORE")
+                .arg(&player)
+                .arg("-inf")
+                .arg(m.now)
+                .ignore();
+            // NX sets a TTL on a new set, GT only ever lengthens an existing one.
+            pipe.cmd("PEXPIRE")
+                .arg(&player)
+                .arg(m.ttl)
+                .arg("NX")
+                .ignore();
+            pipe.cmd("PEXPIRE")
+                .arg(&player)
+                .arg(m.ttl)
+                .arg("GT")
+                .ignore();
+        }
         let mut conn = self.conn.clone();
         pipe.query_async::<()>(&mut conn)
             .await
@@ -457,22 +490,26 @@ impl RedisStore {
             .map_err(|e| unavailable("script failed", &e))
     }
 
-    async fn revoke_tag(&self, tag: &str) -> Result<bool, StoreError> {
+    /// Revokes one grant; returns whether it was live, and its player id.
+    async fn revoke_tag(&self, tag: &str) -> Result<(bool, String), StoreError> {
         let reply = self.run_script(&self.scripts.revoke, tag, &[]).await?;
-        let (revoked, player) = match reply.as_slice() {
-            [revoked, player] => (revoked.as_slice() == b"1", text(player)?),
-            _ => return Err(StoreError::unavailable("Redis returned a malformed reply")),
-        };
-        if revoked {
-            let mut conn = self.conn.clone();
-            ::redis::cmd("SREM")
-                .arg(self.keys.player(&short_hash(&player)))
-                .arg(tag)
-                .query_async::<()>(&mut conn)
-                .await
-                .map_err(|e| unavailable("SREM failed", &e))?;
+        match reply.as_slice() {
+            [revoked, player] => Ok((revoked.as_slice() == b"1", text(player)?)),
+            _ => Err(StoreError::unavailable("Redis returned a malformed reply")),
         }
-        Ok(revoked)
+    }
+
+    async fn forget_members(&self, player_tag: &str, tags: &[&str]) -> Result<(), StoreError> {
+        if tags.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.conn.clone();
+        ::redis::cmd("ZREM")
+            .arg(self.keys.player(player_tag))
+            .arg(tags)
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(|e| unavailable("ZREM failed", &e))
     }
 
     async fn sweep_batch(&self, keys: Vec<String>, now: SystemTime) -> Result<usize, StoreError> {
@@ -512,7 +549,7 @@ impl GrantStore for RedisStore {
             let tag = short_hash(code.grant.grant_id.as_str());
             let pointer = Pointer::new(tag, short_hash(&code.grant.player_id));
             let ttl = ttl_ms(code.expires_at, self.clock.now());
-            self.link(&pointer, &[(self.keys.code(&code.code), ttl)], ttl)
+            self.link(&pointer, &[(self.keys.code(&code.code), ttl)], None)
                 .await?;
             let args = [
                 arg(code.code.to_hex()),
@@ -555,7 +592,7 @@ impl GrantStore for RedisStore {
                     // The code's index must outlive its tombstone, which detects replays.
                     (self.keys.code(&request.code), keep),
                 ],
-                keep,
+                Some(Membership::new(retain, now)),
             )
             .await?;
             let args = [
@@ -613,7 +650,7 @@ impl GrantStore for RedisStore {
                         ttl_ms(pair.refresh_expires_at, now),
                     ),
                 ],
-                keep,
+                Some(Membership::new(retain, now)),
             )
             .await?;
             let args = [
@@ -689,27 +726,39 @@ impl GrantStore for RedisStore {
 
     async fn revoke_grant(&self, grant_id: &GrantId) -> Result<(), StoreError> {
         with_deadline(self.timeout, async {
-            self.revoke_tag(&short_hash(grant_id.as_str()))
-                .await
-                .map(drop)
+            let tag = short_hash(grant_id.as_str());
+            match self.revoke_tag(&tag).await? {
+                (true, player) => self.forget_members(&short_hash(&player), &[&tag]).await,
+                (false, _) => Ok(()),
+            }
         })
         .await
     }
 
     async fn revoke_player(&self, player_id: &str) -> Result<usize, StoreError> {
         with_deadline(self.timeout, async {
+            let player_tag = short_hash(player_id);
             let mut conn = self.conn.clone();
-            let tags: Vec<String> = ::redis::cmd("SMEMBERS")
-                .arg(self.keys.player(&short_hash(player_id)))
+            let tags: Vec<String> = ::redis::cmd("ZRANGE")
+                .arg(self.keys.player(&player_tag))
+                .arg(0)
+                .arg(-1)
                 .query_async(&mut conn)
                 .await
-                .map_err(|e| unavailable("SMEMBERS failed", &e))?;
+                .map_err(|e| unavailable("ZRANGE failed", &e))?;
+            let tags: Vec<&str> = tags
+                .iter()
+                .map(String::as_str)
+                .filter(|t| is_tag(t))
+                .collect();
             let mut revoked = 0;
-            for tag in tags.iter().filter(|t| is_tag(t)) {
-                if self.revoke_tag(tag).await? {
+            for tag in &tags {
+                if self.revoke_tag(tag).await?.0 {
                     revoked += 1;
                 }
             }
+            // Every member was revoked or already dead; a grant redeemed later joins again.
+            self.forget_members(&player_tag, &tags).await?;
             Ok(revoked)
         })
         .await

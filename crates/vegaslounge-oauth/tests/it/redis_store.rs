@@ -4,6 +4,11 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime};
+
+use auth_core::ManualClock;
+use vegaslounge_oauth::GrantStore;
+use vegaslounge_oauth::store::{Grant, GrantId, NewCode, NewPair, RedeemCode, Redeemed, TokenHash};
 
 use testkit::redis::RedisServer;
 use vegaslounge_oauth::store::conformance;
@@ -21,7 +26,7 @@ async fn redis_store_passes_the_conformance_suite() {
     };
     let conn = connection(&redis).await;
     // The suite's times start at this instant; the store turns them into TTLs from it.
-    let suite_clock = auth_core::ManualClock::at_unix_seconds(1_700_000_000);
+    let suite_clock = ManualClock::at_unix_seconds(1_700_000_000);
     let next = AtomicUsize::new(0);
     conformance::run_conformance(|| {
         // Every rule gets an empty store: a prefix of its own.
@@ -202,8 +207,10 @@ async fn after_a_full_flow_every_key_has_a_ttl_and_no_key_or_value_holds_a_raw_t
                 .query_async(&mut conn)
                 .await
                 .unwrap(),
-            "set" => redis::cmd("SMEMBERS")
+            "zset" => redis::cmd("ZRANGE")
                 .arg(key)
+                .arg(0)
+                .arg(-1)
                 .query_async(&mut conn)
                 .await
                 .unwrap(),
@@ -229,4 +236,70 @@ async fn after_a_full_flow_every_key_has_a_ttl_and_no_key_or_value_holds_a_raw_t
         assert_eq!(tag.len(), 32, "{sealed}");
         assert!(all.contains(&format!("rest:{{{tag}}}:grant")), "{sealed}");
     }
+}
+
+#[tokio::test]
+async fn a_players_grant_set_holds_only_grants_within_their_retention() {
+    let Some(redis) = RedisServer::start_or_skip("player set pruning") else {
+        return;
+    };
+    let mut conn = connection(&redis).await;
+    let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_711_954_264);
+    let store = store(
+        conn.clone(),
+        "prune:",
+        &ManualClock::at_unix_seconds(1_711_954_264),
+    );
+    let redeem = |grant: &str, at: SystemTime| {
+        let code = TokenHash::of(&format!("code-{grant}"));
+        let new_code = NewCode {
+            code,
+            grant: Arc::new(Grant {
+                grant_id: GrantId::from_string(grant),
+                client_id: CLIENT.to_owned(),
+                player_id: PLAYER.to_owned(),
+            }),
+            redirect_uri: "https://fl.vegaslounge.live".to_owned(),
+            expires_at: at + Duration::from_secs(60),
+        };
+        let request = RedeemCode {
+            code,
+            client_id: CLIENT.to_owned(),
+            redirect_uri: None,
+            now: at,
+            pair: NewPair {
+                access: TokenHash::of(&format!("access-{grant}")),
+                access_expires_at: at + Duration::from_secs(10),
+                refresh: TokenHash::of(&format!("refresh-{grant}")),
+                refresh_expires_at: at + Duration::from_secs(20),
+            },
+        };
+        (new_code, request)
+    };
+    for (i, at) in [t0, t0 + Duration::from_secs(3700)].into_iter().enumerate() {
+        let (code, request) = redeem(&format!("g{i}"), at);
+        store.put_code(code).await.unwrap();
+        assert!(matches!(
+            store.redeem_code(request).await.unwrap(),
+            Redeemed::Issued(_)
+        ));
+    }
+    let player_key = keys(&mut conn, "prune:player:").await;
+    assert_eq!(player_key.len(), 1, "{player_key:?}");
+    let members: usize = redis::cmd("ZCARD")
+        .arg(&player_key[0])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        members, 1,
+        "the first grant's retention ended before the second was redeemed"
+    );
+    assert_eq!(store.revoke_player(PLAYER).await, Ok(1));
+    let members: usize = redis::cmd("ZCARD")
+        .arg(&player_key[0])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(members, 0, "revoking the player empties its set");
 }
