@@ -277,7 +277,7 @@ pub(crate) fn run_verify(
     let (reps, window) = if settings.quick {
         (5, Duration::from_millis(500))
     } else {
-        (15, Duration::from_secs(1))
+        (15, Duration::from_millis(700))
     };
     let errors = RefCell::new(None);
     let tput = Paired::run(
@@ -429,7 +429,7 @@ pub(crate) fn run_failover(
     })?;
     let errors = RefCell::new(None);
     let open = Paired::run(
-        reps,
+        reps * 3,
         || {
             let r = client_rt.block_on(sequential(direct_calls, || async {
                 match ours_once(&client).await? {

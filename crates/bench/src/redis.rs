@@ -79,10 +79,13 @@ impl RedisServer {
 }
 
 /// GETs per second with `CONNECTIONS` tasks sharing one managed connection for `window`.
+/// With `then_hmget`, each GET is followed by an `HMGET` of four fields: the two round trips
+/// the store makes per access-token lookup, for the notes.
 async fn get_loop(
     conn: ConnectionManager,
     window: Duration,
     warmup: Duration,
+    then_hmget: bool,
 ) -> Result<f64, String> {
     let done = Arc::new(AtomicU64::new(0));
     let start = Instant::now() + warmup;
@@ -101,6 +104,17 @@ async fn get_loop(
                         .map_err(|e| format!("GET: {e}"))?;
                     if value.is_none() {
                         return Err("GET found no value".to_owned());
+                    }
+                    if then_hmget {
+                        let fields: Vec<Option<Vec<u8>>> = redis::cmd("HMGET")
+                            .arg("bench:plain-grant")
+                            .arg(&["a", "gid", "client", "player"][..])
+                            .query_async(&mut conn)
+                            .await
+                            .map_err(|e| format!("HMGET: {e}"))?;
+                        if fields.iter().any(Option::is_none) {
+                            return Err("HMGET found no record".to_owned());
+                        }
                     }
                     let now = Instant::now();
                     if now >= start && now < end {
@@ -156,6 +170,22 @@ pub(crate) fn run(
                 .await
                 .map_err(|e| format!("SET: {e}"))?;
         }
+        let _: () = redis::cmd("HSET")
+            .arg("bench:plain-grant")
+            .arg(
+                &[
+                    "a",
+                    "1711971655000",
+                    "gid",
+                    "AAAAAAAAAAAAAAAAAAAAAA",
+                    "client",
+                    "VL001",
+                ][..],
+            )
+            .arg(&["player", "player-00001"][..])
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| format!("HSET: {e}"))?;
         Ok::<_, String>((vegas::server(Some(Arc::new(store)))?, conn))
     })?;
     let addr = vegas::serve(server_rt, Arc::clone(&server))?;
@@ -188,11 +218,14 @@ pub(crate) fn run(
             )
         },
         || {
-            let r = client_rt.block_on(get_loop(baseline_conn.clone(), measure, warmup));
+            let r = client_rt.block_on(get_loop(baseline_conn.clone(), measure, warmup, false));
             sample(&errors, r)
         },
     );
     first_error(errors)?;
+    let two_round_trips = (0..reps.div_ceil(3))
+        .map(|_| client_rt.block_on(get_loop(baseline_conn.clone(), measure, warmup, true)))
+        .collect::<Result<Vec<f64>, String>>()?;
     drop(redis);
     let ours_runs = ours_runs.into_inner();
     let p50: Vec<f64> = ours_runs.iter().map(load::LoadResult::p50).collect();
@@ -209,6 +242,8 @@ pub(crate) fn run(
             "baseline_get_per_s": p.baseline,
             "ours_p50_us": p50,
             "ours_p99_us": p99,
+            "get_then_hmget_per_s": two_round_trips,
+            "get_then_hmget_median_per_s": median(&two_round_trips),
             "ours_p50_median_us": median(&p50),
             "ours_p99_median_us": median(&p99),
         }),

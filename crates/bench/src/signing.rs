@@ -85,13 +85,13 @@ fn compare(
     mut ours: impl FnMut(),
     mut baseline: impl FnMut(),
 ) -> Row {
-    let batch = Duration::from_millis(if settings.quick { 10 } else { 25 });
+    let batch = Duration::from_millis(if settings.quick { 5 } else { 15 });
     let iters = calibrate(batch, &mut baseline);
     for _ in 0..3 {
         ns_per_iter(iters, &mut ours);
         ns_per_iter(iters, &mut baseline);
     }
-    let reps = if settings.quick { 31 } else { 101 };
+    let reps = if settings.quick { 31 } else { 61 };
     let p = Paired::run(
         reps,
         || ns_per_iter(iters, &mut ours),

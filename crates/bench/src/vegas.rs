@@ -214,7 +214,7 @@ pub(crate) fn windows(settings: &Settings) -> (usize, Duration, Duration) {
     if settings.quick {
         (3, Duration::from_millis(200), Duration::from_millis(700))
     } else {
-        (11, Duration::from_millis(300), Duration::from_secs(2))
+        (9, Duration::from_millis(300), Duration::from_millis(1200))
     }
 }
 
