@@ -147,16 +147,32 @@ fn missing_tool() -> Option<String> {
     None
 }
 
-/// `cargo +nightly`, without the toolchain choice inherited from this stable-pinned process and
-/// without letting rustup install a missing toolchain on its own.
+/// `cargo +nightly`, without letting rustup install a missing toolchain on its own, and without
+/// what `cargo run` put into this process's environment (the toolchain choice of this
+/// stable-pinned crate, its package variables and library path), which would otherwise make
+/// every invocation rebuild the targets from scratch.
 fn nightly_cargo() -> Command {
     let mut command = Command::new("cargo");
-    command
-        .arg("+nightly")
-        .env("RUSTUP_AUTO_INSTALL", "0")
-        .env_remove("RUSTUP_TOOLCHAIN")
-        .env_remove("RUSTC")
-        .env_remove("RUSTDOC");
+    command.arg("+nightly").env("RUSTUP_AUTO_INSTALL", "0");
+    for (key, _) in std::env::vars_os() {
+        let name = key.to_string_lossy();
+        let inherited = name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_MANIFEST_")
+            || matches!(
+                name.as_ref(),
+                "CARGO"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_BIN_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+                    | "LD_LIBRARY_PATH"
+                    | "RUSTUP_TOOLCHAIN"
+                    | "RUSTC"
+                    | "RUSTDOC"
+            );
+        if inherited {
+            command.env_remove(&key);
+        }
+    }
     command
 }
 
@@ -324,7 +340,7 @@ fn run_target(root: &Path, target: &str, options: &Options, log: &Path) -> Resul
                         .skip_while(|x| *x != l)
                         .nth(1)
                         .unwrap_or_default();
-                    format!(" ({}: {})", l.trim(), next.trim())
+                    format!(" ({}: {})", l.trim().trim_end_matches(':'), next.trim())
                 })
                 .unwrap_or_default();
             Ok(format!(
@@ -381,6 +397,7 @@ fn write_seeds(root: &Path) -> Result<BTreeMap<&'static str, usize>, String> {
     omg_seeds(root, &mut seeds)?;
     creditpay_seeds(root, &mut seeds)?;
     hive_seeds(root, &mut seeds)?;
+    vegaslounge_seeds(root, &mut seeds)?;
 
     let base = fuzz_dir(root).join("corpus-seeds");
     let mut counts = BTreeMap::new();
@@ -609,6 +626,86 @@ fn hive_seeds(root: &Path, seeds: &mut Seeds) -> Result<(), String> {
     Ok(())
 }
 
+/// A trusted proxy in front of the server in the client-IP seeds (the fixtures have none).
+const VL_PROXY_PEER: &str = "10.1.2.3:443";
+
+fn vegaslounge_seeds(root: &Path, seeds: &mut Seeds) -> Result<(), String> {
+    for (stem, fixture) in fixtures(root, "vegaslounge")? {
+        // The peer each interaction is sent from, as the fixture's `send` steps say.
+        let peers: BTreeMap<&str, &str> = fixture
+            .steps
+            .iter()
+            .filter_map(|step| {
+                let name = step.get("interaction")?.as_str()?;
+                Some((name, step.get("peer").and_then(Value::as_str)?))
+            })
+            .collect();
+        for i in fixture.inbound() {
+            let name = seed_name(&stem, i);
+            let query = i.request.query.as_deref().unwrap_or_default();
+            let headers = header_lines(i.request.headers.iter());
+            let body = i.request.body_bytes()?;
+            let uri = match query {
+                "" => i.request.path.clone(),
+                q => format!("{}?{q}", i.request.path),
+            };
+            add(
+                seeds,
+                "vl_endpoint",
+                name.clone(),
+                framed(&[i.request.method.as_bytes(), uri.as_bytes(), &headers, &body]),
+            );
+            match i.request.path.as_str() {
+                "/oauth2.0/token" | "/oauth2.0/refresh" => add(
+                    seeds,
+                    "vl_token_request",
+                    name.clone(),
+                    framed(&[query.as_bytes(), &headers, &body]),
+                ),
+                "/oauth2.0/authorize" => {
+                    add(
+                        seeds,
+                        "vl_redirect_uri",
+                        name.clone(),
+                        query.as_bytes().to_vec(),
+                    );
+                }
+                _ => {}
+            }
+            let Some(peer) = peers.get(i.name.as_str()) else {
+                continue;
+            };
+            add(
+                seeds,
+                "vl_client_ip",
+                format!("{name}-direct"),
+                framed(&[b"xff", peer.as_bytes(), &headers]),
+            );
+            // The same caller behind a trusted proxy, in both forwarded-header styles.
+            let ip = peer.rsplit_once(':').map_or(*peer, |(ip, _)| ip);
+            let xff = [
+                headers.clone(),
+                format!("x-forwarded-for:{ip}\n").into_bytes(),
+            ]
+            .concat();
+            add(
+                seeds,
+                "vl_client_ip",
+                format!("{name}-xff"),
+                framed(&[b"xff", VL_PROXY_PEER.as_bytes(), &xff]),
+            );
+            let fwd = [headers, format!("forwarded:for=\"{peer}\"\n").into_bytes()].concat();
+            add(
+                seeds,
+                "vl_client_ip",
+                format!("{name}-forwarded"),
+                framed(&[b"forwarded", VL_PROXY_PEER.as_bytes(), &fwd]),
+            );
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -637,6 +734,10 @@ mod tests {
             "creditpay_webhook",
             "creditpay_response",
             "hive_response",
+            "vl_token_request",
+            "vl_redirect_uri",
+            "vl_client_ip",
+            "vl_endpoint",
         ] {
             assert!(
                 counts.get(target).is_some_and(|s| !s.is_empty()),
@@ -653,6 +754,7 @@ mod tests {
         omg_seeds(&root, &mut seeds).unwrap();
         creditpay_seeds(&root, &mut seeds).unwrap();
         hive_seeds(&root, &mut seeds).unwrap();
+        vegaslounge_seeds(&root, &mut seeds).unwrap();
         seeds
     }
 }
