@@ -139,26 +139,37 @@ pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
     STANDARD.decode(text).ok()
 }
 
-/// The integer value of member `name` of the JSON object `body`, read with the providers'
-/// lenient number rule (a number token, or a string holding one, surrounding spaces ignored).
+/// The raw JSON text of member `name` of the JSON object `body`.
 ///
 /// A JSON array counts as the object in positional form, its first element being `name`: the
-/// SDK's envelope decoders (serde's derive) accept that form, which the fuzz README lists as a
-/// finding. The properties model it so they keep checking everything else.
-pub fn json_integer(body: &[u8], name: &str) -> Option<i64> {
+/// SDK's decoders (serde's derive) accept that form, which the fuzz README lists as a finding.
+/// The properties model it so they keep checking everything else.
+fn raw_member(body: &[u8], name: &str) -> Option<Box<RawValue>> {
     let body = lossy(body);
-    let token = match serde_json::from_str::<BTreeMap<String, Box<RawValue>>>(&body) {
-        Ok(mut object) => object.remove(name)?,
+    match serde_json::from_str::<BTreeMap<String, Box<RawValue>>>(&body) {
+        Ok(mut object) => object.remove(name),
         Err(_) => serde_json::from_str::<Vec<Box<RawValue>>>(&body)
             .ok()?
             .into_iter()
-            .next()?,
-    };
+            .next(),
+    }
+}
+
+/// The integer value of member `name` of the JSON object `body` (see [`raw_member`]), read with
+/// the providers' lenient number rule: a number token, or a string holding one, surrounding
+/// spaces ignored.
+pub fn json_integer(body: &[u8], name: &str) -> Option<i64> {
+    let token = raw_member(body, name)?;
     let text = match token.get().as_bytes().first() {
         Some(b'"') => serde_json::from_str::<String>(token.get()).ok()?,
         _ => token.get().to_owned(),
     };
     text.trim().parse().ok()
+}
+
+/// The string value of member `name` of the JSON object `body` (see [`raw_member`]).
+pub fn json_string(body: &[u8], name: &str) -> Option<String> {
+    serde_json::from_str(raw_member(body, name)?.get()).ok()
 }
 
 /// `body` as text for the oracles. serde_json skips the strings of members a decoder ignores
@@ -168,18 +179,11 @@ fn lossy(body: &[u8]) -> std::borrow::Cow<'_, str> {
     String::from_utf8_lossy(body)
 }
 
-/// `body` parsed as JSON the way the oracles read it (see [`lossy`]).
-pub fn json_value(body: &[u8]) -> Option<serde_json::Value> {
-    serde_json::from_str(&lossy(body)).ok()
-}
-
-/// Whether `body` is a JSON object, or an array (the positional form of one; see
-/// [`json_integer`]).
+/// Whether `body` is one JSON object, or an array (the positional form of one; see
+/// [`raw_member`]). Only the syntax is checked: numbers too large for `f64` are still JSON.
 pub fn json_record(body: &[u8]) -> bool {
-    matches!(
-        json_value(body),
-        Some(serde_json::Value::Object(_) | serde_json::Value::Array(_))
-    )
+    serde_json::from_str::<Box<RawValue>>(&lossy(body))
+        .is_ok_and(|raw| raw.get().starts_with(['{', '[']))
 }
 
 /// Whether member `name` of the JSON object `body` is the integer `want` (see [`json_integer`]).
@@ -216,7 +220,12 @@ mod tests {
         assert_eq!(json_integer(br#"{"code":1.5}"#, "code"), None);
         assert_eq!(json_integer(b"[7]", "code"), Some(7));
         assert_eq!(json_integer(b"{}", "code"), None);
-        assert!(json_record(b"[]") && json_record(b"{}") && !json_record(b"1"));
+        assert_eq!(json_string(br#"["A", 1]"#, "type").as_deref(), Some("A"));
+        assert_eq!(
+            json_string(br#"{"type":"B"}"#, "type").as_deref(),
+            Some("B")
+        );
+        assert!(json_record(b"[]") && json_record(b" {\"a\":1e999999} ") && !json_record(b"1"));
     }
 
     #[test]
