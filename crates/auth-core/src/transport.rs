@@ -128,18 +128,29 @@ impl ReqwestTransport {
         {
             return Err(body_too_large(cap));
         }
-        let mut body = BytesMut::with_capacity(
-            usize::try_from(response.content_length().unwrap_or(0))
-                .unwrap_or(0)
-                .min(cap),
-        );
+        // Chunks are kept as they arrive and joined only when there is more than one, so the
+        // common single-chunk answer is never copied.
+        let mut chunks: Vec<Bytes> = Vec::with_capacity(1);
+        let mut total = 0usize;
         while let Some(chunk) = response.chunk().await.map_err(|e| map_reqwest_error(&e))? {
-            if body.len() + chunk.len() > cap {
+            total += chunk.len();
+            if total > cap {
                 return Err(body_too_large(cap));
             }
-            body.extend_from_slice(&chunk);
+            chunks.push(chunk);
         }
-        let mut out = Response::new(body.freeze());
+        let body = match chunks.len() {
+            0 => Bytes::new(),
+            1 => chunks.swap_remove(0),
+            _ => {
+                let mut joined = BytesMut::with_capacity(total);
+                for c in &chunks {
+                    joined.extend_from_slice(c);
+                }
+                joined.freeze()
+            }
+        };
+        let mut out = Response::new(body);
         *out.status_mut() = response.status();
         *out.version_mut() = response.version();
         *out.headers_mut() = std::mem::take(response.headers_mut());
@@ -229,6 +240,10 @@ impl ReqwestTransportBuilder {
     }
 
     /// Builds the transport.
+    ///
+    /// The attempt timeout is enforced around the whole exchange (connect, send, read the capped
+    /// body) by [`send_with_timeout`], so the client itself gets only the connect timeout: one
+    /// timer per attempt instead of two.
     pub fn build(self) -> Result<ReqwestTransport, AuthError> {
         if self.connect_timeout.is_zero() || self.attempt_timeout.is_zero() {
             return Err(AuthError::Config(
@@ -238,7 +253,6 @@ impl ReqwestTransportBuilder {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(self.connect_timeout)
-            .timeout(self.attempt_timeout)
             .https_only(false)
             .build()
             .map_err(|_| AuthError::Config("cannot initialise the HTTP client".into()))?;
