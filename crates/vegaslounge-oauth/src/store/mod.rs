@@ -19,8 +19,9 @@
 //!
 //! Times are always passed in by the caller (from its injected [`auth_core::Clock`]), so stores
 //! are deterministic under a manual clock. Every record has a retention time after which the store
-//! may drop it ([`ACCESS_RETENTION`] after an access token expires, the refresh expiry for a
-//! used code's tombstone and a rotated refresh token's marker).
+//! may drop it ([`ACCESS_RETENTION`] after an access token expires, the code's own expiry for a
+//! used code's tombstone, the refresh expiry for a rotated refresh token's marker). A code
+//! replayed after its tombstone was dropped is refused as unknown.
 //!
 //! A failure to answer is a [`StoreError`]; every "no" is a variant of the outcome enums.
 
