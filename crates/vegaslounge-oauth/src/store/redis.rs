@@ -20,12 +20,6 @@
 //! replay revocation) is one Lua script over the grant's two keys. Scripts are sent with
 //! `EVALSHA` and loaded again when Redis answers `NOSCRIPT` (after `SCRIPT FLUSH` or a restart).
 //!
-//! The access-token lookup, the hot path of every API call, is one round trip: a read-only
-//! script reads the token's index entry and then the fields of the grant it names. The grant
-//! stays the authority (a revoked or rotated token has no field left, whatever its index entry
-//! says). That script reads a grant key it can only name after reading the index, so it does not
-//! declare it: a standalone Redis, which is what a [`ConnectionManager`] talks to, allows that.
-//!
 //! # Failures
 //! Every operation has a deadline ([`RedisStoreBuilder::timeout`]); a timeout, a lost connection
 //! or an unexpected reply is a [`StoreError`], which the server answers with 503, never with
@@ -79,7 +73,6 @@ struct Scripts {
     rotate: ::redis::Script,
     revoke: ::redis::Script,
     sweep: ::redis::Script,
-    access: ::redis::Script,
 }
 
 impl Scripts {
@@ -90,7 +83,6 @@ impl Scripts {
             rotate: ::redis::Script::new(grant_script!("rotate.lua")),
             revoke: ::redis::Script::new(grant_script!("revoke.lua")),
             sweep: ::redis::Script::new(grant_script!("sweep.lua")),
-            access: ::redis::Script::new(include_str!("redis/access.lua")),
         }
     }
 }
@@ -699,19 +691,23 @@ impl GrantStore for RedisStore {
         .await
     }
 
-    /// One round trip: a read-only script follows the token's index entry to its grant.
     async fn access_token(&self, token: &TokenHash) -> Result<Option<AccessGrant>, StoreError> {
         with_deadline(self.timeout, async {
-            let hex = token.to_hex();
-            let mut invocation = self.scripts.access.key(self.keys.access(token));
-            invocation.arg(&self.keys.prefix).arg(&hex);
+            let Some(pointer) = self.pointer(self.keys.access(token)).await? else {
+                return Ok(None);
+            };
             let mut conn = self.conn.clone();
-            let fields: Vec<Option<Vec<u8>>> = invocation
-                .invoke_async(&mut conn)
+            let fields: Vec<Option<Vec<u8>>> = ::redis::cmd("HMGET")
+                .arg(self.keys.grant(&pointer.tag))
+                .arg(format!("a:{}", token.to_hex()))
+                .arg("gid")
+                .arg("client")
+                .arg("player")
+                .query_async(&mut conn)
                 .await
-                .map_err(|e| unavailable("access lookup failed", &e))?;
+                .map_err(|e| unavailable("HMGET failed", &e))?;
             match fields.as_slice() {
-                [] | [None, ..] => Ok(None),
+                [None, ..] => Ok(None),
                 [Some(expires), Some(gid), Some(client), Some(player)] => Ok(Some(AccessGrant {
                     grant: Arc::new(Grant {
                         grant_id: GrantId::from_string(text(gid)?),
