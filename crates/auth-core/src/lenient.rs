@@ -31,6 +31,18 @@ pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> 
     Ok(value)
 }
 
+/// Like [`decode_json`], for a document that must be a JSON object, as every provider envelope
+/// and inbound body is.
+///
+/// Derived struct decoders also read a JSON array in field order (`[0]` as
+/// `{"result_code":0}`); no provider sends that, and a verifier must never accept it.
+pub fn decode_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => decode_json(bytes),
+        _ => Err(DecodeError::new("$", "expected a JSON object")),
+    }
+}
+
 /// Text of a JSON string or number token: `"10013"` and `10013` both give `10013`.
 pub fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let raw: &RawValue = Deserialize::deserialize(d)?;
@@ -141,6 +153,20 @@ mod tests {
         assert_eq!(err.path, "$");
         let err = decode_json::<Sample>(br#"{"app_id":"1","balance":"2"}{}"#).unwrap_err();
         assert_eq!(err.path, "$");
+    }
+
+    #[test]
+    fn an_object_decoder_refuses_arrays_in_field_order() {
+        // A derived decoder alone would read this as app_id "1", balance "2".
+        assert!(decode_json::<Sample>(br#"["1","2"]"#).is_ok());
+        let err = decode_object::<Sample>(br#" ["1","2"]"#).unwrap_err();
+        assert_eq!(
+            (err.path.as_str(), err.reason.as_str()),
+            ("$", "expected a JSON object")
+        );
+        assert!(decode_object::<Sample>(b"").is_err());
+        let ok: Sample = decode_object(br#" {"app_id":"1","balance":"2"}"#).unwrap();
+        assert_eq!(ok.balance, "2");
     }
 
     #[test]

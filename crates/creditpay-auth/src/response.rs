@@ -3,7 +3,7 @@
 //! Pure: no I/O. HTTP 200 carries the envelope `{code, msg, data, trace}`; `code` 0 is success,
 //! 500 a server error, anything else is kept as [`ResponseCode::Other`].
 
-use auth_core::lenient::{decode_json, i64_lenient};
+use auth_core::lenient::{decode_object, i64_lenient};
 use auth_core::transport::retry_after;
 use auth_core::{DecodeError, IssuedSecret, error::sanitize_message};
 use bytes::Bytes;
@@ -57,7 +57,7 @@ pub fn parse_identify_auth(response: &http::Response<Bytes>) -> Result<IdentifyA
             retry_after: retry_after(response.headers()),
         });
     }
-    let envelope: Envelope = decode_json(response.body())?;
+    let envelope: Envelope = decode_object(response.body())?;
     if envelope.code != 0 {
         return Err(Error::Rejected {
             code: ResponseCode::from_wire(envelope.code),
@@ -68,7 +68,7 @@ pub fn parse_identify_auth(response: &http::Response<Bytes>) -> Result<IdentifyA
         .data
         .filter(|d| d.get() != "null")
         .ok_or_else(|| DecodeError::new("data", "missing"))?;
-    let data: Data = decode_json(raw.get().as_bytes()).map_err(|e| {
+    let data: Data = decode_object(raw.get().as_bytes()).map_err(|e| {
         let path = if e.path == "$" {
             "data".to_owned()
         } else {

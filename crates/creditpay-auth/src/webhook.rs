@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use auth_core::lenient::{decode_json, opt_i64_lenient, opt_string_or_number, string_or_number};
+use auth_core::lenient::{decode_object, opt_i64_lenient, opt_string_or_number, string_or_number};
 use auth_core::{AuthError, Clock, DecodeError, PlayerToken, SystemClock};
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
@@ -180,7 +180,7 @@ struct Text(#[serde(deserialize_with = "string_or_number")] String);
 
 /// Decodes a webhook body. Call only after the signature verified.
 pub fn decode_event(body: &[u8]) -> Result<WebhookEvent, Error> {
-    let wire: WireEvent = decode_json(body)?;
+    let wire: WireEvent = decode_object(body)?;
     if wire.kind.is_empty() {
         return Err(DecodeError::new("type", "empty").into());
     }

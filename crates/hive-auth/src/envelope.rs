@@ -8,7 +8,7 @@
 
 use auth_core::DecodeError;
 use auth_core::error::sanitize_message;
-use auth_core::lenient::{decode_json, i64_lenient, opt_string_or_number};
+use auth_core::lenient::{decode_json, decode_object, i64_lenient, opt_string_or_number};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
@@ -57,7 +57,7 @@ struct WireValidation {
 impl Envelope {
     /// Decodes the envelope of a response body.
     pub(crate) fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let wire: WireEnvelope = decode_json(body)?;
+        let wire: WireEnvelope = decode_object(body)?;
         let message = wire.result_msg.or(wire.result_message).unwrap_or_default();
         Ok(Self {
             result_code: wire.result_code,

@@ -1,7 +1,7 @@
 //! Decoding OMG's answers: HTTP 200 carries the `{code, msg, data}` envelope, anything else is a
 //! transport-level failure.
 
-use auth_core::lenient::{decode_json, i64_lenient, opt_string_or_number};
+use auth_core::lenient::{decode_object, i64_lenient, opt_string_or_number};
 use auth_core::{DecodeError, error::sanitize_message, transport::retry_after};
 use bytes::Bytes;
 use http::{Response, StatusCode};
@@ -30,7 +30,7 @@ pub(crate) fn parse<T: DeserializeOwned>(response: &Response<Bytes>) -> Result<T
             retry_after: retry_after(response.headers()),
         });
     }
-    let envelope: Envelope = decode_json(response.body())?;
+    let envelope: Envelope = decode_object(response.body())?;
     let code = OmgCode::from_code(envelope.code);
     if code != OmgCode::Success {
         return Err(Error::Rejected {
@@ -42,7 +42,7 @@ pub(crate) fn parse<T: DeserializeOwned>(response: &Response<Bytes>) -> Result<T
         .data
         .filter(|d| d.get() != "null")
         .ok_or_else(|| DecodeError::new("data", "missing"))?;
-    decode_json(data.get().as_bytes()).map_err(|e| {
+    decode_object(data.get().as_bytes()).map_err(|e| {
         let path = if e.path == "$" {
             "data".to_owned()
         } else {

@@ -1,0 +1,90 @@
+//! Regression tests for a fuzzing finding: derived decoders read a JSON array in field order, so
+//! `[0]` once passed for `{"result_code":0}`. Every provider answer and inbound body must be a
+//! JSON object; an array is refused and never verifies, issues or acknowledges anything.
+
+use std::sync::Arc;
+
+use auth_core::secrecy::SecretString;
+use auth_core::{HttpTransport, KeyRing, ManualClock, PlayerToken, TransportError};
+use bytes::Bytes;
+
+fn answering(body: &'static str) -> Arc<dyn HttpTransport> {
+    Arc::new(move |_req: http::Request<Bytes>| async move {
+        Ok::<_, TransportError>(http::Response::new(Bytes::from_static(body.as_bytes())))
+    })
+}
+
+#[tokio::test]
+async fn hive_never_verifies_a_player_from_an_array() {
+    let client = hive_auth::HiveClient::builder()
+        .primary_url("http://hive.test")
+        .appid("com.com2us.example")
+        .certification_key(SecretString::from("dummy-certification-key"))
+        .transport(answering("[0]"))
+        .build()
+        .unwrap();
+    let params = hive_auth::VerifyParams::new(
+        PlayerToken::new("dummy-player-token"),
+        21,
+        "255764404509548",
+    );
+    let outcome = client.verify_token_v1(&params).await;
+    assert!(
+        matches!(outcome, Err(hive_auth::HiveError::Decode(_))),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn omg_issues_no_token_from_an_array() {
+    let client = omg_auth::Client::builder()
+        .base_url("http://omg.test")
+        .app_id("10013")
+        .key(SecretString::from("39a6581c31ef3203a22edb2daa2ab6d1"))
+        .transport(answering(r#"[0,"ok",["tok","1.00","10013"]]"#))
+        .build()
+        .unwrap();
+    let outcome = client
+        .authorize(&omg_auth::AuthorizeRequest::new("10032355", "Bill"))
+        .await;
+    assert!(
+        matches!(outcome, Err(omg_auth::Error::Decode(_))),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn creditpay_returns_no_code_from_an_array() {
+    let client = creditpay_auth::Client::builder()
+        .base_url("http://cp.test/dg")
+        .plat_id("328cf95950f54f89a2dd4c3bf98ac5fb")
+        .api_key("dummy-api-key")
+        .signature_keys(KeyRing::new("dummy-signature-key".into()))
+        .clock(Arc::new(ManualClock::at_unix_seconds(1_732_520_000)))
+        .transport(answering(r#"[0,null,["c0de","https://x.example/"]]"#))
+        .build()
+        .unwrap();
+    let request = creditpay_auth::IdentifyAuthRequest::new(
+        "473_32_86000698",
+        PlayerToken::new("dummy-customer-token"),
+        "https://platform.example/payment/callback",
+        1_732_521_424_191,
+        "192.168.1.166",
+    );
+    let outcome = client.identify_auth(&request).await;
+    assert!(
+        matches!(outcome, Err(creditpay_auth::Error::Decode(_))),
+        "{outcome:?}"
+    );
+}
+
+#[test]
+fn creditpay_refuses_a_webhook_event_given_as_an_array() {
+    assert!(creditpay_auth::webhook::decode_event(br#"["PAY_SUCCESS",null,0,"evt-1"]"#).is_err());
+    assert!(
+        creditpay_auth::webhook::decode_event(
+            br#"{"type":"PAY_SUCCESS","platform_id":"p","retry":0,"event_id":"evt-1","data":{}}"#
+        )
+        .is_ok()
+    );
+}
