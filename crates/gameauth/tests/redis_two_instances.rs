@@ -5,79 +5,44 @@
 #![cfg(unix)]
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
 
 use testkit::redis::RedisServer;
 
 const SECRET: &str = "two-instances-secret";
 
-struct Instance {
-    child: Child,
-    base: String,
-    /// Kept open: the server must be able to write its logs to stderr until it stops.
-    _stderr: mpsc::Receiver<String>,
+mod support;
+
+use support::ServerProcess;
+
+struct Instance(ServerProcess);
+
+impl std::ops::Deref for Instance {
+    type Target = ServerProcess;
+
+    fn deref(&self) -> &ServerProcess {
+        &self.0
+    }
 }
 
 impl Instance {
     fn start(config: &std::path::Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_gameauth"))
-            .args(["vegaslounge", "serve", "--config"])
-            .arg(config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn gameauth");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut seen = Vec::new();
-        let base = loop {
-            match rx.recv_timeout(Duration::from_secs(30)) {
-                Ok(line) => {
-                    if let Some(addr) = line.strip_prefix("listening on ") {
-                        break addr.to_owned();
-                    }
-                    seen.push(line);
-                }
-                Err(_) => panic!("no `listening on` line; stderr so far: {seen:#?}"),
-            }
-        };
+        let config = config.to_str().expect("UTF-8 path");
+        let server = ServerProcess::start(&["vegaslounge", "serve", "--config", config], |_| {});
         assert!(
-            seen.iter().any(|l| l.contains("grant store: redis")),
-            "{seen:#?}"
+            server
+                .startup
+                .iter()
+                .any(|l| l.contains("grant store: redis")),
+            "{:#?}",
+            server.startup
         );
-        Self {
-            child,
-            base,
-            _stderr: rx,
-        }
+        Self(server)
     }
 
     fn stop(mut self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success());
-        let exit = self.child.wait().unwrap();
+        self.0.terminate();
+        let exit = self.0.child.wait().unwrap();
         assert!(exit.success(), "{exit}");
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        // Only does anything when a test failed midway: do not leave the server running.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -1,59 +1,17 @@
 //! `gameauth vegaslounge serve` as a process: demo login, the whole code flow, clean shutdown.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::Duration;
 
-struct Server {
-    child: Child,
-    base: String,
-    stderr: mpsc::Receiver<String>,
-}
+mod support;
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        // Only reached when a test failed midway: do not leave the server running.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::ServerProcess;
 
-fn start(args: &[&str], envs: &[(&str, &str)]) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gameauth"))
-        .args(args)
-        .envs(envs.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn gameauth");
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut seen = Vec::new();
-    let base = loop {
-        match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(line) => {
-                if let Some(addr) = line.strip_prefix("listening on ") {
-                    break addr.to_owned();
-                }
-                seen.push(line);
-            }
-            Err(_) => panic!("no `listening on` line; stderr so far: {seen:#?}"),
-        }
-    };
-    Server {
-        child,
-        base,
-        stderr: rx,
-    }
+fn start(args: &[&str], envs: &[(&str, &str)]) -> ServerProcess {
+    ServerProcess::start(args, |command| {
+        command.envs(envs.iter().copied());
+    })
 }
 
 fn http() -> reqwest::Client {
@@ -108,14 +66,6 @@ async fn form(client: &reqwest::Client, url: String, body: String) -> reqwest::R
 }
 
 #[cfg(unix)]
-fn terminate(child: &Child) {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(status.success());
-}
-
 #[cfg(unix)]
 #[tokio::test]
 async fn demo_server_logs_in_completes_the_code_flow_and_stops_on_sigterm() {
@@ -249,7 +199,7 @@ async fn demo_server_logs_in_completes_the_code_flow_and_stops_on_sigterm() {
     .await;
     assert_eq!((status, replay["errorCode"].as_i64()), (401, Some(1001)));
 
-    terminate(&server.child);
+    server.terminate();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let status = loop {
         if let Some(status) = server.child.try_wait().unwrap() {
@@ -323,7 +273,7 @@ async fn config_file_with_client_secret_env_is_served() {
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))
     );
-    terminate(&server.child);
+    server.terminate();
 }
 
 #[test]

@@ -1,15 +1,11 @@
 //! `vegaslounge check` against a running `gameauth vegaslounge serve`, and against a scripted
 //! stand-in operator that breaks one rule at a time, so every verdict is shown to be able to fail.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
-
 use serde_json::{Value, json};
 use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use crate::support::ServerProcess;
 use crate::{Run, closed_port_url, gameauth_async};
 
 const DEMO_CLIENT: &str = "VL001";
@@ -18,44 +14,14 @@ const DEMO_REDIRECT: &str = "https://fl.vegaslounge.live";
 const DEMO_USER: &str = "alice";
 const DEMO_PASSWORD: &str = "alice-pass";
 
-/// `gameauth vegaslounge serve` on a free port, killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve() -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gameauth"))
-        .args(["vegaslounge", "serve", "--listen", "127.0.0.1:0"])
-        .env_clear()
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn gameauth vegaslounge serve");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        // Keep draining after the address so the server never blocks on a full pipe.
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let base = loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("a `listening on` line from the server");
-        if let Some(addr) = line.strip_prefix("listening on ") {
-            break addr.to_owned();
-        }
-    };
-    Server { child, base }
+/// `gameauth vegaslounge serve` on a free port with the demo configuration, killed when dropped.
+fn serve() -> ServerProcess {
+    ServerProcess::start(
+        &["vegaslounge", "serve", "--listen", "127.0.0.1:0"],
+        |command| {
+            command.env_clear();
+        },
+    )
 }
 
 async fn check(base: &str, source: &[&str], envs: &[(&str, &str)]) -> Run {

@@ -8,6 +8,8 @@ mod creditpay;
 mod hive;
 mod omg;
 mod signatures;
+#[path = "../support/mod.rs"]
+mod support;
 mod usage;
 
 use std::path::PathBuf;

@@ -1,0 +1,77 @@
+//! `gameauth vegaslounge serve` as a child process in process-level tests.
+
+// Each test binary uses a different part of this module.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// A running server, killed when dropped so a failing test never leaves it behind.
+pub(crate) struct ServerProcess {
+    pub(crate) child: Child,
+    /// `http://ADDR` from the `listening on` line.
+    pub(crate) base: String,
+    /// What the server printed to stderr before it was ready.
+    pub(crate) startup: Vec<String>,
+    /// Later stderr lines; drained continuously so the server never blocks on a full pipe.
+    pub(crate) stderr: mpsc::Receiver<String>,
+}
+
+impl ServerProcess {
+    /// Runs `gameauth ARGS` (after `configure` set its environment) and waits for
+    /// `listening on`.
+    pub(crate) fn start(args: &[&str], configure: impl FnOnce(&mut Command)) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gameauth"));
+        command
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        configure(&mut command);
+        let mut child = command.spawn().expect("spawn gameauth");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut startup = Vec::new();
+        let base = loop {
+            match rx.recv_timeout(Duration::from_secs(60)) {
+                Ok(line) => {
+                    if let Some(addr) = line.strip_prefix("listening on ") {
+                        break addr.to_owned();
+                    }
+                    startup.push(line);
+                }
+                Err(_) => panic!("no `listening on` line; stderr so far: {startup:#?}"),
+            }
+        };
+        Self {
+            child,
+            base,
+            startup,
+            stderr: rx,
+        }
+    }
+
+    /// Sends SIGTERM.
+    pub(crate) fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
