@@ -167,28 +167,9 @@ fn body_bytes(
 
 /// `application/x-www-form-urlencoded` encoding of `pairs`.
 pub(crate) fn encode_form<'a>(pairs: impl Iterator<Item = (&'a String, &'a String)>) -> String {
-    let mut out = String::new();
-    for (k, v) in pairs {
-        if !out.is_empty() {
-            out.push('&');
-        }
-        form_escape(k, &mut out);
-        out.push('=');
-        form_escape(v, &mut out);
-    }
-    out
-}
-
-fn form_escape(s: &str, out: &mut String) {
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
-                out.push(char::from(b));
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
 }
 
 /// Decodes a form body into pairs, in order.
