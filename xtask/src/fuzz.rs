@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -26,14 +27,15 @@ const INPUT_TIMEOUT_SECONDS: u64 = 30;
 const DEFAULT_SANITIZER: &str = "none";
 
 const USAGE: &str = "\
-usage: cargo xtask fuzz [--seconds <N>] [--target <NAME>]... [--sanitizer <none|address>]
+usage: cargo xtask fuzz [--seconds <N>] [--jobs <J>] [--target <NAME>]... [--sanitizer <none|address>]
        cargo xtask fuzz --seed
        cargo xtask fuzz --list
 
 Builds every fuzz target with `cargo +nightly fuzz` (needs the nightly toolchain and
-cargo-fuzz) and runs each for N seconds (default 60), one after the other, on the working
-corpus fuzz/corpus/<target>/ plus the committed seeds in fuzz/corpus-seeds/<target>/.
-Prints one line per target and `N passed, N failed`; a crash fails its target and its
+cargo-fuzz) and runs each for N seconds (default 60) on the working corpus
+fuzz/corpus/<target>/ plus the committed seeds in fuzz/corpus-seeds/<target>/. Targets run
+one after the other, or J at a time with --jobs (one core each; default 1). Prints one line
+per target as it finishes and `N passed, N failed`; a crash fails its target and its
 reproducer path is printed.
 
 --seed rewrites fuzz/corpus-seeds/ from fixtures/*/signing/ and fixtures/*/contract/.
@@ -41,6 +43,7 @@ reproducer path is printed.
 
 struct Options {
     seconds: u64,
+    jobs: usize,
     targets: Vec<String>,
     sanitizer: String,
 }
@@ -94,6 +97,7 @@ pub(crate) fn cli(args: &[String]) -> Result<ExitCode, String> {
 fn parse_args(args: &[String]) -> Result<Mode, String> {
     let mut options = Options {
         seconds: DEFAULT_SECONDS,
+        jobs: 1,
         targets: Vec::new(),
         sanitizer: DEFAULT_SANITIZER.to_owned(),
     };
@@ -113,6 +117,13 @@ fn parse_args(args: &[String]) -> Result<Mode, String> {
                     .ok()
                     .filter(|s| *s > 0)
                     .ok_or_else(|| "--seconds needs a whole number above 0".to_owned())?;
+            }
+            "--jobs" => {
+                options.jobs = value("--jobs")?
+                    .parse()
+                    .ok()
+                    .filter(|j| *j > 0)
+                    .ok_or_else(|| "--jobs needs a whole number above 0".to_owned())?;
             }
             "--target" => options.targets.push(value("--target")?),
             "--sanitizer" => {
@@ -249,16 +260,46 @@ fn run(root: &Path, options: &Options) -> Result<ExitCode, String> {
 
     let logs = fuzz_dir(root).join("target").join("logs");
     std::fs::create_dir_all(&logs).map_err(|e| format!("cannot create {}: {e}", logs.display()))?;
-    let (mut passed, mut failed) = (0, 0);
-    for target in &targets {
-        let outcome = run_target(root, target, options, &logs.join(format!("{target}.log")))?;
-        if outcome.starts_with("ok") {
-            passed += 1;
-        } else {
-            failed += 1;
+    // Workers take the next target from a shared queue; each prints its line when its target ends.
+    let queue = Mutex::new(targets.iter());
+    let tally = Mutex::new((0usize, 0usize));
+    let first_error = Mutex::new(None::<String>);
+    std::thread::scope(|scope| {
+        for _ in 0..options.jobs.min(targets.len()) {
+            scope.spawn(|| {
+                loop {
+                    let next = queue.lock().map(|mut q| q.next()).unwrap_or(None);
+                    let Some(target) = next else { break };
+                    match run_target(root, target, options, &logs.join(format!("{target}.log"))) {
+                        Ok(outcome) => {
+                            if let Ok(mut t) = tally.lock() {
+                                if outcome.starts_with("ok") {
+                                    t.0 += 1;
+                                } else {
+                                    t.1 += 1;
+                                }
+                            }
+                            println!("{outcome}");
+                        }
+                        Err(e) => {
+                            if let Ok(mut slot) = first_error.lock() {
+                                slot.get_or_insert(e);
+                            }
+                            // Stop handing out targets: the run cannot be reported whole.
+                            if let Ok(mut q) = queue.lock() {
+                                q.by_ref().for_each(drop);
+                            }
+                            break;
+                        }
+                    }
+                }
+            });
         }
-        println!("{outcome}");
+    });
+    if let Some(e) = first_error.into_inner().unwrap_or(None) {
+        return Err(e);
     }
+    let (passed, failed) = tally.into_inner().unwrap_or((0, 0));
     println!("{passed} passed, {failed} failed");
     Ok(if failed == 0 {
         ExitCode::SUCCESS
@@ -713,6 +754,30 @@ mod tests {
     #[test]
     fn framed_fields_are_joined_with_nul() {
         assert_eq!(framed(&[b"a", b"", b"c"]), b"a\0\0c");
+    }
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn jobs_default_to_one_and_must_be_positive() {
+        let Ok(Mode::Run(options)) = parse_args(&args(&["--seconds", "5"])) else {
+            panic!("plain run not parsed");
+        };
+        assert_eq!((options.seconds, options.jobs), (5, 1));
+        let Ok(Mode::Run(options)) = parse_args(&args(&["--jobs", "2", "--target", "omg_verify"]))
+        else {
+            panic!("--jobs not parsed");
+        };
+        assert_eq!(options.jobs, 2);
+        assert_eq!(options.targets, ["omg_verify"]);
+        for bad in [&["--jobs", "0"][..], &["--jobs", "two"], &["--jobs"]] {
+            let Err(message) = parse_args(&args(bad)) else {
+                panic!("{bad:?} accepted");
+            };
+            assert!(message.contains("--jobs"), "{message}");
+        }
     }
 
     #[test]

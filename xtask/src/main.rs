@@ -29,9 +29,9 @@ commands:
   fixtures check
       Reject fixtures that leak secrets, carry signatures that do not follow from their dummy
       keys, break the schema, or that no test reads.
-  fuzz [--seconds <N>] [--target <NAME>]... | fuzz --seed
-      Run every fuzz target N seconds (default 60; needs nightly and cargo-fuzz), or rewrite
-      the seed corpora from the fixtures.
+  fuzz [--seconds <N>] [--jobs <J>] [--target <NAME>]... | fuzz --seed
+      Run every fuzz target N seconds (default 60; needs nightly and cargo-fuzz), J targets
+      at a time (default 1), or rewrite the seed corpora from the fixtures.
   record --provider <omg|creditpay|hive> --upstream <URL> --out <DIR>
          [--listen <ADDR>] [--scenario <NAME>] [--scrub-field <NAME>]...
       A recording proxy: forwards to the upstream and writes a scrubbed, re-signed fixture
