@@ -29,8 +29,14 @@ fuzz_target!(|data: &[u8]| {
             assert!(json_code_is(body, "code", 0), "success without code 0");
             assert!(!ok.ident_code.expose_secret().is_empty());
             // The cashier URL goes to the player's browser, which reads it with the WHATWG URL
-            // rules the `url` crate implements.
+            // rules the `url` crate implements, and is handed on in that parser's normalised
+            // form, so the SDK and the browser cannot read it differently.
             let url = url::Url::parse(ok.url.expose_secret()).expect("a URL");
+            assert_eq!(
+                url.as_str(),
+                ok.url.expose_secret(),
+                "handed on unnormalised"
+            );
             assert!(matches!(url.scheme(), "http" | "https"), "{url}");
             assert!(url.host_str().is_some_and(|h| !h.is_empty()), "{url}");
             if let Some(trace) = &ok.trace {

@@ -210,7 +210,11 @@ mod tests {
         assert_eq!(json_integer(br#"{"code":"0"}"#, "code"), Some(0));
         assert_eq!(json_integer(br#"{"code":-0}"#, "code"), Some(0));
         assert_eq!(json_integer(br#"{"code":1.5}"#, "code"), None);
-        assert_eq!(json_integer(b"[7]", "code"), None, "an array is not an object");
+        assert_eq!(
+            json_integer(b"[7]", "code"),
+            None,
+            "an array is not an object"
+        );
         assert_eq!(json_integer(b"{}", "code"), None);
         assert_eq!(json_string(br#"["A", 1]"#, "type"), None);
         assert_eq!(

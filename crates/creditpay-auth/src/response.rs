@@ -79,13 +79,16 @@ pub fn parse_identify_auth(response: &http::Response<Bytes>) -> Result<IdentifyA
     if data.ident_code.is_empty() {
         return Err(DecodeError::new("data.ident_code", "empty").into());
     }
-    match url::Url::parse(&data.url) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+    // The parsed URL's own serialisation is handed on, not the text as sent: forms the WHATWG
+    // parser repairs (`https:/host`, surrounding spaces, a raw space in the query) come out as
+    // the one URL a browser would also go to.
+    let url = match url::Url::parse(&data.url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => u,
         _ => return Err(DecodeError::new("data.url", "not an http(s) URL").into()),
-    }
+    };
     Ok(IdentifyAuth {
         ident_code: IssuedSecret::new(data.ident_code),
-        url: CashierUrl::new(data.url),
+        url: CashierUrl::new(String::from(url)),
         trace: envelope.trace.map(|t| sanitize_message(&t)),
     })
 }
@@ -197,6 +200,26 @@ mod tests {
                 Err(Error::Decode(d)) => assert!(d.path.starts_with(path), "{body}: {}", d.path),
                 other => panic!("{body}: {other:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn the_cashier_url_is_handed_on_in_its_normalised_form() {
+        for (sent, handed_on) in [
+            (
+                "https://h.example/dg/oauth?ident_code=c",
+                "https://h.example/dg/oauth?ident_code=c",
+            ),
+            ("https:/h.example/x", "https://h.example/x"),
+            (
+                "  https://h.example/x?a=b c  ",
+                "https://h.example/x?a=b%20c",
+            ),
+            ("HTTPS://H.EXAMPLE", "https://h.example/"),
+        ] {
+            let body = format!(r#"{{"code":0,"data":{{"ident_code":"c","url":"{sent}"}}}}"#);
+            let ok = parse_identify_auth(&response(200, &body)).unwrap();
+            assert_eq!(ok.url.expose_secret(), handed_on, "{sent}");
         }
     }
 
