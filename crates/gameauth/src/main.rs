@@ -44,7 +44,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return parse_failure(&e),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -64,6 +67,32 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => report(&e),
     }
+}
+
+/// clap's verdict on the arguments: `--help` and `--version` are answers (exit 0); anything else
+/// is a usage failure, which like every other failure prints its one JSON object on stdout, with
+/// clap's explanation on stderr.
+fn parse_failure(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let message = if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        "a command is required (see --help)".to_owned()
+    } else {
+        let rendered = e.render().to_string();
+        let first = rendered.lines().next().unwrap_or_default();
+        first
+            .strip_prefix("error: ")
+            .unwrap_or(first)
+            .trim()
+            .to_owned()
+    };
+    output::print_usage_error(&message);
+    // clap writes its own explanation (with the usage line) to stderr.
+    let _ = e.print();
+    ExitCode::from(output::FAILED)
 }
 
 fn report(err: &CliError) -> ExitCode {

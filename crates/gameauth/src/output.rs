@@ -149,6 +149,11 @@ pub(crate) fn finish(result: Result<Value, Failure>) -> Result<(), CliError> {
     }
 }
 
+/// Prints the JSON of a usage failure found before any command ran (clap's argument errors).
+pub(crate) fn print_usage_error(message: &str) {
+    print_json(&Failure::usage(message).body);
+}
+
 fn print_json(value: &Value) {
     let mut out = std::io::stdout().lock();
     // A closed stdout (`gameauth … | head -c0`) must not turn into a panic.

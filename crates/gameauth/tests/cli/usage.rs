@@ -52,7 +52,7 @@ fn help_of_secret_taking_commands_names_their_variables() {
 }
 
 #[test]
-fn no_subcommand_unknown_subcommand_and_unknown_flag_exit_2() {
+fn no_subcommand_unknown_subcommand_and_unknown_flag_exit_2_with_a_json_usage_error() {
     for args in [
         &[][..],
         &["omg"][..],
@@ -70,9 +70,23 @@ fn no_subcommand_unknown_subcommand_and_unknown_flag_exit_2() {
     ] {
         let run = gameauth(args, &[]);
         run.expect_code(2);
-        assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout);
+        // Like every failure: one JSON object on stdout, clap's explanation on stderr.
+        assert_eq!(run.stdout.lines().count(), 1, "{args:?}: {}", run.stdout);
+        let json = run.json();
+        assert_eq!(json["error"]["kind"], "usage", "{args:?}: {json}");
+        let message = json["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            !message.is_empty() && !message.contains('\n'),
+            "{args:?}: {json}"
+        );
         assert!(!run.stderr.is_empty(), "{args:?}");
     }
+    let run = gameauth(&["hive", "verify", "--env", "staging"], &[]);
+    let message = run.json()["error"]["message"].to_string();
+    assert!(message.contains("staging"), "{message}");
+    let run = gameauth(&[], &[]);
+    let message = run.json()["error"]["message"].to_string();
+    assert!(message.contains("command is required"), "{message}");
 }
 
 #[test]
