@@ -9,8 +9,8 @@
 //!   independent implementation computes over route + body with the current key or, inside its
 //!   window, the previous key; refusals of the header itself are reported as such;
 //! * the correct signature is accepted whatever the other headers are, and one made with the
-//!   previous key stops verifying when its window closes; a truncated one, or both spellings
-//!   with different values, never verify;
+//!   previous key stops verifying when its window closes; a truncated one, a header repeated,
+//!   or both spellings with different values, never verify;
 //! * the unsigned headers handed on are non-empty, short and printable.
 
 #![no_main]
@@ -116,6 +116,14 @@ fuzz_target!(|data: &[u8]| {
     assert!(
         verifier.verify(&headers, body).is_ok(),
         "the correct signature was refused"
+    );
+    headers.append(SIGNATURE_HEADER, good_value.clone());
+    assert!(
+        matches!(
+            verifier.verify(&headers, body),
+            Err(Error::Signature(SignatureError::Repeated))
+        ),
+        "a repeated header was accepted"
     );
     headers.remove(SIGNATURE_HEADER);
     headers.insert(MISSPELT_SIGNATURE_HEADER, good_value.clone());

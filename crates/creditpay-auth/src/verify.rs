@@ -57,16 +57,21 @@ pub fn verify_signature(
 
 /// The presented signature: the `signature` header, or its misspelt form `signerature`.
 ///
-/// A header repeated, or both spellings with different values, is refused rather than guessed.
+/// Either header repeated (even with the same value), or both spellings with different values,
+/// is refused rather than guessed; both spellings once each with the same value are accepted.
 pub fn presented_signature(headers: &HeaderMap) -> Result<&str, SignatureError> {
     let mut found: Option<&[u8]> = None;
     for name in [SIGNATURE_HEADER, MISSPELT_SIGNATURE_HEADER] {
-        for value in headers.get_all(name) {
-            match found {
-                Some(prev) if prev != value.as_bytes() => return Err(SignatureError::Repeated),
-                Some(_) if name == SIGNATURE_HEADER => return Err(SignatureError::Repeated),
-                _ => found = Some(value.as_bytes()),
-            }
+        let mut values = headers.get_all(name).iter();
+        let Some(value) = values.next() else {
+            continue;
+        };
+        if values.next().is_some() {
+            return Err(SignatureError::Repeated);
+        }
+        match found {
+            Some(prev) if prev != value.as_bytes() => return Err(SignatureError::Repeated),
+            _ => found = Some(value.as_bytes()),
         }
     }
     let value = found.ok_or(SignatureError::Missing)?;
@@ -379,6 +384,16 @@ mod tests {
         let mut h = headers("signature", C6);
         h.append("signerature", HeaderValue::from_static(C6));
         assert_eq!(presented_signature(&h), Ok(C6));
+        // The same name twice is refused even with the same value, under either spelling.
+        for name in ["signature", "signerature"] {
+            let mut h = headers(name, C6);
+            h.append(name, HeaderValue::from_static(C6));
+            assert_eq!(
+                presented_signature(&h),
+                Err(SignatureError::Repeated),
+                "{name}"
+            );
+        }
     }
 
     #[test]

@@ -132,6 +132,30 @@ pub async fn code_is_single_use_and_replay_revokes_the_grant<S: GrantStore + ?Si
     );
 }
 
+/// A used code is remembered for as long as its grant lives: a replay after the code's own expiry
+/// (and a sweep) still fails as a replay and revokes the grant.
+pub async fn replay_after_the_codes_expiry_still_revokes_the_grant<S: GrantStore + ?Sized>(
+    store: &S,
+) {
+    issued(store, "a").await;
+    store.sweep_expired(at(600)).await.expect("sweep");
+    assert!(live(store, "a").await, "the grant outlives its code");
+    let replay = store
+        .redeem_code(redeem("code-1", CLIENT, "b", 600))
+        .await
+        .expect("redeem_code");
+    assert_eq!(
+        replay,
+        Redeemed::Replayed,
+        "a used code replayed after its expiry must still count as a replay"
+    );
+    assert!(
+        !live(store, "a").await,
+        "a late replay must revoke the tokens issued from the code"
+    );
+    assert!(!live(store, "b").await, "a replay must not issue tokens");
+}
+
 /// Under 32 concurrent redemptions of one code exactly one wins.
 pub async fn concurrent_redemptions_have_exactly_one_winner<S: GrantStore + 'static>(
     store: Arc<S>,
@@ -474,6 +498,7 @@ where
     S: GrantStore + 'static,
 {
     code_is_single_use_and_replay_revokes_the_grant(&factory().await).await;
+    replay_after_the_codes_expiry_still_revokes_the_grant(&factory().await).await;
     concurrent_redemptions_have_exactly_one_winner(Arc::new(factory().await)).await;
     code_is_bound_to_its_client_and_redirect_uri(&factory().await).await;
     expired_code_is_refused(&factory().await).await;

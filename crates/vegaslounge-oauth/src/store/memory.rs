@@ -96,7 +96,8 @@ fn pair_retention(access_expires: Nanos, refresh_expires: Nanos) -> Nanos {
 const MAX_SLOTS: u32 = 1 << 30;
 
 /// Record flags.
-/// The code is remembered: unused, or used (a tombstone) until its expiry.
+/// The code is remembered: unused until its expiry; used (a tombstone, so that a replay revokes
+/// the grant) for as long as the grant it created lives, and at least until the code's expiry.
 const CODE: u8 = 1;
 /// The code was redeemed.
 const USED: u8 = 1 << 1;
@@ -478,7 +479,7 @@ impl Inner {
     }
 
     /// Revokes a live grant: every token issued under it stops working; the code's tombstone
-    /// stays until its expiry. Returns whether the grant was live.
+    /// stays until the code's expiry. Returns whether the grant was live.
     fn revoke(&mut self, slot: u32) -> bool {
         let Some(record) = self.record(slot).filter(|r| r.has(LIVE)) else {
             return false;
@@ -518,7 +519,6 @@ impl Inner {
             return 0;
         };
         let mut dropped = 0;
-        let code_expired = record.has(CODE) && record.code_expires <= now;
         if record.has(LIVE) && record.retain_until() <= now {
             let retired = record.extra.as_ref().map_or(0, |e| e.retired.len());
             dropped +=
@@ -565,7 +565,12 @@ impl Inner {
                 record.trim_extra();
             }
         }
-        if code_expired {
+        // Decided after the grant's own retention: a grant that ended in this sweep takes its
+        // code's tombstone with it once the code has expired too.
+        let code_done = self
+            .record(slot)
+            .is_some_and(|r| r.has(CODE) && r.code_expires <= now && !(r.has(USED) && r.has(LIVE)));
+        if code_done {
             self.drop_code(slot);
             dropped += 1;
         }
@@ -846,29 +851,65 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn used_code_tombstone_is_kept_until_the_codes_expiry() {
+    async fn used_code_tombstone_lives_as_long_as_its_grant() {
         let store = MemoryStore::new();
         issue(&store, "a").await;
-        store.sweep_expired(at(59)).await.unwrap();
+        // Past the code's expiry the tombstone stays: the grant it created is live.
+        assert_eq!(store.sweep_expired(at(600)).await.unwrap(), 0);
         assert!(format!("{store:?}").contains("codes: 1"));
-        store.sweep_expired(at(60)).await.unwrap();
-        assert_eq!(
-            format!("{store:?}"),
-            "MemoryStore { codes: 0, access_tokens: 1, refresh_tokens: 1, grants: 1 }"
-        );
         let token = TokenHash::of("access-a");
         assert!(store.access_token(&token).await.unwrap().is_some());
+        // A replay long after the code expired still revokes the grant.
+        let replay = store
+            .redeem_code(RedeemCode {
+                code: TokenHash::of("code-a"),
+                client_id: "VL001".into(),
+                redirect_uri: None,
+                now: at(600),
+                pair: super::super::NewPair {
+                    access: TokenHash::of("access-x"),
+                    access_expires_at: at(4_200),
+                    refresh: TokenHash::of("refresh-x"),
+                    refresh_expires_at: at(86_400),
+                },
+            })
+            .await
+            .unwrap();
+        assert!(matches!(replay, Redeemed::Replayed), "{replay:?}");
+        assert!(store.access_token(&token).await.unwrap().is_none());
+        // Revoked and expired: the next sweep forgets the code and frees the slot.
+        assert_eq!(store.sweep_expired(at(601)).await.unwrap(), 1);
+        assert_eq!(
+            format!("{store:?}"),
+            "MemoryStore { codes: 0, access_tokens: 0, refresh_tokens: 0, grants: 0 }"
+        );
+        assert_eq!(store.read().free, vec![0]);
+    }
+
+    #[tokio::test]
+    async fn a_grant_that_ends_takes_its_used_code_along() {
+        let store = MemoryStore::new();
+        issue(&store, "a").await;
+        // Far past the refresh token's lifetime and every retention: nothing is left.
+        store.sweep_expired(at(10 * 86_400)).await.unwrap();
+        assert_eq!(
+            format!("{store:?}"),
+            "MemoryStore { codes: 0, access_tokens: 0, refresh_tokens: 0, grants: 0 }"
+        );
+        assert_eq!(store.read().free, vec![0]);
     }
 
     #[tokio::test]
     async fn freed_slots_are_reused_and_never_answer_for_old_tokens() {
         let store = MemoryStore::new();
         issue(&store, "a").await;
-        store.sweep_expired(at(60)).await.unwrap();
         store
             .revoke_grant(&GrantId::from_string("a"))
             .await
             .unwrap();
+        // The revoked grant's code stays a tombstone until the code expires.
+        assert!(store.read().free.is_empty());
+        store.sweep_expired(at(60)).await.unwrap();
         assert_eq!(
             store.read().free,
             vec![0],
