@@ -34,8 +34,10 @@ commands:
       at a time (default 1), or rewrite the seed corpora from the fixtures.
   record --provider <omg|creditpay|hive> --upstream <URL> --out <DIR>
          [--listen <ADDR>] [--scenario <NAME>] [--scrub-field <NAME>]...
+         [--fallback-upstream <URL> [--fallback-listen <ADDR>]]
       A recording proxy: forwards to the upstream and writes a scrubbed, re-signed fixture
-      after every exchange. Real keys come from the environment (OMG_SIGN_KEY;
+      after every exchange. Hive's second host is recorded through a second proxy
+      (--fallback-upstream) that the client is given as its fallback URL. Real keys come from the environment (OMG_SIGN_KEY;
       CREDITPAY_API_KEY, CREDITPAY_SIGNATURE_KEY; HIVE_CLIENT_ID, HIVE_CLIENT_SECRET,
       HIVE_CERTIFICATION_KEY).
 ";

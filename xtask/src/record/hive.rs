@@ -4,7 +4,10 @@
 //!
 //! An `/oauth/token` exchange belongs to the next call (the client fetches the token for it). A
 //! v2 call answered "access token invalid" (2499, or a failed `token_validation`) is repeated by
-//! the client once with a fresh token: that repetition belongs to the same step.
+//! the client once with a fresh token: that repetition belongs to the same step. So does the
+//! attempt on the fallback host (recorded through a second proxy) that follows a broken primary
+//! answer (5xx, 429 or a 200 that is not JSON); the step's outcome then names the host that
+//! served it.
 
 use std::collections::BTreeMap;
 
@@ -12,6 +15,7 @@ use serde_json::{Map, Value, json};
 
 use hive_auth::{IdpCode, VerifyCode};
 
+use super::FALLBACK_HOST;
 use super::render::{Derived, Exchange, Scrubbed};
 use super::wire;
 
@@ -89,9 +93,21 @@ fn access_token_invalid(s: &Scrubbed) -> Option<(i64, String)> {
     (code == 2499).then_some((code, message))
 }
 
-/// Whether the client would try the token request again (a broken answer, not a rejection).
-fn oauth_retryable(s: &Scrubbed) -> bool {
+/// A broken answer, not a rejection: the client tries a token request once more, and a call on
+/// the primary host goes to the fallback host.
+fn broken(s: &Scrubbed) -> bool {
     s.status >= 500 || s.status == 429 || (s.status == 200 && s.response_json.is_none())
+}
+
+/// Whether two exchanges carry the same call for the same player (the server token may differ).
+fn same_request(a: &Scrubbed, b: &Scrubbed) -> bool {
+    a.call == b.call
+        && a.json == b.json
+        && a.headers.get("authorization") == b.headers.get("authorization")
+}
+
+fn on_fallback(s: &Scrubbed) -> bool {
+    s.host == FALLBACK_HOST
 }
 
 fn oauth_succeeded(s: &Scrubbed) -> bool {
@@ -120,14 +136,30 @@ pub(crate) fn derive(scrubbed: &[Scrubbed], _clock: i64) -> Derived {
             pending.push(i);
             continue;
         }
+        let last_of = |g: &Group| &scrubbed[g.exchanges[g.exchanges.len() - 1]];
+        if on_fallback(s) {
+            // The fallback attempt of the call whose primary answer was broken.
+            let continues = groups.last().is_some_and(|g| {
+                let prev = last_of(g);
+                !on_fallback(prev) && broken(prev) && same_request(prev, s)
+            });
+            if let (true, Some(g)) = (continues, groups.last_mut()) {
+                g.exchanges.push(i);
+                g.awaiting_retry = !g.retried && is_v2(s.call) && access_token_invalid(s).is_some();
+            } else {
+                d.warnings.push(format!(
+                    "a `{}` call on the fallback host follows no broken primary answer (the \
+                     primary did not answer at all, or the client's breaker skipped it); it is \
+                     left out",
+                    s.call
+                ));
+            }
+            continue;
+        }
         let oauth = usable_oauth(scrubbed, &mut pending, &mut d.warnings);
-        let retry_of_last = groups.last().is_some_and(|g| {
-            let prev = &scrubbed[g.exchanges[g.exchanges.len() - 1]];
-            g.awaiting_retry
-                && prev.call == s.call
-                && prev.json == s.json
-                && prev.headers.get("authorization") == s.headers.get("authorization")
-        });
+        let retry_of_last = groups
+            .last()
+            .is_some_and(|g| g.awaiting_retry && same_request(last_of(g), s));
         if retry_of_last {
             if let Some(g) = groups.last_mut() {
                 g.exchanges.extend(oauth);
@@ -146,6 +178,7 @@ pub(crate) fn derive(scrubbed: &[Scrubbed], _clock: i64) -> Derived {
         });
     }
     // Token requests still in `pending` wait for their call; until it comes they are left out.
+    let mut kept = Vec::new();
     for g in groups {
         let last = &scrubbed[g.exchanges[g.exchanges.len() - 1]];
         if g.awaiting_retry {
@@ -156,15 +189,48 @@ pub(crate) fn derive(scrubbed: &[Scrubbed], _clock: i64) -> Derived {
             ));
             continue;
         }
-        let input = match input(last) {
-            Ok(input) => input,
-            Err(why) => {
-                d.warnings
-                    .push(format!("a `{}` call is not replayable: {why}", last.call));
-                continue;
-            }
-        };
-        let expect = expect(last, g.retried);
+        match input(last) {
+            Ok(input) => kept.push((g, input)),
+            Err(why) => d
+                .warnings
+                .push(format!("a `{}` call is not replayable: {why}", last.call)),
+        }
+    }
+    // The replaying client has a fallback host exactly when the fixture has calls on it; then a
+    // broken primary answer that was not followed by a recorded fallback attempt cannot replay.
+    let has_fallback = kept
+        .iter()
+        .any(|(g, _)| g.exchanges.iter().any(|&i| on_fallback(&scrubbed[i])));
+    let mut primary_failures = 0;
+    for (g, input) in kept {
+        let last = &scrubbed[g.exchanges[g.exchanges.len() - 1]];
+        let before = g
+            .exchanges
+            .len()
+            .checked_sub(2)
+            .map(|k| &scrubbed[g.exchanges[k]])
+            .filter(|prev| on_fallback(last) && !on_fallback(prev));
+        if has_fallback && !on_fallback(last) && broken(last) {
+            d.warnings.push(format!(
+                "a `{}` call whose primary answer was broken has no recorded fallback attempt \
+                 (the fallback did not answer); it is left out",
+                last.call
+            ));
+            continue;
+        }
+        if before.is_some() || broken(last) {
+            primary_failures += 1;
+        } else {
+            primary_failures = 0;
+        }
+        if primary_failures == BREAKER_THRESHOLD {
+            d.warnings.push(format!(
+                "{BREAKER_THRESHOLD} calls in a row found the primary broken: a replaying client's \
+                 circuit breaker opens there and may skip the primary for the calls after them; \
+                 record fewer in one scenario"
+            ));
+        }
+        let expect = expect(last, before, g.retried);
         d.summary
             .push(format!("{} ({})", last.call, wire::label(&expect)));
         d.steps
@@ -176,6 +242,9 @@ pub(crate) fn derive(scrubbed: &[Scrubbed], _clock: i64) -> Derived {
     }
     d
 }
+
+/// Consecutive primary failures that open the Hive client's circuit breaker by default.
+const BREAKER_THRESHOLD: u32 = 5;
 
 /// The token exchanges that served the next call: the last successful one, preceded by the
 /// failed attempt the client retried, if any. Others are left out with a warning.
@@ -194,7 +263,7 @@ fn usable_oauth(
         }
         return Vec::new();
     };
-    let start = if k > 0 && oauth_retryable(&scrubbed[taken[k - 1]]) {
+    let start = if k > 0 && broken(&scrubbed[taken[k - 1]]) {
         k - 1
     } else {
         k
@@ -246,15 +315,23 @@ fn input(s: &Scrubbed) -> Result<Value, String> {
     Ok(Value::Object(input))
 }
 
-/// The outcome the Hive contract gives the final answer of a call. There is one upstream, so
-/// the client under replay has no fallback: a broken answer makes the call unavailable.
-fn expect(s: &Scrubbed, retried: bool) -> Value {
-    let unavailable = |primary: String| json!({"error": {"kind": "unavailable", "primary": primary, "fallback": "none"}});
-    if s.status >= 500 || s.status == 429 {
-        return unavailable(format!("status {}", s.status));
-    }
-    if s.status == 200 && s.response_json.is_none() {
-        return unavailable("not_json".into());
+/// The outcome the Hive contract gives the final answer of a call. `primary` is the broken
+/// primary answer when the final answer came from the fallback host. Without a recorded fallback
+/// the replaying client has none, so a broken primary answer makes the call unavailable.
+fn expect(s: &Scrubbed, primary: Option<&Scrubbed>, retried: bool) -> Value {
+    let failure = |a: &Scrubbed| {
+        if a.status == 200 {
+            "not_json".to_owned()
+        } else {
+            format!("status {}", a.status)
+        }
+    };
+    if broken(s) {
+        let (primary, fallback) = match primary {
+            Some(p) => (failure(p), failure(s)),
+            None => (failure(s), "none".to_owned()),
+        };
+        return json!({"error": {"kind": "unavailable", "primary": primary, "fallback": fallback}});
     }
     if s.status != 200 {
         return json!({"error": {"kind": "http_status", "status": s.status}});
@@ -268,6 +345,11 @@ fn expect(s: &Scrubbed, retried: bool) -> Value {
     {
         return json!({"error": {"kind": "access_token_rejected", "code": code, "message": message}});
     }
+    let served_by = if on_fallback(s) {
+        "fallback"
+    } else {
+        "primary"
+    };
     let data = s
         .response_json
         .as_ref()
@@ -278,24 +360,24 @@ fn expect(s: &Scrubbed, retried: bool) -> Value {
             0 => match fields(data) {
                 Some(fields) => {
                     let player_id = s.json.as_ref().and_then(|b| b.get("player_id")).cloned();
-                    json!({"ok": {"player_id": player_id, "served_by": "primary", "fields": fields}})
+                    json!({"ok": {"player_id": player_id, "served_by": served_by, "fields": fields}})
                 }
                 None => json!({"error": {"kind": "decode"}}),
             },
             5001 => json!({"error": {
-                "kind": "distributed_token_invalid", "message": message, "served_by": "primary"
+                "kind": "distributed_token_invalid", "message": message, "served_by": served_by
             }}),
             code => json!({"error": {
                 "kind": "token_rejected",
                 "code": code,
                 "known": !matches!(VerifyCode::from_i64(code), VerifyCode::Other(_)),
                 "message": message,
-                "served_by": "primary",
+                "served_by": served_by,
             }}),
         },
         _ => match code {
             0 => match accounts(data) {
-                Some(accounts) => json!({"ok": {"served_by": "primary", "accounts": accounts}}),
+                Some(accounts) => json!({"ok": {"served_by": served_by, "accounts": accounts}}),
                 None => json!({"error": {"kind": "decode"}}),
             },
             code => json!({"error": {
@@ -303,7 +385,7 @@ fn expect(s: &Scrubbed, retried: bool) -> Value {
                 "code": code,
                 "known": !matches!(IdpCode::from_i64(code), IdpCode::Other(_)),
                 "message": message,
-                "served_by": "primary",
+                "served_by": served_by,
             }}),
         },
     }

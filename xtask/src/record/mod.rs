@@ -322,10 +322,15 @@ fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
     })
 }
 
+/// The fixture host of Hive's second (distributed) host.
+pub(crate) const FALLBACK_HOST: &str = "fallback";
+
 struct Options {
     provider: Provider,
     upstream: url::Url,
     listen: SocketAddr,
+    /// Hive only: the fallback upstream and the address its proxy listens on.
+    fallback: Option<(url::Url, SocketAddr)>,
     out: PathBuf,
     scenario: Option<String>,
     personal: Vec<String>,
@@ -334,6 +339,7 @@ struct Options {
 fn parse_args(args: &[String]) -> Result<Options, String> {
     let (mut provider, mut upstream, mut out, mut scenario) = (None, None, None, None);
     let mut listen: SocketAddr = ([127, 0, 0, 1], 0).into();
+    let (mut fallback_upstream, mut fallback_listen) = (None, None);
     let mut personal = Vec::new();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -345,11 +351,18 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
         match arg.as_str() {
             "--provider" => provider = Some(Provider::parse(&value("--provider")?)?),
             "--upstream" => upstream = Some(parse_upstream(&value("--upstream")?)?),
-            "--listen" => {
-                let v = value("--listen")?;
-                listen = v.parse().map_err(|_| {
-                    format!("--listen `{v}` is not an address such as 127.0.0.1:8080")
-                })?;
+            "--listen" => listen = parse_listen("--listen", &value("--listen")?)?,
+            "--fallback-upstream" => {
+                fallback_upstream = Some(
+                    parse_upstream(&value("--fallback-upstream")?)
+                        .map_err(|e| e.replace("--upstream", "--fallback-upstream"))?,
+                );
+            }
+            "--fallback-listen" => {
+                fallback_listen = Some(parse_listen(
+                    "--fallback-listen",
+                    &value("--fallback-listen")?,
+                )?);
             }
             "--out" => out = Some(PathBuf::from(value("--out")?)),
             "--scenario" => scenario = Some(check_scenario(value("--scenario")?)?),
@@ -363,19 +376,37 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
             other => return Err(format!("unexpected argument `{other}`")),
         }
     }
-    if !listen.ip().is_loopback() {
-        return Err(format!(
-            "--listen {listen}: the proxy carries real credentials, listen on a loopback address"
-        ));
-    }
+    let provider = provider.ok_or("--provider is required")?;
+    let fallback = match (fallback_upstream, fallback_listen) {
+        (Some(_), _) if provider != Provider::Hive => {
+            return Err("--fallback-upstream is for Hive only (its second host)".into());
+        }
+        (Some(url), listen) => Some((url, listen.unwrap_or(([127, 0, 0, 1], 0).into()))),
+        (None, Some(_)) => return Err("--fallback-listen needs --fallback-upstream".into()),
+        (None, None) => None,
+    };
     Ok(Options {
-        provider: provider.ok_or("--provider is required")?,
+        provider,
         upstream: upstream.ok_or("--upstream is required")?,
         listen,
+        fallback,
         out: out.ok_or("--out is required")?,
         scenario,
         personal,
     })
+}
+
+/// A listening address, which must be on loopback: the proxy carries real credentials.
+fn parse_listen(flag: &str, text: &str) -> Result<SocketAddr, String> {
+    let addr: SocketAddr = text
+        .parse()
+        .map_err(|_| format!("{flag} `{text}` is not an address such as 127.0.0.1:8080"))?;
+    if !addr.ip().is_loopback() {
+        return Err(format!(
+            "{flag} {addr}: the proxy carries real credentials, listen on a loopback address"
+        ));
+    }
+    Ok(addr)
 }
 
 fn parse_upstream(text: &str) -> Result<url::Url, String> {
@@ -443,12 +474,22 @@ pub(crate) fn cli(args: &[String]) -> Result<ExitCode, String> {
         ));
     }
     let origin = opts.upstream.origin().ascii_serialization();
+    let fallback_origin = opts
+        .fallback
+        .as_ref()
+        .map(|(url, _)| url.origin().ascii_serialization());
     let meta = Meta {
         scenario,
-        source: format!(
-            "recorded: {origin} through cargo xtask record, {}",
-            date(now)
-        ),
+        source: match &fallback_origin {
+            Some(f) => format!(
+                "recorded: {origin} (fallback {f}) through cargo xtask record, {}",
+                date(now)
+            ),
+            None => format!(
+                "recorded: {origin} through cargo xtask record, {}",
+                date(now)
+            ),
+        },
     };
     let recorder = Arc::new(Recorder::new(
         opts.provider,
@@ -462,8 +503,28 @@ pub(crate) fn cli(args: &[String]) -> Result<ExitCode, String> {
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     runtime.block_on(async {
-        let proxy = Proxy::start(opts.listen, opts.upstream.as_str(), recorder).await?;
+        let fallback = match &opts.fallback {
+            Some((url, listen)) => {
+                let proxy =
+                    Proxy::start(*listen, url.as_str(), FALLBACK_HOST, recorder.clone()).await?;
+                Some(proxy)
+            }
+            None => None,
+        };
+        let proxy = Proxy::start(
+            opts.listen,
+            opts.upstream.as_str(),
+            opts.provider.host(),
+            recorder,
+        )
+        .await?;
         eprintln!("listening on http://{}", proxy.addr());
+        if let (Some(p), Some(f)) = (&fallback, &fallback_origin) {
+            eprintln!(
+                "fallback listening on http://{} (for {f}): give it to the client as its fallback URL",
+                p.addr()
+            );
+        }
         eprintln!(
             "recording {} calls to {origin} into {}; stop with Ctrl-C",
             opts.provider.name(),

@@ -44,6 +44,8 @@ const NOT_FORWARDED: &[&str] = &[
 
 struct Shared {
     upstream: String,
+    /// The fixture host this proxy stands for.
+    host: &'static str,
     transport: ReqwestTransport,
     recorder: Arc<Recorder>,
 }
@@ -55,10 +57,12 @@ pub(crate) struct Proxy {
 }
 
 impl Proxy {
-    /// Listens on `listen` and forwards to `upstream` (`http(s)://host[:port][/prefix]`).
+    /// Listens on `listen` and forwards to `upstream` (`http(s)://host[:port][/prefix]`); the
+    /// exchanges are recorded as made with the fixture host `host`.
     pub(crate) async fn start(
         listen: SocketAddr,
         upstream: &str,
+        host: &'static str,
         recorder: Arc<Recorder>,
     ) -> Result<Self, String> {
         let listener = TcpListener::bind(listen)
@@ -73,6 +77,7 @@ impl Proxy {
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         let shared = Arc::new(Shared {
             upstream: upstream.trim_end_matches('/').to_owned(),
+            host,
             transport,
             recorder,
         });
@@ -163,7 +168,7 @@ async fn handle(req: Request<Incoming>, shared: &Shared) -> Response<Full<Bytes>
         }
     };
 
-    let exchange = exchange(&parts, &body, &answer, at);
+    let exchange = exchange(shared.host, &parts, &body, &answer, at);
     shared.recorder.record(&what, exchange);
 
     let mut response = Response::new(Full::new(answer.body().clone()));
@@ -184,6 +189,7 @@ fn text_headers(headers: &HeaderMap) -> Result<Vec<(String, String)>, String> {
 }
 
 fn exchange(
+    host: &'static str,
     parts: &http::request::Parts,
     body: &Bytes,
     answer: &Response<Bytes>,
@@ -193,6 +199,7 @@ fn exchange(
         String::from_utf8(b.to_vec()).map_err(|_| format!("the {what} body is not UTF-8 text"))
     };
     Ok(Exchange {
+        host,
         method: parts.method.as_str().to_owned(),
         path: parts.uri.path().to_owned(),
         query: parts.uri.query().map(str::to_owned),

@@ -22,6 +22,8 @@ const SIGNATURE_HEADERS: &[&str] = &["sign", "signature", "signerature"];
 /// `Debug`: it holds real secrets.
 #[derive(Clone)]
 pub(crate) struct Exchange {
+    /// The fixture host the exchange went to: the provider's main host, or Hive's `fallback`.
+    pub(crate) host: &'static str,
     /// HTTP method.
     pub(crate) method: String,
     /// Path as the client sent it.
@@ -68,6 +70,8 @@ impl Exchange {
 pub(crate) struct Scrubbed {
     /// The provider's name of the call (`authorize`, `verify`, …).
     pub(crate) call: &'static str,
+    /// The fixture host the call went to.
+    pub(crate) host: &'static str,
     pub(crate) method: String,
     /// The path as written to the fixture.
     pub(crate) path: String,
@@ -324,6 +328,7 @@ fn scrub(
     };
     Scrubbed {
         call,
+        host: ex.host,
         method: ex.method.clone(),
         path,
         query: ex.query.as_deref().map(|q| scrubber.query(q)),
@@ -348,7 +353,7 @@ fn interaction(name: String, s: &Scrubbed, provider: Provider) -> InteractionOut
     InteractionOut {
         name,
         direction: "outbound",
-        host: provider.host(),
+        host: s.host,
         request: RequestOut {
             method: s.method.clone(),
             path: s.path.clone(),

@@ -40,6 +40,7 @@ struct Recording {
     tmp: TempDir,
     file: PathBuf,
     proxy: Proxy,
+    fallback: Option<Proxy>,
 }
 
 impl Recording {
@@ -48,6 +49,16 @@ impl Recording {
         env: &[(&str, &str)],
         personal: &[&str],
         upstream: &str,
+    ) -> Self {
+        Self::start_with_fallback(provider, env, personal, upstream, None).await
+    }
+
+    async fn start_with_fallback(
+        provider: Provider,
+        env: &[(&str, &str)],
+        personal: &[&str],
+        upstream: &str,
+        fallback: Option<&str>,
     ) -> Self {
         let tmp = TempDir::new();
         let dir = tmp
@@ -74,14 +85,37 @@ impl Recording {
             },
             file.clone(),
         ));
-        let proxy = Proxy::start(([127, 0, 0, 1], 0).into(), upstream, recorder)
-            .await
-            .unwrap();
-        Self { tmp, file, proxy }
+        let proxy = Proxy::start(
+            ([127, 0, 0, 1], 0).into(),
+            upstream,
+            provider.host(),
+            recorder.clone(),
+        )
+        .await
+        .unwrap();
+        let fallback = match fallback {
+            Some(url) => Some(
+                Proxy::start(([127, 0, 0, 1], 0).into(), url, FALLBACK_HOST, recorder)
+                    .await
+                    .unwrap(),
+            ),
+            None => None,
+        };
+        Self {
+            tmp,
+            file,
+            proxy,
+            fallback,
+        }
     }
 
     fn url(&self) -> String {
         format!("http://{}", self.proxy.addr())
+    }
+
+    fn fallback_url(&self) -> String {
+        let proxy = self.fallback.as_ref().expect("a recording with a fallback");
+        format!("http://{}", proxy.addr())
     }
 
     fn fixture(&self) -> Value {
@@ -430,6 +464,7 @@ fn a_real_value_that_survives_scrubbing_is_refused_and_nothing_is_written() {
     let sign =
         auth_core::sign::md5_hex(&[query.as_bytes(), body.as_bytes(), OMG_REAL_KEY.as_bytes()]);
     let exchange = |note: &str| Exchange {
+        host: "default",
         method: "POST".into(),
         path: "/api/player/v1/authorize".into(),
         query: Some(query.into()),
@@ -743,6 +778,182 @@ async fn hive_recording_replays_and_holds_no_real_value() {
     .await;
 }
 
+/// Hive's primary host with its calls broken (its token endpoint works): verification answers
+/// 503 and the IdP list a 200 HTML page.
+struct PrimaryBroken(Arc<HiveStandIn>);
+
+impl Respond for PrimaryBroken {
+    fn respond(&self, req: &wiremock::Request) -> ResponseTemplate {
+        match req.url.path() {
+            "/oauth/token" => self.0.respond(req),
+            "/v2/game/player/get-idp" => ResponseTemplate::new(200)
+                .insert_header("content-type", "text/html")
+                .set_body_string("<html>maintenance</html>"),
+            _ => ResponseTemplate::new(503),
+        }
+    }
+}
+
+/// Hive's fallback host, sharing the primary's server tokens; player 22's IdP list answers 504.
+struct FallbackHost(Arc<HiveStandIn>);
+
+impl Respond for FallbackHost {
+    fn respond(&self, req: &wiremock::Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+        if req.url.path() == "/v2/game/player/get-idp" && body["player_id"] == 22 {
+            return ResponseTemplate::new(504);
+        }
+        self.0.respond(req)
+    }
+}
+
+#[tokio::test]
+async fn hive_fallback_calls_are_recorded_through_the_second_proxy_and_replay() {
+    use hive_auth::{HiveClient, HiveError, ServedBy, VerifyParams};
+    // No first refusal of the server token: this recording is about the hosts.
+    let hive = Arc::new(HiveStandIn {
+        refused_once: AtomicUsize::new(1),
+        ..HiveStandIn::default()
+    });
+    let primary = stand_in(PrimaryBroken(hive.clone())).await;
+    let fallback = stand_in(FallbackHost(hive)).await;
+    let rec = Recording::start_with_fallback(
+        Provider::Hive,
+        &[
+            ("HIVE_CLIENT_ID", HIVE_REAL_CLIENT_ID),
+            ("HIVE_CLIENT_SECRET", HIVE_REAL_CLIENT_SECRET),
+        ],
+        &["did", "idp_user_id"],
+        &primary.uri(),
+        Some(&fallback.uri()),
+    )
+    .await;
+    let client = HiveClient::builder()
+        .primary_url(rec.url())
+        .fallback_url(rec.fallback_url())
+        .appid("com.example.game.android")
+        .client_credentials(
+            HIVE_REAL_CLIENT_ID,
+            SecretString::from(HIVE_REAL_CLIENT_SECRET),
+        )
+        .build()
+        .unwrap();
+    let params = |token: &str| VerifyParams::new(PlayerToken::new(token), 21, "255764404509548");
+    let verified = client
+        .verify_token(&params(HIVE_REAL_PLAYER_TOKEN))
+        .await
+        .unwrap();
+    assert_eq!(verified.served_by, ServedBy::Fallback);
+    let rejected = client.verify_token(&params("hiveWrongTok_0000")).await;
+    assert!(
+        matches!(rejected, Err(HiveError::TokenRejected { .. })),
+        "{rejected:?}"
+    );
+    let list = client.idp_list(21).await.unwrap();
+    assert_eq!(list.served_by, ServedBy::Fallback);
+    let down = client.idp_list(22).await;
+    assert!(matches!(down, Err(HiveError::Unavailable(_))), "{down:?}");
+
+    let fixture = rec.fixture();
+    let hosts: Vec<(&str, &str)> = fixture["interactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["name"].as_str().unwrap(), i["host"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        hosts,
+        [
+            ("oauth_token", "primary"),
+            ("verify", "primary"),
+            ("verify_2", "fallback"),
+            ("verify_3", "primary"),
+            ("verify_4", "fallback"),
+            ("idp_list", "primary"),
+            ("idp_list_2", "fallback"),
+            ("idp_list_3", "primary"),
+            ("idp_list_4", "fallback"),
+        ]
+    );
+    let expects: Vec<&Value> = fixture["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| &s["expect"])
+        .collect();
+    assert_eq!(expects[0]["ok"]["served_by"], "fallback");
+    assert_eq!(expects[1]["error"]["served_by"], "fallback");
+    assert_eq!(expects[1]["error"]["code"], 7000);
+    assert_eq!(expects[2]["ok"]["served_by"], "fallback");
+    assert_eq!(
+        *expects[3],
+        json!({"error": {"kind": "unavailable", "primary": "not_json", "fallback": "status 504"}})
+    );
+    assert!(
+        fixture["source"]
+            .as_str()
+            .is_some_and(|s| s.contains("stand-in")),
+        "{fixture}"
+    );
+    rec.assert_replays_clean(
+        "hive",
+        &[
+            HIVE_REAL_CLIENT_ID,
+            HIVE_REAL_CLIENT_SECRET,
+            HIVE_REAL_PLAYER_TOKEN,
+            "hiveWrongTok_0000",
+            &real_server_token(1),
+            "255764404509548",
+            "fb-77120934",
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_fallback_call_without_a_primary_attempt_is_left_out() {
+    use hive_auth::{HiveClient, VerifyParams};
+    let hive = Arc::new(HiveStandIn {
+        refused_once: AtomicUsize::new(1),
+        ..HiveStandIn::default()
+    });
+    let primary = stand_in(HiveStandIn {
+        refused_once: AtomicUsize::new(1),
+        ..HiveStandIn::default()
+    })
+    .await;
+    let fallback = stand_in(FallbackHost(hive)).await;
+    let rec = Recording::start_with_fallback(
+        Provider::Hive,
+        &[
+            ("HIVE_CLIENT_ID", HIVE_REAL_CLIENT_ID),
+            ("HIVE_CLIENT_SECRET", HIVE_REAL_CLIENT_SECRET),
+        ],
+        &["did"],
+        &primary.uri(),
+        Some(&fallback.uri()),
+    )
+    .await;
+    // A client that sends a call straight to the fallback proxy (as one whose breaker is open
+    // would): nothing before it on the primary explains it, so it cannot replay.
+    let client = HiveClient::builder()
+        .primary_url(rec.fallback_url())
+        .appid("com.example.game.android")
+        .client_credentials(
+            HIVE_REAL_CLIENT_ID,
+            SecretString::from(HIVE_REAL_CLIENT_SECRET),
+        )
+        .build()
+        .unwrap();
+    let params = VerifyParams::new(PlayerToken::new(HIVE_REAL_PLAYER_TOKEN), 21, "1");
+    // The answer is forwarded all the same.
+    assert!(client.verify_token(&params).await.is_ok());
+    assert!(
+        !rec.file.exists(),
+        "nothing replayable was recorded, so no fixture is written"
+    );
+}
+
 #[tokio::test]
 async fn a_server_token_request_retried_after_a_503_replays_with_its_call() {
     use hive_auth::{HiveClient, VerifyParams};
@@ -851,6 +1062,14 @@ fn the_command_line_refuses_unsafe_or_incomplete_settings() {
         (&["--scenario", "Bad Name"][..], "--scenario"),
         (&["--scrub-field", " "][..], "--scrub-field"),
         (&["--key", "x"][..], "unexpected argument"),
+        (
+            &["--fallback-upstream", "https://fallback.example"][..],
+            "Hive only",
+        ),
+        (
+            &["--fallback-listen", "127.0.0.1:9"][..],
+            "needs --fallback-upstream",
+        ),
     ] {
         let mut a = args(&base);
         a.extend(args(extra));
@@ -871,6 +1090,28 @@ fn the_command_line_refuses_unsafe_or_incomplete_settings() {
         .unwrap();
     assert!(err.contains("cannot record"), "{err}");
     assert!(parse_args(&args(&["--provider", "omg"])).is_err());
+
+    let mut hive = args(&base);
+    hive[1] = "hive".into();
+    hive.extend(args(&["--fallback-upstream", "https://fallback.example"]));
+    let opts = parse_args(&hive).unwrap();
+    let (url, listen) = opts.fallback.expect("the fallback is kept");
+    assert_eq!(url.as_str(), "https://fallback.example/");
+    assert!(listen.ip().is_loopback());
+    for (extra, why) in [
+        (&["--fallback-listen", "0.0.0.0:9"][..], "loopback"),
+        (&["--fallback-listen", "nine"][..], "--fallback-listen"),
+    ] {
+        let mut a = hive.clone();
+        a.extend(args(extra));
+        let err = parse_args(&a).err().unwrap();
+        assert!(err.contains(why), "{err}");
+    }
+    let mut a = args(&base);
+    a[1] = "hive".into();
+    a.extend(args(&["--fallback-upstream", "ftp://fallback.example"]));
+    let err = parse_args(&a).err().unwrap();
+    assert!(err.contains("--fallback-upstream must be"), "{err}");
 }
 
 #[test]
