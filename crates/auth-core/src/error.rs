@@ -81,11 +81,13 @@ pub struct DecodeError {
 }
 
 impl DecodeError {
-    /// A new decode error.
+    /// A new decode error. Both parts go through [`sanitize_message`]: a path can carry keys of
+    /// the provider's JSON (`data.<key>`), which must not bring line breaks or control characters
+    /// into error texts and logs, nor unbounded length.
     pub fn new(path: impl Into<String>, reason: impl Into<String>) -> Self {
         Self {
-            path: path.into(),
-            reason: reason.into(),
+            path: sanitize_message(&path.into()),
+            reason: sanitize_message(&reason.into()),
         }
     }
 
@@ -205,6 +207,16 @@ mod tests {
     fn messages_are_sanitised() {
         assert_eq!(sanitize_message("a\r\nb\tc"), "a  b c");
         assert_eq!(sanitize_message(&"x".repeat(1000)).len(), 256);
+    }
+
+    #[test]
+    fn decode_error_parts_are_sanitised() {
+        let e = DecodeError::new(format!("data.a\r\nb\t{}", "k".repeat(1000)), "bad\nvalue");
+        let text = e.to_string();
+        assert!(!text.contains(['\r', '\n', '\t']), "{text:?}");
+        assert!(e.path.starts_with("data.a  b "), "{:?}", e.path);
+        assert_eq!(e.path.len(), 256);
+        assert_eq!(e.reason, "bad value");
     }
 
     #[test]

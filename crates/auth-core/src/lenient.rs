@@ -148,6 +148,15 @@ mod tests {
     }
 
     #[test]
+    fn a_provider_key_in_the_path_cannot_break_the_error_text() {
+        // A fuzzing finding: the path of a failure inside a map names the map's key as sent.
+        let body = br#"{"data":{"a\r\nX-Injected: 1":1e999999}}"#;
+        let err = decode_json::<serde_json::Map<String, serde_json::Value>>(body).unwrap_err();
+        assert!(!err.to_string().contains(['\r', '\n']), "{err}");
+        assert_eq!(err.path, "data.a  X-Injected: 1");
+    }
+
+    #[test]
     fn trailing_input_is_refused_with_or_without_path_tracking() {
         let err = decode_json::<Sample>(br#"{"app_id":"1","balance":"2"} x"#).unwrap_err();
         assert_eq!(err.path, "$");

@@ -1,6 +1,11 @@
-//! Regression tests for a fuzzing finding: derived decoders read a JSON array in field order, so
-//! `[0]` once passed for `{"result_code":0}`. Every provider answer and inbound body must be a
-//! JSON object; an array is refused and never verifies, issues or acknowledges anything.
+//! Regression tests for fuzzing findings, each replaying its reproducer through the public API.
+//!
+//! F1: derived decoders read a JSON array in field order, so `[0]` once passed for
+//! `{"result_code":0}`. Every provider answer and inbound body must be a JSON object; an array is
+//! refused and never verifies, issues or acknowledges anything.
+//!
+//! F4: a decode error's path named a key of the provider's JSON as sent, so a key holding a
+//! carriage return put one into the error text (and so into logs).
 
 use std::sync::Arc;
 
@@ -87,4 +92,30 @@ fn creditpay_refuses_a_webhook_event_given_as_an_array() {
         )
         .is_ok()
     );
+}
+
+#[tokio::test]
+async fn hive_decode_errors_carry_no_control_characters_from_the_answer() {
+    // The reproducer's answer: an unknown `data` key with a CR whose number is out of range.
+    let client = hive_auth::HiveClient::builder()
+        .primary_url("http://hive.test")
+        .appid("com.com2us.example")
+        .certification_key(SecretString::from("dummy-certification-key"))
+        .transport(answering(
+            r#"{"data":{"cresult^\reshina_Aamp":1e145719000},"result_code":0,"resuio9n":{"result_bodeest_msg":"SUCCESS"}}"#,
+        ))
+        .build()
+        .unwrap();
+    let params = hive_auth::VerifyParams::new(
+        PlayerToken::new("dummy-player-token"),
+        21,
+        "255764404509548",
+    );
+    let outcome = client.verify_token_v1(&params).await;
+    let Err(err @ hive_auth::HiveError::Decode(_)) = &outcome else {
+        panic!("{outcome:?}");
+    };
+    let text = err.to_string();
+    assert!(!text.contains(['\r', '\n', '\t']), "{text:?}");
+    assert!(text.contains("cresult^ eshina_Aamp"), "{text:?}");
 }
