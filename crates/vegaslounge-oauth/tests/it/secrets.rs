@@ -5,7 +5,7 @@ use crate::{Harness, PLAYER, SECRET, body_json, code_form, location_params, refr
 #[tokio::test]
 async fn logs_of_full_flows_contain_no_code_token_or_secret() {
     let (_guard, logs) = testkit::capture_logs();
-    let h = Harness::new();
+    let h = Harness::with(|c| c.revoke_on_logout = true);
     let authorize = h
         .authorize(
             "response_type=code&client_id=VL001&redirect_uri=https%3A%2F%2Ffl.vegaslounge.live&state=s",
@@ -20,12 +20,24 @@ async fn logs_of_full_flows_contain_no_code_token_or_secret() {
     let access2 = refreshed["access_token"].as_str().unwrap().to_owned();
     let refresh2 = refreshed["refresh_token"].as_str().unwrap().to_owned();
     assert_eq!(h.account(&access2).await.status(), 200);
-    // Failures log their reasons: replay, reuse, a wrong secret, a stale token.
-    h.token(&code_form(&code)).await;
+    // Failures log their reasons: replay, reuse, a wrong secret, a stale token; then logout
+    // revokes the player's tokens. No answer may echo a code, token or secret either.
+    let mut answers = vec![h.token(&code_form(&code)).await];
     h.advance(11);
-    h.token(&refresh_form(&refresh)).await;
-    h.token(&format!("grant_type=authorization_code&code={code}&client_id=VL001&client_secret=sentinel-wrong-secret")).await;
-    h.account(&access).await;
+    answers.push(h.token(&refresh_form(&refresh)).await);
+    answers.push(h.token(&format!("grant_type=authorization_code&code={code}&client_id=VL001&client_secret=sentinel-wrong-secret")).await);
+    answers.push(h.account(&access).await);
+    let logout = http::Request::get("/logout")
+        .header("cookie", format!("session={PLAYER}"))
+        .body(bytes::Bytes::new())
+        .unwrap();
+    answers.push(h.send(logout).await);
+    assert_eq!(answers.last().map(|r| r.status().as_u16()), Some(200));
+    assert_eq!(
+        h.account(&access2).await.status(),
+        401,
+        "logout revoked the tokens"
+    );
 
     let text = logs.contents();
     assert!(
@@ -42,6 +54,14 @@ async fn logs_of_full_flows_contain_no_code_token_or_secret() {
         "sentinel-wrong-secret",
     ] {
         assert!(!text.contains(secret), "a secret reached the logs:\n{text}");
+        for answer in &answers {
+            let body = crate::body_text(answer);
+            assert!(!body.contains(secret), "an answer echoed a secret: {body}");
+            for (name, value) in answer.headers() {
+                let value = value.to_str().unwrap_or_default();
+                assert!(!value.contains(secret), "header {name} echoed a secret");
+            }
+        }
     }
 }
 
