@@ -19,13 +19,15 @@ fn answering(body: &'static str) -> Arc<dyn HttpTransport> {
     })
 }
 
-#[tokio::test]
-async fn hive_never_verifies_a_player_from_an_array() {
+/// A legacy Hive verification whose every answer comes from `transport`.
+async fn hive_v1_verification(
+    transport: Arc<dyn HttpTransport>,
+) -> Result<hive_auth::VerifiedToken, hive_auth::HiveError> {
     let client = hive_auth::HiveClient::builder()
         .primary_url("http://hive.test")
         .appid("com.com2us.example")
         .certification_key(SecretString::from("dummy-certification-key"))
-        .transport(answering("[0]"))
+        .transport(transport)
         .build()
         .unwrap();
     let params = hive_auth::VerifyParams::new(
@@ -33,7 +35,12 @@ async fn hive_never_verifies_a_player_from_an_array() {
         21,
         "255764404509548",
     );
-    let outcome = client.verify_token_v1(&params).await;
+    client.verify_token_v1(&params).await
+}
+
+#[tokio::test]
+async fn hive_never_verifies_a_player_from_an_array() {
+    let outcome = hive_v1_verification(answering("[0]")).await;
     assert!(
         matches!(outcome, Err(hive_auth::HiveError::Decode(_))),
         "{outcome:?}"
@@ -97,21 +104,8 @@ fn creditpay_refuses_a_webhook_event_given_as_an_array() {
 #[tokio::test]
 async fn hive_decode_errors_carry_no_control_characters_from_the_answer() {
     // The reproducer's answer: an unknown `data` key with a CR whose number is out of range.
-    let client = hive_auth::HiveClient::builder()
-        .primary_url("http://hive.test")
-        .appid("com.com2us.example")
-        .certification_key(SecretString::from("dummy-certification-key"))
-        .transport(answering(
-            r#"{"data":{"cresult^\reshina_Aamp":1e145719000},"result_code":0,"resuio9n":{"result_bodeest_msg":"SUCCESS"}}"#,
-        ))
-        .build()
-        .unwrap();
-    let params = hive_auth::VerifyParams::new(
-        PlayerToken::new("dummy-player-token"),
-        21,
-        "255764404509548",
-    );
-    let outcome = client.verify_token_v1(&params).await;
+    let answer = r#"{"data":{"cresult^\reshina_Aamp":1e145719000},"result_code":0,"resuio9n":{"result_bodeest_msg":"SUCCESS"}}"#;
+    let outcome = hive_v1_verification(answering(answer)).await;
     let Err(err @ hive_auth::HiveError::Decode(_)) = &outcome else {
         panic!("{outcome:?}");
     };

@@ -686,29 +686,39 @@ impl Respond for HiveStandIn {
     }
 }
 
-#[tokio::test]
-async fn hive_recording_replays_and_holds_no_real_value() {
-    use hive_auth::{HiveClient, IncludeField, VerifyParams};
-    let upstream = stand_in(HiveStandIn::default()).await;
-    let rec = Recording::start(
-        Provider::Hive,
-        &[
-            ("HIVE_CLIENT_ID", HIVE_REAL_CLIENT_ID),
-            ("HIVE_CLIENT_SECRET", HIVE_REAL_CLIENT_SECRET),
-        ],
-        &["did", "idp_user_id"],
-        &upstream.uri(),
-    )
-    .await;
-    let client = HiveClient::builder()
-        .primary_url(rec.url())
+/// The real Hive credentials, as the recorder reads them from the environment.
+const HIVE_ENV: [(&str, &str); 2] = [
+    ("HIVE_CLIENT_ID", HIVE_REAL_CLIENT_ID),
+    ("HIVE_CLIENT_SECRET", HIVE_REAL_CLIENT_SECRET),
+];
+
+/// A v2 Hive client with the real credentials on `primary` and, when given, `fallback`.
+fn hive_client(primary: String, fallback: Option<String>) -> hive_auth::HiveClient {
+    let mut builder = hive_auth::HiveClient::builder()
+        .primary_url(primary)
         .appid("com.example.game.android")
         .client_credentials(
             HIVE_REAL_CLIENT_ID,
             SecretString::from(HIVE_REAL_CLIENT_SECRET),
-        )
-        .build()
-        .unwrap();
+        );
+    if let Some(url) = fallback {
+        builder = builder.fallback_url(url);
+    }
+    builder.build().unwrap()
+}
+
+#[tokio::test]
+async fn hive_recording_replays_and_holds_no_real_value() {
+    use hive_auth::{IncludeField, VerifyParams};
+    let upstream = stand_in(HiveStandIn::default()).await;
+    let rec = Recording::start(
+        Provider::Hive,
+        &HIVE_ENV,
+        &["did", "idp_user_id"],
+        &upstream.uri(),
+    )
+    .await;
+    let client = hive_client(rec.url(), None);
     let params = |token: &str| {
         VerifyParams::new(PlayerToken::new(token), 21, "255764404509548")
             .include(IncludeField::parse("is_blocked").unwrap())
@@ -809,7 +819,7 @@ impl Respond for FallbackHost {
 
 #[tokio::test]
 async fn hive_fallback_calls_are_recorded_through_the_second_proxy_and_replay() {
-    use hive_auth::{HiveClient, HiveError, ServedBy, VerifyParams};
+    use hive_auth::{HiveError, ServedBy, VerifyParams};
     // No first refusal of the server token: this recording is about the hosts.
     let hive = Arc::new(HiveStandIn {
         refused_once: AtomicUsize::new(1),
@@ -819,25 +829,13 @@ async fn hive_fallback_calls_are_recorded_through_the_second_proxy_and_replay() 
     let fallback = stand_in(FallbackHost(hive)).await;
     let rec = Recording::start_with_fallback(
         Provider::Hive,
-        &[
-            ("HIVE_CLIENT_ID", HIVE_REAL_CLIENT_ID),
-            ("HIVE_CLIENT_SECRET", HIVE_REAL_CLIENT_SECRET),
-        ],
+        &HIVE_ENV,
         &["did", "idp_user_id"],
         &primary.uri(),
         Some(&fallback.uri()),
     )
     .await;
-    let client = HiveClient::builder()
-        .primary_url(rec.url())
-        .fallback_url(rec.fallback_url())
-        .appid("com.example.game.android")
-        .client_credentials(
-            HIVE_REAL_CLIENT_ID,
-            SecretString::from(HIVE_REAL_CLIENT_SECRET),
-        )
-        .build()
-        .unwrap();
+    let client = hive_client(rec.url(), Some(rec.fallback_url()));
     let params = |token: &str| VerifyParams::new(PlayerToken::new(token), 21, "255764404509548");
     let verified = client
         .verify_token(&params(HIVE_REAL_PLAYER_TOKEN))
@@ -912,7 +910,7 @@ async fn hive_fallback_calls_are_recorded_through_the_second_proxy_and_replay() 
 
 #[tokio::test]
 async fn a_fallback_call_without_a_primary_attempt_is_left_out() {
-    use hive_auth::{HiveClient, VerifyParams};
+    use hive_auth::VerifyParams;
     let hive = Arc::new(HiveStandIn {
         refused_once: AtomicUsize::new(1),
         ..HiveStandIn::default()
@@ -925,10 +923,7 @@ async fn a_fallback_call_without_a_primary_attempt_is_left_out() {
     let fallback = stand_in(FallbackHost(hive)).await;
     let rec = Recording::start_with_fallback(
         Provider::Hive,
-        &[
-            ("HIVE_CLIENT_ID", HIVE_REAL_CLIENT_ID),
-            ("HIVE_CLIENT_SECRET", HIVE_REAL_CLIENT_SECRET),
-        ],
+        &HIVE_ENV,
         &["did"],
         &primary.uri(),
         Some(&fallback.uri()),
@@ -936,15 +931,7 @@ async fn a_fallback_call_without_a_primary_attempt_is_left_out() {
     .await;
     // A client that sends a call straight to the fallback proxy (as one whose breaker is open
     // would): nothing before it on the primary explains it, so it cannot replay.
-    let client = HiveClient::builder()
-        .primary_url(rec.fallback_url())
-        .appid("com.example.game.android")
-        .client_credentials(
-            HIVE_REAL_CLIENT_ID,
-            SecretString::from(HIVE_REAL_CLIENT_SECRET),
-        )
-        .build()
-        .unwrap();
+    let client = hive_client(rec.fallback_url(), None);
     let params = VerifyParams::new(PlayerToken::new(HIVE_REAL_PLAYER_TOKEN), 21, "1");
     // The answer is forwarded all the same.
     assert!(client.verify_token(&params).await.is_ok());
@@ -956,7 +943,7 @@ async fn a_fallback_call_without_a_primary_attempt_is_left_out() {
 
 #[tokio::test]
 async fn a_server_token_request_retried_after_a_503_replays_with_its_call() {
-    use hive_auth::{HiveClient, VerifyParams};
+    use hive_auth::VerifyParams;
     let upstream = stand_in(HiveStandIn {
         oauth_503s: AtomicUsize::new(1),
         // The first verification answers normally.
@@ -965,16 +952,7 @@ async fn a_server_token_request_retried_after_a_503_replays_with_its_call() {
     })
     .await;
     let rec = Recording::start(Provider::Hive, &[], &[], &upstream.uri()).await;
-    let client = HiveClient::builder()
-        .primary_url(rec.url())
-        .appid("com.example.game.ios")
-        .client_credentials(
-            HIVE_REAL_CLIENT_ID,
-            SecretString::from(HIVE_REAL_CLIENT_SECRET),
-        )
-        .build()
-        .unwrap();
-    client
+    hive_client(rec.url(), None)
         .verify_token(&VerifyParams::new(
             PlayerToken::new(HIVE_REAL_PLAYER_TOKEN),
             42,
