@@ -125,17 +125,24 @@ impl KeyRing {
         &self.current
     }
 
-    /// Whether the current key is empty (a configuration error for every provider).
+    /// Whether a key of the ring is empty: the current one, or a previous one that was given.
+    /// Either is a configuration error for every provider, since anyone can compute a signature
+    /// made with an empty key (an unset `PREVIOUS_KEY` variable must not open a forgery window).
     pub fn is_empty(&self) -> bool {
         self.current.expose_secret().is_empty()
+            || self
+                .previous
+                .as_ref()
+                .is_some_and(|(k, _)| k.expose_secret().is_empty())
     }
 
     /// The keys that verify at `now`: the current one, then the previous one inside its window.
     pub fn verifying_keys(&self, now: SystemTime) -> impl Iterator<Item = &SecretString> {
+        // An empty previous key never verifies, even in a ring no builder checked.
         let previous = self
             .previous
             .as_ref()
-            .filter(|(_, until)| now <= *until)
+            .filter(|(k, until)| now <= *until && !k.expose_secret().is_empty())
             .map(|(k, _)| k);
         std::iter::once(&self.current).chain(previous)
     }
@@ -194,6 +201,24 @@ mod tests {
         assert_eq!(
             format!("{ring:?}"),
             "KeyRing { current: \"[redacted]\", previous_valid_until: Some(SystemTime { tv_sec: 1000, tv_nsec: 0 }) }"
+        );
+    }
+
+    #[test]
+    fn an_empty_previous_key_is_refused_and_never_verifies() {
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1000);
+        let ring = KeyRing::new("new".into()).with_previous("".into(), t0);
+        assert!(ring.is_empty(), "builders must refuse the ring");
+        assert_eq!(
+            ring.verifying_keys(t0).count(),
+            1,
+            "only the current key verifies"
+        );
+        assert!(KeyRing::new("".into()).is_empty());
+        assert!(
+            !KeyRing::new("new".into())
+                .with_previous("old".into(), t0)
+                .is_empty()
         );
     }
 }

@@ -366,10 +366,12 @@ impl ClientBuilder {
                 "api key has characters not allowed in a header".into(),
             ));
         }
-        let keys = self
-            .keys
-            .filter(|k| !k.is_empty())
-            .ok_or_else(|| Error::Config("signature key is required".into()))?;
+        let keys = self.keys.filter(|k| !k.is_empty()).ok_or_else(|| {
+            Error::Config(
+                "non-empty signature keys are required (the current one and any previous one)"
+                    .into(),
+            )
+        })?;
         let lang = self.lang.unwrap_or_else(|| DEFAULT_LANG.to_owned());
         check_lang(&lang).map_err(|_| Error::Config("lang must be a language tag".into()))?;
         let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);

@@ -110,7 +110,9 @@ impl InboundVerifier {
         let route_path = route_path.into();
         check_signed_path(&route_path)?;
         if keys.is_empty() {
-            return Err(Error::Config("signature key must not be empty".into()));
+            return Err(Error::Config(
+                "signature keys must not be empty (the current one and any previous one)".into(),
+            ));
         }
         Ok(Self {
             route_path,

@@ -300,10 +300,12 @@ impl CallbackVerifierBuilder {
 
     /// Validates the settings and builds the verifier.
     pub fn build(self) -> Result<CallbackVerifier, Error> {
-        let keys = self
-            .keys
-            .filter(|k| !k.is_empty())
-            .ok_or_else(|| Error::Config("a non-empty signature key is required".into()))?;
+        let keys = self.keys.filter(|k| !k.is_empty()).ok_or_else(|| {
+            Error::Config(
+                "non-empty signature keys are required (the current one and any previous one)"
+                    .into(),
+            )
+        })?;
         Ok(CallbackVerifier {
             keys,
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),

@@ -287,10 +287,12 @@ impl ClientBuilder {
         if !app_id.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(Error::Config("app_id must be printable ASCII".into()));
         }
-        let keys = self
-            .keys
-            .filter(|k| !k.is_empty())
-            .ok_or_else(|| Error::Config("a non-empty signature key is required".into()))?;
+        let keys = self.keys.filter(|k| !k.is_empty()).ok_or_else(|| {
+            Error::Config(
+                "non-empty signature keys are required (the current one and any previous one)"
+                    .into(),
+            )
+        })?;
         let attempt_timeout = self.attempt_timeout.unwrap_or(DEFAULT_ATTEMPT_TIMEOUT);
         let deadline = self.deadline.unwrap_or(DEFAULT_DEADLINE);
         if attempt_timeout.is_zero() || deadline.is_zero() {
