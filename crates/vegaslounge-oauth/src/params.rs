@@ -50,17 +50,32 @@ impl<'a> Params<'a> {
     }
 
     /// Whether any parameter name appears more than once.
+    ///
+    /// Sorted, not compared pairwise: a public authorize URL can carry thousands of parameters,
+    /// and a quadratic check would let one request burn a worker's CPU.
     pub(crate) fn has_duplicates(&self) -> bool {
-        self.pairs
-            .iter()
-            .enumerate()
-            .any(|(i, (k, _))| self.pairs[..i].iter().any(|(k2, _)| k2 == k))
+        let mut names: Vec<&str> = self.pairs.iter().map(|(k, _)| k.as_ref()).collect();
+        names.sort_unstable();
+        names.windows(2).any(|w| w[0] == w[1])
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn duplicates_are_found_among_many_parameters() {
+        let many: String = (0..20_000).map(|i| format!("p{i}=1&")).collect();
+        assert!(!Params::parse(many.as_bytes()).has_duplicates());
+        let repeated = format!("{many}p19999=2");
+        assert!(Params::parse(repeated.as_bytes()).has_duplicates());
+        assert!(Params::parse(b"a=1&b=2&a=3").has_duplicates());
+        assert!(
+            !Params::parse(b"a=1&b=2&a=").has_duplicates(),
+            "an empty value is absent"
+        );
+    }
 
     #[test]
     fn duplicates_and_lengths_are_refused_and_empty_values_are_absent() {

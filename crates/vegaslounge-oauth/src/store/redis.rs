@@ -751,15 +751,18 @@ impl GrantStore for RedisStore {
                 .map(String::as_str)
                 .filter(|t| is_tag(t))
                 .collect();
-            let mut revoked = 0;
-            for tag in &tags {
+            let mut revoked = Vec::new();
+            for tag in tags {
                 if self.revoke_tag(tag).await?.0 {
-                    revoked += 1;
+                    revoked.push(tag);
                 }
             }
-            // Every member was revoked or already dead; a grant redeemed later joins again.
-            self.forget_members(&player_tag, &tags).await?;
-            Ok(revoked)
+            // Only what was revoked here leaves the set. A member that was not live may be a code
+            // being redeemed right now (its redemption joins the set before it goes live):
+            // removing it would hide that grant from every later revocation. Dead members go
+            // with the score-based pruning.
+            self.forget_members(&player_tag, &revoked).await?;
+            Ok(revoked.len())
         })
         .await
     }
