@@ -5,7 +5,7 @@
 //! request twice to a fresh handler. The stand-in sink fails for events with an odd `retry`.
 //!
 //! Properties, besides never panicking:
-//! * a decoded event has a non-empty type and `event_id`, a non-negative `retry` and an exact
+//! * a decoded event has a type and an `event_id` of short printable ASCII, a non-negative `retry` and an exact
 //!   decimal `amount` when there is one;
 //! * a malformed body is 400 and never reaches the sink; an unsigned one is 401;
 //! * a processed event is acknowledged and its redelivery is acknowledged without processing;
@@ -63,8 +63,13 @@ fuzz_target!(|data: &[u8]| {
 
     let event = decode_event(body);
     if let Ok(e) = &event {
-        assert!(!e.event_type.as_str().is_empty());
-        assert!(!e.event_id.trim().is_empty());
+        // Both are logged and the id becomes a store key: short, printable, no spaces.
+        for (text, max) in [(e.event_type.as_str(), 64), (e.event_id.as_str(), 128)] {
+            assert!(
+                (1..=max).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_graphic()),
+                "{text:?}"
+            );
+        }
         assert!(e.retry >= 0);
         if let Some(amount) = &e.data.amount {
             assert!(auth_core::lenient::is_decimal(amount), "amount {amount:?}");

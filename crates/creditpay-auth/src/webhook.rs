@@ -178,7 +178,21 @@ struct WireEvent {
 #[derive(Deserialize)]
 struct Text(#[serde(deserialize_with = "string_or_number")] String);
 
+/// Longest `event_id` accepted (ids seen in practice are UUIDs or shorter).
+pub const MAX_EVENT_ID_BYTES: usize = 128;
+
+/// Longest event `type` accepted (the documented ones are at most 19 bytes).
+pub const MAX_EVENT_TYPE_BYTES: usize = 64;
+
+/// Non-empty, at most `max` bytes, printable ASCII without spaces.
+fn is_token_text(text: &str, max: usize) -> bool {
+    !text.is_empty() && text.len() <= max && text.bytes().all(|b| b.is_ascii_graphic())
+}
+
 /// Decodes a webhook body. Call only after the signature verified.
+///
+/// `type` and `event_id` must be printable ASCII without spaces (at most
+/// [`MAX_EVENT_TYPE_BYTES`] and [`MAX_EVENT_ID_BYTES`]); anything else is malformed.
 pub fn decode_event(body: &[u8]) -> Result<WebhookEvent, Error> {
     let wire: WireEvent = decode_object(body)?;
     if wire.kind.is_empty() {
@@ -186,6 +200,22 @@ pub fn decode_event(body: &[u8]) -> Result<WebhookEvent, Error> {
     }
     if wire.event_id.trim().is_empty() {
         return Err(DecodeError::new("event_id", "empty").into());
+    }
+    // The id is logged and becomes a store key (`<prefix><event_id>`): keep it short and
+    // printable, so a body cannot forge log lines or grow keys without bound.
+    if !is_token_text(&wire.event_id, MAX_EVENT_ID_BYTES) {
+        return Err(DecodeError::new(
+            "event_id",
+            format!("not 1 to {MAX_EVENT_ID_BYTES} printable ASCII characters"),
+        )
+        .into());
+    }
+    if !is_token_text(&wire.kind, MAX_EVENT_TYPE_BYTES) {
+        return Err(DecodeError::new(
+            "type",
+            format!("not 1 to {MAX_EVENT_TYPE_BYTES} printable ASCII characters"),
+        )
+        .into());
     }
     let retry = wire.retry.unwrap_or(0);
     if retry < 0 {
@@ -592,6 +622,30 @@ mod tests {
         assert!(matches!(decode_event(body), Err(Error::Decode(d)) if d.path == "data.order_no"));
         let same = br#"{"type":"REFUND","event_id":"e","data":{"orderNo":"A","order_no":"A"}}"#;
         assert!(decode_event(same).is_ok());
+    }
+
+    #[test]
+    fn event_id_and_type_must_be_short_printable_text() {
+        let body = |kind: &str, id: &str| {
+            serde_json::json!({"type": kind, "event_id": id, "data": {}}).to_string()
+        };
+        let id_128 = "e".repeat(MAX_EVENT_ID_BYTES);
+        assert!(decode_event(body("REFUND", &id_128).as_bytes()).is_ok());
+        assert!(decode_event(body("NEW_KIND-2", "6f1c-9a").as_bytes()).is_ok());
+        for (kind, id, field) in [
+            ("REFUND", "e1\nFAKE LOG LINE", "event_id"),
+            ("REFUND", "e 1", "event_id"),
+            ("REFUND", "é1", "event_id"),
+            ("REFUND", &*format!("{id_128}e"), "event_id"),
+            ("X\u{1b}[2J", "e1", "type"),
+            (&*"T".repeat(MAX_EVENT_TYPE_BYTES + 1), "e1", "type"),
+        ] {
+            let outcome = decode_event(body(kind, id).as_bytes());
+            assert!(
+                matches!(&outcome, Err(Error::Decode(d)) if d.path == field),
+                "{kind:?} {id:?}: {outcome:?}"
+            );
+        }
     }
 
     #[test]
