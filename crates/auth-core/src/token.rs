@@ -95,7 +95,10 @@ impl IssueRequest {
 }
 
 /// What an issuer obtained.
-#[derive(Debug, Clone)]
+///
+/// `Debug` redacts the token and the URL: a cashier or launch URL can embed the one-time code
+/// or the player token.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct IssuedToken {
     /// The token or one-time code.
@@ -106,6 +109,17 @@ pub struct IssuedToken {
     pub url: Option<String>,
     /// Provider-specific extra values (e.g. `balance`, `app_id`), exact as received.
     pub attributes: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("token", &self.token)
+            .field("expires_at", &self.expires_at)
+            .field("url", &self.url.as_ref().map(|_| "[redacted]"))
+            .field("attributes", &self.attributes)
+            .finish()
+    }
 }
 
 impl IssuedToken {
@@ -269,6 +283,17 @@ mod tests {
         async fn issue(&self, _: &IssueRequest) -> Result<IssuedToken, AuthError> {
             Err(AuthError::rejected(1, "no"))
         }
+    }
+
+    #[test]
+    fn issued_token_debug_redacts_the_token_and_the_url() {
+        let issued = IssuedToken::new(IssuedSecret::new("sentinel-code".to_owned()))
+            .with_url("https://cashier.example/oauth?ident_code=sentinel-code")
+            .with_attribute("trace", "t-1");
+        let debug = format!("{issued:?}");
+        assert!(!debug.contains("sentinel"), "{debug}");
+        assert!(debug.contains("url: Some(\"[redacted]\")"), "{debug}");
+        assert!(debug.contains("t-1"), "{debug}");
     }
 
     #[tokio::test]
