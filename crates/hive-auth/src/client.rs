@@ -5,6 +5,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use async_trait::async_trait;
 use auth_core::resilience::{BreakerConfig, BreakerState, ExpiringCache};
 use auth_core::{
@@ -15,8 +17,8 @@ use secrecy::SecretString;
 
 use crate::envelope::Envelope;
 use crate::environment::{Environment, Hosts, ServedBy};
-use crate::error::HiveError;
-use crate::failover::{Failover, Prepared, Timeouts};
+use crate::error::{AttemptFailure, HiveError};
+use crate::failover::{self, Failover, Prepared, Timeouts};
 use crate::idp::{self, IdpList};
 use crate::oauth::{AccessToken, REFRESH_AHEAD, TokenSource, TokenTimeouts};
 use crate::verify::{self, IncludeField, VerifiedToken, VerifyParams};
@@ -41,6 +43,8 @@ pub struct HiveClient {
 struct Inner {
     appid: String,
     failover: Failover,
+    /// Bound of a whole v2 call: token fetch, routing and the one repetition.
+    call_deadline: Duration,
     tokens: Option<TokenSource>,
     certification_key: Option<SecretString>,
     transport: Arc<dyn HttpTransport>,
@@ -67,8 +71,9 @@ impl HiveClient {
     /// `Ok` only for `result_code == 0` in a well-formed answer. A code 2499 or a failed
     /// `token_validation` makes the client fetch a new server token and try once more.
     ///
-    /// The overall deadline bounds each routing of the request (primary, then fallback); fetching
-    /// a server token, when none is cached, has its own deadline.
+    /// The whole call, the server-token fetch and the repetition included, ends within the call
+    /// deadline ([`HiveClientBuilder::call_deadline`], default 9.5 s); each routing of the
+    /// request (primary, then fallback) also keeps its own deadline (4.5 s).
     pub async fn verify_token(&self, params: &VerifyParams) -> Result<VerifiedToken, HiveError> {
         let appid = &self.inner.appid;
         self.call_v2(
@@ -118,10 +123,18 @@ impl HiveClient {
     }
 
     async fn send(&self, prepared: &Prepared) -> Result<(Envelope, ServedBy), HiveError> {
+        self.send_within(prepared, None).await
+    }
+
+    async fn send_within(
+        &self,
+        prepared: &Prepared,
+        deadline: Option<Instant>,
+    ) -> Result<(Envelope, ServedBy), HiveError> {
         let (response, served_by) = self
             .inner
             .failover
-            .send(&*self.inner.transport, prepared)
+            .send_within(&*self.inner.transport, prepared, deadline)
             .await?;
         Ok((Envelope::from_response(&response)?, served_by))
     }
@@ -136,10 +149,17 @@ impl HiveClient {
         let tokens = self.inner.tokens.as_ref().ok_or_else(|| {
             HiveError::Config("the v2 APIs need client_id and client_secret".into())
         })?;
+        let deadline = Instant::now() + self.inner.call_deadline;
         let mut refreshed = false;
         loop {
-            let token = tokens.get().await?;
-            let (envelope, served_by) = self.send(&build(&token.value)?).await?;
+            // A token fetch that outlives the call is abandoned here; the cache lets the next
+            // caller fetch again.
+            let token = tokio::time::timeout_at(deadline, tokens.get())
+                .await
+                .map_err(|_| failover::unavailable(AttemptFailure::DeadlineExceeded, None))??;
+            let (envelope, served_by) = self
+                .send_within(&build(&token.value)?, Some(deadline))
+                .await?;
             match envelope.access_token_invalid() {
                 Some((code, message)) if refreshed => {
                     return Err(HiveError::AccessTokenRejected { code, message });
@@ -258,6 +278,7 @@ pub struct HiveClientBuilder {
     deadline: Duration,
     oauth_attempt_timeout: Duration,
     oauth_deadline: Duration,
+    call_deadline: Option<Duration>,
     breaker: BreakerConfig,
     transport: Option<Arc<dyn HttpTransport>>,
     clock: Option<Arc<dyn Clock>>,
@@ -279,6 +300,7 @@ impl Default for HiveClientBuilder {
             deadline: DEFAULT_DEADLINE,
             oauth_attempt_timeout: DEFAULT_OAUTH_ATTEMPT_TIMEOUT,
             oauth_deadline: DEFAULT_OAUTH_DEADLINE,
+            call_deadline: None,
             breaker: BreakerConfig::default(),
             transport: None,
             clock: None,
@@ -387,6 +409,15 @@ impl HiveClientBuilder {
         self
     }
 
+    /// Overall deadline of a whole v2 call (`verify_token`, `idp_list`): the server-token fetch
+    /// when none is cached, the routing, and the one repetition after Hive refused the token
+    /// (default: the OAuth deadline plus the routing deadline, 9.5 s). Past it the call fails as
+    /// unavailable with a deadline exceeded.
+    pub fn call_deadline(mut self, deadline: Duration) -> Self {
+        self.call_deadline = Some(deadline);
+        self
+    }
+
     /// The primary host's circuit breaker (default: 5 failures, 30 s cool-down doubling up to
     /// 300 s).
     pub fn breaker(mut self, config: BreakerConfig) -> Self {
@@ -442,6 +473,10 @@ impl HiveClientBuilder {
             ("deadline", self.deadline),
             ("OAuth attempt timeout", self.oauth_attempt_timeout),
             ("OAuth deadline", self.oauth_deadline),
+            (
+                "call deadline",
+                self.call_deadline.unwrap_or(Duration::from_secs(1)),
+            ),
             ("breaker cool-down", self.breaker.initial_cooldown),
         ] {
             if t.is_zero() {
@@ -516,10 +551,14 @@ impl HiveClientBuilder {
                 deadline: self.deadline,
             },
         );
+        let call_deadline = self
+            .call_deadline
+            .unwrap_or(self.oauth_deadline + self.deadline);
         Ok(HiveClient {
             inner: Arc::new(Inner {
                 appid,
                 failover,
+                call_deadline,
                 tokens,
                 certification_key: self.certification_key,
                 transport,

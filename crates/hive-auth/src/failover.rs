@@ -132,13 +132,20 @@ impl Failover {
         self.breaker.as_ref().map(CircuitBreaker::state)
     }
 
-    /// Sends `prepared` to the primary and, if the primary is broken or skipped, to the fallback.
-    pub(crate) async fn send(
+    /// Sends `prepared` to the primary and, if the primary is broken or skipped, to the fallback,
+    /// within the routing deadline and, when given, by `outer` (the deadline of a whole call that
+    /// also fetched a server token or repeats after a refused one).
+    pub(crate) async fn send_within(
         &self,
         transport: &dyn HttpTransport,
         prepared: &Prepared,
+        outer: Option<Instant>,
     ) -> Result<(Response<Bytes>, ServedBy), HiveError> {
-        let deadline = Instant::now() + self.timeouts.deadline;
+        let own = Instant::now() + self.timeouts.deadline;
+        let deadline = outer.map_or(own, |o| o.min(own));
+        if remaining(deadline).is_zero() {
+            return Err(unavailable(AttemptFailure::DeadlineExceeded, None));
+        }
         let decision = self
             .breaker
             .as_ref()
@@ -184,7 +191,7 @@ fn remaining(deadline: Instant) -> Duration {
     deadline.saturating_duration_since(Instant::now())
 }
 
-fn unavailable(primary: AttemptFailure, fallback: Option<AttemptFailure>) -> HiveError {
+pub(crate) fn unavailable(primary: AttemptFailure, fallback: Option<AttemptFailure>) -> HiveError {
     HiveError::Unavailable(Unavailable { primary, fallback })
 }
 
@@ -270,7 +277,7 @@ mod tests {
         ];
         for (expected, primary) in triggers {
             let t = by_host(primary, || Ok(answer(200, r#"{"result_code":0}"#)));
-            let (r, served_by) = failover().send(&t, &prepared()).await.unwrap();
+            let (r, served_by) = failover().send_within(&t, &prepared(), None).await.unwrap();
             assert_eq!(served_by, ServedBy::Fallback, "{expected:?}");
             assert_eq!(r.body().as_ref(), br#"{"result_code":0}"#);
         }
@@ -294,7 +301,7 @@ mod tests {
                     Ok(answer(200, "{}"))
                 },
             );
-            let (r, served_by) = failover().send(&t, &prepared()).await.unwrap();
+            let (r, served_by) = failover().send_within(&t, &prepared(), None).await.unwrap();
             assert_eq!(
                 (r.status().as_u16(), served_by),
                 (status, ServedBy::Primary)
@@ -312,7 +319,7 @@ mod tests {
             timeouts(),
         );
         let t = by_host(|| Ok(answer(502, "")), || panic!("no fallback host"));
-        match f.send(&t, &prepared()).await {
+        match f.send_within(&t, &prepared(), None).await {
             Err(HiveError::Unavailable(u)) => {
                 assert_eq!(u.primary, AttemptFailure::Status(502));
                 assert_eq!(u.fallback, None);

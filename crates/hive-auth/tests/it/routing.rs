@@ -352,3 +352,59 @@ async fn a_breaker_with_a_short_cool_down_is_configurable() {
     tokio::time::advance(Duration::from_millis(100)).await;
     assert_eq!(client.breaker_state(), Some(BreakerState::HalfOpen));
 }
+
+/// Hive refuses the server token once; the fetch of a new one never answers. The repetition may
+/// not stretch the call past its deadline.
+#[tokio::test(start_paused = true)]
+async fn a_refused_server_token_and_a_stalled_refresh_end_at_the_call_deadline() {
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let counted = fetches.clone();
+    let transport: Arc<dyn HttpTransport> = Arc::new(move |req: http::Request<Bytes>| {
+        let counted = counted.clone();
+        async move {
+            if req.uri().path() == "/oauth/token" {
+                if counted.fetch_add(1, Ordering::SeqCst) > 0 {
+                    std::future::pending::<()>().await;
+                }
+                return Ok(http::Response::new(Bytes::from(
+                    token_answer("server-jwt").to_string(),
+                )));
+            }
+            Ok::<_, TransportError>(http::Response::new(Bytes::from_static(
+                br#"{"result_code":2499,"result_msg":"JWT verification failed"}"#,
+            )))
+        }
+    });
+    let client = builder()
+        .primary_url("http://primary.test")
+        .transport(transport.clone())
+        .call_deadline(Duration::from_secs(3))
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    let u = unavailable(client.verify_token(&params()).await);
+    assert_eq!(start.elapsed(), Duration::from_secs(3), "the call deadline");
+    assert_eq!(u.primary, AttemptFailure::DeadlineExceeded);
+    // The first fetch, then the refresh's attempt and its retry.
+    assert_eq!(
+        fetches.load(Ordering::SeqCst),
+        3,
+        "the token was fetched again"
+    );
+
+    // By default the deadline is the OAuth deadline plus the routing deadline: the stalled
+    // refresh then ends on the OAuth deadline, well inside it.
+    fetches.store(0, Ordering::SeqCst);
+    let client = builder()
+        .primary_url("http://primary.test")
+        .transport(transport)
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    assert!(client.verify_token(&params()).await.is_err());
+    assert!(
+        start.elapsed() <= hive_auth::DEFAULT_OAUTH_DEADLINE + DEFAULT_DEADLINE,
+        "{:?}",
+        start.elapsed()
+    );
+}
