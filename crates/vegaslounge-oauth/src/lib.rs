@@ -66,6 +66,13 @@
 //!     .sessions(Arc::new(Sessions))
 //!     .accounts(Arc::new(Directory))
 //!     .build()?;
+//! // The default in-memory store frees expired records only when swept; the sweeper stops
+//! // when its handle is dropped.
+//! let _sweeper = vegaslounge_oauth::store::spawn_sweeper(
+//!     server.store().clone(),
+//!     Arc::new(vegaslounge_oauth::SystemClock),
+//!     std::time::Duration::from_secs(60),
+//! );
 //!
 //! // An operator-initiated launch: a code for the logged-in player.
 //! let code = server.issue_code("VL001", "https://fl.vegaslounge.live", "a3u").await?;
@@ -100,6 +107,8 @@ pub mod token;
 mod verifier;
 
 pub use async_trait::async_trait;
+/// The clock the server and the sweeper read time from (re-exported from `auth-core`).
+pub use auth_core::{Clock, SystemClock};
 pub use client::{ClientRegistry, RegisteredClient, StaticClients, StoredSecret};
 pub use config::ServerConfig;
 pub use endpoint::Route;

@@ -165,6 +165,10 @@ impl OAuthServerBuilder {
     }
 
     /// The grant store (default: a fresh [`MemoryStore`]).
+    ///
+    /// A [`MemoryStore`] frees expired codes and tokens only when swept: run
+    /// [`spawn_sweeper`](crate::store::spawn_sweeper) on [`OAuthServer::store`] for as long as
+    /// the server runs (the crate example does), or memory grows with every unredeemed code.
     pub fn store(mut self, store: Arc<dyn GrantStore>) -> Self {
         self.store = Some(store);
         self
