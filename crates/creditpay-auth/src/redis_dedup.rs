@@ -1,8 +1,10 @@
 //! Webhook de-duplication in Redis (feature `redis`), shared by every instance.
 //!
-//! One key per event id, `<prefix><event_id>`, written with `SET … NX PX <ttl>`: the first
-//! instance to record an event wins atomically on the server, every other delivery of the same
-//! event (on any instance) is a duplicate until the key expires. `forget` is a `DEL`.
+//! One key per event id, `<prefix><event_id>`. A claim writes `processing` with the lease as
+//! TTL, in one Lua script that first reads the key: the first delivery to claim an event wins
+//! atomically on the server; while the claim lives, every other delivery (on any instance) finds
+//! it in progress. `complete` writes `done` with the de-duplication TTL (`SET … PX`), after which
+//! deliveries are duplicates; `forget` deletes the key only while it says `processing`.
 
 use std::fmt;
 use std::time::Duration;
@@ -38,6 +40,8 @@ pub struct RedisDedupStore {
     conn: ConnectionManager,
     prefix: String,
     timeout: Duration,
+    claim: redis::Script,
+    forget: redis::Script,
 }
 
 impl fmt::Debug for RedisDedupStore {
@@ -68,6 +72,8 @@ impl RedisDedupStore {
             conn,
             prefix,
             timeout: DEFAULT_TIMEOUT,
+            claim: redis::Script::new(CLAIM),
+            forget: redis::Script::new(FORGET),
         })
     }
 
@@ -93,6 +99,19 @@ impl RedisDedupStore {
             Err(_) => Err(Error::Store("Redis did not answer in time".into())),
         }
     }
+
+    /// Runs a script (loading it again after a `SCRIPT FLUSH`) within the deadline.
+    async fn invoke<T: redis::FromRedisValue>(
+        &self,
+        invocation: &redis::ScriptInvocation<'_>,
+    ) -> Result<T, Error> {
+        let mut conn = self.conn.clone();
+        match tokio::time::timeout(self.timeout, invocation.invoke_async(&mut conn)).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(Error::Store(format!("Redis failed: {}", describe(&e)))),
+            Err(_) => Err(Error::Store("Redis did not answer in time".into())),
+        }
+    }
 }
 
 /// A description of a Redis error without keys, values or addresses.
@@ -110,31 +129,54 @@ fn describe(err: &redis::RedisError) -> &'static str {
     }
 }
 
+/// Claims an event unless it is processed or claimed. KEYS[1]: the event's key; ARGV[1]: the
+/// lease in ms. Returns the key's previous value, or `new` after claiming it.
+const CLAIM: &str = r"
+local v = redis.call('GET', KEYS[1])
+if v then return v end
+redis.call('SET', KEYS[1], 'processing', 'PX', ARGV[1])
+return 'new'
+";
+
+/// Drops a claim, never a processed record. KEYS[1]: the event's key.
+const FORGET: &str = r"
+if redis.call('GET', KEYS[1]) == 'processing' then return redis.call('DEL', KEYS[1]) end
+return 0
+";
+
+fn millis(d: Duration, what: &str) -> Result<u64, Error> {
+    u64::try_from(d.as_millis())
+        .map(|ms| ms.max(1))
+        .map_err(|_| Error::Store(format!("{what} out of range")))
+}
+
 #[async_trait]
 impl WebhookDedupStore for RedisDedupStore {
-    async fn record_if_new(&self, event_id: &str, ttl: Duration) -> Result<Recorded, Error> {
-        let ttl_ms = u64::try_from(ttl.as_millis())
-            .map_err(|_| Error::Store("ttl out of range".into()))?
-            .max(1);
-        let mut command = redis::cmd("SET");
-        command
-            .arg(self.key(event_id))
-            .arg("1")
-            .arg("NX")
-            .arg("PX")
-            .arg(ttl_ms);
-        // `OK` when this call wrote the key, nil when it was already there.
-        let written: Option<String> = self.query(command).await?;
-        Ok(if written.is_some() {
-            Recorded::New
-        } else {
-            Recorded::Duplicate
+    async fn claim(&self, event_id: &str, lease: Duration) -> Result<Recorded, Error> {
+        let lease_ms = millis(lease, "lease")?;
+        let mut invocation = self.claim.key(self.key(event_id));
+        invocation.arg(lease_ms);
+        let found: String = self.invoke(&invocation).await?;
+        Ok(match found.as_str() {
+            "new" => Recorded::New,
+            "processing" => Recorded::InProgress,
+            // `done`, or the `1` of records written before claims existed.
+            _ => Recorded::Duplicate,
         })
     }
 
+    async fn complete(&self, event_id: &str, ttl: Duration) -> Result<(), Error> {
+        let mut command = redis::cmd("SET");
+        command
+            .arg(self.key(event_id))
+            .arg("done")
+            .arg("PX")
+            .arg(millis(ttl, "ttl")?);
+        self.query::<String>(command).await.map(drop)
+    }
+
     async fn forget(&self, event_id: &str) -> Result<(), Error> {
-        let mut command = redis::cmd("DEL");
-        command.arg(self.key(event_id));
-        self.query::<u64>(command).await.map(drop)
+        let invocation = self.forget.key(self.key(event_id));
+        self.invoke::<u64>(&invocation).await.map(drop)
     }
 }

@@ -29,6 +29,11 @@ use crate::verify::InboundVerifier;
 /// The shortest de-duplication window accepted: 24 hours (Credit Pay retries for 50 minutes).
 pub const MIN_DEDUP_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
+/// How long one delivery holds its claim on an event while the sink processes it, unless
+/// configured otherwise. Credit Pay redelivers every 5 minutes, so a claim left behind by a
+/// crashed or failed attempt has lapsed before the next delivery.
+pub const DEFAULT_PROCESSING_LEASE: Duration = Duration::from_secs(2 * 60);
+
 /// The type of a webhook event.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -302,28 +307,39 @@ fn snake_case(key: &str) -> String {
     out
 }
 
-/// Whether an event id was seen before.
+/// What the de-duplication store knows of an event id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Recorded {
-    /// First delivery: recorded now, process it.
+    /// Neither processed nor being processed: claimed now for this delivery, process it.
     New,
-    /// Already recorded: acknowledge without processing.
+    /// Processed: acknowledge without processing.
     Duplicate,
+    /// Another delivery holds a live claim and is being processed: answer non-2xx without
+    /// processing, so Credit Pay delivers it again (an event is acknowledged only once it was
+    /// processed).
+    InProgress,
 }
 
-/// Remembers processed webhook event ids.
+/// Remembers webhook event ids: claimed while a delivery is processed, then processed.
 ///
-/// Implementations must be atomic across every instance that receives webhooks (for several
-/// instances, e.g. Redis `SET <prefix><event_id> 1 NX EX <ttl>` for
-/// [`record_if_new`](Self::record_if_new) and `DEL` for [`forget`](Self::forget)), and must
-/// report failures as [`Error::Store`] rather than guess.
+/// Implementations must be atomic across every instance that receives webhooks, and must report
+/// failures as [`Error::Store`] rather than guess. A claim lapses by itself after its lease, so a
+/// delivery whose processing failed (or whose instance died) never blocks the event for longer
+/// than that, even if [`forget`](Self::forget) could not run. [`RedisDedupStore`] keeps one key
+/// per event: `processing` with the lease as TTL, then `done` with the de-duplication TTL.
+///
+/// [`RedisDedupStore`]: crate::RedisDedupStore
 #[async_trait]
 pub trait WebhookDedupStore: Send + Sync {
-    /// Records `event_id` for `ttl` unless it is already recorded, in one atomic step.
-    async fn record_if_new(&self, event_id: &str, ttl: Duration) -> Result<Recorded, Error>;
+    /// Claims `event_id` for `lease` unless it is processed ([`Recorded::Duplicate`]) or
+    /// claimed by a live lease ([`Recorded::InProgress`]), in one atomic step.
+    async fn claim(&self, event_id: &str, lease: Duration) -> Result<Recorded, Error>;
 
-    /// Removes the record of `event_id`, so that a redelivery is processed again; called when
-    /// processing a newly recorded event failed.
+    /// Records `event_id` as processed for `ttl`, replacing its claim.
+    async fn complete(&self, event_id: &str, ttl: Duration) -> Result<(), Error>;
+
+    /// Drops the claim of `event_id`, so that a redelivery is processed again; called when
+    /// processing the claimed event failed.
     async fn forget(&self, event_id: &str) -> Result<(), Error>;
 }
 
@@ -336,7 +352,8 @@ pub struct MemoryDedupStore {
 
 #[derive(Debug, Default)]
 struct MemoryState {
-    expiry: HashMap<String, SystemTime>,
+    /// Per event id: whether it was processed, and until when the record (claim or done) holds.
+    records: HashMap<String, (bool, SystemTime)>,
     purge_at_len: usize,
 }
 
@@ -357,7 +374,7 @@ impl MemoryDedupStore {
 
     /// How many records are held (expired ones may linger until the next purge).
     pub fn len(&self) -> usize {
-        self.lock().expiry.len()
+        self.lock().records.len()
     }
 
     /// Whether no record is held.
@@ -373,28 +390,45 @@ impl MemoryDedupStore {
 
 #[async_trait]
 impl WebhookDedupStore for MemoryDedupStore {
-    async fn record_if_new(&self, event_id: &str, ttl: Duration) -> Result<Recorded, Error> {
+    async fn claim(&self, event_id: &str, lease: Duration) -> Result<Recorded, Error> {
         let now = self.clock.now();
         let until = now
-            .checked_add(ttl)
-            .ok_or_else(|| Error::Store("ttl out of range".into()))?;
+            .checked_add(lease)
+            .ok_or_else(|| Error::Store("lease out of range".into()))?;
         let mut state = self.lock();
-        if state.expiry.len() >= state.purge_at_len {
+        if state.records.len() >= state.purge_at_len {
             // Amortised purge: only when the map doubled since the last one.
-            state.expiry.retain(|_, exp| *exp > now);
-            state.purge_at_len = (state.expiry.len() * 2).max(1024);
+            state.records.retain(|_, (_, exp)| *exp > now);
+            state.purge_at_len = (state.records.len() * 2).max(1024);
         }
-        match state.expiry.get(event_id) {
-            Some(exp) if *exp > now => Ok(Recorded::Duplicate),
+        match state.records.get(event_id) {
+            Some((true, exp)) if *exp > now => Ok(Recorded::Duplicate),
+            Some((false, exp)) if *exp > now => Ok(Recorded::InProgress),
             _ => {
-                state.expiry.insert(event_id.to_owned(), until);
+                state.records.insert(event_id.to_owned(), (false, until));
                 Ok(Recorded::New)
             }
         }
     }
 
+    async fn complete(&self, event_id: &str, ttl: Duration) -> Result<(), Error> {
+        let until = self
+            .clock
+            .now()
+            .checked_add(ttl)
+            .ok_or_else(|| Error::Store("ttl out of range".into()))?;
+        self.lock()
+            .records
+            .insert(event_id.to_owned(), (true, until));
+        Ok(())
+    }
+
     async fn forget(&self, event_id: &str) -> Result<(), Error> {
-        self.lock().expiry.remove(event_id);
+        let mut state = self.lock();
+        // A processed record stays: only a claim is dropped.
+        if state.records.get(event_id).is_some_and(|(done, _)| !done) {
+            state.records.remove(event_id);
+        }
         Ok(())
     }
 }
@@ -429,6 +463,7 @@ pub struct WebhookHandler {
     store: Arc<dyn WebhookDedupStore>,
     sink: Arc<dyn WebhookSink>,
     ttl: Duration,
+    lease: Duration,
 }
 
 impl std::fmt::Debug for WebhookHandler {
@@ -436,6 +471,7 @@ impl std::fmt::Debug for WebhookHandler {
         f.debug_struct("WebhookHandler")
             .field("verifier", &self.verifier)
             .field("ttl", &self.ttl)
+            .field("lease", &self.lease)
             .finish_non_exhaustive()
     }
 }
@@ -470,11 +506,18 @@ impl WebhookHandler {
             }
         };
         let event_id = event.event_id.clone();
-        match self.store.record_if_new(&event_id, self.ttl).await {
+        match self.store.claim(&event_id, self.lease).await {
             Ok(Recorded::New) => {}
             Ok(Recorded::Duplicate) => {
                 tracing::info!(event_id = %event_id, event_type = event.event_type.as_str(), retry = event.retry, "duplicate Credit Pay webhook acknowledged");
                 return ack();
+            }
+            Ok(Recorded::InProgress) => {
+                tracing::info!(event_id = %event_id, event_type = event.event_type.as_str(), retry = event.retry, "Credit Pay webhook already being processed; not acknowledged");
+                return reply::failure(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the event is being processed",
+                );
             }
             Err(e) => {
                 tracing::error!(event_id = %event_id, error = %e, "webhook de-duplication store failed; not acknowledged");
@@ -489,14 +532,19 @@ impl WebhookHandler {
         };
         match self.sink.handle(&delivery).await {
             Ok(()) => {
+                if let Err(e) = self.store.complete(&event_id, self.ttl).await {
+                    // Processed all the same, so acknowledged; once the claim lapses a
+                    // redelivery would be processed again (sinks are idempotent by order).
+                    tracing::error!(event_id = %event_id, error = %e, "cannot record a processed webhook as done");
+                }
                 tracing::info!(event_id = %event_id, event_type = delivery.event.event_type.as_str(), "Credit Pay webhook processed");
                 ack()
             }
             Err(e) => {
                 tracing::warn!(event_id = %event_id, error = %e, "webhook processing failed; not acknowledged");
                 if let Err(forget) = self.store.forget(&event_id).await {
-                    // The redelivery will look like a duplicate until the record expires.
-                    tracing::error!(event_id = %event_id, error = %forget, "cannot un-record a failed webhook");
+                    // The claim lapses by itself after the processing lease.
+                    tracing::error!(event_id = %event_id, error = %forget, "cannot drop the claim of a failed webhook");
                 }
                 match e {
                     AuthError::Store(_) | AuthError::Unavailable(_) => reply::for_host_error(&e),
@@ -522,6 +570,7 @@ pub struct WebhookHandlerBuilder {
     store: Option<Arc<dyn WebhookDedupStore>>,
     sink: Option<Arc<dyn WebhookSink>>,
     ttl: Option<Duration>,
+    lease: Option<Duration>,
 }
 
 impl std::fmt::Debug for WebhookHandlerBuilder {
@@ -558,6 +607,15 @@ impl WebhookHandlerBuilder {
         self
     }
 
+    /// How long a delivery holds its claim while the sink runs (default
+    /// [`DEFAULT_PROCESSING_LEASE`], 2 min; between 1 s and the de-duplication TTL). Make it
+    /// longer than the sink's slowest run: a redelivery arriving after the lease lapsed while
+    /// the first run goes on is processed a second time.
+    pub fn processing_lease(mut self, lease: Duration) -> Self {
+        self.lease = Some(lease);
+        self
+    }
+
     /// Validates the configuration and builds the handler.
     pub fn build(self) -> Result<WebhookHandler, Error> {
         let verifier = self
@@ -572,6 +630,13 @@ impl WebhookHandlerBuilder {
                 "webhook de-duplication ttl must be at least 24 hours".into(),
             ));
         }
+        let lease = self.lease.unwrap_or(DEFAULT_PROCESSING_LEASE);
+        if lease < Duration::from_secs(1) || lease > ttl {
+            return Err(Error::Config(
+                "webhook processing lease must be between 1 second and the de-duplication ttl"
+                    .into(),
+            ));
+        }
         Ok(WebhookHandler {
             verifier,
             store: self
@@ -579,6 +644,7 @@ impl WebhookHandlerBuilder {
                 .unwrap_or_else(|| Arc::new(MemoryDedupStore::default())),
             sink,
             ttl,
+            lease,
         })
     }
 }
@@ -681,32 +747,45 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn memory_store_records_once_until_the_ttl_expires() {
+    async fn memory_store_claims_then_remembers_until_the_ttl_expires() {
         let clock = ManualClock::at_unix_seconds(1_700_000_000);
         let store = MemoryDedupStore::new(Arc::new(clock.clone()));
+        let lease = DEFAULT_PROCESSING_LEASE;
+        assert_eq!(store.claim("e1", lease).await.unwrap(), Recorded::New);
         assert_eq!(
-            store.record_if_new("e1", MIN_DEDUP_TTL).await.unwrap(),
-            Recorded::New
+            store.claim("e1", lease).await.unwrap(),
+            Recorded::InProgress
         );
-        assert_eq!(
-            store.record_if_new("e1", MIN_DEDUP_TTL).await.unwrap(),
-            Recorded::Duplicate
-        );
-        clock.advance(MIN_DEDUP_TTL - Duration::from_secs(1));
-        assert_eq!(
-            store.record_if_new("e1", MIN_DEDUP_TTL).await.unwrap(),
-            Recorded::Duplicate
-        );
-        clock.advance(Duration::from_secs(1));
-        assert_eq!(
-            store.record_if_new("e1", MIN_DEDUP_TTL).await.unwrap(),
-            Recorded::New
-        );
+        store.complete("e1", MIN_DEDUP_TTL).await.unwrap();
+        assert_eq!(store.claim("e1", lease).await.unwrap(), Recorded::Duplicate);
         store.forget("e1").await.unwrap();
         assert_eq!(
-            store.record_if_new("e1", MIN_DEDUP_TTL).await.unwrap(),
-            Recorded::New
+            store.claim("e1", lease).await.unwrap(),
+            Recorded::Duplicate,
+            "forget never drops a processed record"
         );
+        clock.advance(MIN_DEDUP_TTL - Duration::from_secs(1));
+        assert_eq!(store.claim("e1", lease).await.unwrap(), Recorded::Duplicate);
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(store.claim("e1", lease).await.unwrap(), Recorded::New);
+    }
+
+    #[tokio::test]
+    async fn memory_store_claims_lapse_or_are_dropped() {
+        let clock = ManualClock::at_unix_seconds(1_700_000_000);
+        let store = MemoryDedupStore::new(Arc::new(clock.clone()));
+        let lease = Duration::from_secs(60);
+        assert_eq!(store.claim("e1", lease).await.unwrap(), Recorded::New);
+        store.forget("e1").await.unwrap();
+        assert_eq!(store.claim("e1", lease).await.unwrap(), Recorded::New);
+        // A claim nobody dropped (the forget failed, the instance died) lapses.
+        clock.advance(Duration::from_secs(59));
+        assert_eq!(
+            store.claim("e1", lease).await.unwrap(),
+            Recorded::InProgress
+        );
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(store.claim("e1", lease).await.unwrap(), Recorded::New);
     }
 
     #[tokio::test]
@@ -714,23 +793,17 @@ mod tests {
         let clock = ManualClock::at_unix_seconds(1_700_000_000);
         let store = MemoryDedupStore::new(Arc::new(clock.clone()));
         for i in 0..1500 {
-            store
-                .record_if_new(&format!("e{i}"), MIN_DEDUP_TTL)
-                .await
-                .unwrap();
+            store.claim(&format!("e{i}"), MIN_DEDUP_TTL).await.unwrap();
         }
         clock.advance(MIN_DEDUP_TTL * 2);
         for i in 0..600 {
-            store
-                .record_if_new(&format!("f{i}"), MIN_DEDUP_TTL)
-                .await
-                .unwrap();
+            store.claim(&format!("f{i}"), MIN_DEDUP_TTL).await.unwrap();
         }
         assert!(store.len() < 1500, "{}", store.len());
     }
 
     #[test]
-    fn dedup_ttl_below_24_hours_is_refused() {
+    fn dedup_ttl_below_24_hours_and_leases_out_of_range_are_refused() {
         struct Nop;
         #[async_trait]
         impl WebhookSink for Nop {
@@ -749,6 +822,20 @@ mod tests {
             Err(Error::Config(_))
         ));
         assert!(b().build().is_ok());
+        for lease in [
+            Duration::from_millis(999),
+            MIN_DEDUP_TTL + Duration::from_secs(1),
+        ] {
+            assert!(
+                matches!(b().processing_lease(lease).build(), Err(Error::Config(_))),
+                "{lease:?}"
+            );
+        }
+        assert!(
+            b().processing_lease(Duration::from_secs(600))
+                .build()
+                .is_ok()
+        );
         assert!(
             WebhookHandler::builder()
                 .sink(Arc::new(Nop))

@@ -482,7 +482,11 @@ struct DownStore;
 
 #[async_trait]
 impl WebhookDedupStore for DownStore {
-    async fn record_if_new(&self, _: &str, _: Duration) -> Result<Recorded, Error> {
+    async fn claim(&self, _: &str, _: Duration) -> Result<Recorded, Error> {
+        Err(Error::Store("store unreachable".into()))
+    }
+
+    async fn complete(&self, _: &str, _: Duration) -> Result<(), Error> {
         Err(Error::Store("store unreachable".into()))
     }
 

@@ -64,52 +64,61 @@ fn delivery(event_id: &str) -> http::Request<bytes::Bytes> {
     signed_request(WEBHOOK_ROUTE, KEY, &body, &[])
 }
 
+async fn pttl(conn: &mut ConnectionManager, key: &str) -> i64 {
+    redis::cmd("PTTL").arg(key).query_async(conn).await.unwrap()
+}
+
 #[tokio::test]
-async fn an_event_is_new_once_until_forgotten_and_its_record_expires_after_the_ttl() {
+async fn an_event_is_claimed_once_then_remembered_for_the_ttl() {
     let Some(redis) = RedisServer::start_or_skip("redis dedup record") else {
         return;
     };
     let mut conn = connection(&redis).await;
     let s = store(conn.clone());
-    assert_eq!(
-        s.record_if_new("ev-1", MIN_DEDUP_TTL).await.unwrap(),
-        Recorded::New
-    );
-    assert_eq!(
-        s.record_if_new("ev-1", MIN_DEDUP_TTL).await.unwrap(),
-        Recorded::Duplicate
-    );
-    let ttl: i64 = redis::cmd("PTTL")
-        .arg("cp:webhook:ev-1")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let lease = Duration::from_secs(120);
+    assert_eq!(s.claim("ev-1", lease).await.unwrap(), Recorded::New);
+    assert_eq!(s.claim("ev-1", lease).await.unwrap(), Recorded::InProgress);
+    let ttl = pttl(&mut conn, "cp:webhook:ev-1").await;
+    assert!(ttl > 60_000 && ttl <= 120_000, "claim TTL {ttl} ms");
+    s.complete("ev-1", MIN_DEDUP_TTL).await.unwrap();
+    assert_eq!(s.claim("ev-1", lease).await.unwrap(), Recorded::Duplicate);
+    let ttl = pttl(&mut conn, "cp:webhook:ev-1").await;
     let day = i64::try_from(MIN_DEDUP_TTL.as_millis()).unwrap();
-    assert!(ttl > day - 60_000 && ttl <= day, "TTL {ttl} ms");
+    assert!(ttl > day - 60_000 && ttl <= day, "record TTL {ttl} ms");
     s.forget("ev-1").await.unwrap();
     assert_eq!(
-        s.record_if_new("ev-1", MIN_DEDUP_TTL).await.unwrap(),
-        Recorded::New
+        s.claim("ev-1", lease).await.unwrap(),
+        Recorded::Duplicate,
+        "forget never drops a processed record"
     );
 
+    // A claim is dropped by forget, or lapses by itself.
+    assert_eq!(s.claim("ev-2", lease).await.unwrap(), Recorded::New);
+    s.forget("ev-2").await.unwrap();
     assert_eq!(
-        s.record_if_new("ev-short", Duration::from_millis(50))
-            .await
-            .unwrap(),
+        s.claim("ev-2", Duration::from_millis(50)).await.unwrap(),
         Recorded::New
     );
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(
-        s.record_if_new("ev-short", Duration::from_millis(50))
-            .await
-            .unwrap(),
+        s.claim("ev-2", lease).await.unwrap(),
         Recorded::New,
-        "an expired record no longer de-duplicates"
+        "a lapsed claim no longer holds the event"
     );
+
+    // The scripts survive a SCRIPT FLUSH.
+    let _: () = redis::cmd("SCRIPT")
+        .arg("FLUSH")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(s.claim("ev-3", lease).await.unwrap(), Recorded::New);
+    s.forget("ev-3").await.unwrap();
+    assert_eq!(s.claim("ev-3", lease).await.unwrap(), Recorded::New);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_deliveries_of_one_event_are_recorded_once() {
+async fn concurrent_deliveries_of_one_event_are_claimed_once() {
     let Some(redis) = RedisServer::start_or_skip("redis dedup race") else {
         return;
     };
@@ -119,7 +128,7 @@ async fn concurrent_deliveries_of_one_event_are_recorded_once() {
             .map(|_| {
                 let s = store(conn.clone());
                 tokio::spawn(async move {
-                    s.record_if_new(&format!("ev-race-{round}"), MIN_DEDUP_TTL)
+                    s.claim(&format!("ev-race-{round}"), Duration::from_secs(120))
                         .await
                         .unwrap()
                 })
@@ -127,8 +136,10 @@ async fn concurrent_deliveries_of_one_event_are_recorded_once() {
             .collect();
         let mut new = 0;
         for t in tasks {
-            if t.await.unwrap() == Recorded::New {
-                new += 1;
+            match t.await.unwrap() {
+                Recorded::New => new += 1,
+                Recorded::InProgress => {}
+                Recorded::Duplicate => panic!("nothing was completed"),
             }
         }
         assert_eq!(new, 1, "round {round}");

@@ -45,7 +45,10 @@ struct BrokenStore;
 
 #[async_trait]
 impl WebhookDedupStore for BrokenStore {
-    async fn record_if_new(&self, _: &str, _: Duration) -> Result<Recorded, Error> {
+    async fn claim(&self, _: &str, _: Duration) -> Result<Recorded, Error> {
+        Err(Error::Store("connection refused".into()))
+    }
+    async fn complete(&self, _: &str, _: Duration) -> Result<(), Error> {
         Err(Error::Store("connection refused".into()))
     }
     async fn forget(&self, _: &str) -> Result<(), Error> {
@@ -153,9 +156,106 @@ async fn concurrent_duplicates_are_processed_exactly_once() {
             tokio::spawn(async move { h.handle(deliver(&event("REFUND", "ev-race", 0))).await })
         })
         .collect();
+    // Each delivery is acknowledged once processed, or refused while another one is being
+    // processed (Credit Pay delivers it again); never processed twice.
     for t in tasks {
-        assert_eq!(t.await.unwrap().status(), StatusCode::OK);
+        let status = t.await.unwrap().status();
+        assert!(
+            status == StatusCode::OK || status == StatusCode::SERVICE_UNAVAILABLE,
+            "{status}"
+        );
     }
+    assert_eq!(sink.events().len(), 1);
+    let later = h.handle(deliver(&event("REFUND", "ev-race", 1))).await;
+    assert_eq!(later.status(), StatusCode::OK);
+    assert_eq!(sink.events().len(), 1);
+}
+
+/// A sink that holds the first delivery until released, to observe a redelivery meanwhile.
+struct Slow {
+    entered: tokio::sync::Notify,
+    release: tokio::sync::Notify,
+    processed: AtomicUsize,
+}
+
+#[async_trait]
+impl WebhookSink for Slow {
+    async fn handle(&self, _: &WebhookDelivery) -> Result<(), AuthError> {
+        self.entered.notify_one();
+        self.release.notified().await;
+        self.processed.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_redelivery_during_processing_is_not_acknowledged() {
+    let sink = Arc::new(Slow {
+        entered: tokio::sync::Notify::new(),
+        release: tokio::sync::Notify::new(),
+        processed: AtomicUsize::new(0),
+    });
+    let h = Arc::new(
+        WebhookHandler::builder()
+            .verifier(verifier(WEBHOOK_ROUTE))
+            .sink(sink.clone())
+            .build()
+            .unwrap(),
+    );
+    let first = tokio::spawn({
+        let h = h.clone();
+        async move { h.handle(deliver(&event("PAY_SUCCESS", "ev-slow", 0))).await }
+    });
+    sink.entered.notified().await;
+    // Nothing is persisted yet: the redelivery must not be acknowledged.
+    let during = h.handle(deliver(&event("PAY_SUCCESS", "ev-slow", 1))).await;
+    assert_eq!(during.status(), StatusCode::SERVICE_UNAVAILABLE);
+    sink.release.notify_one();
+    assert_eq!(first.await.unwrap().status(), StatusCode::OK);
+    let after = h.handle(deliver(&event("PAY_SUCCESS", "ev-slow", 2))).await;
+    assert_eq!(after.status(), StatusCode::OK);
+    assert_eq!(sink.processed.load(Ordering::SeqCst), 1);
+}
+
+/// A store whose `forget` fails: the claim of a failed delivery must lapse by itself.
+struct ForgetFails(MemoryDedupStore);
+
+#[async_trait]
+impl WebhookDedupStore for ForgetFails {
+    async fn claim(&self, id: &str, lease: Duration) -> Result<Recorded, Error> {
+        self.0.claim(id, lease).await
+    }
+    async fn complete(&self, id: &str, ttl: Duration) -> Result<(), Error> {
+        self.0.complete(id, ttl).await
+    }
+    async fn forget(&self, _: &str) -> Result<(), Error> {
+        Err(Error::Store("connection lost".into()))
+    }
+}
+
+#[tokio::test]
+async fn a_failed_delivery_whose_claim_cannot_be_dropped_is_processed_after_the_lease() {
+    let clock = auth_core::ManualClock::at_unix_seconds(1_732_521_424);
+    let sink = Arc::new(Recorder::default());
+    sink.fail_next.store(1, Ordering::SeqCst);
+    let h = WebhookHandler::builder()
+        .verifier(verifier(WEBHOOK_ROUTE))
+        .store(Arc::new(ForgetFails(MemoryDedupStore::new(Arc::new(
+            clock.clone(),
+        )))))
+        .processing_lease(Duration::from_secs(60))
+        .sink(sink.clone())
+        .build()
+        .unwrap();
+    let body = event("PAY_SUCCESS", "ev-lost", 0);
+    assert!(!h.handle(deliver(&body)).await.status().is_success());
+    // Within the lease the event is still claimed: not acknowledged, not processed.
+    let early = h.handle(deliver(&body)).await;
+    assert_eq!(early.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(sink.events().is_empty());
+    // Credit Pay's next delivery, 5 minutes later, is processed: nothing is lost.
+    clock.advance(Duration::from_secs(300));
+    assert_eq!(h.handle(deliver(&body)).await.status(), StatusCode::OK);
     assert_eq!(sink.events().len(), 1);
 }
 
