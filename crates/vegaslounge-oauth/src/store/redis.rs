@@ -578,23 +578,6 @@ impl GrantStore for RedisStore {
                 .refresh_expires_at
                 .max(pair.access_expires_at + ACCESS_RETENTION);
             let keep = ttl_ms(retain, now);
-            self.link(
-                &pointer,
-                &[
-                    (
-                        self.keys.access(&pair.access),
-                        ttl_ms(pair.access_expires_at + ACCESS_RETENTION, now),
-                    ),
-                    (
-                        self.keys.refresh(&pair.refresh),
-                        ttl_ms(pair.refresh_expires_at, now),
-                    ),
-                    // The code's index must outlive its tombstone, which detects replays.
-                    (self.keys.code(&request.code), keep),
-                ],
-                Some(Membership::new(retain, now)),
-            )
-            .await?;
             let args = [
                 arg(request.code.to_hex()),
                 arg(&request.client_id),
@@ -616,7 +599,30 @@ impl GrantStore for RedisStore {
                 .run_script(&self.scripts.redeem, &pointer.tag, &args)
                 .await?;
             match reply.first().map(Vec::as_slice) {
-                Some(b"issued") => Ok(Redeemed::Issued(grant_from(&reply)?)),
+                Some(b"issued") => {
+                    // Pointers only lead to the grant, which decides everything: written once
+                    // the pair exists, so refused attempts leave no long-lived keys behind. The
+                    // tokens reach the client only after this.
+                    self.link(
+                        &pointer,
+                        &[
+                            (
+                                self.keys.access(&pair.access),
+                                ttl_ms(pair.access_expires_at + ACCESS_RETENTION, now),
+                            ),
+                            (
+                                self.keys.refresh(&pair.refresh),
+                                ttl_ms(pair.refresh_expires_at, now),
+                            ),
+                            // The code's index must outlive its tombstone, which detects
+                            // replays.
+                            (self.keys.code(&request.code), keep),
+                        ],
+                        Some(Membership::new(retain, now)),
+                    )
+                    .await?;
+                    Ok(Redeemed::Issued(grant_from(&reply)?))
+                }
                 Some(b"not_found") => Ok(Redeemed::NotFound),
                 Some(b"expired") => Ok(Redeemed::Expired),
                 Some(b"mismatch") => Ok(Redeemed::Mismatch),
@@ -638,21 +644,6 @@ impl GrantStore for RedisStore {
                 .refresh_expires_at
                 .max(pair.access_expires_at + ACCESS_RETENTION);
             let keep = ttl_ms(retain, now);
-            self.link(
-                &pointer,
-                &[
-                    (
-                        self.keys.access(&pair.access),
-                        ttl_ms(pair.access_expires_at + ACCESS_RETENTION, now),
-                    ),
-                    (
-                        self.keys.refresh(&pair.refresh),
-                        ttl_ms(pair.refresh_expires_at, now),
-                    ),
-                ],
-                Some(Membership::new(retain, now)),
-            )
-            .await?;
             let args = [
                 arg(request.refresh.to_hex()),
                 arg(&request.client_id),
@@ -671,7 +662,25 @@ impl GrantStore for RedisStore {
                 .run_script(&self.scripts.rotate, &pointer.tag, &args)
                 .await?;
             match reply.first().map(Vec::as_slice) {
-                Some(b"rotated") => Ok(Rotated::Rotated(grant_from(&reply)?)),
+                Some(b"rotated") => {
+                    // As for a code: the new pair's pointers once it exists.
+                    self.link(
+                        &pointer,
+                        &[
+                            (
+                                self.keys.access(&pair.access),
+                                ttl_ms(pair.access_expires_at + ACCESS_RETENTION, now),
+                            ),
+                            (
+                                self.keys.refresh(&pair.refresh),
+                                ttl_ms(pair.refresh_expires_at, now),
+                            ),
+                        ],
+                        Some(Membership::new(retain, now)),
+                    )
+                    .await?;
+                    Ok(Rotated::Rotated(grant_from(&reply)?))
+                }
                 Some(b"repeat") => match reply.as_slice() {
                     [_, _, _, _, sealed, access, expires] => Ok(Rotated::Repeat {
                         grant: grant_from(&reply)?,
@@ -757,10 +766,9 @@ impl GrantStore for RedisStore {
                     revoked.push(tag);
                 }
             }
-            // Only what was revoked here leaves the set. A member that was not live may be a code
-            // being redeemed right now (its redemption joins the set before it goes live):
-            // removing it would hide that grant from every later revocation. Dead members go
-            // with the score-based pruning.
+            // Only what was revoked here leaves the set: a member that was not live is dead
+            // already (the score-based pruning removes it) or belongs to a rotation racing this
+            // revocation, which must stay findable by the next one.
             self.forget_members(&player_tag, &revoked).await?;
             Ok(revoked.len())
         })

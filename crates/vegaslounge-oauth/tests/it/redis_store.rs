@@ -303,3 +303,59 @@ async fn a_players_grant_set_holds_only_grants_within_their_retention() {
         .unwrap();
     assert_eq!(members, 0, "revoking the player empties its set");
 }
+
+#[tokio::test]
+async fn refused_redemptions_leave_no_keys_behind() {
+    let Some(redis) = RedisServer::start_or_skip("refused attempts leave no keys") else {
+        return;
+    };
+    let mut conn = connection(&redis).await;
+    let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_711_954_264);
+    let store = store(
+        conn.clone(),
+        "refused:",
+        &ManualClock::at_unix_seconds(1_711_954_264),
+    );
+    let code = TokenHash::of("code-r");
+    store
+        .put_code(NewCode {
+            code,
+            grant: Arc::new(Grant {
+                grant_id: GrantId::from_string("gr"),
+                client_id: CLIENT.to_owned(),
+                player_id: PLAYER.to_owned(),
+            }),
+            redirect_uri: "https://fl.vegaslounge.live".to_owned(),
+            expires_at: t0 + Duration::from_secs(60),
+        })
+        .await
+        .unwrap();
+    let before = keys(&mut conn, "refused:").await;
+    let attempt = |client: &str, tag: &str, at: SystemTime| RedeemCode {
+        code,
+        client_id: client.to_owned(),
+        redirect_uri: None,
+        now: at,
+        pair: NewPair {
+            access: TokenHash::of(&format!("access-{tag}")),
+            access_expires_at: at + Duration::from_secs(3600),
+            refresh: TokenHash::of(&format!("refresh-{tag}")),
+            refresh_expires_at: at + Duration::from_secs(30 * 86_400),
+        },
+    };
+    // Another client's attempt, then one after the code expired: refused, and nothing written.
+    assert_eq!(
+        store.redeem_code(attempt("VL999", "x", t0)).await,
+        Ok(Redeemed::Mismatch)
+    );
+    assert_eq!(keys(&mut conn, "refused:").await, before);
+    assert_eq!(
+        store
+            .redeem_code(attempt(CLIENT, "y", t0 + Duration::from_secs(61)))
+            .await,
+        Ok(Redeemed::Expired)
+    );
+    let after: HashSet<String> = keys(&mut conn, "refused:").await.into_iter().collect();
+    let before: HashSet<String> = before.into_iter().collect();
+    assert!(after.is_subset(&before), "{after:?} not within {before:?}");
+}
