@@ -42,8 +42,8 @@ use auth_core::{Clock, SystemClock};
 pub use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::{
-    ACCESS_RETENTION, AccessGrant, Grant, GrantId, GrantStore, NewCode, RedeemCode, Redeemed,
-    RotateRefresh, Rotated, SealedAnswer, StoreError, TokenHash,
+    ACCESS_RETENTION, AccessGrant, Grant, GrantId, GrantStore, NewCode, NewPair, RedeemCode,
+    Redeemed, RotateRefresh, Rotated, SealedAnswer, StoreError, TokenHash,
 };
 use crate::error::ConfigError;
 
@@ -423,6 +423,31 @@ impl RedisStore {
     /// Writes index entries (each with its TTL in milliseconds) and, when `member` is given,
     /// records the grant in its player's set. Safe to repeat; it never decides anything, so a
     /// pointer to a grant that did not take the token is harmless.
+    /// Points a new pair's access and refresh keys (and `extra`, when given) at the grant and
+    /// keeps the grant in its player's set until `retain`.
+    async fn link_pair(
+        &self,
+        pointer: &Pointer,
+        pair: &NewPair,
+        now: SystemTime,
+        retain: SystemTime,
+        extra: Option<(String, i64)>,
+    ) -> Result<(), StoreError> {
+        let mut entries = vec![
+            (
+                self.keys.access(&pair.access),
+                ttl_ms(pair.access_expires_at + ACCESS_RETENTION, now),
+            ),
+            (
+                self.keys.refresh(&pair.refresh),
+                ttl_ms(pair.refresh_expires_at, now),
+            ),
+        ];
+        entries.extend(extra);
+        self.link(pointer, &entries, Some(Membership::new(retain, now)))
+            .await
+    }
+
     async fn link(
         &self,
         pointer: &Pointer,
@@ -603,24 +628,10 @@ impl GrantStore for RedisStore {
                     // Pointers only lead to the grant, which decides everything: written once
                     // the pair exists, so refused attempts leave no long-lived keys behind. The
                     // tokens reach the client only after this.
-                    self.link(
-                        &pointer,
-                        &[
-                            (
-                                self.keys.access(&pair.access),
-                                ttl_ms(pair.access_expires_at + ACCESS_RETENTION, now),
-                            ),
-                            (
-                                self.keys.refresh(&pair.refresh),
-                                ttl_ms(pair.refresh_expires_at, now),
-                            ),
-                            // The code's index must outlive its tombstone, which detects
-                            // replays.
-                            (self.keys.code(&request.code), keep),
-                        ],
-                        Some(Membership::new(retain, now)),
-                    )
-                    .await?;
+                    // The code's index must outlive its tombstone, which detects replays.
+                    let code_index = (self.keys.code(&request.code), keep);
+                    self.link_pair(&pointer, pair, now, retain, Some(code_index))
+                        .await?;
                     Ok(Redeemed::Issued(grant_from(&reply)?))
                 }
                 Some(b"not_found") => Ok(Redeemed::NotFound),
@@ -664,21 +675,7 @@ impl GrantStore for RedisStore {
             match reply.first().map(Vec::as_slice) {
                 Some(b"rotated") => {
                     // As for a code: the new pair's pointers once it exists.
-                    self.link(
-                        &pointer,
-                        &[
-                            (
-                                self.keys.access(&pair.access),
-                                ttl_ms(pair.access_expires_at + ACCESS_RETENTION, now),
-                            ),
-                            (
-                                self.keys.refresh(&pair.refresh),
-                                ttl_ms(pair.refresh_expires_at, now),
-                            ),
-                        ],
-                        Some(Membership::new(retain, now)),
-                    )
-                    .await?;
+                    self.link_pair(&pointer, pair, now, retain, None).await?;
                     Ok(Rotated::Rotated(grant_from(&reply)?))
                 }
                 Some(b"repeat") => match reply.as_slice() {
