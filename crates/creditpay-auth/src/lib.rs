@@ -10,8 +10,9 @@
 //!   token with the platform's own [`TokenVerifier`](auth_core::TokenVerifier), and writes the
 //!   answer with exact amounts.
 //! * [`WebhookHandler`]: verifies, decodes and de-duplicates payment events before the platform
-//!   processes them, and acknowledges only what was recorded. De-duplication is in memory by
-//!   default; with feature `redis`, `RedisDedupStore` shares it between instances.
+//!   processes them, and acknowledges only what was processed (an event is claimed while the
+//!   platform processes it, then recorded). De-duplication is in memory by default; with feature
+//!   `redis`, `RedisDedupStore` shares it between instances.
 //! * [`sign`] and [`verify`]: the signature `base64(HMAC-SHA1(key, path + body))` as pure
 //!   functions.
 //!
