@@ -93,11 +93,7 @@ impl RedisDedupStore {
 
     async fn query<T: redis::FromRedisValue>(&self, command: redis::Cmd) -> Result<T, Error> {
         let mut conn = self.conn.clone();
-        match tokio::time::timeout(self.timeout, command.query_async(&mut conn)).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => Err(Error::Store(format!("Redis failed: {}", describe(&e)))),
-            Err(_) => Err(Error::Store("Redis did not answer in time".into())),
-        }
+        self.within(command.query_async(&mut conn)).await
     }
 
     /// Runs a script (loading it again after a `SCRIPT FLUSH`) within the deadline.
@@ -106,7 +102,15 @@ impl RedisDedupStore {
         invocation: &redis::ScriptInvocation<'_>,
     ) -> Result<T, Error> {
         let mut conn = self.conn.clone();
-        match tokio::time::timeout(self.timeout, invocation.invoke_async(&mut conn)).await {
+        self.within(invocation.invoke_async(&mut conn)).await
+    }
+
+    /// One Redis operation within the deadline, its failure as [`Error::Store`].
+    async fn within<T>(
+        &self,
+        operation: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, Error> {
+        match tokio::time::timeout(self.timeout, operation).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => Err(Error::Store(format!("Redis failed: {}", describe(&e)))),
             Err(_) => Err(Error::Store("Redis did not answer in time".into())),

@@ -210,8 +210,13 @@ impl InboundVerifier {
 /// A header value that is short printable ASCII, so it is safe to log and hand on.
 fn printable(headers: &HeaderMap, name: &str) -> Option<String> {
     let v = headers.get(name)?.to_str().ok()?;
-    (!v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
-        .then(|| v.to_owned())
+    is_token_text(v, 128).then(|| v.to_owned())
+}
+
+/// Non-empty, at most `max` bytes, printable ASCII without spaces: safe to log and to use in a
+/// store key.
+pub(crate) fn is_token_text(text: &str, max: usize) -> bool {
+    !text.is_empty() && text.len() <= max && text.bytes().all(|b| b.is_ascii_graphic())
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ use serde_json::value::RawValue;
 
 use crate::error::Error;
 use crate::reply;
-use crate::verify::InboundVerifier;
+use crate::verify::{InboundVerifier, is_token_text};
 
 /// The shortest de-duplication window accepted: 24 hours (Credit Pay retries for 50 minutes).
 pub const MIN_DEDUP_TTL: Duration = Duration::from_secs(24 * 60 * 60);
@@ -188,11 +188,6 @@ pub const MAX_EVENT_ID_BYTES: usize = 128;
 
 /// Longest event `type` accepted (the documented ones are at most 19 bytes).
 pub const MAX_EVENT_TYPE_BYTES: usize = 64;
-
-/// Non-empty, at most `max` bytes, printable ASCII without spaces.
-fn is_token_text(text: &str, max: usize) -> bool {
-    !text.is_empty() && text.len() <= max && text.bytes().all(|b| b.is_ascii_graphic())
-}
 
 /// Decodes a webhook body. Call only after the signature verified.
 ///

@@ -467,16 +467,16 @@ impl HiveClientBuilder {
         if appid.chars().any(char::is_control) {
             return Err(config("appid has control characters"));
         }
+        let call_deadline = self
+            .call_deadline
+            .unwrap_or(self.oauth_deadline + self.deadline);
         for (name, t) in [
             ("primary timeout", self.primary_timeout),
             ("fallback timeout", self.fallback_timeout),
             ("deadline", self.deadline),
             ("OAuth attempt timeout", self.oauth_attempt_timeout),
             ("OAuth deadline", self.oauth_deadline),
-            (
-                "call deadline",
-                self.call_deadline.unwrap_or(Duration::from_secs(1)),
-            ),
+            ("call deadline", call_deadline),
             ("breaker cool-down", self.breaker.initial_cooldown),
         ] {
             if t.is_zero() {
@@ -551,9 +551,6 @@ impl HiveClientBuilder {
                 deadline: self.deadline,
             },
         );
-        let call_deadline = self
-            .call_deadline
-            .unwrap_or(self.oauth_deadline + self.deadline);
         Ok(HiveClient {
             inner: Arc::new(Inner {
                 appid,

@@ -350,13 +350,13 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
         };
         match arg.as_str() {
             "--provider" => provider = Some(Provider::parse(&value("--provider")?)?),
-            "--upstream" => upstream = Some(parse_upstream(&value("--upstream")?)?),
+            "--upstream" => upstream = Some(parse_upstream("--upstream", &value("--upstream")?)?),
             "--listen" => listen = parse_listen("--listen", &value("--listen")?)?,
             "--fallback-upstream" => {
-                fallback_upstream = Some(
-                    parse_upstream(&value("--fallback-upstream")?)
-                        .map_err(|e| e.replace("--upstream", "--fallback-upstream"))?,
-                );
+                fallback_upstream = Some(parse_upstream(
+                    "--fallback-upstream",
+                    &value("--fallback-upstream")?,
+                )?);
             }
             "--fallback-listen" => {
                 fallback_listen = Some(parse_listen(
@@ -409,9 +409,8 @@ fn parse_listen(flag: &str, text: &str) -> Result<SocketAddr, String> {
     Ok(addr)
 }
 
-fn parse_upstream(text: &str) -> Result<url::Url, String> {
-    let bad =
-        || "--upstream must be an http(s) URL without user info, query or fragment".to_owned();
+fn parse_upstream(flag: &str, text: &str) -> Result<url::Url, String> {
+    let bad = || format!("{flag} must be an http(s) URL without user info, query or fragment");
     let url = url::Url::parse(text).map_err(|_| bad())?;
     let ok = matches!(url.scheme(), "http" | "https")
         && url.host_str().is_some()
