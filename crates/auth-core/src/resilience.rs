@@ -9,6 +9,25 @@ use tokio::time::Instant;
 
 use crate::clock::Clock;
 
+/// The furthest [`instant_after`] reaches: about 30 years, beyond any deadline a call needs.
+const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 60 * 60);
+
+/// `start + span`, with `span` capped at about 30 years so that a configured `Duration::MAX`
+/// (meaning "no practical limit") cannot overflow the clock.
+///
+/// ```
+/// use std::time::Duration;
+/// use auth_core::resilience::instant_after;
+/// use tokio::time::Instant;
+///
+/// let now = Instant::now();
+/// assert_eq!(instant_after(now, Duration::from_secs(5)), now + Duration::from_secs(5));
+/// assert!(instant_after(now, Duration::MAX) > now + Duration::from_secs(20 * 365 * 86_400));
+/// ```
+pub fn instant_after(start: Instant, span: Duration) -> Instant {
+    start + span.min(FAR_FUTURE)
+}
+
 /// How often and how patiently to repeat an idempotent call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -63,9 +82,9 @@ impl RetryPolicy {
         } else {
             let mut b = [0u8; 8];
             crate::ids::fill_random(&mut b);
-            u64::from_le_bytes(b) % (jitter_ms + 1)
+            u64::from_le_bytes(b) % jitter_ms.saturating_add(1)
         };
-        Some(half + Duration::from_millis(extra))
+        Some(half.saturating_add(Duration::from_millis(extra)))
     }
 }
 
@@ -185,14 +204,14 @@ impl CircuitBreaker {
         let mut s = self.lock();
         if s.probe_started.take().is_some() {
             // The probe failed: open again for a longer cool-down.
-            s.cooldown = (s.cooldown * 2).min(self.config.max_cooldown);
-            s.open_until = Some(now + s.cooldown);
+            s.cooldown = s.cooldown.saturating_mul(2).min(self.config.max_cooldown);
+            s.open_until = Some(instant_after(now, s.cooldown));
             return;
         }
         s.consecutive_failures = s.consecutive_failures.saturating_add(1);
         if s.open_until.is_none() && s.consecutive_failures >= self.config.failure_threshold {
             s.cooldown = self.config.initial_cooldown;
-            s.open_until = Some(now + s.cooldown);
+            s.open_until = Some(instant_after(now, s.cooldown));
         }
     }
 
@@ -266,10 +285,16 @@ impl<T: Clone, E: Clone> ExpiringCache<T, E> {
         let now = self.clock.now();
         let slot = self.slot();
         match slot.as_ref() {
-            Some(s) if now + self.refresh_ahead < s.expires_at => Ok(Cached {
-                value: s.value.clone(),
-                generation: s.generation,
-            }),
+            Some(s)
+                if now
+                    .checked_add(self.refresh_ahead)
+                    .is_some_and(|t| t < s.expires_at) =>
+            {
+                Ok(Cached {
+                    value: s.value.clone(),
+                    generation: s.generation,
+                })
+            }
             Some(s) if now < s.expires_at => Err(Some(Cached {
                 value: s.value.clone(),
                 generation: s.generation,
@@ -399,6 +424,50 @@ mod tests {
         assert_eq!(b.decide(), BreakerDecision::Allow);
     }
 
+    #[test]
+    fn retry_backoff_with_unbounded_settings_does_not_overflow() {
+        let p = RetryPolicy {
+            max_attempts: u32::MAX,
+            initial_backoff: Duration::MAX,
+            max_backoff: Duration::MAX,
+            max_retry_after: Duration::MAX,
+        };
+        for attempt in [2, 3, 40, u32::MAX] {
+            let wait = p.backoff(attempt, None).unwrap();
+            assert!(wait >= Duration::MAX / 2, "{wait:?}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn breaker_with_unbounded_cooldowns_does_not_overflow() {
+        let b = CircuitBreaker::new(BreakerConfig {
+            failure_threshold: 1,
+            initial_cooldown: Duration::MAX,
+            max_cooldown: Duration::MAX,
+        });
+        b.record_failure();
+        assert_eq!(b.state(), BreakerState::Open);
+        tokio::time::advance(Duration::from_secs(10 * 365 * 86_400)).await;
+        assert_eq!(b.decide(), BreakerDecision::Reject);
+        // The open time is capped at about 30 years; then a failed probe doubles the
+        // cool-down, which saturates instead of overflowing.
+        tokio::time::advance(Duration::from_secs(21 * 365 * 86_400)).await;
+        assert_eq!(b.decide(), BreakerDecision::Probe);
+        b.record_failure();
+        assert_eq!(b.state(), BreakerState::Open);
+        assert_eq!(b.decide(), BreakerDecision::Reject);
+    }
+
+    #[test]
+    fn instant_after_caps_the_span() {
+        let now = Instant::now();
+        assert_eq!(
+            instant_after(now, Duration::from_secs(7)),
+            now + Duration::from_secs(7)
+        );
+        assert_eq!(instant_after(now, Duration::MAX), now + FAR_FUTURE);
+    }
+
     #[tokio::test]
     async fn cache_fetches_once_for_concurrent_waiters() {
         let clock = ManualClock::at_unix_seconds(1_000);
@@ -459,6 +528,19 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(d.value, 4);
+    }
+
+    #[tokio::test]
+    async fn an_unbounded_refresh_ahead_always_refreshes() {
+        let clock = ManualClock::at_unix_seconds(1_000);
+        let cache = ExpiringCache::<u32, &str>::new(Duration::MAX, Arc::new(clock.clone()));
+        for expected in 1..=3 {
+            let got = cache
+                .get_or_refresh(|| async move { Ok((expected, clock_at(2_000))) })
+                .await
+                .unwrap();
+            assert_eq!(got.value, expected);
+        }
     }
 
     #[tokio::test]

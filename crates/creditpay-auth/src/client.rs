@@ -175,7 +175,7 @@ impl Client {
             );
             attempt += 1;
             match self.connect_retry.backoff(attempt, None) {
-                Some(wait) if retryable && start.elapsed() + wait < self.timeout => {
+                Some(wait) if retryable && start.elapsed().saturating_add(wait) < self.timeout => {
                     tracing::debug!(trace = %trace, attempt, "Credit Pay connect failed, retrying");
                     tokio::time::sleep(wait).await;
                 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use async_trait::async_trait;
-use auth_core::resilience::{BreakerConfig, BreakerState, ExpiringCache};
+use auth_core::resilience::{BreakerConfig, BreakerState, ExpiringCache, instant_after};
 use auth_core::{
     AuthError, Clock, HttpTransport, ReqwestTransport, SystemClock, TokenVerifier, VerifiedPlayer,
     VerifyRequest,
@@ -149,7 +149,7 @@ impl HiveClient {
         let tokens = self.inner.tokens.as_ref().ok_or_else(|| {
             HiveError::Config("the v2 APIs need client_id and client_secret".into())
         })?;
-        let deadline = Instant::now() + self.inner.call_deadline;
+        let deadline = instant_after(Instant::now(), self.inner.call_deadline);
         let mut refreshed = false;
         loop {
             // A token fetch that outlives the call is abandoned here; the cache lets the next
@@ -469,7 +469,7 @@ impl HiveClientBuilder {
         }
         let call_deadline = self
             .call_deadline
-            .unwrap_or(self.oauth_deadline + self.deadline);
+            .unwrap_or(self.oauth_deadline.saturating_add(self.deadline));
         for (name, t) in [
             ("primary timeout", self.primary_timeout),
             ("fallback timeout", self.fallback_timeout),

@@ -12,7 +12,9 @@
 
 use std::time::Duration;
 
-use auth_core::resilience::{BreakerConfig, BreakerDecision, BreakerState, CircuitBreaker};
+use auth_core::resilience::{
+    BreakerConfig, BreakerDecision, BreakerState, CircuitBreaker, instant_after,
+};
 use auth_core::transport::{retry_after, send_with_timeout};
 use auth_core::{HttpTransport, TransportErrorKind};
 use bytes::Bytes;
@@ -141,7 +143,7 @@ impl Failover {
         prepared: &Prepared,
         outer: Option<Instant>,
     ) -> Result<(Response<Bytes>, ServedBy), HiveError> {
-        let own = Instant::now() + self.timeouts.deadline;
+        let own = instant_after(Instant::now(), self.timeouts.deadline);
         let deadline = outer.map_or(own, |o| o.min(own));
         if remaining(deadline).is_zero() {
             return Err(unavailable(AttemptFailure::DeadlineExceeded, None));

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use auth_core::clock::from_unix_seconds;
-use auth_core::resilience::{Cached, ExpiringCache};
+use auth_core::resilience::{Cached, ExpiringCache, instant_after};
 use auth_core::{Clock, HttpTransport};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -151,7 +151,7 @@ impl TokenSource {
         const ATTEMPTS: u32 = 2;
         const RETRY_PAUSE: Duration = Duration::from_millis(100);
         let prepared = token_request(&self.appid, &self.client_id, &self.client_secret)?;
-        let deadline = Instant::now() + self.timeouts.deadline;
+        let deadline = instant_after(Instant::now(), self.timeouts.deadline);
         let mut last = AttemptFailure::DeadlineExceeded;
         for attempt in 1..=ATTEMPTS {
             if attempt > 1 {

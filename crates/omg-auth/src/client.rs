@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::resilience::RetryPolicy;
+use auth_core::resilience::{RetryPolicy, instant_after};
 use auth_core::transport::send_with_timeout;
 use auth_core::{
     Clock, HttpTransport, IdGenerator, KeyRing, RandomIds, ReqwestTransport, SystemClock,
@@ -131,7 +131,7 @@ impl Client {
         &self,
         signed: &SignedRequest,
     ) -> Result<T, Error> {
-        let deadline = Instant::now() + self.inner.deadline;
+        let deadline = instant_after(Instant::now(), self.inner.deadline);
         let mut attempt = 1;
         loop {
             match self.attempt(signed, deadline).await {
@@ -150,7 +150,7 @@ impl Client {
         &self,
         signed: &SignedRequest,
     ) -> Result<T, Error> {
-        let deadline = Instant::now() + self.inner.deadline;
+        let deadline = instant_after(Instant::now(), self.inner.deadline);
         let mut attempt = 1;
         loop {
             let outcome = match self.attempt(signed, deadline).await {

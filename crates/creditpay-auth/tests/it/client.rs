@@ -66,6 +66,24 @@ async fn identify_auth_sends_body0_signed_with_c1_and_the_documented_headers() {
 }
 
 #[tokio::test]
+async fn unbounded_timeouts_are_accepted_and_calls_still_work() {
+    let server = mock_answering(json(SUCCESS)).await;
+    let client = client_builder(&format!("{}/dg", server.uri()))
+        .timeout(Duration::MAX)
+        .connect_timeout(Duration::MAX)
+        .connect_retry(auth_core::resilience::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: Duration::MAX,
+            max_backoff: Duration::MAX,
+            max_retry_after: Duration::MAX,
+        })
+        .build()
+        .unwrap();
+    let issued = client.identify_auth(&body0_request()).await.unwrap();
+    assert!(issued.ident_code.ct_eq("bb15a501d2354aeb937160c67b3580a6"));
+}
+
+#[tokio::test]
 async fn legacy_plat_id_query_parameter_is_configurable() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))

@@ -79,6 +79,28 @@ async fn one_token_fetch_serves_32_concurrent_callers() {
 }
 
 #[tokio::test]
+async fn unbounded_timeouts_are_accepted_and_verification_still_works() {
+    let server = MockServer::start().await;
+    token_once(&server, "server-jwt", 1).await;
+    verified_for(&server, "server-jwt", 1).await;
+    let client = builder()
+        .primary_url(server.uri())
+        .clock(Arc::new(ManualClock::at_unix_seconds(NOW)))
+        .primary_timeout(Duration::MAX)
+        .fallback_timeout(Duration::MAX)
+        .deadline(Duration::MAX)
+        .oauth_attempt_timeout(Duration::MAX)
+        .oauth_deadline(Duration::MAX)
+        .build()
+        .unwrap();
+    assert_eq!(
+        client.verify_token(&params()).await.unwrap().player_id,
+        PLAYER_ID
+    );
+    server.verify().await;
+}
+
+#[tokio::test]
 async fn token_is_refreshed_60_s_before_its_jwt_exp() {
     let server = MockServer::start().await;
     let (first, second) = (jwt(NOW + 600, "a"), jwt(NOW + 4000, "b"));

@@ -288,6 +288,29 @@ async fn idempotent_reads_retry_5xx_and_then_succeed() {
 }
 
 #[tokio::test]
+async fn unbounded_timeouts_are_accepted_and_calls_still_work() {
+    let server = MockServer::start().await;
+    exact("/api/player/v1/authorize", O4_BODY, O4_SIGN)
+        .respond_with(json(200, AUTHORIZED))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/api/game/v1/entergame"))
+        .respond_with(json(200, GAME_URL))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let c = client_builder(&server.uri())
+        .attempt_timeout(Duration::MAX)
+        .deadline(Duration::MAX)
+        .build()
+        .unwrap();
+    let player = c.authorize(&bill()).await.unwrap();
+    assert_eq!(player.token.expose_secret(), "1003803");
+    assert!(c.enter_game(&launch()).await.is_ok());
+}
+
+#[tokio::test]
 async fn idempotent_reads_stop_after_three_attempts() {
     let server = MockServer::start().await;
     Mock::given(path("/api/game/v1/entergame"))
