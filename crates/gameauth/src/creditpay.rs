@@ -101,10 +101,10 @@ pub(crate) struct AuthArgs {
     #[arg(long, value_name = "ID")]
     plat_id: String,
     /// The player's unique number on the platform.
-    #[arg(long, value_name = "S")]
+    #[arg(long, value_name = "S", allow_hyphen_values = true)]
     customer_no: String,
     /// The platform's own token for the player (relayed back in Credit Pay's callbacks).
-    #[arg(long, value_name = "S")]
+    #[arg(long, value_name = "S", allow_hyphen_values = true)]
     customer_token: String,
     /// When customer_token expires, in 13-digit epoch milliseconds.
     #[arg(long, value_name = "MS")]

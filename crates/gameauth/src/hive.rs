@@ -96,13 +96,13 @@ pub(crate) struct VerifyArgs {
     #[arg(long, value_name = "A")]
     appid: String,
     /// The device id (did) from the client login.
-    #[arg(long, value_name = "D")]
+    #[arg(long, value_name = "D", allow_hyphen_values = true)]
     did: String,
     /// The player id from the client login.
     #[arg(long, value_name = "N")]
     player_id: i64,
     /// The player's login token from the client (PlayerInfo.token).
-    #[arg(long, value_name = "T")]
+    #[arg(long, value_name = "T", allow_hyphen_values = true)]
     token: String,
     /// Player fields to include, comma-separated (v2 only): is_blocked, is_device_registered,
     /// join_timestamp, china_pi_no.
@@ -123,7 +123,7 @@ pub(crate) struct IdpListArgs {
     player_id: i64,
     /// Accepted for symmetry with `verify`; the IdP list is authorised by the server
     /// credentials alone, so the token is not sent.
-    #[arg(long, value_name = "T")]
+    #[arg(long, value_name = "T", allow_hyphen_values = true)]
     token: Option<String>,
 }
 

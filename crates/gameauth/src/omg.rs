@@ -91,10 +91,10 @@ pub(crate) struct AuthorizeArgs {
     #[arg(long, value_name = "ID")]
     app_id: String,
     /// The operator's unique player id.
-    #[arg(long, value_name = "U")]
+    #[arg(long, value_name = "U", allow_hyphen_values = true)]
     uname: String,
     /// The player's display name (at most 40 UTF-8 bytes).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
     nickname: String,
     /// Currency id, for multi-currency merchants.
     #[arg(long, value_name = "N", allow_negative_numbers = true)]

@@ -90,7 +90,7 @@ pub(crate) struct CheckArgs {
     #[arg(long, value_name = "URI")]
     redirect_uri: String,
     /// An authorization code obtained by logging in through the operator's own page.
-    #[arg(long, value_name = "CODE")]
+    #[arg(long, value_name = "CODE", allow_hyphen_values = true)]
     code: Option<String>,
     /// Log in as this player through the demo-login contract to get a code.
     #[arg(long, value_name = "U")]

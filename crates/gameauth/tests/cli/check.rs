@@ -226,6 +226,22 @@ async fn a_made_up_code_fails_the_exchange_and_exits_1() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_code_that_begins_with_a_hyphen_is_a_code() {
+    // One code in 64 that the server issues begins with `-` (URL-safe base64).
+    let server = serve();
+    let run = check(
+        &server.base,
+        &["--code", "-oMadeUpCode"],
+        &[("VL_CLIENT_SECRET", DEMO_SECRET)],
+    )
+    .await;
+    run.expect_code(1);
+    let out = run.json();
+    assert_eq!(failures(&out)[0].0, "code exchange");
+    assert_eq!(out["summary"], "4 passed, 4 failed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_unreachable_deployment_exits_2() {
     let run = check(
         &closed_port_url(),

@@ -1,7 +1,8 @@
 //! Usage errors: `--help` everywhere, clap's own errors, missing secrets that name their
-//! variable, and unreadable files. All exit 2 except `--help` (0).
+//! variable, unreadable files, and opaque values that only look like flags. All exit 2 except
+//! `--help` (0).
 
-use crate::gameauth;
+use crate::{closed_port_url, gameauth};
 
 const COMMANDS: [&[&str]; 14] = [
     &[],
@@ -293,4 +294,75 @@ fn a_missing_secret_file_is_a_usage_error_naming_the_flag() {
             .unwrap()
             .contains("--key-file")
     );
+}
+
+#[test]
+fn opaque_values_may_begin_with_a_hyphen() {
+    // Codes, tokens, device ids and player names are opaque: one that begins with `-` is a value,
+    // not a flag, so each command gets as far as calling the (closed) provider.
+    let url = closed_port_url();
+    // The arguments, and the secrets the command reads from the environment.
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
+    let cases: [Case; 3] = [
+        (
+            &[
+                "omg",
+                "authorize",
+                "--base-url",
+                &url,
+                "--app-id",
+                "10013",
+                "--uname",
+                "-1003",
+                "--nickname",
+                "-Bill-",
+            ],
+            &[("OMG_SIGN_KEY", "k")],
+        ),
+        (
+            &[
+                "creditpay",
+                "auth",
+                "--base-url",
+                &url,
+                "--plat-id",
+                "p",
+                "--customer-no",
+                "-473",
+                "--customer-token",
+                "-session",
+                "--token-expire",
+                "4102444800000",
+                "--callback-url",
+                "https://platform.example/cb",
+                "--client-ip",
+                "192.168.1.166",
+            ],
+            &[("CREDITPAY_API_KEY", "a"), ("CREDITPAY_SIGNATURE_KEY", "k")],
+        ),
+        (
+            &[
+                "hive",
+                "verify",
+                "--primary-url",
+                &url,
+                "--appid",
+                "com.example.game",
+                "--did",
+                "-255764404509548",
+                "--player-id",
+                "21",
+                "--token",
+                "-player-login-token",
+                "--timeout-ms",
+                "1000",
+            ],
+            &[("HIVE_CLIENT_ID", "id"), ("HIVE_CLIENT_SECRET", "s")],
+        ),
+    ];
+    for (args, envs) in cases {
+        let run = gameauth(args, envs);
+        run.expect_code(2);
+        assert_eq!(run.json()["error"]["kind"], "unavailable", "{args:?}");
+    }
 }
