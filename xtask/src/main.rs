@@ -5,6 +5,7 @@
 //!   provider and the closing `N passed, N failed` line.
 //! * `fixtures check`: secret-leak scan, signature consistency and schema validation of
 //!   `fixtures/`.
+//! * `msrv`: every resolved dependency declares a `rust-version` no newer than the workspace's.
 //! * `record --provider P --upstream URL --out DIR`: a recording proxy that writes scrubbed,
 //!   re-signed fixtures.
 
@@ -12,6 +13,7 @@ mod bench;
 mod contract;
 mod fixtures;
 mod fuzz;
+mod msrv;
 mod record;
 
 use std::path::PathBuf;
@@ -32,6 +34,8 @@ commands:
   fuzz [--seconds <N>] [--jobs <J>] [--target <NAME>]... | fuzz --seed
       Run every fuzz target N seconds (default 60; needs nightly and cargo-fuzz), J targets
       at a time (default 1), or rewrite the seed corpora from the fixtures.
+  msrv
+      Check that every dependency in Cargo.lock builds with the workspace's rust-version.
   record --provider <omg|creditpay|hive> --upstream <URL> --out <DIR>
          [--listen <ADDR>] [--scenario <NAME>] [--scrub-field <NAME>]...
          [--fallback-upstream <URL> [--fallback-listen <ADDR>]]
@@ -53,6 +57,7 @@ fn main() -> ExitCode {
         "contract-test" => contract::cli(rest),
         "fixtures" => fixtures::cli(rest),
         "fuzz" => fuzz::cli(rest),
+        "msrv" => msrv::cli(rest),
         "record" => record::cli(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");

@@ -47,6 +47,7 @@
 //! assert_eq!(player.player_id, "player-1");
 //! # });
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod clock;
 pub mod error;

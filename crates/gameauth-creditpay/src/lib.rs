@@ -59,6 +59,11 @@
 //! # Ok::<(), gameauth_creditpay::Error>(())
 //! # }).unwrap();
 //! ```
+//!
+//! # Feature flags
+//!
+#![doc = document_features::document_features!()]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "axum")]
 pub mod axum;

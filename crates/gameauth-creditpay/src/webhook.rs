@@ -322,10 +322,8 @@ pub enum Recorded {
 /// Implementations must be atomic across every instance that receives webhooks, and must report
 /// failures as [`Error::Store`] rather than guess. A claim lapses by itself after its lease, so a
 /// delivery whose processing failed (or whose instance died) never blocks the event for longer
-/// than that, even if [`forget`](Self::forget) could not run. [`RedisDedupStore`] keeps one key
+/// than that, even if [`forget`](Self::forget) could not run. `RedisDedupStore` (feature `redis`) keeps one key
 /// per event: `processing` with the lease as TTL, then `done` with the de-duplication TTL.
-///
-/// [`RedisDedupStore`]: crate::RedisDedupStore
 #[async_trait]
 pub trait WebhookDedupStore: Send + Sync {
     /// Claims `event_id` for `lease` unless it is processed ([`Recorded::Duplicate`]) or

@@ -58,6 +58,7 @@
 //! # Ok::<_, gameauth_hive::HiveError>(())
 //! # }).unwrap();
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod client;
 pub mod code;

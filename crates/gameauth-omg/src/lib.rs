@@ -11,7 +11,8 @@
 //!   [`Client::enter_game`] and [`Client::ingame`] return launch URLs.
 //! * [`callback`]: OMG → operator callbacks. [`CallbackVerifier`] checks any callback before its
 //!   body is parsed; [`VerifySessionResponder`] answers `verify_session` from the operator's own
-//!   [`gameauth_core::TokenVerifier`]. With the `axum` feature, [`router`] mounts it.
+//!   [`gameauth_core::TokenVerifier`]. With the `axum` feature, the `router`
+//!   module mounts it.
 //!
 //! # Example: a player token
 //!
@@ -82,6 +83,11 @@
 //! # });
 //! # Ok::<_, gameauth_omg::Error>(())
 //! ```
+//!
+//! # Feature flags
+//!
+#![doc = document_features::document_features!()]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod authorize;
 pub mod callback;
