@@ -9,6 +9,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use md5::{Digest, Md5};
+use omg_auth::TraceIdRule;
 use secrecy::SecretString;
 use serde_json::json;
 use sha1::Sha1;
@@ -116,8 +117,15 @@ pub(crate) fn run(settings: &Settings) -> Result<Vec<Row>, String> {
     let now = SystemTime::now;
     if omg_auth::sign::sign(OMG_QUERY, OMG_BODY, &omg_key) != OMG_SIGN
         || bare_md5_sign(OMG_QUERY, OMG_BODY, OMG_KEY) != OMG_SIGN
-        || omg_auth::verify::verify(Some(OMG_QUERY), OMG_BODY, Some(OMG_SIGN), &omg_ring, now())
-            .is_err()
+        || omg_auth::verify::verify(
+            TraceIdRule::DEFAULT,
+            Some(OMG_QUERY),
+            OMG_BODY,
+            Some(OMG_SIGN),
+            &omg_ring,
+            now(),
+        )
+        .is_err()
         || !bare_md5_verify(OMG_QUERY, OMG_BODY, OMG_KEY, OMG_SIGN)
     {
         return Err("OMG signing sides disagree with the official vector".into());
@@ -156,6 +164,7 @@ pub(crate) fn run(settings: &Settings) -> Result<Vec<Row>, String> {
             || {
                 // A verifier reads the clock on every call (for the key-rotation window).
                 let _ = black_box(omg_auth::verify::verify(
+                    TraceIdRule::DEFAULT,
                     Some(black_box(OMG_QUERY)),
                     black_box(OMG_BODY),
                     Some(black_box(OMG_SIGN)),
