@@ -115,6 +115,7 @@ pub use endpoint::Route;
 pub use error::{ConfigError, ErrorKind, HookError, OAuthError, Reason, StoreError};
 pub use hooks::{Account, AccountProvider, Balance, EndedSession, PlayerSessions};
 pub use net::{ForwardedHeader, NetworkPolicy};
+pub use redirect::RedirectUriPolicy;
 pub use response::ErrorStyle;
 #[cfg(feature = "axum")]
 pub use router::router;
