@@ -1,4 +1,5 @@
-//! Parsing what Vegas Lounge sends: token-endpoint forms and bearer credentials.
+//! Parsing what Vegas Lounge sends: token-endpoint forms (or JSON objects, when enabled) and
+//! bearer credentials.
 //!
 //! Pure functions over `http` headers and raw bytes, so any HTTP framework can use them.
 
