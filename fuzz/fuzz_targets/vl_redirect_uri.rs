@@ -102,7 +102,10 @@ fn assert_lands_under(registered: &str, uri: &str) {
     let want = url::Url::parse(registered).expect("a registered URI parses");
     let got = url::Url::parse(uri).unwrap_or_else(|e| panic!("{uri:?} allowed but {e}"));
     assert_eq!(got.origin(), want.origin(), "{uri:?}");
-    assert!(got.username().is_empty() && got.password().is_none(), "{uri:?}");
+    assert!(
+        got.username().is_empty() && got.password().is_none(),
+        "{uri:?}"
+    );
     assert!(got.fragment().is_none(), "{uri:?}");
     assert_eq!(got.query(), want.query(), "{uri:?}");
     let before_query = uri.split('?').next().unwrap_or(uri);
@@ -110,7 +113,11 @@ fn assert_lands_under(registered: &str, uri: &str) {
         .split_once("://")
         .and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]))
         .unwrap_or("/");
-    assert_eq!(got.path(), raw_path, "the browser rewrites the path of {uri:?}");
+    assert_eq!(
+        got.path(),
+        raw_path,
+        "the browser rewrites the path of {uri:?}"
+    );
     let base = want.path();
     let rest = got
         .path()

@@ -248,7 +248,10 @@ mod tests {
 
     #[test]
     fn body_reproduces_the_official_example_byte_for_byte() {
-        assert_eq!(body0_request().encode_body(NOW, DEFAULT).unwrap(), BODY0.as_bytes());
+        assert_eq!(
+            body0_request().encode_body(NOW, DEFAULT).unwrap(),
+            BODY0.as_bytes()
+        );
     }
 
     #[test]
@@ -260,7 +263,9 @@ mod tests {
         // Same bytes as BODY0 but for the name, in the same place.
         assert_eq!(
             body,
-            BODY0.replace("\"customer_no\":", "\"custom_no\":").as_bytes()
+            BODY0
+                .replace("\"customer_no\":", "\"custom_no\":")
+                .as_bytes()
         );
     }
 
@@ -282,9 +287,15 @@ mod tests {
     fn token_expire_must_be_13_digit_milliseconds() {
         let mut r = body0_request();
         r.token_expire = 1_732_521_424;
-        assert!(matches!(r.encode_body(0, DEFAULT), Err(Error::InvalidInput(_))));
+        assert!(matches!(
+            r.encode_body(0, DEFAULT),
+            Err(Error::InvalidInput(_))
+        ));
         r.token_expire = 17_325_214_241_910;
-        assert!(matches!(r.encode_body(0, DEFAULT), Err(Error::InvalidInput(_))));
+        assert!(matches!(
+            r.encode_body(0, DEFAULT),
+            Err(Error::InvalidInput(_))
+        ));
     }
 
     #[test]
@@ -333,7 +344,12 @@ mod tests {
 
     #[test]
     fn lang_must_be_header_safe() {
-        assert!(body0_request().with_lang("zh-CN").encode_body(NOW, DEFAULT).is_ok());
+        assert!(
+            body0_request()
+                .with_lang("zh-CN")
+                .encode_body(NOW, DEFAULT)
+                .is_ok()
+        );
         assert!(
             body0_request()
                 .with_lang("en\r\nx: y")

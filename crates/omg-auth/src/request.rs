@@ -32,12 +32,10 @@ impl SignedRequest {
     ) -> Result<Self, Error> {
         let query = format!("{TRACE_ID_PARAM}={trace}");
         // Our own trace ids need no escaping: the URL-safe alphabet, as OMG's examples.
-        TraceIdRule::new(TraceIdAlphabet::Unreserved, TraceIdRule::MAX_LEN)
-            .and_then(|rule| {
-                rule.trace_id(&query).map_err(|_| {
-                    Error::Config("the id generator produced an unusable trace id".into())
-                })
-            })?;
+        TraceIdRule::new(TraceIdAlphabet::Unreserved, TraceIdRule::MAX_LEN).and_then(|rule| {
+            rule.trace_id(&query)
+                .map_err(|_| Error::Config("the id generator produced an unusable trace id".into()))
+        })?;
         let uri: Uri = format!("{base_url}{path}?{query}")
             .parse()
             .map_err(|_| Error::Config("base URL does not form a valid request URI".into()))?;

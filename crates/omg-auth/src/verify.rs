@@ -204,8 +204,15 @@ mod tests {
         body: &str,
         sign: Option<&str>,
     ) -> Result<String, SignatureError> {
-        verify(TraceIdRule::DEFAULT, query, body.as_bytes(), sign, &ring(), now())
-            .map(str::to_owned)
+        verify(
+            TraceIdRule::DEFAULT,
+            query,
+            body.as_bytes(),
+            sign,
+            &ring(),
+            now(),
+        )
+        .map(str::to_owned)
     }
 
     #[test]
@@ -358,8 +365,28 @@ mod tests {
         let until = now() + Duration::from_secs(60);
         let rotated = KeyRing::new(SecretString::from("new-key")).with_previous(old, until);
         let body = O1_BODY.as_bytes();
-        assert!(verify(TraceIdRule::DEFAULT, Some(O1_QUERY), body, Some(O1_SIGN), &rotated, now()).is_ok());
-        assert!(verify(TraceIdRule::DEFAULT, Some(O1_QUERY), body, Some(O1_SIGN), &rotated, until).is_ok());
+        assert!(
+            verify(
+                TraceIdRule::DEFAULT,
+                Some(O1_QUERY),
+                body,
+                Some(O1_SIGN),
+                &rotated,
+                now()
+            )
+            .is_ok()
+        );
+        assert!(
+            verify(
+                TraceIdRule::DEFAULT,
+                Some(O1_QUERY),
+                body,
+                Some(O1_SIGN),
+                &rotated,
+                until
+            )
+            .is_ok()
+        );
         assert_eq!(
             verify(
                 TraceIdRule::DEFAULT,
@@ -428,13 +455,24 @@ mod tests {
         assert!(accepts(TraceIdRule::DEFAULT, "50%"));
         assert!(accepts(TraceIdRule::DEFAULT, "50%zz"));
         assert!(accepts(TraceIdRule::DEFAULT, "%+f"));
-        assert!(!accepts(TraceIdRule::DEFAULT, &format!("{}%", "a".repeat(128))));
+        assert!(!accepts(
+            TraceIdRule::DEFAULT,
+            &format!("{}%", "a".repeat(128))
+        ));
     }
 
     #[test]
     fn control_and_non_ascii_trace_ids_are_refused_by_default() {
         for bad in [
-            "a%00b", "a%0Ab", "a%7Fb", "a%C3%A9", "caf\u{e9}", "a b", "a\tb", "a\u{7f}b", "",
+            "a%00b",
+            "a%0Ab",
+            "a%7Fb",
+            "a%C3%A9",
+            "caf\u{e9}",
+            "a b",
+            "a\tb",
+            "a\u{7f}b",
+            "",
         ] {
             assert!(!accepts(TraceIdRule::DEFAULT, bad), "{bad:?}");
         }
@@ -483,7 +521,14 @@ mod tests {
         );
         let strict = TraceIdRule::new(TraceIdAlphabet::Unreserved, 128).unwrap();
         assert_eq!(
-            verify(strict, Some(&query), O1_BODY.as_bytes(), Some(&s), &ring(), now()),
+            verify(
+                strict,
+                Some(&query),
+                O1_BODY.as_bytes(),
+                Some(&s),
+                &ring(),
+                now()
+            ),
             Err(SignatureError::InvalidQuery)
         );
     }

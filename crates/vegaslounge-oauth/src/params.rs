@@ -150,9 +150,17 @@ mod tests {
         assert_eq!(p.get("b", 10), Ok(Some("2")));
         assert_eq!(p.get("b", 0), Err(Reason::ParameterTooLong("b")));
         assert_eq!(p.get("c", 10), Ok(None));
-        assert_eq!(p.get("d", 10), Ok(Some("A+ x")), "no form decoding of JSON strings");
+        assert_eq!(
+            p.get("d", 10),
+            Ok(Some("A+ x")),
+            "no form decoding of JSON strings"
+        );
         assert!(p.has_duplicates());
-        assert!(!Params::parse_json(br#"{"a":"1","a":""}"#).unwrap().has_duplicates());
+        assert!(
+            !Params::parse_json(br#"{"a":"1","a":""}"#)
+                .unwrap()
+                .has_duplicates()
+        );
     }
 
     #[test]

@@ -89,9 +89,10 @@ fn path_prefix_matches(registered: &str, presented: &str) -> bool {
         // An empty segment (`//`) only as the trailing slash.
         (i == last || !segment.is_empty()) && dots != "." && dots != ".."
     });
-    let under = p.path.strip_prefix(r.path).is_some_and(|rest| {
-        rest.is_empty() || r.path.ends_with('/') || rest.starts_with('/')
-    });
+    let under = p
+        .path
+        .strip_prefix(r.path)
+        .is_some_and(|rest| rest.is_empty() || r.path.ends_with('/') || rest.starts_with('/'));
     segments_ok && under
 }
 
@@ -184,15 +185,24 @@ mod tests {
             (LOBBY, "https://fl.vegaslounge.live/lobby/table/7"),
             (ROOT, "https://fl.vegaslounge.live/"),
             (ROOT, "https://fl.vegaslounge.live/lobby"),
-            ("https://fl.vegaslounge.live/", "https://fl.vegaslounge.live/lobby"),
-            ("https://fl.vegaslounge.live/a/", "https://fl.vegaslounge.live/a/b"),
+            (
+                "https://fl.vegaslounge.live/",
+                "https://fl.vegaslounge.live/lobby",
+            ),
+            (
+                "https://fl.vegaslounge.live/a/",
+                "https://fl.vegaslounge.live/a/b",
+            ),
             (
                 "https://cb.vegaslounge.live/cb?lobby=1",
                 "https://cb.vegaslounge.live/cb/vip?lobby=1",
             ),
             (LOBBY, "https://fl.vegaslounge.live/lobby/t%41ble"),
         ] {
-            assert!(!RedirectUriPolicy::Exact.matches(registered, deeper), "{deeper}");
+            assert!(
+                !RedirectUriPolicy::Exact.matches(registered, deeper),
+                "{deeper}"
+            );
             assert!(
                 RedirectUriPolicy::PathPrefix.matches(registered, deeper),
                 "{registered} -> {deeper}"
@@ -230,8 +240,12 @@ mod tests {
             ],
         );
         // Dots inside a segment are ordinary characters.
-        assert!(RedirectUriPolicy::PathPrefix.matches(LOBBY, "https://fl.vegaslounge.live/lobby/v1.2"));
-        assert!(RedirectUriPolicy::PathPrefix.matches(LOBBY, "https://fl.vegaslounge.live/lobby/..."));
+        assert!(
+            RedirectUriPolicy::PathPrefix.matches(LOBBY, "https://fl.vegaslounge.live/lobby/v1.2")
+        );
+        assert!(
+            RedirectUriPolicy::PathPrefix.matches(LOBBY, "https://fl.vegaslounge.live/lobby/...")
+        );
     }
 
     #[test]
@@ -377,10 +391,9 @@ mod tests {
             LOBBY,
             "https://fl.vegaslounge.live/lobby/a-b_c~d!$'()*+,;=:@"
         ));
-        assert!(RedirectUriPolicy::PathPrefix.matches(
-            "http://[::1]:8080/cb",
-            "http://[::1]:8080/cb/x"
-        ));
+        assert!(
+            RedirectUriPolicy::PathPrefix.matches("http://[::1]:8080/cb", "http://[::1]:8080/cb/x")
+        );
     }
 
     #[test]

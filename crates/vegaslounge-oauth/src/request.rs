@@ -374,7 +374,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.client_id(), "VL001");
-        assert!(matches!(r.grant(), TokenGrant::AuthorizationCode { code, .. } if code.expose_secret() == "abc"));
+        assert!(
+            matches!(r.grant(), TokenGrant::AuthorizationCode { code, .. } if code.expose_secret() == "abc")
+        );
         for other in ["text/plain", "application/jsonx", "multipart/form-data"] {
             assert_eq!(
                 reason(TokenRequest::parse_form_or_json(
@@ -447,12 +449,20 @@ mod tests {
     fn json_values_that_are_not_strings_are_malformed_parameters() {
         let body = br#"{"grant_type":"authorization_code","code":123,"client_id":"a","client_secret":"b"}"#;
         assert_eq!(
-            reason(TokenRequest::parse_form_or_json(&headers(&[JSON]), None, body)),
+            reason(TokenRequest::parse_form_or_json(
+                &headers(&[JSON]),
+                None,
+                body
+            )),
             Reason::MalformedParameter("code")
         );
         for body in [&b"[]"[..], b"", b"{", b"null"] {
             assert_eq!(
-                reason(TokenRequest::parse_form_or_json(&headers(&[JSON]), None, body)),
+                reason(TokenRequest::parse_form_or_json(
+                    &headers(&[JSON]),
+                    None,
+                    body
+                )),
                 Reason::MalformedParameter("body")
             );
         }

@@ -23,10 +23,10 @@ use auth_core::{
     AuthError, KeyRing, PlayerToken, TokenVerifier, VerifiedPlayer, VerifyRequest, async_trait,
 };
 use creditpay_auth::{
-    AvailableCard, Client, CreditLimitAnswer, CustomerNoField, CreditLimitHandler, CreditLimitQuery,
-    CreditLimitSource, Error, IdentifyAuthRequest, InboundVerifier, MemoryDedupStore, PlatIdParam,
-    Recorded, ResponseCode, WebhookDedupStore, WebhookDelivery, WebhookEvent, WebhookHandler,
-    WebhookSink,
+    AvailableCard, Client, CreditLimitAnswer, CreditLimitHandler, CreditLimitQuery,
+    CreditLimitSource, CustomerNoField, Error, IdentifyAuthRequest, InboundVerifier,
+    MemoryDedupStore, PlatIdParam, Recorded, ResponseCode, WebhookDedupStore, WebhookDelivery,
+    WebhookEvent, WebhookHandler, WebhookSink,
 };
 use serde::Deserialize;
 

@@ -33,8 +33,7 @@ use vegaslounge_oauth::token::ClientSecret;
 use vegaslounge_oauth::{
     Account, AccountProvider, Balance, EndedSession, ErrorStyle, HookError, MemoryStore,
     NetworkPolicy, OAuthServer, PlayerSessions, RedirectUriPolicy, RegisteredClient, ServerConfig,
-    StaticClients,
-    StoreError, StoredSecret, async_trait,
+    StaticClients, StoreError, StoredSecret, async_trait,
 };
 
 use super::fixture::RecordedResponse;

@@ -143,7 +143,11 @@ fn step(s: &Scrubbed) -> Result<Value, String> {
     let mut input = Map::new();
     // The docs' field table spells the player's number `custom_no`, the examples `customer_no`.
     let custom_no = !body.contains_key("customer_no") && body.contains_key("custom_no");
-    let number_field = if custom_no { "custom_no" } else { "customer_no" };
+    let number_field = if custom_no {
+        "custom_no"
+    } else {
+        "customer_no"
+    };
     input.insert(
         "customer_no".into(),
         wire::string(body, number_field)?.into(),

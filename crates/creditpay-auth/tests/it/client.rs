@@ -327,9 +327,13 @@ async fn optional_fields_and_cards_are_signed_as_sent() {
         .with_session_sign("s-1")
         .with_credit_limit_tag("外部系统卡唯一标识")
         .with_available_cards(vec![card]);
-    let body = String::from_utf8(request
+    let body = String::from_utf8(
+        request
             .encode_body(NOW_SECS * 1000, CustomerNoField::default())
-            .unwrap().to_vec()).unwrap();
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
     let signature =
         creditpay_auth::sign::sign(&KEY.into(), "/v1/platform/identify/auth", body.as_bytes());
     Mock::given(header("signature", signature.as_str()))

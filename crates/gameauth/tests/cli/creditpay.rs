@@ -129,7 +129,13 @@ async fn the_field_table_spellings_custom_no_and_plat_id_are_selectable() {
     let base = format!("{}/dg", credit_pay.uri());
     let mut args = auth_args(&base, &in_one_hour_millis());
     args.extend(
-        ["--customer-no-field", "custom_no", "--plat-id-param", "platId"].map(str::to_owned),
+        [
+            "--customer-no-field",
+            "custom_no",
+            "--plat-id-param",
+            "platId",
+        ]
+        .map(str::to_owned),
     );
     run(&args).await.expect_code(0);
 }

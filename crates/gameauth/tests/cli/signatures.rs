@@ -221,10 +221,19 @@ fn omg_verify_session_applies_the_300_second_window_by_default() {
     fresh.expect_code(0);
     assert_eq!(fresh.json(), json!({ "valid": true }));
     // Vector O5 was signed in 2024: stale for verify_session, fine as a bare signature.
-    let stale = omg_verify(O5_QUERY, O5_BODY, O5_SIGN, &["--callback", "verify-session"]);
+    let stale = omg_verify(
+        O5_QUERY,
+        O5_BODY,
+        O5_SIGN,
+        &["--callback", "verify-session"],
+    );
     stale.expect_code(1);
     assert_eq!(stale.json(), json!({ "valid": false }));
-    assert!(stale.stderr.contains("freshness window"), "{}", stale.stderr);
+    assert!(
+        stale.stderr.contains("freshness window"),
+        "{}",
+        stale.stderr
+    );
     omg_verify(O5_QUERY, O5_BODY, O5_SIGN, &[]).expect_code(0);
     omg_verify(O5_QUERY, O5_BODY, O5_SIGN, &["--callback", "get-balance"]).expect_code(1);
 }
@@ -244,7 +253,12 @@ fn omg_verify_session_window_can_be_widened_or_switched_off() {
         O5_QUERY,
         O5_BODY,
         O5_SIGN,
-        &["--callback", "verify-session", "--freshness-window-secs", "60"],
+        &[
+            "--callback",
+            "verify-session",
+            "--freshness-window-secs",
+            "60",
+        ],
     );
     narrow.expect_code(1);
 }
@@ -277,8 +291,13 @@ fn omg_verify_accepts_a_printable_trace_id_unless_a_stricter_rule_is_asked() {
     let strict = omg_verify(query, O1_BODY, &sign, &["--trace-id-chars", "alphanumeric"]);
     strict.expect_code(1);
     assert_eq!(strict.json(), json!({ "valid": false }));
-    omg_verify(O1_QUERY, O1_BODY, O1_SIGN, &["--trace-id-chars", "alphanumeric"])
-        .expect_code(0);
+    omg_verify(
+        O1_QUERY,
+        O1_BODY,
+        O1_SIGN,
+        &["--trace-id-chars", "alphanumeric"],
+    )
+    .expect_code(0);
     omg_verify(O1_QUERY, O1_BODY, O1_SIGN, &["--trace-id-max-len", "11"]).expect_code(1);
     omg_verify(O1_QUERY, O1_BODY, O1_SIGN, &["--trace-id-max-len", "12"]).expect_code(0);
 }

@@ -330,19 +330,19 @@ async fn path_prefix_policy_redirects_a_deeper_path_with_its_code() {
 async fn path_prefix_policy_gives_each_trick_an_error_page() {
     let h = prefix_harness();
     for trick in [
-        "https://fl.vegaslounge.live/lobby/../admin",        // dot segment
-        "https://fl.vegaslounge.live/lobby/%2e%2e/admin",    // encoded dot segment
-        "https://fl.vegaslounge.live//evil.example",         // empty segment
-        "https://user@fl.vegaslounge.live/lobby",            // userinfo
-        "https://fl.vegaslounge.live@evil.example/lobby",    // userinfo
-        "https://fl.vegaslounge.live/lobby#frag",            // fragment
-        "https://fl.vegaslounge.live/lobby%2F..%2Fadmin",    // encoded slash
-        "https://fl.vegaslounge.live/lobby%5Cadmin",         // encoded backslash
-        "https://fl.vegaslounge.live/lobby\\admin",          // backslash
-        "https://fl.vegaslounge.live:443/lobby",             // default port
-        "http://fl.vegaslounge.live/lobby",                  // scheme downgrade
-        "https://fl.vegaslounge.live.evil.example/lobby",    // host suffix
-        "https://cb.vegaslounge.live/cbx?lobby=1",           // not at a `/` boundary
+        "https://fl.vegaslounge.live/lobby/../admin", // dot segment
+        "https://fl.vegaslounge.live/lobby/%2e%2e/admin", // encoded dot segment
+        "https://fl.vegaslounge.live//evil.example",  // empty segment
+        "https://user@fl.vegaslounge.live/lobby",     // userinfo
+        "https://fl.vegaslounge.live@evil.example/lobby", // userinfo
+        "https://fl.vegaslounge.live/lobby#frag",     // fragment
+        "https://fl.vegaslounge.live/lobby%2F..%2Fadmin", // encoded slash
+        "https://fl.vegaslounge.live/lobby%5Cadmin",  // encoded backslash
+        "https://fl.vegaslounge.live/lobby\\admin",   // backslash
+        "https://fl.vegaslounge.live:443/lobby",      // default port
+        "http://fl.vegaslounge.live/lobby",           // scheme downgrade
+        "https://fl.vegaslounge.live.evil.example/lobby", // host suffix
+        "https://cb.vegaslounge.live/cbx?lobby=1",    // not at a `/` boundary
         "https://cb.vegaslounge.live/cb/x?lobby=1&code=evil", // another query
     ] {
         let response = h.authorize(&query(trick), Some(PLAYER)).await;
@@ -350,7 +350,10 @@ async fn path_prefix_policy_gives_each_trick_an_error_page() {
         assert!(header(&response, "location").is_none(), "{trick}");
     }
     let ok = h
-        .authorize(&query("https://cb.vegaslounge.live/cb/vip?lobby=1"), Some(PLAYER))
+        .authorize(
+            &query("https://cb.vegaslounge.live/cb/vip?lobby=1"),
+            Some(PLAYER),
+        )
         .await;
     assert_eq!(ok.status(), 302);
     assert!(

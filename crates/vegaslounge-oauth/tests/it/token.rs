@@ -509,7 +509,9 @@ async fn json_token_requests_answer_like_the_form_for_each_rule() {
             1001,
         ),
         (
-            format!(r#"{{"grant_type":"password","client_id":"{CLIENT}","client_secret":"{SECRET}"}}"#),
+            format!(
+                r#"{{"grant_type":"password","client_id":"{CLIENT}","client_secret":"{SECRET}"}}"#
+            ),
             400,
             1007,
         ),
@@ -517,5 +519,8 @@ async fn json_token_requests_answer_like_the_form_for_each_rule() {
         assert_vl_error(&h.send(json_post(&body)).await, status, vl_code);
     }
     // None of those consumed the code.
-    assert_eq!(h.send(json_post(&json_code_body(&code))).await.status(), 200);
+    assert_eq!(
+        h.send(json_post(&json_code_body(&code))).await.status(),
+        200
+    );
 }
