@@ -18,11 +18,11 @@
 
 use std::sync::{Arc, OnceLock};
 
-use auth_core::{KeyRing, ManualClock};
+use gameauth_core::{KeyRing, ManualClock};
 use gameauth_fuzz::{at, fields, omg_oracle, percent_decoded, text};
 use libfuzzer_sys::fuzz_target;
-use omg_auth::CallbackVerifier;
-use omg_auth::verify::{SignatureError, TraceIdAlphabet, TraceIdRule, verify};
+use gameauth_omg::CallbackVerifier;
+use gameauth_omg::verify::{SignatureError, TraceIdAlphabet, TraceIdRule, verify};
 use secrecy::SecretString;
 
 const KEY: &str = "39a6581c31ef3203a22edb2daa2ab6d1";

@@ -1,16 +1,16 @@
 //! `gameauth omg …`: OMG signatures and the player token call.
 //!
-//! The signing key comes from `OMG_SIGN_KEY` or `--key-file`. Signing is the `omg-auth` function
+//! The signing key comes from `OMG_SIGN_KEY` or `--key-file`. Signing is the `gameauth-omg` function
 //! over the exact query and body bytes, verification its `CallbackVerifier` (the same trace_id
 //! rule and, per callback, freshness window as an operator's server); `authorize` is
-//! `omg_auth::Client`.
+//! `gameauth_omg::Client`.
 
 use std::path::PathBuf;
 use std::time::{Duration, UNIX_EPOCH};
 
-use auth_core::secrecy::SecretString;
 use clap::{Args, Subcommand, ValueEnum};
-use omg_auth::{
+use gameauth_core::secrecy::SecretString;
+use gameauth_omg::{
     AuthorizeRequest, CallbackError, CallbackVerifier, Client, TraceIdAlphabet, TraceIdRule,
 };
 use serde_json::{Value, json};
@@ -146,13 +146,13 @@ impl VerifyArgs {
             builder.without_freshness_window()
         } else {
             builder.freshness_window(self.freshness_window_secs.map_or(
-                omg_auth::callback::DEFAULT_FRESHNESS_WINDOW,
+                gameauth_omg::callback::DEFAULT_FRESHNESS_WINDOW,
                 Duration::from_secs,
             ))
         };
         builder
             .build()
-            .map_err(|e| Failure::from(auth_core::AuthError::from(e)))
+            .map_err(|e| Failure::from(gameauth_core::AuthError::from(e)))
     }
 }
 
@@ -196,7 +196,7 @@ fn sign(args: &SignArgs) -> Result<Value, Failure> {
              parameter of at most 128 printable ASCII characters, e.g. trace_id=k3n9x0q2m7ab",
         )
     })?;
-    let sign = omg_auth::sign::sign(&args.query, &body, &key);
+    let sign = gameauth_omg::sign::sign(&args.query, &body, &key);
     let mut out = json!({ "sign": sign });
     if args.explain {
         out["string_to_sign"] = format!("{}{}<key>", args.query, body::display(&body)).into();
@@ -241,7 +241,7 @@ async fn authorize(args: &AuthorizeArgs) -> Result<Value, Failure> {
         .app_id(&args.app_id)
         .key(key)
         .build()
-        .map_err(auth_core::AuthError::from)?;
+        .map_err(gameauth_core::AuthError::from)?;
     let mut request = AuthorizeRequest::new(&args.uname, &args.nickname);
     if let Some(cid) = args.cid {
         request = request.with_cid(cid);
@@ -249,7 +249,7 @@ async fn authorize(args: &AuthorizeArgs) -> Result<Value, Failure> {
     let player = client
         .authorize(&request)
         .await
-        .map_err(auth_core::AuthError::from)?;
+        .map_err(gameauth_core::AuthError::from)?;
     let expires_at = player
         .expires_at
         .duration_since(UNIX_EPOCH)

@@ -2,7 +2,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use auth_core::secrecy::SecretString;
+use gameauth_core::secrecy::SecretString;
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -20,7 +20,7 @@ fn signed_over_the_path_after_the_prefix(request: &Request) -> bool {
 }
 
 fn signed_with_the_number_in(request: &Request, field: &str) -> bool {
-    let expected = creditpay_auth::sign::sign(
+    let expected = gameauth_creditpay::sign::sign(
         &SecretString::from(SIGNATURE_KEY),
         "/v1/platform/identify/auth",
         &request.body,

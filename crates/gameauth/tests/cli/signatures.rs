@@ -210,7 +210,7 @@ fn signed_now(query: &str) -> (String, String) {
         .unwrap()
         .as_secs();
     let body = O5_BODY.replace("1711954264", &now.to_string());
-    let sign = omg_auth::sign::sign(query, body.as_bytes(), &OMG_KEY.into());
+    let sign = gameauth_omg::sign::sign(query, body.as_bytes(), &OMG_KEY.into());
     (body, sign)
 }
 
@@ -286,7 +286,7 @@ fn omg_verify_window_flags_need_a_timestamped_callback() {
 #[test]
 fn omg_verify_accepts_a_printable_trace_id_unless_a_stricter_rule_is_asked() {
     let query = "trace_id=OMG:2024/04/01+trace%20%2301";
-    let sign = omg_auth::sign::sign(query, O1_BODY.as_bytes(), &OMG_KEY.into());
+    let sign = gameauth_omg::sign::sign(query, O1_BODY.as_bytes(), &OMG_KEY.into());
     omg_verify(query, O1_BODY, &sign, &[]).expect_code(0);
     let strict = omg_verify(query, O1_BODY, &sign, &["--trace-id-chars", "alphanumeric"]);
     strict.expect_code(1);
@@ -310,7 +310,7 @@ fn omg_verify_trace_id_length_is_1_to_128() {
         assert_eq!(run.json()["error"]["kind"], "usage");
     }
     let long = format!("trace_id={}", "a".repeat(129));
-    let sign = omg_auth::sign::sign(&long, O1_BODY.as_bytes(), &OMG_KEY.into());
+    let sign = gameauth_omg::sign::sign(&long, O1_BODY.as_bytes(), &OMG_KEY.into());
     omg_verify(&long, O1_BODY, &sign, &[]).expect_code(1);
 }
 
