@@ -20,7 +20,7 @@ use gameauth_core::{
 };
 use gameauth_fuzz::{block_on, fields, json_record, omg_oracle, text};
 use libfuzzer_sys::fuzz_target;
-use gameauth_omg::verify::trace_id;
+use gameauth_omg::verify::TraceIdRule;
 use gameauth_omg::{CallbackError, CallbackVerifier, SignatureError, VerifySessionResponder};
 use secrecy::SecretString;
 
@@ -81,7 +81,7 @@ fuzz_target!(|data: &[u8]| {
     let body = body.unwrap_or_default();
     let query = query.as_deref();
     let sign = omg_oracle(query.unwrap_or_default(), body, KEY);
-    let valid_query = query.and_then(|q| trace_id(q).ok());
+    let valid_query = query.and_then(|q| TraceIdRule::DEFAULT.trace_id(q).ok());
 
     let session = verifier().verify_session(query, body, Some(&sign));
     match &session {

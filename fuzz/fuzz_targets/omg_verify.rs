@@ -5,7 +5,9 @@
 //!
 //! Properties, besides never panicking:
 //! * the outcome follows the documented order: no or empty `sign` → `MissingSign`; a query that
-//!   is not exactly one plain `trace_id` → `InvalidQuery`; otherwise accepted or `Mismatch`;
+//!   is not exactly one `trace_id` of at most 128 printable ASCII bytes → `InvalidQuery`;
+//!   otherwise accepted or `Mismatch`;
+//! * a stricter rule (unreserved characters, at most 64) accepts only what the default accepts;
 //! * an accepted request carries the signature an independent MD5 computes over the exact bytes,
 //!   under the current key, or the previous key only inside its rotation window;
 //! * the correct signature (either hex case) is always accepted for a valid query, and one that is
@@ -17,10 +19,10 @@
 use std::sync::{Arc, OnceLock};
 
 use gameauth_core::{KeyRing, ManualClock};
-use gameauth_fuzz::{at, fields, omg_oracle, text};
+use gameauth_fuzz::{at, fields, omg_oracle, percent_decoded, text};
 use libfuzzer_sys::fuzz_target;
 use gameauth_omg::CallbackVerifier;
-use gameauth_omg::verify::{MAX_TRACE_ID_LEN, SignatureError, trace_id, verify};
+use gameauth_omg::verify::{SignatureError, TraceIdAlphabet, TraceIdRule, verify};
 use secrecy::SecretString;
 
 const KEY: &str = "39a6581c31ef3203a22edb2daa2ab6d1";
@@ -52,18 +54,39 @@ fuzz_target!(|data: &[u8]| {
     let keys = ring();
     let query = query.as_deref();
 
-    let valid_query = query.and_then(|q| trace_id(q).ok());
+    let valid_query = query.and_then(|q| TraceIdRule::DEFAULT.trace_id(q).ok());
     if let (Some(q), Some(trace)) = (query, valid_query) {
         assert_eq!(Some(trace), q.strip_prefix("trace_id="));
-        assert!(!trace.is_empty() && trace.len() <= MAX_TRACE_ID_LEN);
         assert!(
-            !trace.contains(['&', ';', '=', '#', '?', '+', ' ']),
-            "a trace id that could be re-split: {trace:?}"
+            trace
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && b != b'&' && b != b'#'),
+            "a trace id that could be re-split or cut: {trace:?}"
         );
+        let decoded = percent_decoded(trace);
+        assert!(!decoded.is_empty() && decoded.len() <= TraceIdRule::MAX_LEN);
+        assert!(decoded.iter().all(|b| (b' '..=b'~').contains(b)));
+    }
+    let strict = TraceIdRule::new(TraceIdAlphabet::Unreserved, 64).expect("a valid rule");
+    if let Some(trace) = query.and_then(|q| strict.trace_id(q).ok()) {
+        assert!(trace.len() <= 64);
+        assert!(
+            trace
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+        );
+        assert_eq!(Some(trace), valid_query, "stricter must mean a subset");
     }
 
     for (now, previous_valid) in [(NOW, true), (WINDOW_END, true), (WINDOW_END + 1, false)] {
-        let outcome = verify(query, body, sign.as_deref(), &keys, at(now));
+        let outcome = verify(
+            TraceIdRule::DEFAULT,
+            query,
+            body,
+            sign.as_deref(),
+            &keys,
+            at(now),
+        );
         let expected_class = match (sign.as_deref(), valid_query) {
             (None | Some(""), _) => Some(SignatureError::MissingSign),
             (_, None) => Some(SignatureError::InvalidQuery),
@@ -98,9 +121,20 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let good = omg_oracle(q, body, KEY);
-    assert!(verify(Some(q), body, Some(&good), &keys, at(NOW)).is_ok());
     assert!(
         verify(
+            TraceIdRule::DEFAULT,
+            Some(q),
+            body,
+            Some(&good),
+            &keys,
+            at(NOW)
+        )
+        .is_ok()
+    );
+    assert!(
+        verify(
+            TraceIdRule::DEFAULT,
             Some(q),
             body,
             Some(&good.to_ascii_uppercase()),
@@ -110,9 +144,26 @@ fuzz_target!(|data: &[u8]| {
         .is_ok()
     );
     let old = omg_oracle(q, body, PREVIOUS);
-    assert!(verify(Some(q), body, Some(&old), &keys, at(WINDOW_END)).is_ok());
+    assert!(
+        verify(
+            TraceIdRule::DEFAULT,
+            Some(q),
+            body,
+            Some(&old),
+            &keys,
+            at(WINDOW_END)
+        )
+        .is_ok()
+    );
     assert_eq!(
-        verify(Some(q), body, Some(&old), &keys, at(WINDOW_END + 1)),
+        verify(
+            TraceIdRule::DEFAULT,
+            Some(q),
+            body,
+            Some(&old),
+            &keys,
+            at(WINDOW_END + 1)
+        ),
         Err(SignatureError::Mismatch)
     );
     for bad in [
@@ -121,7 +172,14 @@ fuzz_target!(|data: &[u8]| {
         format!(" {good}"),
     ] {
         assert_eq!(
-            verify(Some(q), body, Some(&bad), &keys, at(NOW)),
+            verify(
+                TraceIdRule::DEFAULT,
+                Some(q),
+                body,
+                Some(&bad),
+                &keys,
+                at(NOW)
+            ),
             Err(SignatureError::Mismatch)
         );
     }
@@ -131,13 +189,27 @@ fuzz_target!(|data: &[u8]| {
         None => changed.push(b' '),
     }
     assert_eq!(
-        verify(Some(q), &changed, Some(&good), &keys, at(NOW)),
+        verify(
+            TraceIdRule::DEFAULT,
+            Some(q),
+            &changed,
+            Some(&good),
+            &keys,
+            at(NOW)
+        ),
         Err(SignatureError::Mismatch)
     );
     let extended = format!("{q}&x=1");
     let extended_sign = omg_oracle(&extended, body, KEY);
     assert_eq!(
-        verify(Some(&extended), body, Some(&extended_sign), &keys, at(NOW)),
+        verify(
+            TraceIdRule::DEFAULT,
+            Some(&extended),
+            body,
+            Some(&extended_sign),
+            &keys,
+            at(NOW)
+        ),
         Err(SignatureError::InvalidQuery)
     );
 });

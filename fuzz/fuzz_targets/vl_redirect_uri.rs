@@ -6,6 +6,10 @@
 //! Properties, besides never panicking:
 //! * [`RegisteredClient::redirect_uri_matches`] is exactly byte equality with a registered URI,
 //!   for the decoded `redirect_uri` and for the raw input alike;
+//! * whatever [`RedirectUriPolicy::PathPrefix`] allows beyond that, a browser (the WHATWG parser
+//!   of the `url` crate) reads as the registered scheme, host and port, without userinfo or
+//!   fragment, with the registered query, and with a path that it does not rewrite and that lies
+//!   under the registered path at a `/` boundary;
 //! * the authorize endpoint redirects only when `client_id` is `VL001` and the decoded
 //!   `redirect_uri` is byte-equal to a registered URI, and then only to that URI with `code` or
 //!   `error` appended (and `state` echoed byte for byte); otherwise it shows an error page.
@@ -21,7 +25,7 @@ use libfuzzer_sys::fuzz_target;
 use gameauth_vegaslounge::token::ClientSecret;
 use gameauth_vegaslounge::{
     Account, AccountProvider, AuthorizeOutcome, Balance, EndedSession, HookError, OAuthServer,
-    PlayerSessions, RegisteredClient, StaticClients, StoredSecret, async_trait,
+    PlayerSessions, RedirectUriPolicy, RegisteredClient, StaticClients, StoredSecret, async_trait,
 };
 
 const CLIENT_ID: &str = "VL001";
@@ -93,6 +97,38 @@ fn values(raw: &[u8], name: &str) -> Vec<String> {
         .collect()
 }
 
+/// Panics unless a browser would send the player under `registered` when told to go to `uri`.
+fn assert_lands_under(registered: &str, uri: &str) {
+    let want = url::Url::parse(registered).expect("a registered URI parses");
+    let got = url::Url::parse(uri).unwrap_or_else(|e| panic!("{uri:?} allowed but {e}"));
+    assert_eq!(got.origin(), want.origin(), "{uri:?}");
+    assert!(
+        got.username().is_empty() && got.password().is_none(),
+        "{uri:?}"
+    );
+    assert!(got.fragment().is_none(), "{uri:?}");
+    assert_eq!(got.query(), want.query(), "{uri:?}");
+    let before_query = uri.split('?').next().unwrap_or(uri);
+    let raw_path = before_query
+        .split_once("://")
+        .and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]))
+        .unwrap_or("/");
+    assert_eq!(
+        got.path(),
+        raw_path,
+        "the browser rewrites the path of {uri:?}"
+    );
+    let base = want.path();
+    let rest = got
+        .path()
+        .strip_prefix(base)
+        .unwrap_or_else(|| panic!("{uri:?} is not under {registered:?}"));
+    assert!(
+        rest.is_empty() || base.ends_with('/') || rest.starts_with('/'),
+        "{uri:?} is not under {registered:?} at a slash"
+    );
+}
+
 fuzz_target!(|data: &[u8]| {
     let raw_query = text(data);
     let registered = client();
@@ -102,11 +138,20 @@ fuzz_target!(|data: &[u8]| {
     );
 
     let redirect_uris = values(raw_query.as_bytes(), "redirect_uri");
-    for uri in &redirect_uris {
+    for uri in redirect_uris.iter().chain([&raw_query]) {
         assert_eq!(
             registered.redirect_uri_matches(uri),
             REGISTERED.iter().any(|r| r.as_bytes() == uri.as_bytes())
         );
+        if registered.redirect_uri_allowed(uri, RedirectUriPolicy::PathPrefix)
+            && !registered.redirect_uri_matches(uri)
+        {
+            let under = REGISTERED
+                .iter()
+                .find(|r| RedirectUriPolicy::PathPrefix.matches(r, uri))
+                .expect("allowed by some registered URI");
+            assert_lands_under(under, uri);
+        }
     }
 
     let outcome = block_on(server().authorize(&raw_query, &HeaderMap::new()));

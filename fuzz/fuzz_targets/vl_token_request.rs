@@ -10,6 +10,8 @@
 //! * the grant carries the form's `code` or `refresh_token`;
 //! * any client id and secret within the length limits survive HTTP Basic encoding
 //!   (`base64(urlencode(id):urlencode(secret))`) byte for byte;
+//! * with JSON enabled, a form parses as before, and the same pairs sent as a JSON object of
+//!   strings parse to the same request or fail with the same error;
 //! * an accepted bearer token comes from exactly one place: the `Bearer` header (any case) or,
 //!   when allowed, the `access_token` query parameter.
 
@@ -140,6 +142,76 @@ fn check_token_request(query: Option<&str>, headers: &HeaderMap, body: &[u8]) {
     }
 }
 
+/// What a parsed request carries, secrets exposed, for comparing two parses.
+fn summary(r: &TokenRequest) -> (String, String, bool, String, Option<String>) {
+    let (kind, value, redirect) = match r.grant() {
+        TokenGrant::AuthorizationCode { code, redirect_uri } => (
+            "code",
+            code.expose_secret().to_owned(),
+            redirect_uri.clone(),
+        ),
+        TokenGrant::RefreshToken(t) => ("refresh", t.expose_secret().to_owned(), None),
+        _ => ("other", String::new(), None),
+    };
+    (
+        r.client_id().to_owned(),
+        r.client_secret().expose_secret().to_owned(),
+        r.used_basic_auth(),
+        format!("{kind}:{value}"),
+        redirect,
+    )
+}
+
+fn same_outcome(
+    a: Result<TokenRequest, gameauth_vegaslounge::OAuthError>,
+    b: Result<TokenRequest, gameauth_vegaslounge::OAuthError>,
+) {
+    match (a, b) {
+        (Ok(a), Ok(b)) => assert_eq!(summary(&a), summary(&b)),
+        (Err(a), Err(b)) => assert_eq!(a, b),
+        (a, b) => panic!("different outcomes: {:?} / {:?}", a.is_ok(), b.is_ok()),
+    }
+}
+
+/// The JSON option changes nothing for forms, and a JSON object of the form's pairs parses alike.
+fn check_json_like_form(query: Option<&str>, headers: &HeaderMap, body: &[u8]) {
+    let single_type = |essence: &str| {
+        headers.get_all(CONTENT_TYPE).iter().count() == 1
+            && headers
+                .get(CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(';').next())
+                .is_some_and(|e| e.trim().eq_ignore_ascii_case(essence))
+    };
+    if single_type("application/json") {
+        return;
+    }
+    same_outcome(
+        TokenRequest::parse(headers, query, body),
+        TokenRequest::parse_form_or_json(headers, query, body),
+    );
+    if !single_type("application/x-www-form-urlencoded") {
+        return;
+    }
+    let members: Vec<String> = pairs(body)
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{}:{}",
+                serde_json::to_string(k).expect("a string"),
+                serde_json::to_string(v).expect("a string")
+            )
+        })
+        .collect();
+    let json = format!("{{{}}}", members.join(","));
+    let mut json_headers = headers.clone();
+    json_headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    same_outcome(
+        TokenRequest::parse(headers, query, body),
+        TokenRequest::parse_form_or_json(&json_headers, query, json.as_bytes()),
+    );
+}
+
 /// Basic credentials built the RFC 6749 way from any id and secret parse back to them.
 fn check_basic_round_trip(id: &str, secret: &str) {
     if id.is_empty()
@@ -203,6 +275,7 @@ fuzz_target!(|data: &[u8]| {
     let body = body.unwrap_or_default();
 
     check_token_request(query.as_deref(), &headers, body);
+    check_json_like_form(query.as_deref(), &headers, body);
     check_bearer(query.as_deref(), &headers);
     let form = pairs(body);
     if let (Some((_, id)), Some((_, secret))) = (form.first(), form.get(1)) {

@@ -120,6 +120,31 @@ pub fn omg_oracle(query: &str, body: &[u8], key: &str) -> String {
     hex::encode(md5.finalize())
 }
 
+/// The bytes of a raw query value after percent-decoding, computed independently of the SDK: a
+/// `%` with two hex digits is one byte, anything else (a lone `%` too) is itself.
+pub fn percent_decoded(raw: &str) -> Vec<u8> {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .filter(|h| bytes[i] == b'%' && h.iter().all(u8::is_ascii_hexdigit))
+            .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
+        match hex {
+            Some(b) => {
+                out.push(b);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
 /// The raw Credit Pay signature computed independently of the SDK:
 /// `HMAC-SHA1(key, path + body)`.
 pub fn creditpay_oracle_raw(key: &str, path: &str, body: &[u8]) -> Vec<u8> {

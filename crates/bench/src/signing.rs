@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use gameauth_core::KeyRing;
+use gameauth_omg::TraceIdRule;
 use hmac::{Hmac, Mac};
 use md5::{Digest, Md5};
 use secrecy::SecretString;
@@ -116,8 +117,15 @@ pub(crate) fn run(settings: &Settings) -> Result<Vec<Row>, String> {
     let now = SystemTime::now;
     if gameauth_omg::sign::sign(OMG_QUERY, OMG_BODY, &omg_key) != OMG_SIGN
         || bare_md5_sign(OMG_QUERY, OMG_BODY, OMG_KEY) != OMG_SIGN
-        || gameauth_omg::verify::verify(Some(OMG_QUERY), OMG_BODY, Some(OMG_SIGN), &omg_ring, now())
-            .is_err()
+        || gameauth_omg::verify::verify(
+            TraceIdRule::DEFAULT,
+            Some(OMG_QUERY),
+            OMG_BODY,
+            Some(OMG_SIGN),
+            &omg_ring,
+            now(),
+        )
+        .is_err()
         || !bare_md5_verify(OMG_QUERY, OMG_BODY, OMG_KEY, OMG_SIGN)
     {
         return Err("OMG signing sides disagree with the official vector".into());
@@ -162,6 +170,7 @@ pub(crate) fn run(settings: &Settings) -> Result<Vec<Row>, String> {
             || {
                 // A verifier reads the clock on every call (for the key-rotation window).
                 let _ = black_box(gameauth_omg::verify::verify(
+                    TraceIdRule::DEFAULT,
                     Some(black_box(OMG_QUERY)),
                     black_box(OMG_BODY),
                     Some(black_box(OMG_SIGN)),

@@ -17,7 +17,9 @@ use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Method, Request};
 
 use crate::error::Error;
-use crate::request::{IDENTIFY_AUTH_PATH, IdentifyAuthRequest, check_callback_url, check_lang};
+use crate::request::{
+    CustomerNoField, IDENTIFY_AUTH_PATH, IdentifyAuthRequest, check_callback_url, check_lang,
+};
 use crate::response::{IdentifyAuth, parse_identify_auth};
 use crate::sign::{SIGNATURE_HEADER, sign};
 
@@ -62,6 +64,7 @@ pub struct Client {
     base_url: String,
     plat_id: String,
     plat_id_param: PlatIdParam,
+    customer_no_field: CustomerNoField,
     api_key: ApiKey,
     keys: KeyRing,
     lang: String,
@@ -79,6 +82,7 @@ impl std::fmt::Debug for Client {
             .field("base_url", &self.base_url)
             .field("plat_id", &self.plat_id)
             .field("plat_id_param", &self.plat_id_param)
+            .field("customer_no_field", &self.customer_no_field)
             .field("api_key", &self.api_key)
             .field("keys", &self.keys)
             .field("lang", &self.lang)
@@ -103,7 +107,7 @@ impl Client {
         &self,
         request: &IdentifyAuthRequest,
     ) -> Result<IdentifyAuth, Error> {
-        let body = request.encode_body(self.clock.unix_millis())?;
+        let body = request.encode_body(self.clock.unix_millis(), self.customer_no_field)?;
         let signature = sign(self.keys.current(), IDENTIFY_AUTH_PATH, &body);
         let trace = self.ids.trace_id(TRACE_LEN);
         let lang = request.lang.as_deref().unwrap_or(&self.lang);
@@ -244,6 +248,7 @@ pub struct ClientBuilder {
     base_url: Option<String>,
     plat_id: Option<String>,
     plat_id_param: PlatIdParam,
+    customer_no_field: CustomerNoField,
     api_key: Option<ApiKey>,
     keys: Option<KeyRing>,
     lang: Option<String>,
@@ -284,6 +289,13 @@ impl ClientBuilder {
     /// The query parameter name of the platform id (default `plat_id`).
     pub fn plat_id_param(mut self, param: PlatIdParam) -> Self {
         self.plat_id_param = param;
+        self
+    }
+
+    /// The body field name of the player's number (default `customer_no`; the docs' field table
+    /// says `custom_no`, see [`CustomerNoField`]).
+    pub fn customer_no_field(mut self, field: CustomerNoField) -> Self {
+        self.customer_no_field = field;
         self
     }
 
@@ -402,6 +414,7 @@ impl ClientBuilder {
             base_url,
             plat_id,
             plat_id_param: self.plat_id_param,
+            customer_no_field: self.customer_no_field,
             api_key,
             keys,
             lang,

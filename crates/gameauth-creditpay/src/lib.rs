@@ -86,7 +86,7 @@ pub use client::{ApiKey, Client, ClientBuilder, PlatIdParam};
 pub use error::{Error, ResponseCode, SignatureError};
 #[cfg(feature = "redis")]
 pub use redis_dedup::RedisDedupStore;
-pub use request::IdentifyAuthRequest;
+pub use request::{CustomerNoField, IdentifyAuthRequest};
 pub use response::{CashierUrl, IdentifyAuth};
 pub use verify::{InboundHeaders, InboundVerifier};
 pub use webhook::{

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use bytes::Bytes;
 use gameauth_core::PlayerToken;
-use serde::Serialize;
+use serde::ser::{Serialize, SerializeStruct, Serializer};
 
 use crate::card::AvailableCard;
 use crate::error::Error;
@@ -20,6 +20,31 @@ const MIN_EPOCH_MILLIS_13: i64 = 1_000_000_000_000;
 /// Largest 13-digit epoch-milliseconds value.
 const MAX_EPOCH_MILLIS_13: i64 = 9_999_999_999_999;
 
+/// The name of the body field that carries the player's unique number.
+///
+/// Credit Pay's docs disagree: the field table of `identify/auth` spells it `custom_no`, while
+/// every request example, the official signing vector (C1) and the issued cashier token use
+/// `customer_no`. The default follows the examples and the vector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum CustomerNoField {
+    /// `customer_no`, as in the examples and the signing vector.
+    #[default]
+    CustomerNo,
+    /// `custom_no`, as in the field table.
+    CustomNo,
+}
+
+impl CustomerNoField {
+    /// The field name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CustomerNo => "customer_no",
+            Self::CustomNo => "custom_no",
+        }
+    }
+}
+
 /// Input of `identify/auth`: asks Credit Pay for a one-time authorization code for a player.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -27,8 +52,8 @@ pub struct IdentifyAuthRequest {
     /// The platform's own token for the player; Credit Pay relays it back in the `token` header
     /// of its callbacks.
     pub customer_token: PlayerToken,
-    /// The player's unique number on the platform (sent as `customer_no`; the docs' field table
-    /// spells it `custom_no`, every example and the official signing vector use `customer_no`).
+    /// The player's unique number on the platform (sent as `customer_no` or `custom_no`, see
+    /// [`CustomerNoField`]).
     pub customer_no: String,
     /// The platform's callback address.
     pub callback_url: String,
@@ -122,10 +147,12 @@ impl IdentifyAuthRequest {
 
     /// Validates the request and serialises the body exactly as it is signed and sent: the
     /// required fields in the order of the official example, then the optional ones present.
-    pub fn encode_body(&self, now_millis: i64) -> Result<Bytes, Error> {
+    /// `field` names the player's number (second in either spelling).
+    pub fn encode_body(&self, now_millis: i64, field: CustomerNoField) -> Result<Bytes, Error> {
         self.validate(now_millis)?;
         let wire = Wire {
             customer_token: self.customer_token.expose_secret(),
+            customer_no_field: field,
             customer_no: &self.customer_no,
             callback_url: &self.callback_url,
             token_expire: self.token_expire,
@@ -141,19 +168,38 @@ impl IdentifyAuthRequest {
 }
 
 /// The body on the wire; field order is part of the signed bytes.
-#[derive(Serialize)]
 struct Wire<'a> {
     customer_token: &'a str,
+    customer_no_field: CustomerNoField,
     customer_no: &'a str,
     callback_url: &'a str,
     token_expire: i64,
     client_ip: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     session_sign: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     credit_limit_tag: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     credit_limit_available_cards: Option<&'a [AvailableCard]>,
+}
+
+impl Serialize for Wire<'_> {
+    // Written out because the player's number has a configurable name.
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("Wire", 8)?;
+        s.serialize_field("customer_token", self.customer_token)?;
+        s.serialize_field(self.customer_no_field.as_str(), self.customer_no)?;
+        s.serialize_field("callback_url", self.callback_url)?;
+        s.serialize_field("token_expire", &self.token_expire)?;
+        s.serialize_field("client_ip", self.client_ip)?;
+        if let Some(v) = self.session_sign {
+            s.serialize_field("session_sign", v)?;
+        }
+        if let Some(v) = self.credit_limit_tag {
+            s.serialize_field("credit_limit_tag", v)?;
+        }
+        if let Some(v) = self.credit_limit_available_cards {
+            s.serialize_field("credit_limit_available_cards", v)?;
+        }
+        s.end()
+    }
 }
 
 fn invalid(message: &str) -> Error {
@@ -188,6 +234,7 @@ mod tests {
 
     const BODY0: &str = r#"{"customer_token":"a1472263c7b97095f095cb62477c-4420-8e2e-8a156axxxxxx","customer_no":"473_32_86000698","callback_url":"https://credit-pre.aatest.online/payment/callback","token_expire":1732521424191,"client_ip":"192.168.1.166"}"#;
     const NOW: i64 = 1_732_520_000_000;
+    const DEFAULT: CustomerNoField = CustomerNoField::CustomerNo;
 
     fn body0_request() -> IdentifyAuthRequest {
         IdentifyAuthRequest::new(
@@ -201,7 +248,25 @@ mod tests {
 
     #[test]
     fn body_reproduces_the_official_example_byte_for_byte() {
-        assert_eq!(body0_request().encode_body(NOW).unwrap(), BODY0.as_bytes());
+        assert_eq!(
+            body0_request().encode_body(NOW, DEFAULT).unwrap(),
+            BODY0.as_bytes()
+        );
+    }
+
+    #[test]
+    fn customer_no_is_the_default_name_and_custom_no_is_selectable() {
+        assert_eq!(CustomerNoField::default(), CustomerNoField::CustomerNo);
+        let body = body0_request()
+            .encode_body(NOW, CustomerNoField::CustomNo)
+            .unwrap();
+        // Same bytes as BODY0 but for the name, in the same place.
+        assert_eq!(
+            body,
+            BODY0
+                .replace("\"customer_no\":", "\"custom_no\":")
+                .as_bytes()
+        );
     }
 
     #[test]
@@ -211,7 +276,7 @@ mod tests {
             .with_session_sign("s1")
             .with_credit_limit_tag("外部系统卡唯一标识")
             .with_available_cards(vec![card])
-            .encode_body(NOW)
+            .encode_body(NOW, DEFAULT)
             .unwrap();
         let text = std::str::from_utf8(&body).unwrap();
         let tail = r#","client_ip":"192.168.1.166","session_sign":"s1","credit_limit_tag":"外部系统卡唯一标识","credit_limit_available_cards":[{"tag":"外部系统卡唯一标识","amount":"1000.00","currency":"CNY","icon":"","input":""}]}"#;
@@ -222,16 +287,22 @@ mod tests {
     fn token_expire_must_be_13_digit_milliseconds() {
         let mut r = body0_request();
         r.token_expire = 1_732_521_424;
-        assert!(matches!(r.encode_body(0), Err(Error::InvalidInput(_))));
+        assert!(matches!(
+            r.encode_body(0, DEFAULT),
+            Err(Error::InvalidInput(_))
+        ));
         r.token_expire = 17_325_214_241_910;
-        assert!(matches!(r.encode_body(0), Err(Error::InvalidInput(_))));
+        assert!(matches!(
+            r.encode_body(0, DEFAULT),
+            Err(Error::InvalidInput(_))
+        ));
     }
 
     #[test]
     fn token_expire_must_be_in_the_future() {
         let r = body0_request();
-        assert!(r.encode_body(1_732_521_424_191).is_err());
-        assert!(r.encode_body(1_732_521_424_190).is_ok());
+        assert!(r.encode_body(1_732_521_424_191, DEFAULT).is_err());
+        assert!(r.encode_body(1_732_521_424_190, DEFAULT).is_ok());
     }
 
     #[test]
@@ -239,11 +310,11 @@ mod tests {
         for bad in ["", "192.168.1", "host.example", "192.168.1.166:80"] {
             let mut r = body0_request();
             r.client_ip = bad.into();
-            assert!(r.encode_body(NOW).is_err(), "{bad}");
+            assert!(r.encode_body(NOW, DEFAULT).is_err(), "{bad}");
         }
         let mut r = body0_request();
         r.client_ip = "2001:db8::1".into();
-        assert!(r.encode_body(NOW).is_ok());
+        assert!(r.encode_body(NOW, DEFAULT).is_ok());
     }
 
     #[test]
@@ -257,7 +328,7 @@ mod tests {
         ] {
             let mut r = body0_request();
             r.callback_url = bad.into();
-            assert!(r.encode_body(NOW).is_err(), "{bad}");
+            assert!(r.encode_body(NOW, DEFAULT).is_err(), "{bad}");
         }
     }
 
@@ -265,19 +336,24 @@ mod tests {
     fn customer_no_and_token_must_not_be_empty() {
         let mut r = body0_request();
         r.customer_no = " ".into();
-        assert!(r.encode_body(NOW).is_err());
+        assert!(r.encode_body(NOW, DEFAULT).is_err());
         let mut r = body0_request();
         r.customer_token = PlayerToken::new("");
-        assert!(r.encode_body(NOW).is_err());
+        assert!(r.encode_body(NOW, DEFAULT).is_err());
     }
 
     #[test]
     fn lang_must_be_header_safe() {
-        assert!(body0_request().with_lang("zh-CN").encode_body(NOW).is_ok());
+        assert!(
+            body0_request()
+                .with_lang("zh-CN")
+                .encode_body(NOW, DEFAULT)
+                .is_ok()
+        );
         assert!(
             body0_request()
                 .with_lang("en\r\nx: y")
-                .encode_body(NOW)
+                .encode_body(NOW, DEFAULT)
                 .is_err()
         );
     }

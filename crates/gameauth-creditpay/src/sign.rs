@@ -106,7 +106,7 @@ mod tests {
     fn every_signing_vector_file_reproduces_its_signature() {
         let all = vectors();
         let ids: Vec<&str> = all.iter().map(|(_, v)| v.vector.as_str()).collect();
-        assert_eq!(ids.len(), 7, "vectors: {ids:?}");
+        assert_eq!(ids.len(), 8, "vectors: {ids:?}");
         for (stem, v) in &all {
             assert_eq!(v.schema, 1, "{stem}");
             assert_eq!(v.provider, "creditpay", "{stem}");
@@ -183,6 +183,18 @@ mod tests {
         assert!(c4.body.starts_with("{\n    \"customer_token\": "));
         assert!(c4.body.ends_with("\"\n}"));
         assert_eq!(c4.body.lines().count(), 7);
+    }
+
+    #[test]
+    fn c10_is_c1_with_the_field_table_spelling_and_another_signature() {
+        let c1 = vector("C1");
+        let c10 = vector("C10");
+        assert_eq!(c10.path, c1.path);
+        assert_eq!(
+            c10.body,
+            c1.body.replace("\"customer_no\":", "\"custom_no\":")
+        );
+        assert_ne!(c10.signature, c1.signature);
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! `verify_session` responder.
 //!
 //! [`CallbackVerifier`] works for any callback path. It checks, in this order and before any JSON
-//! parsing: the body size, the single-`trace_id` query rule and the signature (current key, or the
-//! previous key inside its rotation window). Callbacks whose `timestamp` is signed and that move
+//! parsing: the body size, the single-`trace_id` query rule (any printable ASCII `trace_id` of up
+//! to 128 bytes by default, a stricter [`TraceIdRule`] as a setting) and the signature (current
+//! key, or the previous key inside its rotation window). Callbacks whose `timestamp` is signed and that move
 //! no money (`verify_session`, `get_balance`) additionally pass a freshness window (default
 //! ±300 s, configurable, can be disabled). `change_balance` relies on its `order_id` idempotency
 //! instead, so [`CallbackVerifier::verify`] applies no window.
@@ -30,7 +31,7 @@ use crate::code::OmgCode;
 use crate::error::Error;
 use crate::request::JSON_CONTENT_TYPE;
 use crate::sign::SIGN_HEADER;
-use crate::verify::{SignatureError, verify};
+use crate::verify::{SignatureError, TraceIdRule, verify};
 
 /// Path of the `verify_session` callback on the operator's host.
 pub const VERIFY_SESSION_PATH: &str = "/api/luck/user/verify_session";
@@ -164,6 +165,7 @@ pub struct CallbackVerifier {
     keys: KeyRing,
     clock: Arc<dyn Clock>,
     freshness: Option<Duration>,
+    trace_id_rule: TraceIdRule,
 }
 
 impl std::fmt::Debug for CallbackVerifier {
@@ -171,6 +173,7 @@ impl std::fmt::Debug for CallbackVerifier {
         f.debug_struct("CallbackVerifier")
             .field("keys", &self.keys)
             .field("freshness", &self.freshness)
+            .field("trace_id_rule", &self.trace_id_rule)
             .finish_non_exhaustive()
     }
 }
@@ -195,7 +198,14 @@ impl CallbackVerifier {
         if body.len() > MAX_BODY_BYTES {
             return Err(CallbackError::BodyTooLarge);
         }
-        let trace = verify(raw_query, body, sign, &self.keys, self.clock.now())?;
+        let trace = verify(
+            self.trace_id_rule,
+            raw_query,
+            body,
+            sign,
+            &self.keys,
+            self.clock.now(),
+        )?;
         Ok(VerifiedCallback {
             trace_id: trace.to_owned(),
         })
@@ -257,6 +267,7 @@ pub struct CallbackVerifierBuilder {
     keys: Option<KeyRing>,
     clock: Option<Arc<dyn Clock>>,
     freshness: Option<Option<Duration>>,
+    trace_id_rule: TraceIdRule,
 }
 
 impl std::fmt::Debug for CallbackVerifierBuilder {
@@ -264,6 +275,7 @@ impl std::fmt::Debug for CallbackVerifierBuilder {
         f.debug_struct("CallbackVerifierBuilder")
             .field("keys", &self.keys)
             .field("freshness", &self.freshness)
+            .field("trace_id_rule", &self.trace_id_rule)
             .finish_non_exhaustive()
     }
 }
@@ -286,7 +298,8 @@ impl CallbackVerifierBuilder {
         self
     }
 
-    /// Accept `timestamp`s at most `window` away from our clock (default ±300 s).
+    /// Accept `timestamp`s at most `window` away from our clock (default ±300 s); a wider window
+    /// tolerates more clock skew between OMG and this host.
     pub fn freshness_window(mut self, window: Duration) -> Self {
         self.freshness = Some(Some(window));
         self
@@ -295,6 +308,13 @@ impl CallbackVerifierBuilder {
     /// Accept any `timestamp`.
     pub fn without_freshness_window(mut self) -> Self {
         self.freshness = Some(None);
+        self
+    }
+
+    /// What an inbound `trace_id` must look like (default [`TraceIdRule::DEFAULT`]: any
+    /// printable ASCII of up to 128 bytes, since OMG documents no alphabet or length).
+    pub fn trace_id_rule(mut self, rule: TraceIdRule) -> Self {
+        self.trace_id_rule = rule;
         self
     }
 
@@ -310,6 +330,7 @@ impl CallbackVerifierBuilder {
             keys,
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             freshness: self.freshness.unwrap_or(Some(DEFAULT_FRESHNESS_WINDOW)),
+            trace_id_rule: self.trace_id_rule,
         })
     }
 }
@@ -565,6 +586,68 @@ mod tests {
     }
 
     #[test]
+    fn freshness_window_can_be_widened() {
+        let clock = ManualClock::at_unix_seconds(1_711_954_264 - 3600);
+        let wide = CallbackVerifier::builder()
+            .key(SecretString::from("39a6581c31ef3203a22edb2daa2ab6d1"))
+            .clock(Arc::new(clock.clone()))
+            .freshness_window(Duration::from_secs(3600))
+            .build()
+            .unwrap();
+        assert!(
+            wide.verify_session(Some(O5_QUERY), O5_BODY.as_bytes(), Some(O5_SIGN))
+                .is_ok()
+        );
+        clock.set_unix_seconds(1_711_954_264 + 3601);
+        assert!(matches!(
+            wide.verify_session(Some(O5_QUERY), O5_BODY.as_bytes(), Some(O5_SIGN)),
+            Err(CallbackError::Stale { .. })
+        ));
+        let widest = CallbackVerifier::builder()
+            .key(SecretString::from("39a6581c31ef3203a22edb2daa2ab6d1"))
+            .clock(Arc::new(ManualClock::at_unix_seconds(0)))
+            .freshness_window(Duration::MAX)
+            .build()
+            .unwrap();
+        assert!(
+            widest
+                .verify_session(Some(O5_QUERY), O5_BODY.as_bytes(), Some(O5_SIGN))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_stricter_trace_id_rule_refuses_what_the_default_accepts() {
+        use crate::verify::TraceIdAlphabet;
+        let clock = ManualClock::at_unix_seconds(1_711_954_264);
+        let key = SecretString::from("39a6581c31ef3203a22edb2daa2ab6d1");
+        let query = "trace_id=omg:trace/0001";
+        let sign = crate::sign::sign(query, O5_BODY.as_bytes(), &key);
+        assert!(
+            verifier(&clock)
+                .verify_session(Some(query), O5_BODY.as_bytes(), Some(&sign))
+                .is_ok()
+        );
+        let strict = CallbackVerifier::builder()
+            .key(key)
+            .clock(Arc::new(clock))
+            .trace_id_rule(TraceIdRule::new(TraceIdAlphabet::Alphanumeric, 14).unwrap())
+            .build()
+            .unwrap();
+        assert_eq!(
+            strict
+                .verify_session(Some(query), O5_BODY.as_bytes(), Some(&sign))
+                .unwrap_err(),
+            CallbackError::Signature(SignatureError::InvalidQuery)
+        );
+        assert!(
+            strict
+                .verify_session(Some(O5_QUERY), O5_BODY.as_bytes(), Some(O5_SIGN))
+                .is_ok()
+        );
+    }
+
+    #[test]
     fn change_balance_style_verification_applies_no_window() {
         let clock = ManualClock::at_unix_seconds(2_000_000_000);
         let v = verifier(&clock);
@@ -614,7 +697,8 @@ mod tests {
         assert_eq!(
             format!("{:?}", verifier(&clock)),
             "CallbackVerifier { keys: KeyRing { current: \"[redacted]\", previous_valid_until: None }, \
-             freshness: Some(300s), .. }"
+             freshness: Some(300s), trace_id_rule: TraceIdRule { alphabet: PrintableAscii, \
+             max_len: 128 }, .. }"
         );
         let b = CallbackVerifier::builder().key(SecretString::from("sentinel"));
         assert!(!format!("{b:?}").contains("sentinel"));

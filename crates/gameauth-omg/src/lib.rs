@@ -111,7 +111,7 @@ pub use client::{Client, ClientBuilder};
 pub use code::OmgCode;
 pub use error::Error;
 pub use launch::{EnterGameRequest, GameUrl, InGameRequest, ScreenMode};
-pub use verify::SignatureError;
+pub use verify::{SignatureError, TraceIdAlphabet, TraceIdRule};
 
 /// The repository README, compiled so its example stays correct.
 #[cfg(doctest)]

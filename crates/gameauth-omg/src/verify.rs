@@ -4,6 +4,8 @@
 //! * the query is taken exactly as on the request line, before percent-decoding, and must be a
 //!   single `trace_id=<value>` parameter: a missing, extra or duplicated parameter is rejected,
 //!   which keeps the undelimited `query + body` concatenation from being re-split by an attacker;
+//! * the `trace_id` value follows a [`TraceIdRule`]: by default any printable ASCII of up to 128
+//!   bytes, since OMG documents neither an alphabet nor a length;
 //! * the `sign` header must be present and non-empty; either letter case of hex is accepted;
 //! * the presented signature is hex-decoded, length-checked and compared in constant time;
 //! * the current key verifies, and the previous key verifies until its rotation window closes.
@@ -12,14 +14,11 @@ use std::time::SystemTime;
 
 use gameauth_core::KeyRing;
 
+use crate::error::Error;
 use crate::sign::digest;
 
 /// Name of the only query parameter an OMG request may carry.
 pub const TRACE_ID_PARAM: &str = "trace_id";
-
-/// Longest accepted `trace_id` value. OMG's are 12 to 14 characters; the bound only keeps
-/// garbage out.
-pub const MAX_TRACE_ID_LEN: usize = 64;
 
 /// Why a signed request was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -28,7 +27,8 @@ pub enum SignatureError {
     /// The `sign` header is missing, empty, or present more than once.
     #[error("the sign header is missing or empty")]
     MissingSign,
-    /// The query is not exactly one `trace_id` parameter with a plain value.
+    /// The query is not exactly one `trace_id` parameter whose value follows the
+    /// [`TraceIdRule`].
     #[error("the query must be exactly one trace_id parameter")]
     InvalidQuery,
     /// The signature does not match the request under any verifying key.
@@ -36,28 +36,126 @@ pub enum SignatureError {
     Mismatch,
 }
 
-/// The `trace_id` value of a raw query that consists of exactly that one parameter.
+/// The characters a `trace_id` may consist of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TraceIdAlphabet {
+    /// Any printable ASCII character (space to `~`), raw or percent-encoded; a raw `&` ends the
+    /// parameter, so it must arrive encoded (`%26`). The default.
+    PrintableAscii,
+    /// RFC 3986 unreserved characters only (`A`–`Z`, `a`–`z`, `0`–`9`, `-`, `.`, `_`, `~`),
+    /// with no percent escapes.
+    Unreserved,
+    /// Letters and digits only, like every `trace_id` in OMG's examples.
+    Alphanumeric,
+}
+
+/// What an inbound `trace_id` must look like: an alphabet and a maximum length in bytes.
 ///
-/// The value must be 1 to [`MAX_TRACE_ID_LEN`] characters of the URL-unreserved set or percent
-/// escapes; anything that a parser could split into more parameters (`&`, `;`, `=`) is refused.
-pub fn trace_id(raw_query: &str) -> Result<&str, SignatureError> {
-    let value = raw_query
-        .strip_prefix(TRACE_ID_PARAM)
-        .and_then(|rest| rest.strip_prefix('='))
-        .ok_or(SignatureError::InvalidQuery)?;
-    let plain = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'%');
-    if value.is_empty() || value.len() > MAX_TRACE_ID_LEN || !value.bytes().all(plain) {
-        return Err(SignatureError::InvalidQuery);
+/// OMG's pages say only that the id is "unique and randomly generated"; their examples are 12
+/// to 14 lowercase letters and digits. The default accepts any printable ASCII up to
+/// [`TraceIdRule::MAX_LEN`] bytes (counted after percent-decoding); a stricter rule is a setting
+/// ([`CallbackVerifierBuilder::trace_id_rule`](crate::callback::CallbackVerifierBuilder::trace_id_rule)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TraceIdRule {
+    alphabet: TraceIdAlphabet,
+    max_len: usize,
+}
+
+impl Default for TraceIdRule {
+    fn default() -> Self {
+        Self::DEFAULT
     }
-    Ok(value)
+}
+
+impl TraceIdRule {
+    /// The longest `trace_id` any rule accepts, in bytes.
+    pub const MAX_LEN: usize = 128;
+
+    /// Any printable ASCII, up to [`MAX_LEN`](Self::MAX_LEN) bytes.
+    pub const DEFAULT: Self = Self {
+        alphabet: TraceIdAlphabet::PrintableAscii,
+        max_len: Self::MAX_LEN,
+    };
+
+    /// A rule; `max_len` must be between 1 and [`MAX_LEN`](Self::MAX_LEN).
+    pub fn new(alphabet: TraceIdAlphabet, max_len: usize) -> Result<Self, Error> {
+        if !(1..=Self::MAX_LEN).contains(&max_len) {
+            return Err(Error::Config(format!(
+                "the trace_id length limit must be between 1 and {}",
+                Self::MAX_LEN
+            )));
+        }
+        Ok(Self { alphabet, max_len })
+    }
+
+    /// The alphabet.
+    pub fn alphabet(self) -> TraceIdAlphabet {
+        self.alphabet
+    }
+
+    /// The maximum length in bytes (after percent-decoding).
+    pub fn max_len(self) -> usize {
+        self.max_len
+    }
+
+    /// The raw `trace_id` value of a raw query that consists of exactly that one parameter
+    /// (`trace_id=<value>`, no `&`), when the value follows this rule.
+    ///
+    /// The value is returned as on the request line, percent escapes included.
+    pub fn trace_id(self, raw_query: &str) -> Result<&str, SignatureError> {
+        let value = raw_query
+            .strip_prefix(TRACE_ID_PARAM)
+            .and_then(|rest| rest.strip_prefix('='))
+            .ok_or(SignatureError::InvalidQuery)?;
+        let len = match self.alphabet {
+            TraceIdAlphabet::PrintableAscii => printable_len(value),
+            TraceIdAlphabet::Unreserved => value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+                .then_some(value.len()),
+            TraceIdAlphabet::Alphanumeric => value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric())
+                .then_some(value.len()),
+        };
+        match len {
+            Some(n) if (1..=self.max_len).contains(&n) => Ok(value),
+            _ => Err(SignatureError::InvalidQuery),
+        }
+    }
+}
+
+/// The decoded length of a raw query value whose characters are all printable ASCII, or `None`.
+///
+/// Raw bytes must be visible ASCII other than `&` (which would start a second parameter) and
+/// `#`; a `%` with two hex digits is one decoded byte, which must be printable ASCII (space
+/// included); any other `%` is a literal percent sign, as WHATWG URL parsing reads it.
+fn printable_len(value: &str) -> Option<usize> {
+    if !value
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && b != b'&' && b != b'#')
+    {
+        return None;
+    }
+    let mut len = 0;
+    for b in percent_encoding::percent_decode(value.as_bytes()) {
+        if !(b' '..=b'~').contains(&b) {
+            return None;
+        }
+        len += 1;
+    }
+    Some(len)
 }
 
 /// Verifies a signed request and returns its `trace_id`.
 ///
+/// `rule` is what the `trace_id` must look like ([`TraceIdRule::DEFAULT`] unless configured),
 /// `raw_query` is the query exactly as on the request line without the `?` (`None` when the
 /// request line has none), `body` the exact body bytes and `sign` the `sign` header value.
 /// `now` selects the keys of `keys` that still verify.
 pub fn verify<'q>(
+    rule: TraceIdRule,
     raw_query: Option<&'q str>,
     body: &[u8],
     sign: Option<&str>,
@@ -68,7 +166,7 @@ pub fn verify<'q>(
         .filter(|s| !s.is_empty())
         .ok_or(SignatureError::MissingSign)?;
     let query = raw_query.ok_or(SignatureError::InvalidQuery)?;
-    let trace = trace_id(query)?;
+    let trace = rule.trace_id(query)?;
     let matched = keys
         .verifying_keys(now)
         .any(|key| gameauth_core::sign::verify_hex(sign, &digest(query, body, key)));
@@ -106,7 +204,15 @@ mod tests {
         body: &str,
         sign: Option<&str>,
     ) -> Result<String, SignatureError> {
-        verify(query, body.as_bytes(), sign, &ring(), now()).map(str::to_owned)
+        verify(
+            TraceIdRule::DEFAULT,
+            query,
+            body.as_bytes(),
+            sign,
+            &ring(),
+            now(),
+        )
+        .map(str::to_owned)
     }
 
     #[test]
@@ -196,8 +302,6 @@ mod tests {
             "trace_id=dhf1aboc1iio&x=1",
             "x=1&trace_id=dhf1aboc1iio",
             "trace_id=dhf1aboc1iio&trace_id=other",
-            "trace_id=dhf1aboc1iio;x=1",
-            "trace_id=a=b",
             "trace_id=dhf1aboc1iio&",
         ] {
             // Correctly signed over the whole query, still refused.
@@ -232,8 +336,11 @@ mod tests {
             check(None, O1_BODY, Some(O1_SIGN)),
             Err(SignatureError::InvalidQuery)
         );
-        let long = format!("trace_id={}", "a".repeat(MAX_TRACE_ID_LEN + 1));
-        assert_eq!(trace_id(&long), Err(SignatureError::InvalidQuery));
+        let long = format!("trace_id={}", "a".repeat(TraceIdRule::MAX_LEN + 1));
+        assert_eq!(
+            TraceIdRule::DEFAULT.trace_id(&long),
+            Err(SignatureError::InvalidQuery)
+        );
     }
 
     #[test]
@@ -258,10 +365,31 @@ mod tests {
         let until = now() + Duration::from_secs(60);
         let rotated = KeyRing::new(SecretString::from("new-key")).with_previous(old, until);
         let body = O1_BODY.as_bytes();
-        assert!(verify(Some(O1_QUERY), body, Some(O1_SIGN), &rotated, now()).is_ok());
-        assert!(verify(Some(O1_QUERY), body, Some(O1_SIGN), &rotated, until).is_ok());
+        assert!(
+            verify(
+                TraceIdRule::DEFAULT,
+                Some(O1_QUERY),
+                body,
+                Some(O1_SIGN),
+                &rotated,
+                now()
+            )
+            .is_ok()
+        );
+        assert!(
+            verify(
+                TraceIdRule::DEFAULT,
+                Some(O1_QUERY),
+                body,
+                Some(O1_SIGN),
+                &rotated,
+                until
+            )
+            .is_ok()
+        );
         assert_eq!(
             verify(
+                TraceIdRule::DEFAULT,
                 Some(O1_QUERY),
                 body,
                 Some(O1_SIGN),
@@ -273,6 +401,7 @@ mod tests {
         let with_new = sign(O1_QUERY, body, &SecretString::from("new-key"));
         assert!(
             verify(
+                TraceIdRule::DEFAULT,
                 Some(O1_QUERY),
                 body,
                 Some(&with_new),
@@ -285,6 +414,122 @@ mod tests {
 
     #[test]
     fn percent_encoded_trace_ids_are_kept_raw() {
-        assert_eq!(trace_id("trace_id=ab%2Dcd").unwrap(), "ab%2Dcd");
+        assert_eq!(
+            TraceIdRule::DEFAULT.trace_id("trace_id=ab%2Dcd").unwrap(),
+            "ab%2Dcd"
+        );
+    }
+
+    fn accepts(rule: TraceIdRule, value: &str) -> bool {
+        rule.trace_id(&format!("trace_id={value}")).is_ok()
+    }
+
+    #[test]
+    fn any_printable_ascii_trace_id_is_accepted_by_default() {
+        let raw: String = (b'!'..=b'~')
+            .filter(|b| !matches!(b, b'&' | b'#'))
+            .map(char::from)
+            .collect();
+        assert!(accepts(TraceIdRule::DEFAULT, &raw), "{raw}");
+        for encoded in ["a%20b", "a+b", "a%26b", "a%23b", "a%25b", "%7E", "%7e"] {
+            assert!(accepts(TraceIdRule::DEFAULT, encoded), "{encoded}");
+        }
+        // Neither `;` nor a second `=` separates parameters: both belong to the value.
+        assert_eq!(
+            TraceIdRule::DEFAULT.trace_id("trace_id=a;x=1").unwrap(),
+            "a;x=1"
+        );
+    }
+
+    #[test]
+    fn default_trace_id_length_is_128_bytes_after_percent_decoding() {
+        assert!(accepts(TraceIdRule::DEFAULT, &"a".repeat(128)));
+        assert!(!accepts(TraceIdRule::DEFAULT, &"a".repeat(129)));
+        // 128 escaped bytes are 384 on the request line and still 128 bytes of trace_id.
+        assert!(accepts(TraceIdRule::DEFAULT, &"%3A".repeat(128)));
+        assert!(!accepts(TraceIdRule::DEFAULT, &"%3A".repeat(129)));
+    }
+
+    #[test]
+    fn a_percent_sign_without_two_hex_digits_is_a_literal_percent() {
+        assert!(accepts(TraceIdRule::DEFAULT, "50%"));
+        assert!(accepts(TraceIdRule::DEFAULT, "50%zz"));
+        assert!(accepts(TraceIdRule::DEFAULT, "%+f"));
+        assert!(!accepts(
+            TraceIdRule::DEFAULT,
+            &format!("{}%", "a".repeat(128))
+        ));
+    }
+
+    #[test]
+    fn control_and_non_ascii_trace_ids_are_refused_by_default() {
+        for bad in [
+            "a%00b",
+            "a%0Ab",
+            "a%7Fb",
+            "a%C3%A9",
+            "caf\u{e9}",
+            "a b",
+            "a\tb",
+            "a\u{7f}b",
+            "",
+        ] {
+            assert!(!accepts(TraceIdRule::DEFAULT, bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_raw_ampersand_or_hash_is_refused_by_default() {
+        assert!(!accepts(TraceIdRule::DEFAULT, "a&b"));
+        assert!(!accepts(TraceIdRule::DEFAULT, "a#b"));
+    }
+
+    #[test]
+    fn stricter_rules_are_settings() {
+        let unreserved = TraceIdRule::new(TraceIdAlphabet::Unreserved, 64).unwrap();
+        assert!(accepts(unreserved, "k3n9x0q2m7ab-._~"));
+        for bad in ["a:b", "a%2Db", "a+b", "a;b", &"a".repeat(65)] {
+            assert!(!accepts(unreserved, bad), "{bad}");
+        }
+        let examples = TraceIdRule::new(TraceIdAlphabet::Alphanumeric, 14).unwrap();
+        assert!(accepts(examples, "omgtrace000001"));
+        assert!(!accepts(examples, "omgtrace0000001"));
+        assert!(!accepts(examples, "dhf1-aboc1iio"));
+        assert_eq!(examples.alphabet(), TraceIdAlphabet::Alphanumeric);
+        assert_eq!(examples.max_len(), 14);
+    }
+
+    #[test]
+    fn a_rule_longer_than_128_bytes_or_empty_is_a_configuration_error() {
+        for len in [0, TraceIdRule::MAX_LEN + 1] {
+            assert!(matches!(
+                TraceIdRule::new(TraceIdAlphabet::PrintableAscii, len),
+                Err(Error::Config(_))
+            ));
+        }
+        assert_eq!(TraceIdRule::default(), TraceIdRule::DEFAULT);
+    }
+
+    #[test]
+    fn a_long_printable_trace_id_is_signed_and_verified_as_sent() {
+        let key = SecretString::from(KEY);
+        let query = format!("trace_id={}", "Zz9:/@!$'()*+,;=-._~%20".repeat(5));
+        let s = sign(&query, O1_BODY.as_bytes(), &key);
+        assert_eq!(
+            check(Some(&query), O1_BODY, Some(&s)).unwrap(),
+            &query["trace_id=".len()..]
+        );
+        let strict = TraceIdRule::new(TraceIdAlphabet::Unreserved, 128).unwrap();
+        assert_eq!(
+            verify(
+                strict,
+                Some(&query),
+                O1_BODY.as_bytes(),
+                Some(&s),
+                &ring(),
+                now()
+            ),
+            Err(SignatureError::InvalidQuery)
+        );
     }
 }

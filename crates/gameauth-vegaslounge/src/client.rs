@@ -6,6 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::error::{ConfigError, HookError};
+use crate::redirect::RedirectUriPolicy;
 use crate::token::ClientSecret;
 
 /// Longest `client_id` the contract allows (TEXT(40)).
@@ -60,7 +61,7 @@ impl std::fmt::Debug for StoredSecret {
     }
 }
 
-/// A client the operator registered: its id, secret and exact redirect URIs.
+/// A client the operator registered: its id, secret and redirect URIs.
 #[derive(Debug, Clone)]
 pub struct RegisteredClient {
     client_id: String,
@@ -124,7 +125,12 @@ impl RegisteredClient {
     /// Whether `uri` is registered: plain string equality, nothing else (no prefix, case folding,
     /// normalisation or default ports).
     pub fn redirect_uri_matches(&self, uri: &str) -> bool {
-        self.redirect_uris.iter().any(|r| r == uri)
+        self.redirect_uri_allowed(uri, RedirectUriPolicy::Exact)
+    }
+
+    /// Whether `uri` matches one of the registered URIs under `policy`.
+    pub fn redirect_uri_allowed(&self, uri: &str, policy: RedirectUriPolicy) -> bool {
+        self.redirect_uris.iter().any(|r| policy.matches(r, uri))
     }
 
     /// Whether `presented` is this client's secret (constant time).

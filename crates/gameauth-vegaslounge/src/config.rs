@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use crate::error::ConfigError;
 use crate::net::NetworkPolicy;
+use crate::redirect::RedirectUriPolicy;
 use crate::response::ErrorStyle;
 use crate::throttle::ThrottleConfig;
 
@@ -29,6 +30,13 @@ pub struct ServerConfig {
     pub error_style: ErrorStyle,
     /// Whether `GET /account` accepts an `access_token` query parameter (default `false`).
     pub account_token_in_query: bool,
+    /// How `redirect_uri` is matched against the registered URIs (default
+    /// [`RedirectUriPolicy::Exact`]).
+    pub redirect_uri_policy: RedirectUriPolicy,
+    /// Whether the token endpoints also accept the form's fields as a JSON object
+    /// (`Content-Type: application/json`), with the same validation (default `false`: only
+    /// `application/x-www-form-urlencoded`, as Vegas Lounge documents).
+    pub token_json_body: bool,
     /// The operator's login page (a local path such as `/login`, or an absolute URL on the
     /// operator's own origin); `return_to` is appended to it.
     pub login_url: String,
@@ -52,6 +60,8 @@ impl Default for ServerConfig {
             revoke_on_logout: false,
             error_style: ErrorStyle::default(),
             account_token_in_query: false,
+            redirect_uri_policy: RedirectUriPolicy::Exact,
+            token_json_body: false,
             login_url: "/login".to_owned(),
             authorize_path: "/oauth2.0/authorize".to_owned(),
             network: NetworkPolicy::default(),

@@ -171,7 +171,12 @@ impl OAuthServer {
         peer: SocketAddr,
     ) -> Response<Bytes> {
         let caller = self.config().network.client_ip(peer, &parts.headers);
-        let result = match TokenRequest::parse(&parts.headers, parts.uri.query(), body) {
+        let parse = if self.config().token_json_body {
+            TokenRequest::parse_form_or_json
+        } else {
+            TokenRequest::parse
+        };
+        let result = match parse(&parts.headers, parts.uri.query(), body) {
             Ok(request) => self
                 .token(&request, caller)
                 .await

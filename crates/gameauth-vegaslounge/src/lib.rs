@@ -120,6 +120,7 @@ pub use error::{ConfigError, ErrorKind, HookError, OAuthError, Reason, StoreErro
 pub use gameauth_core::{Clock, SystemClock};
 pub use hooks::{Account, AccountProvider, Balance, EndedSession, PlayerSessions};
 pub use net::{ForwardedHeader, NetworkPolicy};
+pub use redirect::RedirectUriPolicy;
 pub use response::ErrorStyle;
 #[cfg(feature = "axum")]
 pub use router::router;

@@ -1,10 +1,15 @@
-//! Query and form parameters, with the duplicate and length rules of the contract.
+//! Query, form and JSON-object parameters, with the duplicate and length rules of the contract.
 
 use std::borrow::Cow;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{MapAccess, Visitor};
 
 use crate::error::Reason;
 
-/// Decoded `application/x-www-form-urlencoded` pairs (a query string or a form body).
+/// Parameter pairs: decoded `application/x-www-form-urlencoded` (a query string or a form body),
+/// or the members of a JSON object whose values are all strings.
 ///
 /// Parameters without a value count as absent (RFC 6749 §3.1).
 #[derive(Debug)]
@@ -19,6 +24,23 @@ impl<'a> Params<'a> {
                 .filter(|(_, v)| !v.is_empty())
                 .collect(),
         }
+    }
+
+    /// The members of a JSON object, in order and with repeated names kept (so the duplicate
+    /// rule sees them). Anything but an object whose every value is a string is malformed; an
+    /// empty string counts as absent, as an empty form value does.
+    pub(crate) fn parse_json(raw: &[u8]) -> Result<Params<'static>, Reason> {
+        let Members(members) =
+            serde_json::from_slice(raw).map_err(|_| Reason::MalformedParameter("body"))?;
+        let mut pairs = Vec::with_capacity(members.len());
+        for (name, value) in members {
+            match value {
+                serde_json::Value::String(v) if v.is_empty() => {}
+                serde_json::Value::String(v) => pairs.push((Cow::Owned(name), Cow::Owned(v))),
+                _ => return Err(Reason::MalformedParameter(known_name(&name))),
+            }
+        }
+        Ok(Params { pairs })
     }
 
     /// The value of `name`, refusing duplicates and values longer than `max_len` bytes.
@@ -60,6 +82,50 @@ impl<'a> Params<'a> {
     }
 }
 
+/// The name of a token-request parameter as a `'static` string for errors; any other name is
+/// just "parameter" (errors never quote input).
+fn known_name(name: &str) -> &'static str {
+    const KNOWN: [&str; 6] = [
+        "grant_type",
+        "code",
+        "client_id",
+        "client_secret",
+        "refresh_token",
+        "redirect_uri",
+    ];
+    KNOWN
+        .into_iter()
+        .find(|k| *k == name)
+        .unwrap_or("parameter")
+}
+
+/// A JSON object's members with repeated names kept (a map type would keep only one).
+struct Members(Vec<(String, serde_json::Value)>);
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MembersVisitor;
+
+        impl<'de> Visitor<'de> for MembersVisitor {
+            type Value = Members;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry::<String, serde_json::Value>()? {
+                    members.push(member);
+                }
+                Ok(Members(members))
+            }
+        }
+
+        deserializer.deserialize_map(MembersVisitor)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,6 +141,60 @@ mod tests {
             !Params::parse(b"a=1&b=2&a=").has_duplicates(),
             "an empty value is absent"
         );
+    }
+
+    #[test]
+    fn json_members_follow_the_form_rules() {
+        let p = Params::parse_json(br#"{"a":"1","b":"2","a":"3","c":"","d":"A+ x"}"#).unwrap();
+        assert_eq!(p.get("a", 10), Err(Reason::DuplicateParameter("a")));
+        assert_eq!(p.get("b", 10), Ok(Some("2")));
+        assert_eq!(p.get("b", 0), Err(Reason::ParameterTooLong("b")));
+        assert_eq!(p.get("c", 10), Ok(None));
+        assert_eq!(
+            p.get("d", 10),
+            Ok(Some("A+ x")),
+            "no form decoding of JSON strings"
+        );
+        assert!(p.has_duplicates());
+        assert!(
+            !Params::parse_json(br#"{"a":"1","a":""}"#)
+                .unwrap()
+                .has_duplicates()
+        );
+    }
+
+    #[test]
+    fn json_values_must_be_strings_in_an_object() {
+        for (body, name) in [
+            (&br#"{"code":123}"#[..], "code"),
+            (br#"{"client_id":null}"#, "client_id"),
+            (br#"{"grant_type":["authorization_code"]}"#, "grant_type"),
+            (br#"{"client_secret":{"v":"s"}}"#, "client_secret"),
+            (br#"{"refresh_token":true}"#, "refresh_token"),
+            (br#"{"other":1.5}"#, "parameter"),
+        ] {
+            assert_eq!(
+                Params::parse_json(body).unwrap_err(),
+                Reason::MalformedParameter(name),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        for body in [
+            &b""[..],
+            b"[]",
+            b"\"code\"",
+            b"{\"code\":\"a\"",
+            b"{\"code\":\"a\"} {}",
+            b"grant_type=authorization_code",
+        ] {
+            assert_eq!(
+                Params::parse_json(body).unwrap_err(),
+                Reason::MalformedParameter("body"),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
     }
 
     #[test]

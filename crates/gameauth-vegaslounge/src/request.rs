@@ -1,4 +1,5 @@
-//! Parsing what Vegas Lounge sends: token-endpoint forms and bearer credentials.
+//! Parsing what Vegas Lounge sends: token-endpoint forms (or JSON objects, when enabled) and
+//! bearer credentials.
 //!
 //! Pure functions over `http` headers and raw bytes, so any HTTP framework can use them.
 
@@ -62,16 +63,39 @@ impl TokenRequest {
         raw_query: Option<&str>,
         body: &[u8],
     ) -> Result<Self, OAuthError> {
+        Self::parse_body(headers, raw_query, body, false)
+    }
+
+    /// Like [`parse`](Self::parse), but a body sent as `application/json` is accepted too: the
+    /// same fields as the members of one JSON object, under the same rules and with the same
+    /// errors. A repeated member is a repeated parameter; a value that is not a string (number,
+    /// `null`, array, object, boolean), or a body that is not one JSON object, is
+    /// [`Reason::MalformedParameter`]; an empty string is absent, as an empty form value is.
+    pub fn parse_form_or_json(
+        headers: &HeaderMap,
+        raw_query: Option<&str>,
+        body: &[u8],
+    ) -> Result<Self, OAuthError> {
+        Self::parse_body(headers, raw_query, body, true)
+    }
+
+    fn parse_body(
+        headers: &HeaderMap,
+        raw_query: Option<&str>,
+        body: &[u8],
+        json_allowed: bool,
+    ) -> Result<Self, OAuthError> {
         if let Some(q) = raw_query {
             let query = Params::parse(q.as_bytes());
             if SECRET_QUERY_PARAMS.iter().any(|p| query.contains(p)) {
                 return Err(Reason::CredentialsInQuery.into());
             }
         }
-        if !is_form(headers) {
-            return Err(Reason::UnsupportedMediaType.into());
-        }
-        let form = Params::parse(body);
+        let form = match body_type(headers) {
+            Some(BodyType::Form) => Params::parse(body),
+            Some(BodyType::Json) if json_allowed => Params::parse_json(body)?,
+            _ => return Err(Reason::UnsupportedMediaType.into()),
+        };
         if form.has_duplicates() {
             return Err(Reason::DuplicateParameter("parameter").into());
         }
@@ -132,17 +156,25 @@ impl TokenRequest {
     }
 }
 
-fn is_form(headers: &HeaderMap) -> bool {
+/// The encodings a token request body may have.
+enum BodyType {
+    Form,
+    Json,
+}
+
+/// The body type named by the one `Content-Type` header (parameters such as `charset` aside).
+fn body_type(headers: &HeaderMap) -> Option<BodyType> {
     let mut values = headers.get_all(CONTENT_TYPE).iter();
-    match (values.next(), values.next()) {
-        (Some(v), None) => v.to_str().is_ok_and(|v| {
-            v.split(';').next().is_some_and(|essence| {
-                essence
-                    .trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            })
-        }),
-        _ => false,
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return None;
+    };
+    let essence = value.to_str().ok()?.split(';').next()?.trim();
+    if essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        Some(BodyType::Form)
+    } else if essence.eq_ignore_ascii_case("application/json") {
+        Some(BodyType::Json)
+    } else {
+        None
     }
 }
 
@@ -307,6 +339,164 @@ mod tests {
         assert_eq!(
             reason(TokenRequest::parse(&h, None, b"{}")),
             Reason::UnsupportedMediaType
+        );
+    }
+
+    const JSON: (&str, &str) = ("content-type", "application/json");
+
+    /// The same request as a form and as a JSON object parse alike, or fail alike.
+    fn same_as_form(form: &[u8], json: &[u8]) {
+        let json_headers = headers(&[JSON]);
+        let a = TokenRequest::parse(&headers(&[FORM]), None, form);
+        let b = TokenRequest::parse_form_or_json(&json_headers, None, json);
+        match (a, b) {
+            (Ok(a), Ok(b)) => {
+                assert_eq!(a.client_id(), b.client_id());
+                assert!(b.client_secret().ct_eq(a.client_secret().expose_secret()));
+                assert_eq!(format!("{:?}", a.grant()), format!("{:?}", b.grant()));
+            }
+            (Err(a), Err(b)) => assert_eq!(a, b, "{}", String::from_utf8_lossy(json)),
+            (a, b) => panic!("form {a:?}, json {b:?}"),
+        }
+    }
+
+    #[test]
+    fn json_bodies_are_refused_unless_enabled() {
+        let body = br#"{"grant_type":"authorization_code","code":"abc","client_id":"VL001","client_secret":"s"}"#;
+        assert_eq!(
+            reason(TokenRequest::parse(&headers(&[JSON]), None, body)),
+            Reason::UnsupportedMediaType
+        );
+        let r = TokenRequest::parse_form_or_json(
+            &headers(&[("content-type", "Application/JSON; charset=utf-8")]),
+            None,
+            body,
+        )
+        .unwrap();
+        assert_eq!(r.client_id(), "VL001");
+        assert!(
+            matches!(r.grant(), TokenGrant::AuthorizationCode { code, .. } if code.expose_secret() == "abc")
+        );
+        for other in ["text/plain", "application/jsonx", "multipart/form-data"] {
+            assert_eq!(
+                reason(TokenRequest::parse_form_or_json(
+                    &headers(&[("content-type", other)]),
+                    None,
+                    body
+                )),
+                Reason::UnsupportedMediaType,
+                "{other}"
+            );
+        }
+        // The form keeps working when JSON is enabled.
+        assert!(
+            TokenRequest::parse_form_or_json(
+                &headers(&[FORM]),
+                None,
+                b"grant_type=refresh_token&refresh_token=r&client_id=a&client_secret=b"
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn json_bodies_get_the_validation_and_errors_of_the_form() {
+        let long = "x".repeat(MAX_TOKEN_LEN + 1);
+        let cases: [(String, String); 9] = [
+            (
+                "grant_type=authorization_code&code=abc&client_id=VL001&client_secret=s".into(),
+                r#"{"grant_type":"authorization_code","code":"abc","client_id":"VL001","client_secret":"s"}"#.into(),
+            ),
+            (
+                "grant_type=refresh_token&refresh_token=r&client_id=a&client_secret=b&redirect_uri=".into(),
+                r#"{"grant_type":"refresh_token","refresh_token":"r","client_id":"a","client_secret":"b","redirect_uri":""}"#.into(),
+            ),
+            (
+                "grant_type=authorization_code&code=a&code=b&client_id=a&client_secret=b".into(),
+                r#"{"grant_type":"authorization_code","code":"a","code":"b","client_id":"a","client_secret":"b"}"#.into(),
+            ),
+            (
+                "grant_type=authorization_code&client_id=a&client_secret=b".into(),
+                r#"{"grant_type":"authorization_code","client_id":"a","client_secret":"b"}"#.into(),
+            ),
+            (
+                "grant_type=authorization_code&code=abc&client_id=a".into(),
+                r#"{"grant_type":"authorization_code","code":"abc","client_id":"a"}"#.into(),
+            ),
+            (
+                format!("grant_type=authorization_code&code={long}&client_id=a&client_secret=b"),
+                format!(r#"{{"grant_type":"authorization_code","code":"{long}","client_id":"a","client_secret":"b"}}"#),
+            ),
+            (
+                "code=abc&client_id=a&client_secret=b".into(),
+                r#"{"code":"abc","client_id":"a","client_secret":"b"}"#.into(),
+            ),
+            (
+                "grant_type=password&client_id=a&client_secret=b".into(),
+                r#"{"grant_type":"password","client_id":"a","client_secret":"b"}"#.into(),
+            ),
+            (
+                "grant_type=authorization_code&code=abc&client_id=a&client_secret=b&extra=1".into(),
+                r#"{"grant_type":"authorization_code","code":"abc","client_id":"a","client_secret":"b","extra":"1"}"#.into(),
+            ),
+        ];
+        for (form, json) in &cases {
+            same_as_form(form.as_bytes(), json.as_bytes());
+        }
+    }
+
+    #[test]
+    fn json_values_that_are_not_strings_are_malformed_parameters() {
+        let body = br#"{"grant_type":"authorization_code","code":123,"client_id":"a","client_secret":"b"}"#;
+        assert_eq!(
+            reason(TokenRequest::parse_form_or_json(
+                &headers(&[JSON]),
+                None,
+                body
+            )),
+            Reason::MalformedParameter("code")
+        );
+        for body in [&b"[]"[..], b"", b"{", b"null"] {
+            assert_eq!(
+                reason(TokenRequest::parse_form_or_json(
+                    &headers(&[JSON]),
+                    None,
+                    body
+                )),
+                Reason::MalformedParameter("body")
+            );
+        }
+    }
+
+    #[test]
+    fn json_bodies_keep_the_one_authentication_method_and_query_rules() {
+        let auth = format!("Basic {}", STANDARD.encode("VL001:s"));
+        let both = br#"{"grant_type":"refresh_token","refresh_token":"r","client_id":"VL001","client_secret":"s"}"#;
+        assert_eq!(
+            reason(TokenRequest::parse_form_or_json(
+                &headers(&[JSON, ("authorization", &auth)]),
+                None,
+                both
+            )),
+            Reason::MultipleClientAuthentication
+        );
+        let basic_only = br#"{"grant_type":"refresh_token","refresh_token":"r"}"#;
+        assert!(
+            TokenRequest::parse_form_or_json(
+                &headers(&[JSON, ("authorization", &auth)]),
+                None,
+                basic_only
+            )
+            .unwrap()
+            .used_basic_auth()
+        );
+        assert_eq!(
+            reason(TokenRequest::parse_form_or_json(
+                &headers(&[JSON]),
+                Some("code=abc"),
+                both
+            )),
+            Reason::CredentialsInQuery
         );
     }
 

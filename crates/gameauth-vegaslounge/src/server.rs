@@ -248,7 +248,8 @@ impl OAuthServer {
 
     /// Handles `GET /oauth2.0/authorize?<raw_query>` for a browser request with `headers`.
     ///
-    /// Unknown/missing client or a redirect URI that is not registered (byte-for-byte) →
+    /// Unknown/missing client or a redirect URI that does not match a registered one (under
+    /// [`ServerConfig::redirect_uri_policy`], byte for byte by default) →
     /// [`AuthorizeOutcome::ErrorPage`]. Once both are trusted, every other error redirects with
     /// `error=` (and `state`). Nobody logged in → [`AuthorizeOutcome::Login`].
     pub async fn authorize(&self, raw_query: &str, headers: &HeaderMap) -> AuthorizeOutcome {
@@ -263,7 +264,7 @@ impl OAuthServer {
             Err(e) => return AuthorizeOutcome::ErrorPage(e.into()),
         };
         let redirect_uri = match params.require("redirect_uri", MAX_REDIRECT_URI_LEN) {
-            Ok(uri) if client.redirect_uri_matches(uri) => uri,
+            Ok(uri) if client.redirect_uri_allowed(uri, self.config.redirect_uri_policy) => uri,
             Ok(_) => return AuthorizeOutcome::ErrorPage(Reason::RedirectUriMismatch.into()),
             Err(r) => return AuthorizeOutcome::ErrorPage(r.into()),
         };
@@ -313,7 +314,7 @@ impl OAuthServer {
 
     /// Issues a code for `player_id` directly, for an operator-initiated launch
     /// (`https://fl.vegaslounge.live/?client_id=<client_id>&code=<code>`). The client must exist
-    /// and `redirect_uri` must be one of its registered URIs.
+    /// and `redirect_uri` must match one of its registered URIs.
     pub async fn issue_code(
         &self,
         client_id: &str,
@@ -325,7 +326,7 @@ impl OAuthServer {
             .client(client_id)
             .await?
             .ok_or(Reason::UnknownClient)?;
-        if !client.redirect_uri_matches(redirect_uri) {
+        if !client.redirect_uri_allowed(redirect_uri, self.config.redirect_uri_policy) {
             return Err(Reason::RedirectUriMismatch.into());
         }
         self.store_code(&client, redirect_uri, player_id).await
@@ -565,7 +566,7 @@ impl OAuthServer {
 
     /// Handles `GET /logout?<raw_query>`: ends the operator's browser session through the hook,
     /// revokes the player's tokens when `revoke_on_logout` is set, and redirects only to a
-    /// `redirect_uri` registered (exactly) for the `client_id` given.
+    /// `redirect_uri` that matches one registered for the `client_id` given.
     pub async fn logout(
         &self,
         raw_query: &str,
@@ -587,7 +588,7 @@ impl OAuthServer {
                 .clients
                 .client(client_id)
                 .await?
-                .filter(|c| c.redirect_uri_matches(uri))
+                .filter(|c| c.redirect_uri_allowed(uri, self.config.redirect_uri_policy))
                 .map(|_| uri.to_owned()),
             _ => None,
         };

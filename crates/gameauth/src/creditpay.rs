@@ -7,10 +7,10 @@
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
 use gameauth_core::secrecy::SecretString;
 use gameauth_core::{AuthError, KeyRing, PlayerToken};
-use gameauth_creditpay::{Client, IdentifyAuthRequest};
+use gameauth_creditpay::{Client, CustomerNoField, IdentifyAuthRequest, PlatIdParam};
 use serde_json::{Value, json};
 
 use crate::body::{self, BodyArgs};
@@ -91,6 +91,28 @@ pub(crate) struct VerifyArgs {
     key: SignatureKeyArgs,
 }
 
+/// The body field name of the player's number (the docs disagree, see `CustomerNoField`).
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum CustomerNoName {
+    /// `customer_no`, as in the docs' examples and signing vector (the default).
+    #[value(name = "customer_no")]
+    CustomerNo,
+    /// `custom_no`, as in the docs' field table.
+    #[value(name = "custom_no")]
+    CustomNo,
+}
+
+/// The query parameter name of the platform id.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum PlatIdName {
+    /// `plat_id`, as in the current docs (the default).
+    #[value(name = "plat_id")]
+    PlatId,
+    /// `platId`, as before December 2024.
+    #[value(name = "platId")]
+    LegacyPlatId,
+}
+
 /// Arguments of `gameauth creditpay auth`.
 #[derive(Debug, Args)]
 pub(crate) struct AuthArgs {
@@ -100,9 +122,15 @@ pub(crate) struct AuthArgs {
     /// The platform id from the Credit Pay console.
     #[arg(long, value_name = "ID")]
     plat_id: String,
+    /// The query parameter name of the platform id.
+    #[arg(long, value_enum, default_value = "plat_id")]
+    plat_id_param: PlatIdName,
     /// The player's unique number on the platform.
     #[arg(long, value_name = "S", allow_hyphen_values = true)]
     customer_no: String,
+    /// The body field name of the player's number.
+    #[arg(long, value_enum, default_value = "customer_no")]
+    customer_no_field: CustomerNoName,
     /// The platform's own token for the player (relayed back in Credit Pay's callbacks).
     #[arg(long, value_name = "S", allow_hyphen_values = true)]
     customer_token: String,
@@ -185,6 +213,14 @@ async fn auth(args: &AuthArgs) -> Result<Value, Failure> {
     let client = Client::builder()
         .base_url(&args.base_url)
         .plat_id(&args.plat_id)
+        .plat_id_param(match args.plat_id_param {
+            PlatIdName::PlatId => PlatIdParam::PlatId,
+            PlatIdName::LegacyPlatId => PlatIdParam::LegacyPlatId,
+        })
+        .customer_no_field(match args.customer_no_field {
+            CustomerNoName::CustomerNo => CustomerNoField::CustomerNo,
+            CustomerNoName::CustomNo => CustomerNoField::CustomNo,
+        })
         .api_key(gameauth_core::secrecy::ExposeSecret::expose_secret(
             &api_key,
         ))

@@ -2,7 +2,7 @@
 //!
 //! Steps (`call`):
 //! * `identify_auth`: builds a client against the mocked host (gateway prefix, platform id, id
-//!   parameter name, timeout from the step; keys, clock and trace ids from the fixture), calls
+//!   parameter name, body field name of the player's number, timeout from the step; keys, clock and trace ids from the fixture), calls
 //!   `identify/auth` with `input` and compares the result with `expect` (`ok` values or the exact
 //!   `error` kind, code, message or status).
 //! * `credit_limit`: replays one inbound interaction through a `CreditLimitHandler` whose token
@@ -24,9 +24,9 @@ use gameauth_core::{
 };
 use gameauth_creditpay::{
     AvailableCard, Client, CreditLimitAnswer, CreditLimitHandler, CreditLimitQuery,
-    CreditLimitSource, Error, IdentifyAuthRequest, InboundVerifier, MemoryDedupStore, PlatIdParam,
-    Recorded, ResponseCode, WebhookDedupStore, WebhookDelivery, WebhookEvent, WebhookHandler,
-    WebhookSink,
+    CreditLimitSource, CustomerNoField, Error, IdentifyAuthRequest, InboundVerifier,
+    MemoryDedupStore, PlatIdParam, Recorded, ResponseCode, WebhookDedupStore, WebhookDelivery,
+    WebhookEvent, WebhookHandler, WebhookSink,
 };
 use serde::Deserialize;
 
@@ -102,6 +102,9 @@ struct IdentifyStep {
     /// `plat_id` (default) or `platId`.
     #[serde(default)]
     plat_id_param: Option<String>,
+    /// The body field name of the player's number: `customer_no` (default) or `custom_no`.
+    #[serde(default)]
+    customer_no_field: Option<String>,
     #[serde(default)]
     timeout_ms: Option<u64>,
     #[serde(default)]
@@ -192,10 +195,16 @@ async fn identify_auth(
         Some("platId") => PlatIdParam::LegacyPlatId,
         Some(other) => return Err(format!("unknown plat_id_param `{other}`")),
     };
+    let number_field = match step.customer_no_field.as_deref() {
+        None | Some("customer_no") => CustomerNoField::CustomerNo,
+        Some("custom_no") => CustomerNoField::CustomNo,
+        Some(other) => return Err(format!("unknown customer_no_field `{other}`")),
+    };
     let mut builder = Client::builder()
         .base_url(format!("{}{}", upstream.uri(&step.host)?, step.prefix))
         .plat_id(&step.plat_id)
         .plat_id_param(param)
+        .customer_no_field(number_field)
         .api_key(fixture.key(API_KEY)?)
         .signature_keys(KeyRing::new(fixture.key(SIGNATURE_KEY)?.into()))
         .clock(Arc::new(fixture.clock()))

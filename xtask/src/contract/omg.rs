@@ -6,8 +6,10 @@
 //!   `{"ok": {...}}` with the returned values, or `{"error": {"kind": ..., ...}}` with the exact
 //!   error kind and, where it applies, `code` (+ `known`, `message`), `status` or `path`.
 //! * `verify_session`: `input.sessions` is the operator's session table and `input.store` is `up`
-//!   or `down` (an outage); the named inbound `interaction` is sent through the responder and its
-//!   answer compared with the recording.
+//!   or `down` (an outage); optional settings of the verifier: `trace_id_rule`
+//!   (`{"alphabet": "printable_ascii" | "unreserved" | "alphanumeric", "max_len": N}`),
+//!   `freshness_window_secs` (default 300) or `no_freshness_window`. The named inbound
+//!   `interaction` is sent through the responder and its answer compared with the recording.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -20,7 +22,7 @@ use gameauth_core::{
 };
 use gameauth_omg::{
     AuthorizeRequest, CallbackVerifier, Client, EnterGameRequest, Error, InGameRequest, OmgCode,
-    ScreenMode, VerifySessionResponder,
+    ScreenMode, TraceIdAlphabet, TraceIdRule, VerifySessionResponder,
 };
 use serde::Deserialize;
 
@@ -126,6 +128,35 @@ struct SessionsInput {
     sessions: Vec<Session>,
     /// `up` or `down`.
     store: String,
+    /// A stricter `trace_id` rule than the default.
+    #[serde(default)]
+    trace_id_rule: Option<TraceIdRuleInput>,
+    /// The freshness window in seconds (default 300).
+    #[serde(default)]
+    freshness_window_secs: Option<u64>,
+    /// Accept any timestamp.
+    #[serde(default)]
+    no_freshness_window: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TraceIdRuleInput {
+    /// `printable_ascii`, `unreserved` or `alphanumeric`.
+    alphabet: String,
+    max_len: usize,
+}
+
+impl TraceIdRuleInput {
+    fn rule(&self) -> Result<TraceIdRule, String> {
+        let alphabet = match self.alphabet.as_str() {
+            "printable_ascii" => TraceIdAlphabet::PrintableAscii,
+            "unreserved" => TraceIdAlphabet::Unreserved,
+            "alphanumeric" => TraceIdAlphabet::Alphanumeric,
+            other => return Err(format!("unknown trace_id alphabet `{other}`")),
+        };
+        TraceIdRule::new(alphabet, self.max_len).map_err(|e| format!("trace_id_rule: {e}"))
+    }
 }
 
 #[derive(Clone, Deserialize)]
@@ -331,9 +362,21 @@ async fn verify_session(
         .iter()
         .find(|i| i.name == name && i.direction == Direction::Inbound)
         .ok_or_else(|| format!("no inbound interaction `{name}`"))?;
-    let verifier = CallbackVerifier::builder()
+    let mut builder = CallbackVerifier::builder()
         .key(SecretString::from(ctx.key.to_owned()))
-        .clock(Arc::new(ctx.clock.clone()) as Arc<dyn Clock>)
+        .clock(Arc::new(ctx.clock.clone()) as Arc<dyn Clock>);
+    if let Some(rule) = &input.trace_id_rule {
+        builder = builder.trace_id_rule(rule.rule()?);
+    }
+    builder = match (input.freshness_window_secs, input.no_freshness_window) {
+        (Some(_), true) => {
+            return Err("give freshness_window_secs or no_freshness_window, not both".into());
+        }
+        (Some(secs), false) => builder.freshness_window(Duration::from_secs(secs)),
+        (None, true) => builder.without_freshness_window(),
+        (None, false) => builder,
+    };
+    let verifier = builder
         .build()
         .map_err(|e| format!("cannot build the verifier: {e}"))?;
     let sessions = Sessions {

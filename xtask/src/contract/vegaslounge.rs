@@ -2,7 +2,8 @@
 //!
 //! Steps (`call`):
 //! * `server`: builds the server under test from `input` (clients, players, error style, code
-//!   TTL, logout mode, allow-list, `"store": "memory" | "down"`), on the fixture's frozen clock.
+//!   TTL, logout mode, allow-list, `"redirect_uri_match": "exact" | "path_prefix"`,
+//!   `token_json_body`, `"store": "memory" | "down"`), on the fixture's frozen clock.
 //!   Must come first.
 //! * `issue_code`: issues an authorization code through the core (an operator-initiated launch)
 //!   for `input.player_id` / `input.client_id` / `input.redirect_uri`; `expect.capture` names the
@@ -30,8 +31,8 @@ use gameauth_vegaslounge::store::{
 use gameauth_vegaslounge::token::ClientSecret;
 use gameauth_vegaslounge::{
     Account, AccountProvider, Balance, EndedSession, ErrorStyle, HookError, MemoryStore,
-    NetworkPolicy, OAuthServer, PlayerSessions, RegisteredClient, ServerConfig, StaticClients,
-    StoreError, StoredSecret, async_trait,
+    NetworkPolicy, OAuthServer, PlayerSessions, RedirectUriPolicy, RegisteredClient, ServerConfig,
+    StaticClients, StoreError, StoredSecret, async_trait,
 };
 use serde::Deserialize;
 
@@ -88,6 +89,10 @@ struct ServerInput {
     account_token_in_query: bool,
     #[serde(default)]
     allow_ips: Option<Vec<String>>,
+    #[serde(default)]
+    redirect_uri_match: Option<String>,
+    #[serde(default)]
+    token_json_body: bool,
     #[serde(default)]
     store: Option<String>,
 }
@@ -199,6 +204,12 @@ fn build(input: &ServerInput, clock: &ManualClock) -> Result<OAuthServer, String
     }
     config.revoke_on_logout = input.revoke_on_logout;
     config.account_token_in_query = input.account_token_in_query;
+    config.redirect_uri_policy = match input.redirect_uri_match.as_deref() {
+        None | Some("exact") => RedirectUriPolicy::Exact,
+        Some("path_prefix") => RedirectUriPolicy::PathPrefix,
+        Some(other) => return Err(format!("unknown redirect_uri_match `{other}`")),
+    };
+    config.token_json_body = input.token_json_body;
     if let Some(ips) = &input.allow_ips {
         let nets = ips
             .iter()

@@ -141,7 +141,18 @@ fn step(s: &Scrubbed) -> Result<Value, String> {
     };
     let body = wire::object(s.json.as_ref())?;
     let mut input = Map::new();
-    for name in ["customer_no", "customer_token", "callback_url"] {
+    // The docs' field table spells the player's number `custom_no`, the examples `customer_no`.
+    let custom_no = !body.contains_key("customer_no") && body.contains_key("custom_no");
+    let number_field = if custom_no {
+        "custom_no"
+    } else {
+        "customer_no"
+    };
+    input.insert(
+        "customer_no".into(),
+        wire::string(body, number_field)?.into(),
+    );
+    for name in ["customer_token", "callback_url"] {
         input.insert(name.into(), wire::string(body, name)?.into());
     }
     input.insert(
@@ -175,6 +186,9 @@ fn step(s: &Scrubbed) -> Result<Value, String> {
     });
     if legacy {
         step["plat_id_param"] = "platId".into();
+    }
+    if custom_no {
+        step["customer_no_field"] = "custom_no".into();
     }
     Ok(step)
 }

@@ -550,17 +550,18 @@ async fn creditpay_recording_replays_and_holds_no_real_value() {
             ("CREDITPAY_SIGNATURE_KEY", CP_REAL_SIGNATURE_KEY),
             ("CREDITPAY_API_KEY", CP_REAL_API_KEY),
         ],
-        &["customer_no", "client_ip"],
+        &["customer_no", "custom_no", "client_ip"],
         &upstream.uri(),
     )
     .await;
-    let client = Client::builder()
-        .base_url(format!("{}/dg", rec.url()))
-        .plat_id("plat-0001")
-        .api_key(CP_REAL_API_KEY)
-        .signature_keys(KeyRing::new(CP_REAL_SIGNATURE_KEY.into()))
-        .build()
-        .unwrap();
+    let builder = || {
+        Client::builder()
+            .base_url(format!("{}/dg", rec.url()))
+            .plat_id("plat-0001")
+            .api_key(CP_REAL_API_KEY)
+            .signature_keys(KeyRing::new(CP_REAL_SIGNATURE_KEY.into()))
+    };
+    let client = builder().build().unwrap();
     let expire = gameauth_core::clock::unix_millis(SystemTime::now()) + 3_600_000;
     let request = |customer: &str| {
         IdentifyAuthRequest::new(
@@ -583,9 +584,19 @@ async fn creditpay_recording_replays_and_holds_no_real_value() {
         busy,
         Err(gameauth_creditpay::Error::Rejected { .. })
     ));
+    // The field table's spelling of the player's number is recorded as a step setting.
+    builder()
+        .customer_no_field(gameauth_creditpay::CustomerNoField::CustomNo)
+        .build()
+        .unwrap()
+        .identify_auth(&request("field-table-customer"))
+        .await
+        .unwrap();
 
     let fixture = rec.fixture();
-    assert_eq!(interactions(&fixture), 2);
+    assert_eq!(interactions(&fixture), 3);
+    assert_eq!(fixture["steps"][2]["customer_no_field"], "custom_no");
+    assert!(fixture["steps"][0].get("customer_no_field").is_none());
     assert_eq!(fixture["keys"]["api_key"], creditpay::DUMMY_API_KEY);
     assert_eq!(fixture["keys"]["signature_key"], creditpay::DUMMY_KEY);
     assert_eq!(fixture["steps"][0]["prefix"], "/dg");
@@ -607,6 +618,7 @@ async fn creditpay_recording_replays_and_holds_no_real_value() {
             "custtok-473_32_86000698-aa11bb22",
             "473_32_86000698",
             "busy-customer",
+            "field-table-customer",
             "203.0.113.77",
         ],
     )

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use gameauth_core::{AuthError, IssueRequest, PlayerToken, TokenIssuer};
-use gameauth_creditpay::{Error, PlatIdParam, ResponseCode};
+use gameauth_creditpay::{CustomerNoField, Error, PlatIdParam, ResponseCode};
 use wiremock::matchers::{body_string, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -104,6 +104,29 @@ async fn legacy_plat_id_query_parameter_is_configurable() {
         received[0].url.query(),
         Some("platId=328cf95950f54f89a2dd4c3bf98ac5fb")
     );
+}
+
+/// BODY0 with the field table's spelling `custom_no`, signed with the documented key (vector
+/// C10 in `fixtures/creditpay/signing/`).
+const C10: &str = "9PtwI0o5sr4FPjMmj5WnFQQu8Jk=";
+
+#[tokio::test]
+async fn the_field_table_spelling_custom_no_is_selectable_and_signed_as_sent() {
+    let server = MockServer::start().await;
+    let body = BODY0.replace("\"customer_no\":", "\"custom_no\":");
+    Mock::given(method("POST"))
+        .and(path("/dg/v1/platform/identify/auth"))
+        .and(header("signature", C10))
+        .and(body_string(body))
+        .respond_with(json(SUCCESS))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client_builder(&format!("{}/dg", server.uri()))
+        .customer_no_field(CustomerNoField::CustomNo)
+        .build()
+        .unwrap();
+    client.identify_auth(&body0_request()).await.unwrap();
 }
 
 #[tokio::test]
@@ -305,7 +328,13 @@ async fn optional_fields_and_cards_are_signed_as_sent() {
         .with_session_sign("s-1")
         .with_credit_limit_tag("外部系统卡唯一标识")
         .with_available_cards(vec![card]);
-    let body = String::from_utf8(request.encode_body(NOW_SECS * 1000).unwrap().to_vec()).unwrap();
+    let body = String::from_utf8(
+        request
+            .encode_body(NOW_SECS * 1000, CustomerNoField::default())
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
     let signature =
         gameauth_creditpay::sign::sign(&KEY.into(), "/v1/platform/identify/auth", body.as_bytes());
     Mock::given(header("signature", signature.as_str()))

@@ -53,7 +53,7 @@ fn client_debug_is_pinned_and_shows_no_key() {
     let client = sentinel_client("https://credit-pay-dev.aatest.online/dg");
     assert_eq!(
         format!("{client:?}"),
-        "Client { base_url: \"https://credit-pay-dev.aatest.online/dg\", plat_id: \"328cf95950f54f89a2dd4c3bf98ac5fb\", plat_id_param: PlatId, api_key: ApiKey([redacted]), keys: KeyRing { current: \"[redacted]\", previous_valid_until: None }, lang: \"en-US\", timeout: 10s, .. }"
+        "Client { base_url: \"https://credit-pay-dev.aatest.online/dg\", plat_id: \"328cf95950f54f89a2dd4c3bf98ac5fb\", plat_id_param: PlatId, customer_no_field: CustomerNo, api_key: ApiKey([redacted]), keys: KeyRing { current: \"[redacted]\", previous_valid_until: None }, lang: \"en-US\", timeout: 10s, .. }"
     );
     let builder = client_builder("https://h/dg").api_key(SENTINEL_API_KEY);
     assert!(!format!("{builder:?}").contains("sentinel"));

@@ -333,7 +333,8 @@ fn responder_debug_does_not_show_the_key() {
     assert_eq!(
         format!("{r:?}"),
         "VerifySessionResponder { verifier: CallbackVerifier { keys: KeyRing { current: \"[redacted]\", \
-         previous_valid_until: None }, freshness: Some(300s), .. }, sessions: \"operator\" }"
+         previous_valid_until: None }, freshness: Some(300s), trace_id_rule: TraceIdRule { \
+         alphabet: PrintableAscii, max_len: 128 }, .. }, sessions: \"operator\" }"
     );
 }
 

@@ -56,6 +56,26 @@ async fn router_uses_the_raw_query_from_the_request_line() {
 }
 
 #[tokio::test]
+async fn router_accepts_any_printable_ascii_trace_id_of_up_to_128_bytes() {
+    // Every visible character a request line can carry in a query, raw or escaped.
+    let printable = "Ab9-._~!$'()*+,;=:@/?%20%22%26%23%25%3C%3E%5C%5E%60%7B%7C%7D";
+    let value = format!("{printable}{}", "x".repeat(128 - 34));
+    let query = format!("trace_id={value}");
+    let response = router()
+        .oneshot(request(&query, &sign(&query, O5_BODY), O5_BODY))
+        .await
+        .unwrap();
+    assert_eq!(code(response).await, 1);
+
+    let too_long = format!("{query}x");
+    let response = router()
+        .oneshot(request(&too_long, &sign(&too_long, O5_BODY), O5_BODY))
+        .await
+        .unwrap();
+    assert_eq!(code(response).await, 10002);
+}
+
+#[tokio::test]
 async fn router_refuses_bodies_over_one_mib_with_413() {
     let big = vec![b' '; MAX_BODY_BYTES + 1];
     let mut declared = request(O5_QUERY, O5_SIGN, big.clone());

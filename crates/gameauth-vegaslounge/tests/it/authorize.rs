@@ -1,6 +1,7 @@
 //! `GET /oauth2.0/authorize`.
 
 use bytes::Bytes;
+use gameauth_vegaslounge::RedirectUriPolicy;
 use http::Request;
 
 use crate::{
@@ -280,4 +281,105 @@ async fn authorize_accepts_only_get() {
         )
         .await;
     assert_eq!(options.status(), 405, "no CORS preflight");
+}
+
+fn prefix_harness() -> Harness {
+    Harness::with(|c| c.redirect_uri_policy = RedirectUriPolicy::PathPrefix)
+}
+
+#[tokio::test]
+async fn deeper_redirect_paths_get_an_error_page_by_default() {
+    let h = Harness::new();
+    let response = h
+        .authorize(&query("https://fl.vegaslounge.live/lobby"), Some(PLAYER))
+        .await;
+    assert_error_page(&response);
+}
+
+#[tokio::test]
+async fn path_prefix_policy_redirects_a_deeper_path_with_its_code() {
+    let h = prefix_harness();
+    let deeper = "https://fl.vegaslounge.live/lobby/table-7";
+    let response = h
+        .authorize(&format!("{}&state=s1", query(deeper)), Some(PLAYER))
+        .await;
+    assert_eq!(response.status(), 302, "{}", body_text(&response));
+    let location = header(&response, "location").unwrap();
+    assert!(
+        location.starts_with("https://fl.vegaslounge.live/lobby/table-7?code="),
+        "{location}"
+    );
+    let params = location_params(&response);
+    assert_eq!(params["state"], "s1");
+    // The code is bound to the URI it was issued for: sent at the token endpoint, that one.
+    let code = &params["code"];
+    let registered_root = format!(
+        "{}&redirect_uri={}",
+        crate::code_form(code),
+        enc("https://fl.vegaslounge.live")
+    );
+    crate::assert_vl_error(&h.token(&registered_root).await, 401, 1001);
+    let h = prefix_harness();
+    let response = h.authorize(&query(deeper), Some(PLAYER)).await;
+    let code = location_params(&response)["code"].clone();
+    let exact = format!("{}&redirect_uri={}", crate::code_form(&code), enc(deeper));
+    assert_eq!(h.token(&exact).await.status(), 200);
+}
+
+#[tokio::test]
+async fn path_prefix_policy_gives_each_trick_an_error_page() {
+    let h = prefix_harness();
+    for trick in [
+        "https://fl.vegaslounge.live/lobby/../admin", // dot segment
+        "https://fl.vegaslounge.live/lobby/%2e%2e/admin", // encoded dot segment
+        "https://fl.vegaslounge.live//evil.example",  // empty segment
+        "https://user@fl.vegaslounge.live/lobby",     // userinfo
+        "https://fl.vegaslounge.live@evil.example/lobby", // userinfo
+        "https://fl.vegaslounge.live/lobby#frag",     // fragment
+        "https://fl.vegaslounge.live/lobby%2F..%2Fadmin", // encoded slash
+        "https://fl.vegaslounge.live/lobby%5Cadmin",  // encoded backslash
+        "https://fl.vegaslounge.live/lobby\\admin",   // backslash
+        "https://fl.vegaslounge.live:443/lobby",      // default port
+        "http://fl.vegaslounge.live/lobby",           // scheme downgrade
+        "https://fl.vegaslounge.live.evil.example/lobby", // host suffix
+        "https://cb.vegaslounge.live/cbx?lobby=1",    // not at a `/` boundary
+        "https://cb.vegaslounge.live/cb/x?lobby=1&code=evil", // another query
+    ] {
+        let response = h.authorize(&query(trick), Some(PLAYER)).await;
+        assert_eq!(response.status(), 400, "{trick} must not match");
+        assert!(header(&response, "location").is_none(), "{trick}");
+    }
+    let ok = h
+        .authorize(
+            &query("https://cb.vegaslounge.live/cb/vip?lobby=1"),
+            Some(PLAYER),
+        )
+        .await;
+    assert_eq!(ok.status(), 302);
+    assert!(
+        header(&ok, "location")
+            .unwrap()
+            .starts_with("https://cb.vegaslounge.live/cb/vip?lobby=1&code="),
+    );
+}
+
+#[tokio::test]
+async fn issue_code_follows_the_policy() {
+    let deeper = "https://fl.vegaslounge.live/lobby";
+    assert_eq!(
+        Harness::new()
+            .server
+            .issue_code(CLIENT, deeper, PLAYER)
+            .await
+            .unwrap_err()
+            .reason(),
+        gameauth_vegaslounge::Reason::RedirectUriMismatch
+    );
+    assert!(
+        prefix_harness()
+            .server
+            .issue_code(CLIENT, deeper, PLAYER)
+            .await
+            .is_ok()
+    );
 }

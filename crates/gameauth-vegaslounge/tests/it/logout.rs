@@ -67,3 +67,22 @@ async fn post_logout_redirect_only_to_a_registered_uri() {
         assert!(header(&response, "location").is_none(), "{query}");
     }
 }
+
+#[tokio::test]
+async fn post_logout_redirect_follows_the_redirect_uri_policy() {
+    let deeper = "?client_id=VL001&redirect_uri=https%3A%2F%2Ffl.vegaslounge.live%2Flobby";
+    let exact = Harness::new().send(logout(deeper)).await;
+    assert_eq!(exact.status(), 200);
+    assert!(header(&exact, "location").is_none());
+    let h = Harness::with(|c| {
+        c.redirect_uri_policy = gameauth_vegaslounge::RedirectUriPolicy::PathPrefix;
+    });
+    let prefix = h.send(logout(deeper)).await;
+    assert_eq!(prefix.status(), 302);
+    assert_eq!(
+        header(&prefix, "location"),
+        Some("https://fl.vegaslounge.live/lobby")
+    );
+    let dots = "?client_id=VL001&redirect_uri=https%3A%2F%2Ffl.vegaslounge.live%2F..%2Fx";
+    assert!(header(&h.send(logout(dots)).await, "location").is_none());
+}

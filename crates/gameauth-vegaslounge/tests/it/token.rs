@@ -424,3 +424,103 @@ async fn store_failure_answers_503_never_401() {
         .await;
     assert_eq!(crate::location_params(&authorize)["error"], "server_error");
 }
+
+fn json_post(body: &str) -> Request<Bytes> {
+    Request::post("/oauth2.0/token")
+        .header("content-type", "application/json")
+        .header("accept", "application/json")
+        .body(Bytes::from(body.to_owned()))
+        .unwrap()
+}
+
+fn json_code_body(code: &str) -> String {
+    format!(
+        r#"{{"grant_type":"authorization_code","code":"{code}","client_id":"{CLIENT}","client_secret":"{SECRET}"}}"#
+    )
+}
+
+#[tokio::test]
+async fn json_token_requests_are_refused_by_default() {
+    let h = Harness::new();
+    let code = h.code().await;
+    assert_vl_error(&h.send(json_post(&json_code_body(&code))).await, 400, 1007);
+    // The code was not touched: the form still redeems it.
+    assert_eq!(h.token(&code_form(&code)).await.status(), 200);
+}
+
+#[tokio::test]
+async fn json_token_requests_exchange_and_refresh_when_enabled() {
+    let h = Harness::with(|c| c.token_json_body = true);
+    let code = h.code().await;
+    let response = h.send(json_post(&json_code_body(&code))).await;
+    assert_eq!(response.status(), 200, "{}", body_text(&response));
+    assert_no_store(&response);
+    let refresh = body_json(&response)["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body = format!(
+        r#"{{"grant_type":"refresh_token","refresh_token":"{refresh}","client_id":"{CLIENT}","client_secret":"{SECRET}"}}"#
+    );
+    let mut request = json_post(&body);
+    *request.uri_mut() = "/oauth2.0/refresh".parse().unwrap();
+    assert_eq!(h.send(request).await.status(), 200);
+    // Forms keep working.
+    let (access, _) = h.tokens().await;
+    assert_eq!(h.account(&access).await.status(), 200);
+}
+
+#[tokio::test]
+async fn json_token_requests_answer_like_the_form_for_each_rule() {
+    let h = Harness::with(|c| c.token_json_body = true);
+    let code = h.code().await;
+    for (body, status, vl_code) in [
+        // Repeated member.
+        (
+            format!(
+                r#"{{"grant_type":"authorization_code","code":"{code}","code":"{code}","client_id":"{CLIENT}","client_secret":"{SECRET}"}}"#
+            ),
+            400,
+            1007,
+        ),
+        // Not a string.
+        (
+            format!(
+                r#"{{"grant_type":"authorization_code","code":["{code}"],"client_id":"{CLIENT}","client_secret":"{SECRET}"}}"#
+            ),
+            400,
+            1007,
+        ),
+        (
+            format!(
+                r#"{{"grant_type":"authorization_code","code":"{code}","client_id":1,"client_secret":"{SECRET}"}}"#
+            ),
+            400,
+            1007,
+        ),
+        // Not one JSON object.
+        (format!("[{}]", json_code_body(&code)), 400, 1007),
+        // Wrong secret, unknown grant type: the form's answers.
+        (
+            format!(
+                r#"{{"grant_type":"authorization_code","code":"{code}","client_id":"{CLIENT}","client_secret":"wrong"}}"#
+            ),
+            401,
+            1001,
+        ),
+        (
+            format!(
+                r#"{{"grant_type":"password","client_id":"{CLIENT}","client_secret":"{SECRET}"}}"#
+            ),
+            400,
+            1007,
+        ),
+    ] {
+        assert_vl_error(&h.send(json_post(&body)).await, status, vl_code);
+    }
+    // None of those consumed the code.
+    assert_eq!(
+        h.send(json_post(&json_code_body(&code))).await.status(),
+        200
+    );
+}

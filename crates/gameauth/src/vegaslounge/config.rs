@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use gameauth_vegaslounge::token::ClientSecret;
 use gameauth_vegaslounge::{
-    Account, Balance, ErrorStyle, ForwardedHeader, NetworkPolicy, RegisteredClient, ServerConfig,
-    StoredSecret,
+    Account, Balance, ErrorStyle, ForwardedHeader, NetworkPolicy, RedirectUriPolicy,
+    RegisteredClient, ServerConfig, StoredSecret,
 };
 use ipnet::IpNet;
 use serde::Deserialize;
@@ -74,6 +74,8 @@ struct FileConfig {
     tokens: TokensSection,
     #[serde(default)]
     security: SecuritySection,
+    #[serde(default)]
+    compat: CompatSection,
     #[serde(default)]
     clients: Vec<ClientSection>,
     #[serde(default)]
@@ -173,6 +175,23 @@ impl Default for SecuritySection {
             login_url: "/login".into(),
         }
     }
+}
+
+/// Departures from Vegas Lounge's documented contract that some integrations need; all off by
+/// default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct CompatSection {
+    redirect_uri_match: RedirectUriMatch,
+    token_json_body: bool,
+}
+
+#[derive(Debug, Default, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RedirectUriMatch {
+    #[default]
+    Exact,
+    PathPrefix,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -288,6 +307,11 @@ pub(crate) fn load(
             ForwardedHeaderName::XForwardedFor => ForwardedHeader::XForwardedFor,
             ForwardedHeaderName::Forwarded => ForwardedHeader::Forwarded,
         });
+    server.redirect_uri_policy = match file.compat.redirect_uri_match {
+        RedirectUriMatch::Exact => RedirectUriPolicy::Exact,
+        RedirectUriMatch::PathPrefix => RedirectUriPolicy::PathPrefix,
+    };
+    server.token_json_body = file.compat.token_json_body;
     server.validate().map_err(|e| config_err(e.0))?;
 
     if file.clients.is_empty() {
@@ -578,6 +602,28 @@ mod tests {
         ] {
             let text = DEMO_CONFIG.replace(from, to);
             assert!(load(&text, None, no_env).is_err(), "{to}");
+        }
+    }
+
+    #[test]
+    fn compat_settings_are_off_by_default_and_settable() {
+        let c = load(DEMO_CONFIG, None, no_env).unwrap();
+        assert_eq!(c.server.redirect_uri_policy, RedirectUriPolicy::Exact);
+        assert!(!c.server.token_json_body);
+        let text = format!(
+            "{DEMO_CONFIG}\n[compat]\nredirect_uri_match = \"path_prefix\"\ntoken_json_body = true\n"
+        );
+        let c = load(&text, None, no_env).unwrap();
+        assert_eq!(c.server.redirect_uri_policy, RedirectUriPolicy::PathPrefix);
+        assert!(c.server.token_json_body);
+        for bad in [
+            "[compat]\nredirect_uri_match = \"prefix\"\n",
+            "[compat]\nredirect_uri_match = \"PATH_PREFIX\"\n",
+            "[compat]\ntoken_json_body = \"yes\"\n",
+            "[compat]\njson = true\n",
+        ] {
+            let err = load(&format!("{DEMO_CONFIG}\n{bad}"), None, no_env).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{bad}");
         }
     }
 

@@ -13,8 +13,13 @@ const API_KEY: &str = "dummy-api-key-0001";
 const SIGNATURE_KEY: &str = "dummy-signature-key-0001";
 const PLAT_ID: &str = "328cf95950f54f89a2dd4c3bf98ac5fb";
 
-/// The signature covers the path after the gateway prefix and the exact body bytes received.
+/// The signature covers the path after the gateway prefix and the exact body bytes received, and
+/// the player's number travels as `customer_no`.
 fn signed_over_the_path_after_the_prefix(request: &Request) -> bool {
+    signed_with_the_number_in(request, "customer_no")
+}
+
+fn signed_with_the_number_in(request: &Request, field: &str) -> bool {
     let expected = gameauth_creditpay::sign::sign(
         &SecretString::from(SIGNATURE_KEY),
         "/v1/platform/identify/auth",
@@ -28,7 +33,8 @@ fn signed_over_the_path_after_the_prefix(request: &Request) -> bool {
         .get("signature")
         .and_then(|v| v.to_str().ok())
         == Some(expected.as_str())
-        && body["customer_no"] == "473_32_86000698"
+        && body[field] == "473_32_86000698"
+        && body.as_object().is_some_and(|o| o.len() == 5)
         && body["customer_token"] == "platform-session-token"
         && body["callback_url"] == "https://platform.example/payment/callback"
         && body["client_ip"] == "192.168.1.166"
@@ -105,6 +111,40 @@ async fn auth_prints_the_ident_code_and_cashier_url() {
     );
     run.never_shows(API_KEY);
     run.never_shows(SIGNATURE_KEY);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_field_table_spellings_custom_no_and_plat_id_are_selectable() {
+    let credit_pay = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/dg/v1/platform/identify/auth"))
+        .and(query_param("platId", PLAT_ID))
+        .and(|r: &Request| signed_with_the_number_in(r, "custom_no"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(
+            r#"{"code":0,"msg":"success","data":{"ident_code":"c0de","url":"https://cashier.example/dg/oauth?ident_code=c0de"}}"#,
+        ))
+        .expect(1)
+        .mount(&credit_pay)
+        .await;
+    let base = format!("{}/dg", credit_pay.uri());
+    let mut args = auth_args(&base, &in_one_hour_millis());
+    args.extend(
+        [
+            "--customer-no-field",
+            "custom_no",
+            "--plat-id-param",
+            "platId",
+        ]
+        .map(str::to_owned),
+    );
+    run(&args).await.expect_code(0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_customer_no_field_is_a_usage_error() {
+    let mut args = auth_args("http://127.0.0.1:9/dg", &in_one_hour_millis());
+    args.extend(["--customer-no-field", "customerNo"].map(str::to_owned));
+    run(&args).await.expect_code(2);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -192,6 +192,128 @@ fn omg_verify_refuses_the_question_mark_vector_o3() {
     assert_eq!(run.json(), json!({ "valid": false }));
 }
 
+const O5_QUERY: &str = "trace_id=omgtrace000001";
+const O5_BODY: &str = r#"{"app_id":"10013","timestamp":1711954264,"operator_player_session":"50f15a92-ee8d-11ee-9a61-00ff3fae08f7","ip":"127.0.0.1","custom_parameter":"","game_id":1}"#;
+const O5_SIGN: &str = "ce6993bb75920fd40b14125702a87501";
+
+fn omg_verify(query: &str, body: &str, sign: &str, extra: &[&str]) -> crate::Run {
+    let mut args = vec![
+        "omg", "verify", "--query", query, "--body", body, "--sign", sign,
+    ];
+    args.extend_from_slice(extra);
+    omg(&args)
+}
+
+fn signed_now(query: &str) -> (String, String) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let body = O5_BODY.replace("1711954264", &now.to_string());
+    let sign = gameauth_omg::sign::sign(query, body.as_bytes(), &OMG_KEY.into());
+    (body, sign)
+}
+
+#[test]
+fn omg_verify_session_applies_the_300_second_window_by_default() {
+    let (body, sign) = signed_now(O5_QUERY);
+    let fresh = omg_verify(O5_QUERY, &body, &sign, &["--callback", "verify-session"]);
+    fresh.expect_code(0);
+    assert_eq!(fresh.json(), json!({ "valid": true }));
+    // Vector O5 was signed in 2024: stale for verify_session, fine as a bare signature.
+    let stale = omg_verify(
+        O5_QUERY,
+        O5_BODY,
+        O5_SIGN,
+        &["--callback", "verify-session"],
+    );
+    stale.expect_code(1);
+    assert_eq!(stale.json(), json!({ "valid": false }));
+    assert!(
+        stale.stderr.contains("freshness window"),
+        "{}",
+        stale.stderr
+    );
+    omg_verify(O5_QUERY, O5_BODY, O5_SIGN, &[]).expect_code(0);
+    omg_verify(O5_QUERY, O5_BODY, O5_SIGN, &["--callback", "get-balance"]).expect_code(1);
+}
+
+#[test]
+fn omg_verify_session_window_can_be_widened_or_switched_off() {
+    let ten_years = (10 * 366 * 24 * 3600).to_string();
+    for extra in [
+        vec!["--freshness-window-secs", ten_years.as_str()],
+        vec!["--no-freshness-window"],
+    ] {
+        let mut args = vec!["--callback", "verify-session"];
+        args.extend(extra);
+        omg_verify(O5_QUERY, O5_BODY, O5_SIGN, &args).expect_code(0);
+    }
+    let narrow = omg_verify(
+        O5_QUERY,
+        O5_BODY,
+        O5_SIGN,
+        &[
+            "--callback",
+            "verify-session",
+            "--freshness-window-secs",
+            "60",
+        ],
+    );
+    narrow.expect_code(1);
+}
+
+#[test]
+fn omg_verify_window_flags_need_a_timestamped_callback() {
+    for extra in [
+        &["--no-freshness-window"][..],
+        &["--freshness-window-secs", "300"][..],
+        &["--callback", "any", "--no-freshness-window"][..],
+        &[
+            "--callback",
+            "verify-session",
+            "--no-freshness-window",
+            "--freshness-window-secs",
+            "60",
+        ][..],
+    ] {
+        let run = omg_verify(O5_QUERY, O5_BODY, O5_SIGN, extra);
+        run.expect_code(2);
+        assert_eq!(run.json()["error"]["kind"], "usage", "{extra:?}");
+    }
+}
+
+#[test]
+fn omg_verify_accepts_a_printable_trace_id_unless_a_stricter_rule_is_asked() {
+    let query = "trace_id=OMG:2024/04/01+trace%20%2301";
+    let sign = gameauth_omg::sign::sign(query, O1_BODY.as_bytes(), &OMG_KEY.into());
+    omg_verify(query, O1_BODY, &sign, &[]).expect_code(0);
+    let strict = omg_verify(query, O1_BODY, &sign, &["--trace-id-chars", "alphanumeric"]);
+    strict.expect_code(1);
+    assert_eq!(strict.json(), json!({ "valid": false }));
+    omg_verify(
+        O1_QUERY,
+        O1_BODY,
+        O1_SIGN,
+        &["--trace-id-chars", "alphanumeric"],
+    )
+    .expect_code(0);
+    omg_verify(O1_QUERY, O1_BODY, O1_SIGN, &["--trace-id-max-len", "11"]).expect_code(1);
+    omg_verify(O1_QUERY, O1_BODY, O1_SIGN, &["--trace-id-max-len", "12"]).expect_code(0);
+}
+
+#[test]
+fn omg_verify_trace_id_length_is_1_to_128() {
+    for len in ["0", "129"] {
+        let run = omg_verify(O1_QUERY, O1_BODY, O1_SIGN, &["--trace-id-max-len", len]);
+        run.expect_code(2);
+        assert_eq!(run.json()["error"]["kind"], "usage");
+    }
+    let long = format!("trace_id={}", "a".repeat(129));
+    let sign = gameauth_omg::sign::sign(&long, O1_BODY.as_bytes(), &OMG_KEY.into());
+    omg_verify(&long, O1_BODY, &sign, &[]).expect_code(1);
+}
+
 #[test]
 fn creditpay_sign_reproduces_the_official_vector_c1() {
     let run = creditpay(&["creditpay", "sign", "--path", CP_PATH, "--body", BODY0]);
