@@ -52,8 +52,11 @@ pub(crate) fn cli(args: &[String]) -> Result<ExitCode, String> {
 
 type Version = (u64, u64, u64);
 
+/// A package that needs a newer Rust: name, version, the Rust it declares.
+type TooNew = (String, String, Version);
+
 /// The workspace members' `rust-version` (they must agree) and every package that needs more.
-fn check(metadata: &Value) -> Result<(Version, Vec<(String, String, Version)>), String> {
+fn check(metadata: &Value) -> Result<(Version, Vec<TooNew>), String> {
     let members: Vec<&str> = metadata["workspace_members"]
         .as_array()
         .ok_or("`cargo metadata` has no workspace_members")?
