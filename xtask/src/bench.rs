@@ -4,12 +4,30 @@
 
 use std::process::{Command, ExitCode};
 
+/// Arguments of `cargo xtask bench`, passed on to the `bench` package.
+#[derive(Debug, clap::Args)]
+pub(crate) struct BenchArgs {
+    /// Fewer iterations: a quick look, not a measurement.
+    #[arg(long)]
+    quick: bool,
+    /// Only these benchmarks, by number (`1,4`).
+    #[arg(long, value_name = "N,N,...")]
+    only: Option<String>,
+}
+
 /// Runs `cargo run --release -p bench -- <args>` from the workspace root.
-pub(crate) fn cli(args: &[String]) -> Result<ExitCode, String> {
+pub(crate) fn cli(args: &BenchArgs) -> Result<ExitCode, String> {
+    let mut forwarded = Vec::new();
+    if args.quick {
+        forwarded.push("--quick".to_owned());
+    }
+    if let Some(only) = &args.only {
+        forwarded.extend(["--only".to_owned(), only.clone()]);
+    }
     let status = Command::new(env!("CARGO"))
         .current_dir(crate::project_root())
         .args(["run", "--release", "--package", "bench", "--"])
-        .args(args)
+        .args(forwarded)
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     if status.success() {

@@ -11,133 +11,84 @@ use std::process::{Command, ExitCode, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use clap::{Args, ValueEnum};
+use gameauth_contract::{Interaction, Layout, SeedInput, Seeds};
 use serde_json::Value;
-
-use crate::contract::{Direction, Fixture, Interaction, fixture_files};
-
-/// Seconds each target runs when `--seconds` is not given.
-const DEFAULT_SECONDS: u64 = 60;
 
 /// A single input running longer than this is a finding (a hang), not a slow run.
 const INPUT_TIMEOUT_SECONDS: u64 = 30;
 
-/// Sanitizer passed to cargo-fuzz when `--sanitizer` is not given. Every crate under test forbids
-/// `unsafe`, so the properties asserted by the targets matter more than the address sanitizer,
-/// which halves the throughput.
-const DEFAULT_SANITIZER: &str = "none";
-
-const USAGE: &str = "\
-usage: cargo xtask fuzz [--seconds <N>] [--jobs <J>] [--target <NAME>]... [--sanitizer <none|address>]
-       cargo xtask fuzz --seed
-       cargo xtask fuzz --list
-
-Builds every fuzz target with `cargo +nightly fuzz` (needs the nightly toolchain and
-cargo-fuzz) and runs each for N seconds (default 60) on the working corpus
-fuzz/corpus/<target>/ plus the committed seeds in fuzz/corpus-seeds/<target>/. Targets run
-one after the other, or J at a time with --jobs (one core each; default 1). Prints one line
-per target as it finishes and `N passed, N failed`; a crash fails its target and its
-reproducer path is printed.
-
---seed rewrites fuzz/corpus-seeds/ from fixtures/*/signing/ and fixtures/*/contract/.
-";
-
-struct Options {
+/// Arguments of `cargo xtask fuzz`.
+///
+/// Builds every fuzz target with `cargo +nightly fuzz` (needs the nightly toolchain and
+/// cargo-fuzz) and runs each for N seconds on the working corpus `fuzz/corpus/<target>/` plus
+/// the committed seeds in `fuzz/corpus-seeds/<target>/`. Prints one line per target as it
+/// finishes and `N passed, N failed`; a crash fails its target and its reproducer path is
+/// printed.
+#[derive(Debug, Args)]
+pub(crate) struct FuzzArgs {
+    /// Seconds each target runs.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     seconds: u64,
-    jobs: usize,
+    /// Targets run at a time, one core each.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    jobs: u64,
+    /// Run only these targets (repeatable).
+    #[arg(long = "target", value_name = "NAME")]
     targets: Vec<String>,
-    sanitizer: String,
+    /// The sanitizer: every crate under test forbids `unsafe`, so the properties asserted by
+    /// the targets matter more than the address sanitizer, which halves the throughput.
+    #[arg(long, value_enum, default_value_t = Sanitizer::None)]
+    sanitizer: Sanitizer,
+    /// Rewrite fuzz/corpus-seeds/ from the providers' fixtures and signing vectors instead.
+    #[arg(long, exclusive = true)]
+    seed: bool,
+    /// List the targets instead.
+    #[arg(long, exclusive = true)]
+    list: bool,
 }
 
-enum Mode {
-    Run(Options),
-    Seed,
-    List,
-    Help,
+/// A cargo-fuzz sanitizer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Sanitizer {
+    None,
+    Address,
+}
+
+impl Sanitizer {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Address => "address",
+        }
+    }
 }
 
 /// Entry point of `cargo xtask fuzz`.
-pub(crate) fn cli(args: &[String]) -> Result<ExitCode, String> {
+pub(crate) fn cli(args: &FuzzArgs) -> Result<ExitCode, String> {
     let root = crate::project_root();
-    match parse_args(args)? {
-        Mode::Help => {
-            print!("{USAGE}");
-            Ok(ExitCode::SUCCESS)
+    if args.seed {
+        let written = write_seeds(&root)?;
+        for (target, count) in &written {
+            println!("{target:<22} {count} seeds");
         }
-        Mode::Seed => {
-            let written = write_seeds(&root)?;
-            for (target, count) in &written {
-                println!("{target:<22} {count} seeds");
-            }
-            println!(
-                "wrote {} seed files to fuzz/corpus-seeds/",
-                written.values().sum::<usize>()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        Mode::List => {
-            if let Some(missing) = missing_tool() {
-                eprintln!("error: {missing}");
-                return Ok(ExitCode::from(2));
-            }
-            for target in list_targets(&root)? {
-                println!("{target}");
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Mode::Run(options) => {
-            if let Some(missing) = missing_tool() {
-                eprintln!("error: {missing}");
-                return Ok(ExitCode::from(2));
-            }
-            run(&root, &options)
-        }
+        println!(
+            "wrote {} seed files to fuzz/corpus-seeds/",
+            written.values().sum::<usize>()
+        );
+        return Ok(ExitCode::SUCCESS);
     }
-}
-
-fn parse_args(args: &[String]) -> Result<Mode, String> {
-    let mut options = Options {
-        seconds: DEFAULT_SECONDS,
-        jobs: 1,
-        targets: Vec::new(),
-        sanitizer: DEFAULT_SANITIZER.to_owned(),
-    };
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let mut value = |name: &str| {
-            it.next()
-                .cloned()
-                .ok_or_else(|| format!("{name} needs a value\n{USAGE}"))
-        };
-        match arg.as_str() {
-            "--seed" if args.len() == 1 => return Ok(Mode::Seed),
-            "--list" if args.len() == 1 => return Ok(Mode::List),
-            "--seconds" => {
-                options.seconds = value("--seconds")?
-                    .parse()
-                    .ok()
-                    .filter(|s| *s > 0)
-                    .ok_or_else(|| "--seconds needs a whole number above 0".to_owned())?;
-            }
-            "--jobs" => {
-                options.jobs = value("--jobs")?
-                    .parse()
-                    .ok()
-                    .filter(|j| *j > 0)
-                    .ok_or_else(|| "--jobs needs a whole number above 0".to_owned())?;
-            }
-            "--target" => options.targets.push(value("--target")?),
-            "--sanitizer" => {
-                let s = value("--sanitizer")?;
-                if !matches!(s.as_str(), "none" | "address") {
-                    return Err(format!("unknown sanitizer `{s}` (none or address)"));
-                }
-                options.sanitizer = s;
-            }
-            "-h" | "--help" => return Ok(Mode::Help),
-            other => return Err(format!("unexpected argument `{other}`\n{USAGE}")),
-        }
+    if let Some(missing) = missing_tool() {
+        eprintln!("error: {missing}");
+        return Ok(ExitCode::from(2));
     }
-    Ok(Mode::Run(options))
+    if args.list {
+        for target in list_targets(&root)? {
+            println!("{target}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    run(&root, args)
 }
 
 /// What is missing to fuzz, with the command that installs it.
@@ -221,7 +172,7 @@ fn list_targets(root: &Path) -> Result<Vec<String>, String> {
         .collect())
 }
 
-fn run(root: &Path, options: &Options) -> Result<ExitCode, String> {
+fn run(root: &Path, options: &FuzzArgs) -> Result<ExitCode, String> {
     let available = list_targets(root)?;
     let targets: Vec<String> = if options.targets.is_empty() {
         available.clone()
@@ -244,7 +195,7 @@ fn run(root: &Path, options: &Options) -> Result<ExitCode, String> {
     let mut build = nightly_cargo();
     build
         .args(["fuzz", "build", "--debug-assertions", "--sanitizer"])
-        .arg(&options.sanitizer)
+        .arg(options.sanitizer.as_str())
         .arg("--fuzz-dir")
         .arg(fuzz_dir(root))
         .current_dir(root);
@@ -265,7 +216,10 @@ fn run(root: &Path, options: &Options) -> Result<ExitCode, String> {
     let tally = Mutex::new((0usize, 0usize));
     let first_error = Mutex::new(None::<String>);
     std::thread::scope(|scope| {
-        for _ in 0..options.jobs.min(targets.len()) {
+        for _ in 0..usize::try_from(options.jobs)
+            .unwrap_or(usize::MAX)
+            .min(targets.len())
+        {
             scope.spawn(|| {
                 loop {
                     let next = queue.lock().map(|mut q| q.next()).unwrap_or(None);
@@ -309,7 +263,7 @@ fn run(root: &Path, options: &Options) -> Result<ExitCode, String> {
 }
 
 /// Runs one target and returns its report line.
-fn run_target(root: &Path, target: &str, options: &Options, log: &Path) -> Result<String, String> {
+fn run_target(root: &Path, target: &str, options: &FuzzArgs, log: &Path) -> Result<String, String> {
     let fuzz = fuzz_dir(root);
     let corpus = fuzz.join("corpus").join(target);
     std::fs::create_dir_all(&corpus)
@@ -324,7 +278,7 @@ fn run_target(root: &Path, target: &str, options: &Options, log: &Path) -> Resul
     let mut command = nightly_cargo();
     command
         .args(["fuzz", "run", "--debug-assertions", "--sanitizer"])
-        .arg(&options.sanitizer)
+        .arg(options.sanitizer.as_str())
         .arg("--fuzz-dir")
         .arg(&fuzz)
         .arg(target)
@@ -408,16 +362,13 @@ fn shown_path(root: &Path, path: &str) -> String {
         .map_or_else(|_| path.to_owned(), |p| p.display().to_string())
 }
 
-/// Seeds by target and file name.
-type Seeds = BTreeMap<&'static str, BTreeMap<String, Vec<u8>>>;
-
 /// Joins fields with the NUL separator the targets split on.
-fn framed(fields: &[&[u8]]) -> Vec<u8> {
+pub(crate) fn framed(fields: &[&[u8]]) -> Vec<u8> {
     fields.join(&0u8)
 }
 
 /// `name:value` lines, as the targets read headers.
-fn header_lines<'a>(headers: impl Iterator<Item = (&'a String, &'a String)>) -> Vec<u8> {
+pub(crate) fn header_lines<'a>(headers: impl Iterator<Item = (&'a String, &'a String)>) -> Vec<u8> {
     let mut out = Vec::new();
     for (name, value) in headers {
         out.extend_from_slice(name.as_bytes());
@@ -428,323 +379,44 @@ fn header_lines<'a>(headers: impl Iterator<Item = (&'a String, &'a String)>) -> 
     out
 }
 
-fn is_signature_header(name: &str) -> bool {
+/// Whether `name` is one of Credit Pay's signature headers (either spelling).
+pub(crate) fn is_signature_header(name: &str) -> bool {
     name.eq_ignore_ascii_case("signature") || name.eq_ignore_ascii_case("signerature")
 }
 
-/// Rewrites `fuzz/corpus-seeds/` from the fixtures; returns the number of seeds per target.
-fn write_seeds(root: &Path) -> Result<BTreeMap<&'static str, usize>, String> {
+/// Every registered provider's seeds.
+fn all_seeds(root: &Path) -> Result<Seeds, String> {
+    let layout = Layout::new(root);
     let mut seeds = Seeds::new();
-    omg_seeds(root, &mut seeds)?;
-    creditpay_seeds(root, &mut seeds)?;
-    hive_seeds(root, &mut seeds)?;
-    vegaslounge_seeds(root, &mut seeds)?;
-
-    let base = fuzz_dir(root).join("corpus-seeds");
-    let mut counts = BTreeMap::new();
-    for (target, files) in &seeds {
-        let dir = base.join(target);
-        if dir.is_dir() {
-            std::fs::remove_dir_all(&dir)
-                .map_err(|e| format!("cannot clear {}: {e}", dir.display()))?;
-        }
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        for (name, bytes) in files {
-            let path = dir.join(name);
-            std::fs::write(&path, bytes)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        }
-        counts.insert(*target, files.len());
+    for provider in crate::providers::PROVIDERS {
+        let input = SeedInput::load(&layout, provider.name())?;
+        provider.fuzz_seeds(&input, &mut seeds)?;
     }
-    Ok(counts)
+    Ok(seeds)
 }
 
-fn add(seeds: &mut Seeds, target: &'static str, name: String, bytes: Vec<u8>) {
-    seeds.entry(target).or_default().insert(name, bytes);
+/// Rewrites `fuzz/corpus-seeds/` from the fixtures; returns the number of seeds per target.
+fn write_seeds(root: &Path) -> Result<BTreeMap<String, usize>, String> {
+    all_seeds(root)?.write(&fuzz_dir(root).join("corpus-seeds"))
 }
 
-/// The signing vectors of `provider` as JSON, by file stem.
-fn signing_vectors(root: &Path, provider: &str) -> Result<Vec<(String, Value)>, String> {
-    let dir = root.join("fixtures").join(provider).join("signing");
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return Ok(out);
-    };
-    for entry in entries {
-        let path = entry
-            .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
-            .path();
-        if path.extension().is_none_or(|e| e != "json") {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let value: Value = serde_json::from_str(&text)
-            .map_err(|e| format!("invalid JSON in {}: {e}", path.display()))?;
-        let stem = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or_default();
-        out.push((stem.to_owned(), value));
-    }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(out)
-}
-
-fn field<'a>(vector: &'a Value, name: &str) -> &'a str {
+/// A text field of a signing vector, empty when absent.
+pub(crate) fn field<'a>(vector: &'a Value, name: &str) -> &'a str {
     vector.get(name).and_then(Value::as_str).unwrap_or_default()
 }
 
-/// Every fixture of `provider` with its file stem.
-fn fixtures(root: &Path, provider: &str) -> Result<Vec<(String, Fixture)>, String> {
-    fixture_files(root, provider)?
-        .into_iter()
-        .map(|path| {
-            let stem = path
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or_default()
-                .to_owned();
-            Fixture::load(&path, provider).map(|f| (stem, f))
-        })
-        .collect()
-}
-
-fn seed_name(stem: &str, interaction: &Interaction) -> String {
+/// A seed's file name: the fixture's stem and the interaction's name.
+pub(crate) fn seed_name(stem: &str, interaction: &Interaction) -> String {
     format!("{stem}-{}", interaction.name)
 }
 
-fn response_seed(interaction: &Interaction) -> Result<Vec<u8>, String> {
+/// A recorded answer as the response targets read it: status, then body.
+pub(crate) fn response_seed(interaction: &Interaction) -> Result<Vec<u8>, String> {
     let body = interaction.response.body_bytes()?;
     Ok(framed(&[
         interaction.response.status.to_string().as_bytes(),
         &body,
     ]))
-}
-
-fn omg_seeds(root: &Path, seeds: &mut Seeds) -> Result<(), String> {
-    for (stem, v) in signing_vectors(root, "omg")? {
-        let (query, body) = (field(&v, "query"), field(&v, "body"));
-        let sign = field(&v, "md5");
-        let name = format!("signing-{stem}");
-        add(
-            seeds,
-            "omg_verify",
-            name.clone(),
-            framed(&[query.as_bytes(), sign.as_bytes(), body.as_bytes()]),
-        );
-        add(
-            seeds,
-            "omg_callback",
-            name,
-            framed(&[query.as_bytes(), body.as_bytes()]),
-        );
-    }
-    for (stem, fixture) in fixtures(root, "omg")? {
-        for i in &fixture.interactions {
-            let name = seed_name(&stem, i);
-            match i.direction {
-                Direction::Inbound => {
-                    let query = i.request.query.as_deref().unwrap_or_default();
-                    let sign = i
-                        .request
-                        .headers
-                        .get("sign")
-                        .map(String::as_str)
-                        .unwrap_or_default();
-                    let body = i.request.body_bytes()?;
-                    add(
-                        seeds,
-                        "omg_verify",
-                        name.clone(),
-                        framed(&[query.as_bytes(), sign.as_bytes(), &body]),
-                    );
-                    add(
-                        seeds,
-                        "omg_callback",
-                        name,
-                        framed(&[query.as_bytes(), &body]),
-                    );
-                }
-                Direction::Outbound => add(seeds, "omg_response", name, response_seed(i)?),
-            }
-        }
-    }
-    Ok(())
-}
-
-/// The routes the Credit Pay targets sign for: the credit-limit query and the webhook.
-const CREDITPAY_CALLBACK_ROUTE: &str = "/api/v1/credit-pay/notify";
-const CREDITPAY_WEBHOOK_ROUTE: &str = "/api/v1/credit-pay/webhook";
-
-fn creditpay_seeds(root: &Path, seeds: &mut Seeds) -> Result<(), String> {
-    for (stem, v) in signing_vectors(root, "creditpay")? {
-        let (path, body) = (field(&v, "path"), field(&v, "body"));
-        let headers = format!("signature:{}\n", field(&v, "signature"));
-        let name = format!("signing-{stem}");
-        add(
-            seeds,
-            "creditpay_verify",
-            name.clone(),
-            framed(&[path.as_bytes(), headers.as_bytes(), body.as_bytes()]),
-        );
-        if path == CREDITPAY_CALLBACK_ROUTE {
-            add(
-                seeds,
-                "creditpay_callback",
-                name,
-                framed(&[b"", body.as_bytes()]),
-            );
-        }
-    }
-    for (stem, fixture) in fixtures(root, "creditpay")? {
-        for i in &fixture.interactions {
-            let name = seed_name(&stem, i);
-            match i.direction {
-                Direction::Inbound => {
-                    let body = i.request.body_bytes()?;
-                    let all = header_lines(i.request.headers.iter());
-                    let path = i.request.path.as_bytes();
-                    add(
-                        seeds,
-                        "creditpay_verify",
-                        name.clone(),
-                        framed(&[path, &all, &body]),
-                    );
-                    let unsigned = header_lines(
-                        i.request
-                            .headers
-                            .iter()
-                            .filter(|(n, _)| !is_signature_header(n)),
-                    );
-                    let target = match i.request.path.as_str() {
-                        CREDITPAY_CALLBACK_ROUTE => "creditpay_callback",
-                        CREDITPAY_WEBHOOK_ROUTE => "creditpay_webhook",
-                        _ => continue,
-                    };
-                    add(seeds, target, name, framed(&[&unsigned, &body]));
-                }
-                Direction::Outbound => add(seeds, "creditpay_response", name, response_seed(i)?),
-            }
-        }
-    }
-    Ok(())
-}
-
-fn hive_seeds(root: &Path, seeds: &mut Seeds) -> Result<(), String> {
-    const TOKEN_PATH: &str = "/oauth/token";
-    let all = fixtures(root, "hive")?;
-    let token_part = |i: &Interaction| -> Result<(String, Vec<u8>), String> {
-        Ok((i.response.status.to_string(), i.response.body_bytes()?))
-    };
-    // Fixtures of the legacy API fetch no server token; they borrow the first recorded one.
-    let any_token = all
-        .iter()
-        .flat_map(|(_, f)| f.outbound())
-        .find(|i| i.request.path == TOKEN_PATH)
-        .map(token_part)
-        .transpose()?
-        .unwrap_or_default();
-    for (stem, fixture) in &all {
-        let own_token = fixture
-            .outbound()
-            .find(|i| i.request.path == TOKEN_PATH)
-            .map(token_part)
-            .transpose()?;
-        let (token_status, token_body) = own_token.as_ref().unwrap_or(&any_token);
-        for i in fixture.outbound().filter(|i| i.request.path != TOKEN_PATH) {
-            let body = i.response.body_bytes()?;
-            let seed = framed(&[
-                token_status.as_bytes(),
-                token_body,
-                i.response.status.to_string().as_bytes(),
-                &body,
-            ]);
-            add(seeds, "hive_response", seed_name(stem, i), seed);
-        }
-    }
-    Ok(())
-}
-
-/// A trusted proxy in front of the server in the client-IP seeds (the fixtures have none).
-const VL_PROXY_PEER: &str = "10.1.2.3:443";
-
-fn vegaslounge_seeds(root: &Path, seeds: &mut Seeds) -> Result<(), String> {
-    for (stem, fixture) in fixtures(root, "vegaslounge")? {
-        // The peer each interaction is sent from, as the fixture's `send` steps say.
-        let peers: BTreeMap<&str, &str> = fixture
-            .steps
-            .iter()
-            .filter_map(|step| {
-                let name = step.get("interaction")?.as_str()?;
-                Some((name, step.get("peer").and_then(Value::as_str)?))
-            })
-            .collect();
-        for i in fixture.inbound() {
-            let name = seed_name(&stem, i);
-            let query = i.request.query.as_deref().unwrap_or_default();
-            let headers = header_lines(i.request.headers.iter());
-            let body = i.request.body_bytes()?;
-            let uri = match query {
-                "" => i.request.path.clone(),
-                q => format!("{}?{q}", i.request.path),
-            };
-            add(
-                seeds,
-                "vl_endpoint",
-                name.clone(),
-                framed(&[i.request.method.as_bytes(), uri.as_bytes(), &headers, &body]),
-            );
-            match i.request.path.as_str() {
-                "/oauth2.0/token" | "/oauth2.0/refresh" => add(
-                    seeds,
-                    "vl_token_request",
-                    name.clone(),
-                    framed(&[query.as_bytes(), &headers, &body]),
-                ),
-                "/oauth2.0/authorize" => {
-                    add(
-                        seeds,
-                        "vl_redirect_uri",
-                        name.clone(),
-                        query.as_bytes().to_vec(),
-                    );
-                }
-                _ => {}
-            }
-            let Some(peer) = peers.get(i.name.as_str()) else {
-                continue;
-            };
-            add(
-                seeds,
-                "vl_client_ip",
-                format!("{name}-direct"),
-                framed(&[b"xff", peer.as_bytes(), &headers]),
-            );
-            // The same caller behind a trusted proxy, in both forwarded-header styles.
-            let ip = peer.rsplit_once(':').map_or(*peer, |(ip, _)| ip);
-            let xff = [
-                headers.clone(),
-                format!("x-forwarded-for:{ip}\n").into_bytes(),
-            ]
-            .concat();
-            add(
-                seeds,
-                "vl_client_ip",
-                format!("{name}-xff"),
-                framed(&[b"xff", VL_PROXY_PEER.as_bytes(), &xff]),
-            );
-            let fwd = [headers, format!("forwarded:for=\"{peer}\"\n").into_bytes()].concat();
-            add(
-                seeds,
-                "vl_client_ip",
-                format!("{name}-forwarded"),
-                framed(&[b"forwarded", VL_PROXY_PEER.as_bytes(), &fwd]),
-            );
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -756,28 +428,31 @@ mod tests {
         assert_eq!(framed(&[b"a", b"", b"c"]), b"a\0\0c");
     }
 
-    fn args(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| (*s).to_owned()).collect()
+    #[derive(clap::Parser)]
+    struct Fuzz {
+        #[command(flatten)]
+        args: FuzzArgs,
+    }
+
+    fn parse(list: &[&str]) -> Result<FuzzArgs, clap::Error> {
+        use clap::Parser;
+        Fuzz::try_parse_from(std::iter::once("fuzz").chain(list.iter().copied())).map(|f| f.args)
     }
 
     #[test]
     fn jobs_default_to_one_and_must_be_positive() {
-        let Ok(Mode::Run(options)) = parse_args(&args(&["--seconds", "5"])) else {
-            panic!("plain run not parsed");
-        };
+        let options = parse(&["--seconds", "5"]).unwrap();
         assert_eq!((options.seconds, options.jobs), (5, 1));
-        let Ok(Mode::Run(options)) = parse_args(&args(&["--jobs", "2", "--target", "omg_verify"]))
-        else {
-            panic!("--jobs not parsed");
-        };
+        assert_eq!(options.sanitizer, Sanitizer::None);
+        let options = parse(&["--jobs", "2", "--target", "omg_verify"]).unwrap();
         assert_eq!(options.jobs, 2);
         assert_eq!(options.targets, ["omg_verify"]);
         for bad in [&["--jobs", "0"][..], &["--jobs", "two"], &["--jobs"]] {
-            let Err(message) = parse_args(&args(bad)) else {
-                panic!("{bad:?} accepted");
-            };
-            assert!(message.contains("--jobs"), "{message}");
+            let message = parse(bad).unwrap_err().to_string();
+            assert!(message.contains("--jobs"), "{bad:?}: {message}");
         }
+        assert!(parse(&["--seed", "--seconds", "5"]).is_err());
+        assert!(parse(&["--sanitizer", "memory"]).is_err());
     }
 
     #[test]
@@ -789,7 +464,7 @@ mod tests {
 
     #[test]
     fn seeds_exist_for_every_seeded_target_and_use_the_framing() {
-        let counts = write_seeds_into_memory();
+        let seeds = all_seeds(&crate::project_root()).unwrap();
         for target in [
             "omg_verify",
             "omg_callback",
@@ -805,21 +480,11 @@ mod tests {
             "vl_endpoint",
         ] {
             assert!(
-                counts.get(target).is_some_and(|s| !s.is_empty()),
+                seeds.target(target).is_some_and(|s| !s.is_empty()),
                 "{target}"
             );
         }
-        let o1 = &counts["omg_verify"]["signing-O1"];
+        let o1 = &seeds.target("omg_verify").unwrap()["signing-O1"];
         assert!(o1.starts_with(b"trace_id=dhf1aboc1iio\0e3f8dc79e875e46f6755ef540c2d24f3\0{"));
-    }
-
-    fn write_seeds_into_memory() -> Seeds {
-        let root = crate::project_root();
-        let mut seeds = Seeds::new();
-        omg_seeds(&root, &mut seeds).unwrap();
-        creditpay_seeds(&root, &mut seeds).unwrap();
-        hive_seeds(&root, &mut seeds).unwrap();
-        vegaslounge_seeds(&root, &mut seeds).unwrap();
-        seeds
     }
 }

@@ -10,10 +10,7 @@ use std::process::{Command, ExitCode};
 
 use serde_json::Value;
 
-pub(crate) fn cli(args: &[String]) -> Result<ExitCode, String> {
-    if let Some(extra) = args.first() {
-        return Err(format!("`msrv` takes no arguments (got `{extra}`)"));
-    }
+pub(crate) fn cli() -> Result<ExitCode, String> {
     let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args([
             "metadata",
