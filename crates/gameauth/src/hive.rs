@@ -127,13 +127,10 @@ pub(crate) struct ApiArgs {
     certification_key_file: Option<PathBuf>,
 }
 
-/// Arguments of `gameauth hive verify`.
+/// Who logged in: the app, the device, the player and the player's login token, for `verify`
+/// and `player-idps`.
 #[derive(Debug, Args)]
-pub(crate) struct VerifyArgs {
-    #[command(flatten)]
-    hosts: HostArgs,
-    #[command(flatten)]
-    api: ApiArgs,
+pub(crate) struct PlayerArgs {
     /// The game's app id.
     #[arg(long, value_name = "A")]
     appid: String,
@@ -150,6 +147,17 @@ pub(crate) struct VerifyArgs {
     /// Read the player's login token from this file (- for stdin).
     #[arg(long, value_name = "PATH", conflicts_with = "token")]
     token_file: Option<PathBuf>,
+}
+
+/// Arguments of `gameauth hive verify`.
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    #[command(flatten)]
+    hosts: HostArgs,
+    #[command(flatten)]
+    api: ApiArgs,
+    #[command(flatten)]
+    player: PlayerArgs,
     /// v2: the player's OAuth 2.0 access token from the same login, sent as X-Access-Token; or
     /// --access-token-file, or HIVE_PLAYER_ACCESS_TOKEN.
     #[arg(long, value_name = "JWT", allow_hyphen_values = true)]
@@ -191,22 +199,8 @@ pub(crate) struct IdpListArgs {
 pub(crate) struct PlayerIdpsArgs {
     #[command(flatten)]
     hosts: HostArgs,
-    /// The game's app id.
-    #[arg(long, value_name = "A")]
-    appid: String,
-    /// The device id (did) from the client login.
-    #[arg(long, value_name = "D", allow_hyphen_values = true)]
-    did: String,
-    /// The player id from the client login.
-    #[arg(long, value_name = "N")]
-    player_id: i64,
-    /// The player's login token from the client (PlayerInfo.token); or --token-file, or
-    /// HIVE_PLAYER_TOKEN.
-    #[arg(long, value_name = "T", allow_hyphen_values = true)]
-    token: Option<String>,
-    /// Read the player's login token from this file (- for stdin).
-    #[arg(long, value_name = "PATH", conflicts_with = "token")]
-    token_file: Option<PathBuf>,
+    #[command(flatten)]
+    player: PlayerArgs,
 }
 
 /// Runs a Hive command.
@@ -285,6 +279,15 @@ fn player_token(secret: &SecretString) -> PlayerToken {
     PlayerToken::new(secret.expose_secret())
 }
 
+impl PlayerArgs {
+    /// The player's login token, from wherever it was given.
+    fn token(&self) -> Result<PlayerToken, Failure> {
+        TOKEN
+            .required(self.token.as_deref(), self.token_file.as_deref())
+            .map(|t| player_token(&t))
+    }
+}
+
 async fn verify(args: &VerifyArgs) -> Result<Value, Failure> {
     let v1 = args.api.api == Api::V1;
     let fields = match &args.include_fields {
@@ -299,7 +302,8 @@ async fn verify(args: &VerifyArgs) -> Result<Value, Failure> {
             "--access-token, --access-token-file and --server-token are only for --api v2",
         ));
     }
-    let token = TOKEN.required(args.token.as_deref(), args.token_file.as_deref())?;
+    let player = &args.player;
+    let token = player.token()?;
     let access_token = if v1 || args.server_token {
         None
     } else {
@@ -313,12 +317,12 @@ async fn verify(args: &VerifyArgs) -> Result<Value, Failure> {
         (false, true) => Credentials::ServerToken(&args.api),
         (false, false) => Credentials::None,
     };
-    let mut builder = client(&args.hosts, &args.appid, credentials)?;
+    let mut builder = client(&args.hosts, &player.appid, credentials)?;
     if args.server_token {
         builder = builder.verify_access_token(VerifyAccessToken::Server);
     }
     let client = builder.build().map_err(failure)?;
-    let mut params = VerifyParams::new(player_token(&token), args.player_id, &args.did);
+    let mut params = VerifyParams::new(token, player.player_id, &player.did);
     if let Some(access_token) = &access_token {
         params = params.with_access_token(player_token(access_token));
     }
@@ -331,7 +335,7 @@ async fn verify(args: &VerifyArgs) -> Result<Value, Failure> {
         client.verify_token(&params).await
     };
     match result {
-        Ok(verified) => Ok(verified_json(&verified, &args.did)),
+        Ok(verified) => Ok(verified_json(&verified, &player.did)),
         Err(
             e @ (HiveError::TokenRejected { .. }
             | HiveError::DistributedTokenInvalid { .. }
@@ -436,11 +440,12 @@ fn idp_json(list: &IdpList, player_id: i64) -> Value {
 }
 
 async fn player_idps(args: &PlayerIdpsArgs) -> Result<Value, Failure> {
-    let token = TOKEN.required(args.token.as_deref(), args.token_file.as_deref())?;
-    let client = client(&args.hosts, &args.appid, Credentials::None)?
+    let player = &args.player;
+    let token = player.token()?;
+    let client = client(&args.hosts, &player.appid, Credentials::None)?
         .build()
         .map_err(failure)?;
-    let params = PlayerIdpsParams::new(player_token(&token), args.player_id, &args.did);
+    let params = PlayerIdpsParams::new(token, player.player_id, &player.did);
     match client.player_idps(&params).await {
         Ok(idps) => Ok(player_idps_json(&idps)),
         Err(e @ HiveError::PlayerIdpsRejected { .. }) => Err(rejected(e)),

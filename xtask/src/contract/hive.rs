@@ -412,36 +412,20 @@ fn listed(result: Result<IdpList, HiveError>, expect: Expect<IdpOk>) -> Result<(
     match (result, expect) {
         (Ok(list), Expect::Ok(want)) => {
             same("served_by", list.served_by.as_str(), &want.served_by)?;
-            if list.accounts.len() != want.accounts.len() {
-                return Err(format!(
-                    "{} accounts, expected {}",
-                    list.accounts.len(),
-                    want.accounts.len()
-                ));
-            }
-            for (i, (got, want)) in list.accounts.iter().zip(&want.accounts).enumerate() {
-                let at = |f: &str| format!("accounts[{i}].{f}");
+            each_account(&list.accounts, &want.accounts, |got, want, at| {
                 same(&at("seq"), &got.seq.to_string(), &want.seq.to_string())?;
-                same(
-                    &at("player_id"),
-                    &got.player_id.to_string(),
-                    &want.player_id.to_string(),
+                same_idp(
+                    at,
+                    (got.player_id, &got.idp_user_id, got.idp_index),
+                    (
+                        want.player_id,
+                        &want.idp_user_id,
+                        want.idp_index,
+                        want.name.as_deref(),
+                    ),
                 )?;
-                same(&at("idp_user_id"), &got.idp_user_id, &want.idp_user_id)?;
-                if got.idp_index != IdpIndex(want.idp_index) {
-                    return Err(format!(
-                        "{} is {}, expected {}",
-                        at("idp_index"),
-                        got.idp_index.0,
-                        want.idp_index
-                    ));
-                }
-                same(&at("idp_id"), &got.idp_id, &want.idp_id)?;
-                if let Some(name) = &want.name {
-                    same(&at("name"), got.idp_index.name().unwrap_or("none"), name)?;
-                }
-            }
-            Ok(())
+                same(&at("idp_id"), &got.idp_id, &want.idp_id)
+            })
         }
         (result, expect) => outcome(result.map(|_| ()), expect),
     }
@@ -459,33 +443,61 @@ fn player_idps_listed(
                 &want.player_id.to_string(),
             )?;
             same("served_by", list.served_by.as_str(), &want.served_by)?;
-            if list.accounts.len() != want.accounts.len() {
-                return Err(format!(
-                    "{} accounts, expected {}",
-                    list.accounts.len(),
-                    want.accounts.len()
-                ));
-            }
-            for (i, (got, want)) in list.accounts.iter().zip(&want.accounts).enumerate() {
-                let at = |f: &str| format!("accounts[{i}].{f}");
-                same(
-                    &at("player_id"),
-                    &got.player_id.to_string(),
-                    &want.player_id.to_string(),
-                )?;
-                same(&at("idp_user_id"), &got.idp_user_id, &want.idp_user_id)?;
-                same(
-                    &at("idp_index"),
-                    &got.idp_index.0.to_string(),
-                    &want.idp_index.to_string(),
-                )?;
-                if let Some(name) = &want.name {
-                    same(&at("name"), got.idp_index.name().unwrap_or("none"), name)?;
-                }
-            }
-            Ok(())
+            each_account(&list.accounts, &want.accounts, |got, want, at| {
+                same_idp(
+                    at,
+                    (got.player_id, &got.idp_user_id, got.idp_index),
+                    (
+                        want.player_id,
+                        &want.idp_user_id,
+                        want.idp_index,
+                        want.name.as_deref(),
+                    ),
+                )
+            })
         }
         (result, expect) => outcome(result.map(|_| ()), expect),
+    }
+}
+
+/// Compares two account lists pair by pair with `check`, which names a field with `at`.
+fn each_account<G, W>(
+    got: &[G],
+    want: &[W],
+    check: impl Fn(&G, &W, &dyn Fn(&str) -> String) -> Result<(), String>,
+) -> Result<(), String> {
+    if got.len() != want.len() {
+        return Err(format!("{} accounts, expected {}", got.len(), want.len()));
+    }
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        check(g, w, &|f: &str| format!("accounts[{i}].{f}"))?;
+    }
+    Ok(())
+}
+
+/// Compares what every IdP account has: the player, the user id at the IdP, the IdP's index
+/// and, when the fixture pins it, its name.
+fn same_idp(
+    at: &dyn Fn(&str) -> String,
+    (player_id, idp_user_id, idp_index): (i64, &str, IdpIndex),
+    (want_player_id, want_user_id, want_index, want_name): (i64, &str, i64, Option<&str>),
+) -> Result<(), String> {
+    same(
+        &at("player_id"),
+        &player_id.to_string(),
+        &want_player_id.to_string(),
+    )?;
+    same(&at("idp_user_id"), idp_user_id, want_user_id)?;
+    if idp_index != IdpIndex(want_index) {
+        return Err(format!(
+            "{} is {}, expected {want_index}",
+            at("idp_index"),
+            idp_index.0
+        ));
+    }
+    match want_name {
+        Some(name) => same(&at("name"), idp_index.name().unwrap_or("none"), name),
+        None => Ok(()),
     }
 }
 
