@@ -1,6 +1,6 @@
 //! `gameauth hive …`: verify a player's login token, list a player's IdP accounts.
 //!
-//! Everything goes through `hive_auth::HiveClient`. v2 verification (the default) sends the
+//! Everything goes through `gameauth_hive::HiveClient`. v2 verification (the default) sends the
 //! player's access token and needs no credentials of ours; with `--server-token` it sends the
 //! server OAuth token from `HIVE_CLIENT_ID` / `HIVE_CLIENT_SECRET` instead, which the v2 IdP list
 //! always needs. The legacy v1 takes the optional `HIVE_CERTIFICATION_KEY`. `player-idps`
@@ -11,10 +11,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use auth_core::secrecy::{ExposeSecret, SecretString};
-use auth_core::{AuthError, PlayerToken};
 use clap::{Args, Subcommand, ValueEnum};
-use hive_auth::{
+use gameauth_core::secrecy::{ExposeSecret, SecretString};
+use gameauth_core::{AuthError, PlayerToken};
+use gameauth_hive::{
     Environment, HiveClient, HiveClientBuilder, HiveError, IdpList, IncludeField, PlayerIdps,
     PlayerIdpsParams, VerifiedToken, VerifyAccessToken, VerifyParams,
 };

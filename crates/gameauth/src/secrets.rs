@@ -14,7 +14,7 @@ use std::io::Read as _;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use auth_core::secrecy::SecretString;
+use gameauth_core::secrecy::SecretString;
 
 use crate::output::Failure;
 
@@ -186,7 +186,7 @@ mod tests {
     };
 
     fn exposed(value: Option<SecretString>) -> Option<String> {
-        value.map(|v| auth_core::secrecy::ExposeSecret::expose_secret(&v).to_owned())
+        value.map(|v| gameauth_core::secrecy::ExposeSecret::expose_secret(&v).to_owned())
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Contract runner for Hive: the `hive-auth` client against mocked `primary` and `fallback`
+//! Contract runner for Hive: the `gameauth-hive` client against mocked `primary` and `fallback`
 //! hosts (the OAuth token is served by the primary only).
 //!
 //! Keys: `client_id`, `client_secret` (the server token: v2 IdP list, `verify_server_token`) and,
@@ -36,9 +36,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use auth_core::secrecy::SecretString;
-use auth_core::{Clock, ManualClock, PlayerToken, TransportErrorKind};
-use hive_auth::{
+use gameauth_core::secrecy::SecretString;
+use gameauth_core::{Clock, ManualClock, PlayerToken, TransportErrorKind};
+use gameauth_hive::{
     AttemptFailure, HiveClient, HiveError, IdpCode, IdpIndex, IdpList, IncludeField, OAuthCode,
     PlayerFields, PlayerIdps, PlayerIdpsCode, PlayerIdpsParams, ServedBy, VerifiedToken,
     VerifyAccessToken, VerifyCode, VerifyParams,
@@ -716,7 +716,7 @@ mod tests {
     #[test]
     fn outcome_checks_unavailable_details() {
         let err = || {
-            Err(HiveError::Unavailable(hive_auth::Unavailable {
+            Err(HiveError::Unavailable(gameauth_hive::Unavailable {
                 primary: AttemptFailure::Status(503),
                 fallback: Some(AttemptFailure::NotJson),
             }))

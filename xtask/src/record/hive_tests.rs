@@ -4,9 +4,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use auth_core::secrecy::SecretString;
-use auth_core::{HttpTransport, PlayerToken, ReqwestTransport};
 use bytes::Bytes;
+use gameauth_core::secrecy::SecretString;
+use gameauth_core::{HttpTransport, PlayerToken, ReqwestTransport};
 use serde_json::{Value, json};
 use wiremock::{Respond, ResponseTemplate};
 
@@ -97,15 +97,15 @@ const HIVE_ENV: [(&str, &str); 2] = [
 
 /// A v2 Hive client with the real credentials on `primary` and, when given, `fallback`, that
 /// verifies with the server token.
-fn hive_client(primary: String, fallback: Option<String>) -> hive_auth::HiveClient {
-    let mut builder = hive_auth::HiveClient::builder()
+fn hive_client(primary: String, fallback: Option<String>) -> gameauth_hive::HiveClient {
+    let mut builder = gameauth_hive::HiveClient::builder()
         .primary_url(primary)
         .appid("com.example.game.android")
         .client_credentials(
             HIVE_REAL_CLIENT_ID,
             SecretString::from(HIVE_REAL_CLIENT_SECRET),
         )
-        .verify_access_token(hive_auth::VerifyAccessToken::Server);
+        .verify_access_token(gameauth_hive::VerifyAccessToken::Server);
     if let Some(url) = fallback {
         builder = builder.fallback_url(url);
     }
@@ -114,7 +114,7 @@ fn hive_client(primary: String, fallback: Option<String>) -> hive_auth::HiveClie
 
 #[tokio::test]
 async fn hive_recording_replays_and_holds_no_real_value() {
-    use hive_auth::{IncludeField, VerifyParams};
+    use gameauth_hive::{IncludeField, VerifyParams};
     let upstream = stand_in(HiveStandIn::default()).await;
     let rec = Recording::start(
         Provider::Hive,
@@ -138,7 +138,7 @@ async fn hive_recording_replays_and_holds_no_real_value() {
     let rejected = client.verify_token(&params("hiveWrongTok_0000")).await;
     assert!(matches!(
         rejected,
-        Err(hive_auth::HiveError::TokenRejected { .. })
+        Err(gameauth_hive::HiveError::TokenRejected { .. })
     ));
     let list = client.idp_list(21).await.unwrap();
     assert_eq!(list.accounts.len(), 2);
@@ -224,7 +224,7 @@ impl Respond for FallbackHost {
 
 #[tokio::test]
 async fn hive_fallback_calls_are_recorded_through_the_second_proxy_and_replay() {
-    use hive_auth::{HiveError, ServedBy, VerifyParams};
+    use gameauth_hive::{HiveError, ServedBy, VerifyParams};
     // No first refusal of the server token: this recording is about the hosts.
     let hive = Arc::new(HiveStandIn {
         refused_once: AtomicUsize::new(1),
@@ -315,7 +315,7 @@ async fn hive_fallback_calls_are_recorded_through_the_second_proxy_and_replay() 
 
 #[tokio::test]
 async fn a_fallback_call_without_a_primary_attempt_is_left_out() {
-    use hive_auth::VerifyParams;
+    use gameauth_hive::VerifyParams;
     let hive = Arc::new(HiveStandIn {
         refused_once: AtomicUsize::new(1),
         ..HiveStandIn::default()
@@ -348,7 +348,7 @@ async fn a_fallback_call_without_a_primary_attempt_is_left_out() {
 
 #[tokio::test]
 async fn a_server_token_request_retried_after_a_503_replays_with_its_call() {
-    use hive_auth::VerifyParams;
+    use gameauth_hive::VerifyParams;
     let upstream = stand_in(HiveStandIn {
         oauth_503s: AtomicUsize::new(1),
         // The first verification answers normally.
@@ -447,7 +447,7 @@ impl Respond for PlayerHive {
 
 #[tokio::test]
 async fn the_players_access_token_and_the_token_validated_idp_list_replay() {
-    use hive_auth::{HiveError, PlayerIdpsParams, VerifyParams};
+    use gameauth_hive::{HiveError, PlayerIdpsParams, VerifyParams};
     let upstream = stand_in(PlayerHive).await;
     let rec = Recording::start(
         Provider::Hive,
@@ -457,7 +457,7 @@ async fn the_players_access_token_and_the_token_validated_idp_list_replay() {
     )
     .await;
     // The default client: no server credentials at all.
-    let client = hive_auth::HiveClient::builder()
+    let client = gameauth_hive::HiveClient::builder()
         .primary_url(rec.url())
         .appid("com.example.game.android")
         .build()

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use auth_core::secrecy::SecretString;
-use auth_core::{HttpTransport, KeyRing, PlayerToken, ReqwestTransport};
 use bytes::Bytes;
+use gameauth_core::secrecy::SecretString;
+use gameauth_core::{HttpTransport, KeyRing, PlayerToken, ReqwestTransport};
 use serde_json::{Value, json};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
@@ -22,7 +22,7 @@ impl TempDir {
     fn new() -> Self {
         let p = std::env::temp_dir().join(format!(
             "xtask-record-{}",
-            auth_core::ids::random_string(12, auth_core::ids::TRACE_ALPHABET)
+            gameauth_core::ids::random_string(12, gameauth_core::ids::TRACE_ALPHABET)
         ));
         std::fs::create_dir_all(&p).unwrap();
         Self(p)
@@ -184,7 +184,7 @@ impl Respond for OmgStandIn {
     fn respond(&self, req: &wiremock::Request) -> ResponseTemplate {
         let query = req.url.query().unwrap_or("");
         let expected =
-            auth_core::sign::md5_hex(&[query.as_bytes(), &req.body, OMG_REAL_KEY.as_bytes()]);
+            gameauth_core::sign::md5_hex(&[query.as_bytes(), &req.body, OMG_REAL_KEY.as_bytes()]);
         if header(req, "sign") != expected {
             return json_answer(json!({"code": 10002, "msg": "sign invalid"}));
         }
@@ -224,8 +224,8 @@ impl Respond for OmgStandIn {
     }
 }
 
-fn omg_client(url: &str, key: &str) -> omg_auth::Client {
-    omg_auth::Client::builder()
+fn omg_client(url: &str, key: &str) -> gameauth_omg::Client {
+    gameauth_omg::Client::builder()
         .base_url(url)
         .app_id("10013")
         .key(SecretString::from(key.to_owned()))
@@ -235,7 +235,7 @@ fn omg_client(url: &str, key: &str) -> omg_auth::Client {
 
 #[tokio::test]
 async fn omg_recording_replays_and_holds_no_real_value() {
-    use omg_auth::{AuthorizeRequest, EnterGameRequest, InGameRequest, ScreenMode};
+    use gameauth_omg::{AuthorizeRequest, EnterGameRequest, InGameRequest, ScreenMode};
     let upstream = stand_in(OmgStandIn::default()).await;
     let rec = Recording::start(
         Provider::Omg,
@@ -270,7 +270,7 @@ async fn omg_recording_replays_and_holds_no_real_value() {
             ScreenMode::Half,
         ))
         .await;
-    assert!(matches!(refused, Err(omg_auth::Error::Rejected { .. })));
+    assert!(matches!(refused, Err(gameauth_omg::Error::Rejected { .. })));
     client
         .ingame(&InGameRequest::new(
             PlayerToken::new("opsess-5b8e1c2d9f"),
@@ -323,7 +323,7 @@ async fn omg_fixture_fails_to_replay_when_its_signature_is_not_the_dummy_keys() 
     )
     .await;
     omg_client(&rec.url(), OMG_REAL_KEY)
-        .authorize(&omg_auth::AuthorizeRequest::new("u1", "n1"))
+        .authorize(&gameauth_omg::AuthorizeRequest::new("u1", "n1"))
         .await
         .unwrap();
     let mut fixture = rec.fixture();
@@ -331,7 +331,7 @@ async fn omg_fixture_fails_to_replay_when_its_signature_is_not_the_dummy_keys() 
     let query = req["query"].as_str().unwrap().to_owned();
     let body = req["body"].as_str().unwrap().to_owned();
     let with_real_key =
-        auth_core::sign::md5_hex(&[query.as_bytes(), body.as_bytes(), OMG_REAL_KEY.as_bytes()]);
+        gameauth_core::sign::md5_hex(&[query.as_bytes(), body.as_bytes(), OMG_REAL_KEY.as_bytes()]);
     fixture["interactions"][0]["request"]["headers"]["sign"] = with_real_key.into();
     std::fs::write(&rec.file, fixture.to_string()).unwrap();
     let loaded = crate::contract::Fixture::load(&rec.file, "omg").unwrap();
@@ -341,7 +341,7 @@ async fn omg_fixture_fails_to_replay_when_its_signature_is_not_the_dummy_keys() 
 
 #[tokio::test]
 async fn an_omg_launch_repeated_after_a_502_is_the_same_step() {
-    use omg_auth::{InGameRequest, ScreenMode};
+    use gameauth_omg::{InGameRequest, ScreenMode};
     let upstream = stand_in(OmgStandIn {
         launch_502s: AtomicUsize::new(1),
         ..OmgStandIn::default()
@@ -383,9 +383,9 @@ async fn a_request_signed_with_another_key_is_forwarded_but_not_recorded() {
     )
     .await;
     let result = omg_client(&rec.url(), "some-other-key")
-        .authorize(&omg_auth::AuthorizeRequest::new("u1", "n1"))
+        .authorize(&gameauth_omg::AuthorizeRequest::new("u1", "n1"))
         .await;
-    assert!(matches!(result, Err(omg_auth::Error::Rejected { .. })));
+    assert!(matches!(result, Err(gameauth_omg::Error::Rejected { .. })));
     assert!(!rec.file.exists());
 }
 
@@ -462,7 +462,7 @@ fn a_real_value_that_survives_scrubbing_is_refused_and_nothing_is_written() {
     let body = r#"{"app_id":"10013","uname":"u1","nickname":"n1","timestamp":1711954264}"#;
     let query = "trace_id=k3n9x0q2m7ab";
     let sign =
-        auth_core::sign::md5_hex(&[query.as_bytes(), body.as_bytes(), OMG_REAL_KEY.as_bytes()]);
+        gameauth_core::sign::md5_hex(&[query.as_bytes(), body.as_bytes(), OMG_REAL_KEY.as_bytes()]);
     let exchange = |note: &str| Exchange {
         host: "default",
         method: "POST".into(),
@@ -519,7 +519,7 @@ impl Respond for CreditPayStandIn {
         let Some(signed) = path.strip_prefix("/dg") else {
             return ResponseTemplate::new(404);
         };
-        let expected = auth_core::sign::hmac_sha1_base64(
+        let expected = gameauth_core::sign::hmac_sha1_base64(
             CP_REAL_SIGNATURE_KEY.as_bytes(),
             &[signed.as_bytes(), &req.body],
         );
@@ -542,7 +542,7 @@ impl Respond for CreditPayStandIn {
 
 #[tokio::test]
 async fn creditpay_recording_replays_and_holds_no_real_value() {
-    use creditpay_auth::{Client, IdentifyAuthRequest};
+    use gameauth_creditpay::{Client, IdentifyAuthRequest};
     let upstream = stand_in(CreditPayStandIn::default()).await;
     let rec = Recording::start(
         Provider::CreditPay,
@@ -561,7 +561,7 @@ async fn creditpay_recording_replays_and_holds_no_real_value() {
         .signature_keys(KeyRing::new(CP_REAL_SIGNATURE_KEY.into()))
         .build()
         .unwrap();
-    let expire = auth_core::clock::unix_millis(SystemTime::now()) + 3_600_000;
+    let expire = gameauth_core::clock::unix_millis(SystemTime::now()) + 3_600_000;
     let request = |customer: &str| {
         IdentifyAuthRequest::new(
             customer,
@@ -579,7 +579,10 @@ async fn creditpay_recording_replays_and_holds_no_real_value() {
     let busy = client
         .identify_auth(&request("busy-customer").with_lang("zh-CN"))
         .await;
-    assert!(matches!(busy, Err(creditpay_auth::Error::Rejected { .. })));
+    assert!(matches!(
+        busy,
+        Err(gameauth_creditpay::Error::Rejected { .. })
+    ));
 
     let fixture = rec.fixture();
     assert_eq!(interactions(&fixture), 2);

@@ -14,16 +14,16 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use gameauth_vegaslounge::endpoint::escape_html;
+use gameauth_vegaslounge::redirect::is_local_path;
+use gameauth_vegaslounge::{
+    Account, AccountProvider, EndedSession, HookError, PlayerSessions, async_trait,
+};
 use http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE,
     X_FRAME_OPTIONS,
 };
 use http::{HeaderMap, HeaderValue, StatusCode};
-use vegaslounge_oauth::endpoint::escape_html;
-use vegaslounge_oauth::redirect::is_local_path;
-use vegaslounge_oauth::{
-    Account, AccountProvider, EndedSession, HookError, PlayerSessions, async_trait,
-};
 
 use super::config::Player;
 
@@ -47,7 +47,7 @@ struct Session {
 }
 
 fn random_token() -> String {
-    auth_core::ids::random_string(
+    gameauth_core::ids::random_string(
         43,
         b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
     )
@@ -224,7 +224,7 @@ async fn login_submit(
     let return_to = local_or_root(fields.get("return_to").map(String::as_str)).to_owned();
     let csrf_ok = match cookie(&headers, CSRF_COOKIE) {
         Some(expected) if !expected.is_empty() => {
-            auth_core::secret::ct_eq_bytes(expected.as_bytes(), field("csrf").as_bytes())
+            gameauth_core::secret::ct_eq_bytes(expected.as_bytes(), field("csrf").as_bytes())
         }
         _ => false,
     };

@@ -4,9 +4,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::{Clock, SystemClock};
-use vegaslounge_oauth::store::{SweeperHandle, spawn_sweeper};
-use vegaslounge_oauth::{
+use gameauth_core::{Clock, SystemClock};
+use gameauth_vegaslounge::store::{SweeperHandle, spawn_sweeper};
+use gameauth_vegaslounge::{
     GrantStore, MemoryStore, MemoryThrottleStore, OAuthServer, RedisStore, RedisThrottleStore,
     StaticClients, ThrottleStore,
 };
@@ -53,7 +53,7 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), CliError> {
         .build()
         .map_err(|e| CliError::Config(e.0))?;
     let _sweeper = stores.sweeper;
-    let app = vegaslounge_oauth::router(Arc::new(server)).merge(operator.router());
+    let app = gameauth_vegaslounge::router(Arc::new(server)).merge(operator.router());
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -99,7 +99,7 @@ async fn open_stores(settings: &StoreSettings, clock: &Arc<dyn Clock>) -> Result
             key_prefix,
             timeout,
         } => {
-            let conn = vegaslounge_oauth::store::redis::connect(url.expose_secret(), *timeout)
+            let conn = gameauth_vegaslounge::store::redis::connect(url.expose_secret(), *timeout)
                 .await
                 .map_err(|e| CliError::Io(format!("cannot use the Redis store: {e}")))?;
             let grants = RedisStore::builder(conn.clone())

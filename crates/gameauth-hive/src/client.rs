@@ -1,0 +1,330 @@
+//! The async Hive client: glues the pure request/answer modules to a transport, the token cache
+//! and primary → fallback routing.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use async_trait::async_trait;
+use gameauth_core::resilience::{BreakerState, instant_after};
+use gameauth_core::{AuthError, HttpTransport, TokenVerifier, VerifiedPlayer, VerifyRequest};
+use secrecy::SecretString;
+
+use crate::envelope::Envelope;
+use crate::environment::ServedBy;
+use crate::error::{AttemptFailure, HiveError};
+use crate::failover::{self, Failover, Prepared};
+use crate::idp::{self, IdpList};
+use crate::oauth::TokenSource;
+use crate::player_idps::{self, PlayerIdps, PlayerIdpsParams};
+use crate::verify::{
+    self, IncludeField, VerifiedToken, VerifyAccessToken, VerifyParams, x_access_token,
+};
+
+/// Default per-attempt timeout on the primary host.
+pub const DEFAULT_PRIMARY_TIMEOUT: Duration = Duration::from_secs(2);
+/// Default per-attempt timeout on the fallback host.
+pub const DEFAULT_FALLBACK_TIMEOUT: Duration = Duration::from_secs(2);
+/// Default overall deadline of one routed call (primary plus fallback).
+pub const DEFAULT_DEADLINE: Duration = Duration::from_millis(4500);
+/// Default per-attempt timeout of the server OAuth token request.
+pub const DEFAULT_OAUTH_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(2500);
+/// Default overall deadline of fetching the server OAuth token (both attempts).
+pub const DEFAULT_OAUTH_DEADLINE: Duration = Duration::from_secs(5);
+
+/// A Hive authentication client. Cheap to clone; clones share the token cache and the breaker.
+#[derive(Clone)]
+pub struct HiveClient {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) appid: String,
+    pub(crate) failover: Failover,
+    /// What v2 verification sends as `X-Access-Token`.
+    pub(crate) verify_access_token: VerifyAccessToken,
+    /// Bound of a whole call with the server token: token fetch, routing and the one repetition.
+    pub(crate) call_deadline: Duration,
+    pub(crate) tokens: Option<TokenSource>,
+    pub(crate) certification_key: Option<SecretString>,
+    pub(crate) transport: Arc<dyn HttpTransport>,
+}
+
+impl HiveClient {
+    /// A builder; see [`HiveClientBuilder`](crate::HiveClientBuilder).
+    pub fn builder() -> crate::HiveClientBuilder {
+        crate::HiveClientBuilder::default()
+    }
+
+    /// The app id this client verifies tokens for.
+    pub fn appid(&self) -> &str {
+        &self.inner.appid
+    }
+
+    /// What v2 verification sends as `X-Access-Token`.
+    pub fn verify_access_token(&self) -> VerifyAccessToken {
+        self.inner.verify_access_token
+    }
+
+    /// The state of the primary host's circuit breaker; `None` when there is no fallback host.
+    pub fn breaker_state(&self) -> Option<BreakerState> {
+        self.inner.failover.breaker_state()
+    }
+
+    /// Verifies a player's login token with v2 (`/v2/game/token/get-token`).
+    ///
+    /// `Ok` only for `result_code == 0` in a well-formed answer. Every input is checked before
+    /// anything is sent ([`HiveError::InvalidInput`]).
+    ///
+    /// By default ([`VerifyAccessToken::Player`]) the request carries the player's own access
+    /// token from `params` and needs nothing else: one routed call (primary, then fallback)
+    /// within the routing deadline ([`HiveClientBuilder::deadline`](crate::HiveClientBuilder::deadline),
+    /// 4.5 s). Hive refusing that token (2499, or a failed `token_validation`) is
+    /// [`HiveError::PlayerAccessTokenRejected`].
+    ///
+    /// With [`VerifyAccessToken::Server`] the request carries the cached server token; a 2499 or
+    /// a failed `token_validation` makes the client fetch a new one and try once more, and the
+    /// whole call, the token fetch and the repetition included, ends within the call deadline
+    /// ([`HiveClientBuilder::call_deadline`](crate::HiveClientBuilder::call_deadline), 9.5 s).
+    pub async fn verify_token(&self, params: &VerifyParams) -> Result<VerifiedToken, HiveError> {
+        let mode = self.inner.verify_access_token;
+        let prepared = verify::v2_request(&self.inner.appid, params, mode)?;
+        let interpret = |envelope: &Envelope, served_by| {
+            verify::interpret(envelope, params.player_id, served_by)
+        };
+        match mode {
+            VerifyAccessToken::Server => self.call_with_server_token(&prepared, interpret).await,
+            VerifyAccessToken::Player => {
+                let (envelope, served_by) = self.send(&prepared).await?;
+                if let Some((code, message)) = envelope.access_token_invalid() {
+                    return Err(HiveError::PlayerAccessTokenRejected {
+                        code,
+                        message,
+                        served_by,
+                    });
+                }
+                interpret(&envelope, served_by)
+            }
+        }
+    }
+
+    /// Lists the IdP accounts linked to a player with v2 (`/v2/game/player/get-idp`).
+    ///
+    /// Authorised by the server token, so the client needs client credentials; the call follows
+    /// the server-token rules of [`verify_token`](Self::verify_token).
+    pub async fn idp_list(&self, player_id: i64) -> Result<IdpList, HiveError> {
+        let prepared = idp::v2_request(&self.inner.appid, player_id)?;
+        self.call_with_server_token(&prepared, idp::interpret).await
+    }
+
+    /// Validates a player's login token and lists that player's IdP accounts in one call
+    /// (`/server/player/get-idpuserid`).
+    ///
+    /// Needs no server credentials: the player's token is the authorisation. Routed like
+    /// verification (primary, then fallback, one breaker). `Ok` only for `result_code == 0` with
+    /// a well-formed list of this player's accounts; 7000 (the token does not match), 4000 and
+    /// unknown codes are [`HiveError::PlayerIdpsRejected`].
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use gameauth_core::{HttpTransport, PlayerToken, TransportError};
+    /// # use bytes::Bytes;
+    /// use gameauth_hive::{HiveClient, IdpIndex, PlayerIdpsParams};
+    ///
+    /// # let hive = |_: http::Request<Bytes>| async {
+    /// #     let body = r#"{"result_code":0,"result_msg":"SUCCESS","data":{"list":[
+    /// #         {"player_id":"21","idp_user_id":"68101398","idp_index":"1"}]}}"#;
+    /// #     Ok::<_, TransportError>(http::Response::new(Bytes::from_static(body.as_bytes())))
+    /// # };
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let client = HiveClient::builder()
+    ///     .primary_url("https://hive.example")
+    ///     .appid("com.com2us.example.normal.freefull.google.global.android.common")
+    /// #   .transport(Arc::new(hive) as Arc<dyn HttpTransport>)
+    ///     .build()?;
+    /// let params = PlayerIdpsParams::new(PlayerToken::new("token-from-the-game-client"), 21, "255764404509548");
+    /// let idps = client.player_idps(&params).await?;
+    /// assert_eq!(idps.accounts[0].idp_index, IdpIndex::HIVE);
+    /// assert_eq!(idps.accounts[0].idp_index.name(), Some("HIVE"));
+    /// # Ok::<_, gameauth_hive::HiveError>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn player_idps(&self, params: &PlayerIdpsParams) -> Result<PlayerIdps, HiveError> {
+        let prepared = player_idps::request(&self.inner.appid, params)?;
+        let (envelope, served_by) = self.send(&prepared).await?;
+        player_idps::interpret(&envelope, params.player_id, served_by)
+    }
+
+    /// Verifies a player's login token with the legacy v1 API (`/game/token/get-token`).
+    ///
+    /// **Legacy.** Hive refuses server APIs authenticated with the certification key from
+    /// 20 Nov 2026 (extension on request until 31 Dec 2026). Use
+    /// [`verify_token`](Self::verify_token) (v2) instead.
+    pub async fn verify_token_v1(&self, params: &VerifyParams) -> Result<VerifiedToken, HiveError> {
+        let prepared = verify::v1_request(
+            &self.inner.appid,
+            params,
+            self.inner.certification_key.as_ref(),
+        )?;
+        let (envelope, served_by) = self.send(&prepared).await?;
+        verify::interpret(&envelope, params.player_id, served_by)
+    }
+
+    /// Lists the IdP accounts linked to a player with the legacy v1 API (`/game/player/get-idp`).
+    ///
+    /// **Legacy.** Hive refuses server APIs authenticated with the certification key from
+    /// 20 Nov 2026 (extension on request until 31 Dec 2026). Use [`idp_list`](Self::idp_list).
+    pub async fn idp_list_v1(&self, player_id: i64) -> Result<IdpList, HiveError> {
+        let prepared = idp::v1_request(
+            &self.inner.appid,
+            player_id,
+            self.inner.certification_key.as_ref(),
+        )?;
+        let (envelope, served_by) = self.send(&prepared).await?;
+        idp::interpret(&envelope, served_by)
+    }
+
+    async fn send(&self, prepared: &Prepared) -> Result<(Envelope, ServedBy), HiveError> {
+        self.send_within(prepared, None).await
+    }
+
+    async fn send_within(
+        &self,
+        prepared: &Prepared,
+        deadline: Option<Instant>,
+    ) -> Result<(Envelope, ServedBy), HiveError> {
+        let (response, served_by) = self
+            .inner
+            .failover
+            .send_within(&*self.inner.transport, prepared, deadline)
+            .await?;
+        Ok((Envelope::from_response(&response)?, served_by))
+    }
+
+    /// Runs a checked request with the cached server token added; when Hive says the token is
+    /// invalid, drops exactly that token, fetches a new one and runs the call once more.
+    async fn call_with_server_token<T>(
+        &self,
+        prepared: &Prepared,
+        interpret: impl Fn(&Envelope, ServedBy) -> Result<T, HiveError>,
+    ) -> Result<T, HiveError> {
+        let tokens = self.inner.tokens.as_ref().ok_or_else(|| {
+            HiveError::Config("the server token needs client_id and client_secret".into())
+        })?;
+        let deadline = instant_after(Instant::now(), self.inner.call_deadline);
+        let mut refreshed = false;
+        loop {
+            // A token fetch that outlives the call is abandoned here; the cache lets the next
+            // caller fetch again.
+            let token = tokio::time::timeout_at(deadline, tokens.get())
+                .await
+                .map_err(|_| failover::unavailable(AttemptFailure::DeadlineExceeded, None))??;
+            let (name, value) = x_access_token(&token.value)?;
+            let (envelope, served_by) = self
+                .send_within(&prepared.with_header(name, value), Some(deadline))
+                .await?;
+            match envelope.access_token_invalid() {
+                Some((code, message)) if refreshed => {
+                    return Err(HiveError::AccessTokenRejected { code, message });
+                }
+                Some(_) => {
+                    tokens.invalidate(token.generation);
+                    refreshed = true;
+                }
+                None => return interpret(&envelope, served_by),
+            }
+        }
+    }
+}
+
+impl fmt::Debug for HiveClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.inner;
+        f.debug_struct("HiveClient")
+            .field("appid", &inner.appid)
+            .field("primary", &inner.failover.primary)
+            .field("fallback", &inner.failover.fallback)
+            .field("verify_access_token", &inner.verify_access_token)
+            .field("oauth", &inner.tokens.as_ref().map(|t| &t.base))
+            .field("client_id", &inner.tokens.as_ref().map(|t| &t.client_id))
+            .field(
+                "client_secret",
+                &inner.tokens.as_ref().map(|_| "[redacted]"),
+            )
+            .field(
+                "certification_key",
+                &inner.certification_key.as_ref().map(|_| "[redacted]"),
+            )
+            .field("timeouts", &inner.failover.timeouts)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The core-trait adapter: `player_id` and `device_id` of the request are required, and so is
+/// `access_token` (the player's OAuth 2.0 access token) unless the client sends the server token
+/// ([`VerifyAccessToken::Server`]); the attribute `include_fields` may list fields
+/// comma-separated. The verified player carries the
+/// returned fields as attributes (`is_blocked` as `"true"`/`"false"`, `join_timestamp` as
+/// digits, unknown fields as JSON text) and `served_by` (`"primary"` or `"fallback"`).
+///
+/// A blocked player (`is_blocked == "true"`) is still a verified token: whether to let them play
+/// is the operator's policy, so request the field and check it.
+#[async_trait]
+impl TokenVerifier for HiveClient {
+    fn provider(&self) -> &str {
+        "hive"
+    }
+
+    async fn verify(&self, request: &VerifyRequest) -> Result<VerifiedPlayer, AuthError> {
+        let params = params_from(request)?;
+        let verified = self.verify_token(&params).await?;
+        Ok(player_from(&verified))
+    }
+}
+
+fn params_from(request: &VerifyRequest) -> Result<VerifyParams, HiveError> {
+    let player_id = request
+        .player_id
+        .as_deref()
+        .ok_or_else(|| HiveError::InvalidInput("Hive verification needs the player_id".into()))?
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| HiveError::InvalidInput("player_id is not an integer".into()))?;
+    let did = request
+        .device_id
+        .clone()
+        .ok_or_else(|| HiveError::InvalidInput("Hive verification needs the device id".into()))?;
+    let mut params = VerifyParams::new(request.token.clone(), player_id, did);
+    if let Some(access_token) = &request.access_token {
+        params = params.with_access_token(access_token.clone());
+    }
+    if let Some(list) = request.attributes.get("include_fields") {
+        for field in IncludeField::parse_list(list)? {
+            params = params.include(field);
+        }
+    }
+    Ok(params)
+}
+
+fn player_from(verified: &VerifiedToken) -> VerifiedPlayer {
+    let f = &verified.fields;
+    let mut player = VerifiedPlayer::new(verified.player_id.to_string());
+    for (name, value) in &f.extra {
+        player = player.with_attribute(name.as_str(), value.to_string());
+    }
+    if let Some(v) = f.is_blocked {
+        player = player.with_attribute("is_blocked", v.to_string());
+    }
+    if let Some(v) = f.is_device_registered {
+        player = player.with_attribute("is_device_registered", v.to_string());
+    }
+    if let Some(v) = f.join_timestamp {
+        player = player.with_attribute("join_timestamp", v.to_string());
+    }
+    if let Some(v) = &f.china_pi_no {
+        player = player.with_attribute("china_pi_no", v.as_str());
+    }
+    player.with_attribute("served_by", verified.served_by.as_str())
+}

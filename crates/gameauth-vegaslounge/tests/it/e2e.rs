@@ -1,0 +1,126 @@
+//! End to end over a real socket, driven by the independent `oauth2` client crate.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use oauth2::basic::BasicClient;
+use oauth2::{
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, RedirectUrl,
+    RequestTokenError, TokenResponse, TokenUrl,
+};
+
+use crate::{CLIENT, Harness, PLAYER, REDIRECT, SECRET};
+
+#[tokio::test]
+async fn oauth2_client_completes_code_refresh_and_account_and_code_replay_is_refused() {
+    let h = Harness::new();
+    let app = gameauth_vegaslounge::router(Arc::clone(&h.server));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    let base = format!("http://{addr}");
+
+    let client = BasicClient::new(ClientId::new(CLIENT.to_owned()))
+        .set_client_secret(ClientSecret::new(SECRET.to_owned()))
+        .set_auth_uri(AuthUrl::new(format!("{base}/oauth2.0/authorize")).unwrap())
+        .set_token_uri(TokenUrl::new(format!("{base}/oauth2.0/token")).unwrap())
+        .set_redirect_uri(RedirectUrl::new(REDIRECT.to_owned()).unwrap())
+        .set_auth_type(AuthType::RequestBody);
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+
+    // The player's browser, logged in at the operator, follows the authorize URL.
+    let (url, csrf) = client.authorize_url(CsrfToken::new_random).url();
+    let response = http
+        .get(url)
+        .header("cookie", format!("session={PLAYER}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 302);
+    let location = url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
+    let params: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
+    assert_eq!(params["state"], *csrf.secret(), "state echoed byte-exact");
+    let code = params["code"].clone();
+
+    // Vegas Lounge's server exchanges the code (credentials in the form body).
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code.clone()))
+        .request_async(&http)
+        .await
+        .unwrap();
+    assert_eq!(
+        tokens.expires_in(),
+        Some(std::time::Duration::from_secs(3600))
+    );
+    let refresh = tokens.refresh_token().unwrap().clone();
+
+    // Refresh: a new pair, and the old refresh token is rotated.
+    let refreshed = client
+        .exchange_refresh_token(&refresh)
+        .request_async(&http)
+        .await
+        .unwrap();
+    assert_ne!(
+        refreshed.access_token().secret(),
+        tokens.access_token().secret()
+    );
+    assert_ne!(
+        refreshed.refresh_token().unwrap().secret(),
+        refresh.secret()
+    );
+
+    // Account with the new access token.
+    let account = http
+        .get(format!("{base}/account?client_id={CLIENT}"))
+        .bearer_auth(refreshed.access_token().secret())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let account: serde_json::Value = serde_json::from_slice(&account).unwrap();
+    assert_eq!(account["playerId"], PLAYER);
+    assert_eq!(account["balance"].to_string(), "405.64");
+    let old = http
+        .get(format!("{base}/account"))
+        .bearer_auth(tokens.access_token().secret())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(old.status(), 401, "the rotated access token is dead");
+
+    // Replaying the code fails, and revokes the grant.
+    let replay = client
+        .exchange_code(AuthorizationCode::new(code))
+        .request_async(&http)
+        .await;
+    match replay {
+        // Vegas Lounge's body `{"errorCode":1001,"error":"…"}` reads as an extension error.
+        Err(RequestTokenError::ServerResponse(e)) => {
+            assert_eq!(e.error().to_string(), "Authorization code is not valid.");
+        }
+        other => panic!("a replayed code must be refused: {other:?}"),
+    }
+    let revoked = http
+        .get(format!("{base}/account"))
+        .bearer_auth(refreshed.access_token().secret())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        revoked.status(),
+        401,
+        "a code replay revokes every token of the grant"
+    );
+}
