@@ -18,6 +18,8 @@ mod scrub;
 mod wire;
 
 #[cfg(test)]
+mod hive_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::BTreeSet;
