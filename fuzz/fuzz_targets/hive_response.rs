@@ -1,5 +1,6 @@
-//! Hive answers (server OAuth token, v2 and v1 verification, v2 and v1 IdP list), decoded by
-//! the public client through its primary → fallback routing.
+//! Hive answers (server OAuth token, v2 verification with the player's access token and with
+//! the server token, the token-validated IdP list, v1 verification, v2 and v1 IdP list), decoded
+//! by the public client through its primary → fallback routing.
 //!
 //! Input: `token_status \0 token_body \0 api_status \0 api_body`. A stand-in Hive answers
 //! `/oauth/token` with the first pair and every API call, on the primary and the fallback host
@@ -7,8 +8,10 @@
 //!
 //! Properties, besides never panicking:
 //! * fail closed: a verification or IdP list succeeds only for HTTP 200 with `result_code` 0,
-//!   and a v2 call only with a server token from an HTTP 200 `result_code` 0 token answer;
-//! * a verified token is for the player asked about;
+//!   and a call with the server token only with one from an HTTP 200 `result_code` 0 token
+//!   answer;
+//! * a verified token, and every listed account of the token-validated IdP list, is for the
+//!   player asked about;
 //! * error messages carry no CR, LF or TAB;
 //! * [`jwt_expiry`] reads any token text, including the answers themselves, without panicking.
 
@@ -20,7 +23,9 @@ use gameauth_core::{HttpTransport, ManualClock, PlayerToken, TransportError};
 use bytes::Bytes;
 use gameauth_fuzz::{block_on, fields, json_code_is, response, status, text};
 use gameauth_hive::oauth::{TOKEN_PATH, jwt_expiry};
-use gameauth_hive::{HiveClient, HiveError, IncludeField, VerifyParams};
+use gameauth_hive::{
+    HiveClient, HiveError, IncludeField, PlayerIdpsParams, VerifyAccessToken, VerifyParams,
+};
 use http::StatusCode;
 use libfuzzer_sys::fuzz_target;
 use secrecy::SecretString;
@@ -53,14 +58,20 @@ fuzz_target!(|data: &[u8]| {
         };
         async move { Ok::<_, TransportError>(r) }
     };
-    let client = HiveClient::builder()
-        .primary_url("https://primary.hive.example")
-        .fallback_url("https://fallback.hive.example")
-        .appid("com.com2us.example.normal.freefull.google.global.android.common")
-        .client_credentials("project_abc123", SecretString::from("dummy-client-secret"))
-        .certification_key(SecretString::from("dummy-certification-key"))
-        .transport(Arc::new(hive) as Arc<dyn HttpTransport>)
-        .clock(Arc::new(ManualClock::at_unix_seconds(1_711_954_264)))
+    let transport = Arc::new(hive) as Arc<dyn HttpTransport>;
+    let builder = || {
+        HiveClient::builder()
+            .primary_url("https://primary.hive.example")
+            .fallback_url("https://fallback.hive.example")
+            .appid("com.com2us.example.normal.freefull.google.global.android.common")
+            .client_credentials("project_abc123", SecretString::from("dummy-client-secret"))
+            .certification_key(SecretString::from("dummy-certification-key"))
+            .transport(transport.clone())
+            .clock(Arc::new(ManualClock::at_unix_seconds(1_711_954_264)))
+    };
+    let client = builder().build().expect("a valid client");
+    let server_token_client = builder()
+        .verify_access_token(VerifyAccessToken::Server)
         .build()
         .expect("a valid client");
 
@@ -73,15 +84,44 @@ fuzz_target!(|data: &[u8]| {
     )
     .include(IncludeField::IsBlocked);
 
-    let v2 = block_on(client.verify_token(&params));
+    let v2 = block_on(
+        client.verify_token(
+            &params
+                .clone()
+                .with_access_token(PlayerToken::new("player-access-token")),
+        ),
+    );
     if let Ok(v) = &v2 {
         assert!(
-            token_ok && api_ok,
-            "v2 verification succeeded without two successful answers"
+            api_ok,
+            "v2 verification succeeded without a successful answer"
         );
         assert_eq!(v.player_id, PLAYER_ID);
     }
     assert!(clean(&v2));
+    let v2_server = block_on(server_token_client.verify_token(&params));
+    if let Ok(v) = &v2_server {
+        assert!(
+            token_ok && api_ok,
+            "v2 verification with the server token succeeded without two successful answers"
+        );
+        assert_eq!(v.player_id, PLAYER_ID);
+    }
+    assert!(clean(&v2_server));
+    let idps = block_on(client.player_idps(&PlayerIdpsParams::new(
+        PlayerToken::new("player-login-token"),
+        PLAYER_ID,
+        "255764404509548",
+    )));
+    if let Ok(list) = &idps {
+        assert!(
+            api_ok,
+            "the token-validated IdP list succeeded without a successful answer"
+        );
+        assert_eq!(list.player_id, PLAYER_ID);
+        assert!(list.accounts.iter().all(|a| a.player_id == PLAYER_ID));
+    }
+    assert!(clean(&idps));
     let idp = block_on(client.idp_list(PLAYER_ID));
     if idp.is_ok() {
         assert!(

@@ -12,7 +12,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
 use gameauth_core::PlayerToken;
-use gameauth_hive::{BreakerState, HiveClient, IncludeField, ServedBy, VerifyParams};
+use gameauth_hive::{
+    BreakerState, HiveClient, IncludeField, ServedBy, VerifyAccessToken, VerifyParams,
+};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -202,11 +204,15 @@ where
     Ok(done.load(Ordering::Relaxed) as f64 / window.as_secs_f64())
 }
 
+/// The client with the server-token option, so each call also reads the token cache: a
+/// superset of the default mode's work (which sends the player's access token from the
+/// parameters and has no cache).
 fn build_client(primary: &Stub, fallback: Option<&Stub>) -> Result<HiveClient, String> {
     let mut builder = HiveClient::builder()
         .primary_url(primary.url())
         .appid(APPID)
-        .client_credentials("project_abc123", SecretString::from("secret_xyz789"));
+        .client_credentials("project_abc123", SecretString::from("secret_xyz789"))
+        .verify_access_token(VerifyAccessToken::Server);
     if let Some(f) = fallback {
         builder = builder
             .fallback_url(f.url())

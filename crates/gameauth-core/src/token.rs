@@ -162,6 +162,9 @@ pub struct VerifyRequest {
     pub player_id: Option<String>,
     /// The device id, when the protocol sends one (Hive `did`).
     pub device_id: Option<String>,
+    /// A second credential from the same client login, when the protocol needs one: Hive v2's
+    /// OAuth 2.0 access token of the player (`X-Access-Token`).
+    pub access_token: Option<PlayerToken>,
     /// The player's IP address, when known.
     pub client_ip: Option<IpAddr>,
     /// Provider-specific extra fields (e.g. OMG `game_id`, Hive `include_fields`).
@@ -175,6 +178,7 @@ impl VerifyRequest {
             token,
             player_id: None,
             device_id: None,
+            access_token: None,
             client_ip: None,
             attributes: BTreeMap::new(),
         }
@@ -189,6 +193,12 @@ impl VerifyRequest {
     /// Sets the device id.
     pub fn with_device_id(mut self, id: impl Into<String>) -> Self {
         self.device_id = Some(id.into());
+        self
+    }
+
+    /// Sets the second credential of the client login (Hive: the player's access token).
+    pub fn with_access_token(mut self, token: PlayerToken) -> Self {
+        self.access_token = Some(token);
         self
     }
 

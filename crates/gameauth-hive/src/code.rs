@@ -77,7 +77,9 @@ result_codes! {
         Success = 0,
         /// The player must repay a refund before playing.
         RefundRepaymentRequired = 2300,
-        /// The server access token (`X-Access-Token`) failed verification (v2).
+        /// The OAuth 2.0 access token in `X-Access-Token` failed verification (v2): the
+        /// player's own by default, the server token with
+        /// [`VerifyAccessToken::Server`](crate::VerifyAccessToken::Server).
         AccessTokenInvalid = 2499,
         /// A request parameter is invalid.
         InvalidParameter = 4000,
@@ -119,6 +121,18 @@ result_codes! {
     }
 }
 
+result_codes! {
+    /// Result codes of the token-validated IdP list (`/server/player/get-idpuserid`).
+    pub enum PlayerIdpsCode {
+        /// The token is valid; the answer lists the player's IdP accounts.
+        Success = 0,
+        /// A request parameter is invalid.
+        InvalidParameter = 4000,
+        /// Verification failed: the token does not match the player.
+        VerificationFailed = 7000,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,6 +148,15 @@ mod tests {
         assert_eq!(VerifyCode::from_i64(1234), VerifyCode::Other(1234));
         assert_eq!(IdpCode::from_i64(2002), IdpCode::NoUserData);
         assert_eq!(IdpCode::from_i64(7000), IdpCode::Other(7000));
+        assert_eq!(
+            PlayerIdpsCode::from_i64(7000),
+            PlayerIdpsCode::VerificationFailed
+        );
+        assert_eq!(
+            PlayerIdpsCode::from_i64(4000),
+            PlayerIdpsCode::InvalidParameter
+        );
+        assert_eq!(PlayerIdpsCode::from_i64(2002), PlayerIdpsCode::Other(2002));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Errors of the Hive client.
 //!
 //! A caller tells three situations apart: Hive said no to the player (`TokenRejected`,
-//! `DistributedTokenInvalid`, `IdpRejected`), our own server credentials are wrong
+//! `PlayerAccessTokenRejected`, `DistributedTokenInvalid`, `IdpRejected`, `PlayerIdpsRejected`),
+//! our own server credentials are wrong
 //! (`OAuthRejected`, `AccessTokenRejected`, `Config`), or Hive could not be reached
 //! (`Unavailable`). An outage must never be shown to a player as "invalid token". No variant
 //! holds a token, a secret, a URL or a body.
@@ -11,7 +12,7 @@ use std::time::Duration;
 
 use gameauth_core::{AuthError, DecodeError, TransportErrorKind};
 
-use crate::code::{IdpCode, OAuthCode, VerifyCode};
+use crate::code::{IdpCode, OAuthCode, PlayerIdpsCode, VerifyCode};
 use crate::environment::ServedBy;
 
 /// Why one attempt on one host did not produce an answer.
@@ -77,6 +78,18 @@ pub enum HiveError {
         /// Which host answered.
         served_by: ServedBy,
     },
+    /// Hive refused the player's own OAuth 2.0 access token (`X-Access-Token` of v2
+    /// verification in the default mode): code 2499, or a `token_validation` with a non-zero
+    /// code. The player is not authenticated; nothing is retried.
+    #[error("player access token rejected with code {code} by the {}: {message}", .served_by.as_str())]
+    PlayerAccessTokenRejected {
+        /// The code that said so (`2499`, or the `token_validation.result_code`).
+        code: i64,
+        /// Hive's message, sanitised.
+        message: String,
+        /// Which host answered.
+        served_by: ServedBy,
+    },
     /// Code 5001: the token is invalid in the distributed environment. Reported on its own
     /// because it is the fallback host's view, which may lag the primary.
     #[error("player token invalid in the distributed environment (5001): {message}")]
@@ -91,6 +104,17 @@ pub enum HiveError {
     IdpRejected {
         /// The result code.
         code: IdpCode,
+        /// Hive's message, sanitised.
+        message: String,
+        /// Which host answered.
+        served_by: ServedBy,
+    },
+    /// Hive answered the token-validated IdP list with a code other than success: the token does
+    /// not match the player (7000), the request was refused (4000), or another code.
+    #[error("player token rejected by the IdP list with code {code} by the {}: {message}", .served_by.as_str())]
+    PlayerIdpsRejected {
+        /// The result code.
+        code: PlayerIdpsCode,
         /// Hive's message, sanitised.
         message: String,
         /// Which host answered.
@@ -139,6 +163,12 @@ impl From<HiveError> for AuthError {
     fn from(e: HiveError) -> Self {
         match e {
             HiveError::TokenRejected { code, message, .. } => {
+                AuthError::rejected(code.as_i64(), message)
+            }
+            HiveError::PlayerAccessTokenRejected { code, message, .. } => {
+                AuthError::rejected(code, message)
+            }
+            HiveError::PlayerIdpsRejected { code, message, .. } => {
                 AuthError::rejected(code.as_i64(), message)
             }
             HiveError::DistributedTokenInvalid { message, .. } => {
@@ -191,6 +221,18 @@ mod tests {
             served_by: ServedBy::Fallback,
         });
         assert!(matches!(e, AuthError::Rejected { code: 5001, .. }));
+        let e = AuthError::from(HiveError::PlayerAccessTokenRejected {
+            code: 2499,
+            message: "JWT verification failed".into(),
+            served_by: ServedBy::Primary,
+        });
+        assert!(matches!(e, AuthError::Rejected { code: 2499, .. }));
+        let e = AuthError::from(HiveError::PlayerIdpsRejected {
+            code: PlayerIdpsCode::VerificationFailed,
+            message: "token mismatch".into(),
+            served_by: ServedBy::Fallback,
+        });
+        assert!(matches!(e, AuthError::Rejected { code: 7000, .. }));
     }
 
     #[test]

@@ -36,18 +36,36 @@ pub(crate) struct Prepared {
 }
 
 impl Prepared {
-    /// A JSON POST with the headers every Hive API takes (`Content-Type`, `ISCRYPT: 0`) added to
-    /// `headers`.
-    pub(crate) fn json(path: &'static str, mut headers: HeaderMap, body: Bytes) -> Self {
+    /// A JSON POST of `body` with the headers every Hive API takes (`Content-Type`,
+    /// `ISCRYPT: 0`) added to `headers`.
+    pub(crate) fn json<T: serde::Serialize>(
+        path: &'static str,
+        mut headers: HeaderMap,
+        body: &T,
+    ) -> Result<Self, HiveError> {
+        let body = serde_json::to_vec(body)
+            .map(Bytes::from)
+            .map_err(|_| HiveError::InvalidInput("cannot serialise the request".into()))?;
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(
             HeaderName::from_static("iscrypt"),
             HeaderValue::from_static("0"),
         );
-        Self {
+        Ok(Self {
             path,
             headers,
             body,
+        })
+    }
+
+    /// A copy with one more header (the server token of one attempt at a v2 call).
+    pub(crate) fn with_header(&self, name: HeaderName, value: HeaderValue) -> Self {
+        let mut headers = self.headers.clone();
+        headers.insert(name, value);
+        Self {
+            path: self.path,
+            headers,
+            body: self.body.clone(),
         }
     }
 
@@ -208,8 +226,9 @@ mod tests {
         Prepared::json(
             "/v2/game/token/get-token",
             HeaderMap::new(),
-            Bytes::from_static(b"{}"),
+            &serde_json::json!({}),
         )
+        .unwrap()
     }
 
     fn timeouts() -> Timeouts {

@@ -3,7 +3,6 @@
 //! `idp_index` is an open set of integers (new IdPs appear, 1000 and above are custom), so it is
 //! kept as a number with a name lookup rather than a closed enum.
 
-use bytes::Bytes;
 use gameauth_core::lenient::{i64_lenient, string_or_number};
 use http::HeaderMap;
 use secrecy::{ExposeSecret, SecretString};
@@ -14,8 +13,7 @@ use crate::envelope::Envelope;
 use crate::environment::ServedBy;
 use crate::error::HiveError;
 use crate::failover::Prepared;
-use crate::oauth::AccessToken;
-use crate::verify::x_access_token;
+use crate::verify::check_player_id;
 
 /// Path of the v2 IdP list.
 pub const V2_PATH: &str = "/v2/game/player/get-idp";
@@ -101,7 +99,8 @@ pub struct IdpAccount {
     pub idp_id: String,
 }
 
-fn idp_index<'de, D: serde::Deserializer<'de>>(d: D) -> Result<IdpIndex, D::Error> {
+/// Reads an `idp_index` given as a number or as a string holding one.
+pub(crate) fn idp_index<'de, D: serde::Deserializer<'de>>(d: D) -> Result<IdpIndex, D::Error> {
     i64_lenient(d).map(IdpIndex)
 }
 
@@ -123,38 +122,25 @@ struct Body<'a> {
     hive_certification_key: Option<&'a str>,
 }
 
-fn body(
+fn request(
+    path: &'static str,
     appid: &str,
     player_id: i64,
     certification_key: Option<&SecretString>,
-) -> Result<Bytes, HiveError> {
-    if player_id < 0 {
-        return Err(HiveError::InvalidInput("player_id is negative".into()));
-    }
+) -> Result<Prepared, HiveError> {
+    check_player_id(player_id)?;
     let body = Body {
         appid,
         player_id,
         hive_certification_key: certification_key.map(ExposeSecret::expose_secret),
     };
-    serde_json::to_vec(&body)
-        .map(Bytes::from)
-        .map_err(|_| HiveError::InvalidInput("cannot serialise the request".into()))
+    Prepared::json(path, HeaderMap::new(), &body)
 }
 
-/// Builds a v2 IdP list request.
-pub(crate) fn v2_request(
-    appid: &str,
-    player_id: i64,
-    access_token: &AccessToken,
-) -> Result<Prepared, HiveError> {
-    let mut headers = HeaderMap::new();
-    let (name, value) = x_access_token(access_token)?;
-    headers.insert(name, value);
-    Ok(Prepared::json(
-        V2_PATH,
-        headers,
-        body(appid, player_id, None)?,
-    ))
+/// Builds a v2 IdP list request; the caller adds the server token to each attempt
+/// ([`Prepared::with_header`]).
+pub(crate) fn v2_request(appid: &str, player_id: i64) -> Result<Prepared, HiveError> {
+    request(V2_PATH, appid, player_id, None)
 }
 
 /// Builds a legacy v1 IdP list request.
@@ -163,11 +149,7 @@ pub(crate) fn v1_request(
     player_id: i64,
     certification_key: Option<&SecretString>,
 ) -> Result<Prepared, HiveError> {
-    Ok(Prepared::json(
-        V1_PATH,
-        HeaderMap::new(),
-        body(appid, player_id, certification_key)?,
-    ))
+    request(V1_PATH, appid, player_id, certification_key)
 }
 
 /// Interprets an IdP list answer (after the access-token check).
@@ -237,13 +219,13 @@ mod tests {
 
     #[test]
     fn requests_carry_the_documented_bodies() {
-        let v2 = v2_request("app", 90_000_000_062, &AccessToken::new("jwt")).unwrap();
+        let v2 = v2_request("app", 90_000_000_062).unwrap();
         assert_eq!(v2.path, "/v2/game/player/get-idp");
         assert_eq!(
             v2.body.as_ref(),
             br#"{"appid":"app","player_id":90000000062}"#
         );
-        assert!(v2.headers["x-access-token"].is_sensitive());
+        assert!(!v2.headers.contains_key("x-access-token"));
         let key = SecretString::from("k");
         let v1 = v1_request("app", 5, Some(&key)).unwrap();
         assert_eq!(v1.path, "/game/player/get-idp");
@@ -251,9 +233,15 @@ mod tests {
             v1.body.as_ref(),
             br#"{"appid":"app","player_id":5,"hive_certification_key":"k"}"#
         );
-        assert!(matches!(
-            v1_request("app", -5, None),
-            Err(HiveError::InvalidInput(_))
-        ));
+        for player_id in [-5, 0] {
+            assert!(matches!(
+                v1_request("app", player_id, None),
+                Err(HiveError::InvalidInput(_))
+            ));
+            assert!(matches!(
+                v2_request("app", player_id),
+                Err(HiveError::InvalidInput(_))
+            ));
+        }
     }
 }

@@ -1,13 +1,19 @@
 //! Server-side player authentication with Hive (Com2uS) Authentication v4.
 //!
-//! A game client logs in with the Hive SDK and hands the game server a player id, a device id
-//! and a login token. The game server asks Hive whether the token is valid. This crate does that
-//! asking:
+//! A game client logs in with the Hive SDK and hands the game server a player id, a device id,
+//! a login token and an OAuth 2.0 access token. The game server asks Hive whether they are
+//! valid. This crate does that asking:
 //!
-//! * **v2 token verification** (the default, [`HiveClient::verify_token`]) with a server OAuth
-//!   token (`X-Access-Token`) that is fetched with client credentials, cached until shortly before
+//! * **v2 token verification** (the default, [`HiveClient::verify_token`]). The request carries
+//!   the player's own access token in `X-Access-Token`, as Hive's v2 verify page describes it
+//!   ([`VerifyParams::with_access_token`]); it needs no client credentials and no token fetch.
+//!   For consoles that issue a server token for it instead, [`VerifyAccessToken::Server`] sends
+//!   the app server's OAuth token, fetched with client credentials, cached until shortly before
 //!   its JWT `exp`, shared by all concurrent callers, and replaced once when Hive refuses it.
-//! * **v2 IdP list** ([`HiveClient::idp_list`]), with [`IdpIndex`] as an open integer.
+//! * **Token-validated IdP list** ([`HiveClient::player_idps`]): Hive checks the player's token
+//!   and lists the IdP accounts of that player in one call.
+//! * **v2 IdP list** ([`HiveClient::idp_list`]) with the server token, with [`IdpIndex`] as an
+//!   open integer.
 //! * **Legacy v1** verification and IdP list with the optional certification key, for games that
 //!   have not migrated yet. Hive refuses them from 20 Nov 2026 (extension on request until
 //!   31 Dec 2026).
@@ -15,10 +21,14 @@
 //!   fallback host when the primary is broken (no answer, 5xx, 429, non-JSON 200), within an
 //!   overall deadline, with a circuit breaker on the primary. Definitive answers never go to the
 //!   fallback. Every result says which host answered ([`ServedBy`]).
+//! * **Input checked first**: an empty token, a `player_id` that is not positive, an empty `did`
+//!   or a missing access token is [`HiveError::InvalidInput`] before anything is sent, the server
+//!   token fetch included.
 //! * **Fail closed**: only `result_code == 0` in a well-formed answer verifies a player.
 //!
-//! [`HiveClient`] also implements [`gameauth_core::TokenVerifier`], so it can sit in a registry of
-//! verifiers next to other providers.
+//! [`HiveClient`] also implements [`gameauth_core::TokenVerifier`] (the player's access token comes
+//! from [`gameauth_core::VerifyRequest::access_token`]), so it can sit in a registry of verifiers
+//! next to other providers.
 //!
 //! # Example
 //!
@@ -27,16 +37,53 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use gameauth_core::secrecy::SecretString;
 //! use gameauth_core::{HttpTransport, PlayerToken, TransportError};
 //! use bytes::Bytes;
 //! use gameauth_hive::{HiveClient, IncludeField, ServedBy, VerifyParams};
 //!
-//! // A stand-in for Hive: a server token, then a successful verification.
+//! // A stand-in for Hive that checks the player's access token and verifies.
+//! let hive = |request: http::Request<Bytes>| async move {
+//!     assert_eq!(request.headers()["x-access-token"], "access-token-from-the-game-client");
+//!     let body = r#"{"result_code":0,"result_msg":"SUCCESS",
+//!         "token_validation":{"result_code":0,"result_msg":"SUCCESS"},"data":{"is_blocked":false}}"#;
+//!     Ok::<_, TransportError>(http::Response::new(Bytes::from_static(body.as_bytes())))
+//! };
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let client = HiveClient::builder()
+//!     .primary_url("https://hive.example")
+//!     .appid("com.com2us.example.normal.freefull.google.global.android.common")
+//!     .transport(Arc::new(hive) as Arc<dyn HttpTransport>)
+//!     .build()?;
+//!
+//! let params = VerifyParams::new(PlayerToken::new("token-from-the-game-client"), 21, "255764404509548")
+//!     .with_access_token(PlayerToken::new("access-token-from-the-game-client"))
+//!     .include(IncludeField::IsBlocked);
+//! let verified = client.verify_token(&params).await?;
+//! assert_eq!(verified.player_id, 21);
+//! assert_eq!(verified.fields.is_blocked, Some(false));
+//! assert_eq!(verified.served_by, ServedBy::Primary);
+//! # Ok::<_, gameauth_hive::HiveError>(())
+//! # }).unwrap();
+//! ```
+//!
+//! # The server-token option
+//!
+//! ```
+//! use std::sync::Arc;
+//! use gameauth_core::secrecy::SecretString;
+//! use gameauth_core::{HttpTransport, PlayerToken, TransportError};
+//! use bytes::Bytes;
+//! use gameauth_hive::{HiveClient, VerifyAccessToken, VerifyParams};
+//!
+//! // A stand-in for Hive: a server token, then a successful verification that carries it.
 //! let hive = |request: http::Request<Bytes>| async move {
 //!     let body = match request.uri().path() {
 //!         "/oauth/token" => r#"{"result_code":0,"data":{"access_token":"server-token"}}"#,
-//!         _ => r#"{"result_code":0,"result_msg":"SUCCESS","data":{"is_blocked":false}}"#,
+//!         _ => {
+//!             assert_eq!(request.headers()["x-access-token"], "server-token");
+//!             r#"{"result_code":0,"result_msg":"SUCCESS"}"#
+//!         }
 //!     };
 //!     Ok::<_, TransportError>(http::Response::new(Bytes::from_static(body.as_bytes())))
 //! };
@@ -46,20 +93,19 @@
 //!     .primary_url("https://hive.example")
 //!     .appid("com.com2us.example.normal.freefull.google.global.android.common")
 //!     .client_credentials("project_abc123", SecretString::from("secret_xyz789"))
+//!     .verify_access_token(VerifyAccessToken::Server)
 //!     .transport(Arc::new(hive) as Arc<dyn HttpTransport>)
 //!     .build()?;
 //!
-//! let params = VerifyParams::new(PlayerToken::new("token-from-the-game-client"), 21, "255764404509548")
-//!     .include(IncludeField::IsBlocked);
-//! let verified = client.verify_token(&params).await?;
-//! assert_eq!(verified.player_id, 21);
-//! assert_eq!(verified.fields.is_blocked, Some(false));
-//! assert_eq!(verified.served_by, ServedBy::Primary);
+//! // No player access token in this mode.
+//! let params = VerifyParams::new(PlayerToken::new("token-from-the-game-client"), 21, "255764404509548");
+//! assert_eq!(client.verify_token(&params).await?.player_id, 21);
 //! # Ok::<_, gameauth_hive::HiveError>(())
 //! # }).unwrap();
 //! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod builder;
 mod client;
 pub mod code;
 mod envelope;
@@ -68,16 +114,19 @@ pub mod error;
 mod failover;
 pub mod idp;
 pub mod oauth;
+pub mod player_idps;
 pub mod verify;
 
+pub use builder::HiveClientBuilder;
 pub use client::{
     DEFAULT_DEADLINE, DEFAULT_FALLBACK_TIMEOUT, DEFAULT_OAUTH_ATTEMPT_TIMEOUT,
-    DEFAULT_OAUTH_DEADLINE, DEFAULT_PRIMARY_TIMEOUT, HiveClient, HiveClientBuilder,
+    DEFAULT_OAUTH_DEADLINE, DEFAULT_PRIMARY_TIMEOUT, HiveClient,
 };
-pub use code::{IdpCode, OAuthCode, VerifyCode};
+pub use code::{IdpCode, OAuthCode, PlayerIdpsCode, VerifyCode};
 pub use environment::{Environment, ServedBy};
 pub use error::{AttemptFailure, HiveError, Unavailable};
 pub use gameauth_core::resilience::{BreakerConfig, BreakerState};
 pub use idp::{IdpAccount, IdpIndex, IdpList};
 pub use oauth::AccessToken;
-pub use verify::{IncludeField, PlayerFields, VerifiedToken, VerifyParams};
+pub use player_idps::{PlayerIdpAccount, PlayerIdps, PlayerIdpsParams};
+pub use verify::{IncludeField, PlayerFields, VerifiedToken, VerifyAccessToken, VerifyParams};

@@ -57,13 +57,7 @@ pub(crate) fn token_request(
         client_id,
         client_secret: client_secret.expose_secret(),
     };
-    let body = serde_json::to_vec(&body)
-        .map_err(|_| HiveError::InvalidInput("cannot serialise the token request".into()))?;
-    Ok(Prepared::json(
-        TOKEN_PATH,
-        HeaderMap::new(),
-        Bytes::from(body),
-    ))
+    Prepared::json(TOKEN_PATH, HeaderMap::new(), &body)
 }
 
 #[derive(Deserialize)]

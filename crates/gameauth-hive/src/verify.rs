@@ -1,16 +1,21 @@
 //! Player token verification: request building and answer interpretation (v2 and legacy v1).
 //!
 //! v2 (`/v2/game/token/get-token`) sends the player's token raw in `Authorization` (no `Bearer`)
-//! and our server access token in `X-Access-Token`; the body carries `appid`, `did` (a string),
-//! `player_id` (a JSON number) and optionally `include_fields`. The legacy v1
-//! (`/game/token/get-token`) has no access token and an optional `hive_certification_key`.
+//! and an OAuth 2.0 access token in `X-Access-Token`: by default the player's own, from the same
+//! client login ([`VerifyAccessToken::Player`]), or the app server's token from `/oauth/token`
+//! ([`VerifyAccessToken::Server`]). The body carries `appid`, `did` (a string), `player_id` (a
+//! JSON number) and optionally `include_fields`. The legacy v1 (`/game/token/get-token`) has no
+//! access token and an optional `hive_certification_key`.
+//!
+//! Every input is checked while the request is built, before anything is sent (the server
+//! token included): an empty token or access token, a `player_id` that is not positive, an empty
+//! `did`, or a value HTTP cannot carry in a header.
 //!
 //! Fail closed: only `result_code == 0` in a well-formed body verifies a player. A success whose
 //! `data` does not decode is a decode error, not a verified player.
 
 use std::collections::BTreeMap;
 
-use bytes::Bytes;
 use gameauth_core::error::sanitize_message;
 use gameauth_core::{DecodeError, PlayerToken};
 use http::HeaderMap;
@@ -92,6 +97,29 @@ impl IncludeField {
     }
 }
 
+/// Which OAuth 2.0 access token v2 verification sends as `X-Access-Token`.
+///
+/// Hive's v2 verify page (every language edition) describes that header as the OAuth 2.0 access
+/// token the game client receives at login "for player identity verification", while its other
+/// v2 server APIs (IdP list) take the app server's token from `/oauth/token`. The default follows
+/// the verify page; [`Server`](Self::Server) keeps the other reading for consoles that issue the
+/// token that way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum VerifyAccessToken {
+    /// The player's own access token, passed with each request
+    /// ([`VerifyParams::with_access_token`]). Needs no client credentials and no `/oauth/token`
+    /// call. Hive refusing it (2499, or a failed `token_validation`) rejects the player
+    /// ([`HiveError::PlayerAccessTokenRejected`]); nothing is retried.
+    #[default]
+    Player,
+    /// The app server's token from `/oauth/token` (client credentials required), cached and
+    /// shared. Hive refusing it drops the cached token, fetches a new one and repeats the call
+    /// once; a second refusal is [`HiveError::AccessTokenRejected`] (our configuration, not the
+    /// player's fault).
+    Server,
+}
+
 /// What to verify: the player's token from the client login and who it claims to be.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -104,17 +132,29 @@ pub struct VerifyParams {
     pub did: String,
     /// Player fields to include in the answer (v2 only).
     pub include_fields: Vec<IncludeField>,
+    /// The player's OAuth 2.0 access token from the same client login, sent as `X-Access-Token`
+    /// by v2 verification in the default mode ([`VerifyAccessToken::Player`]), where it is
+    /// required. Not sent by v1, nor with [`VerifyAccessToken::Server`], which refuse it.
+    pub access_token: Option<PlayerToken>,
 }
 
 impl VerifyParams {
-    /// Parameters with no extra fields requested.
+    /// Parameters with no extra fields requested and no access token yet.
     pub fn new(token: PlayerToken, player_id: i64, did: impl Into<String>) -> Self {
         Self {
             token,
             player_id,
             did: did.into(),
             include_fields: Vec::new(),
+            access_token: None,
         }
+    }
+
+    /// Sets the player's OAuth 2.0 access token (required by v2 verification in the default
+    /// mode).
+    pub fn with_access_token(mut self, access_token: PlayerToken) -> Self {
+        self.access_token = Some(access_token);
+        self
     }
 
     /// Requests `field` in the answer (v2 only).
@@ -124,19 +164,38 @@ impl VerifyParams {
         }
         self
     }
+}
 
-    fn validate(&self) -> Result<(), HiveError> {
-        if self.token.is_empty() {
-            return Err(HiveError::InvalidInput("the player token is empty".into()));
-        }
-        if self.player_id < 0 {
-            return Err(HiveError::InvalidInput("player_id is negative".into()));
-        }
-        if self.did.trim().is_empty() {
-            return Err(HiveError::InvalidInput("did is empty".into()));
-        }
-        Ok(())
+/// Checks a `player_id`: Hive's player ids are positive.
+pub(crate) fn check_player_id(player_id: i64) -> Result<(), HiveError> {
+    if player_id <= 0 {
+        return Err(HiveError::InvalidInput(
+            "player_id must be a positive integer".into(),
+        ));
     }
+    Ok(())
+}
+
+/// The `Authorization` header of a player's login token, after checking the token, the player
+/// id and the device id that go with it.
+pub(crate) fn player_authorization(
+    token: &PlayerToken,
+    player_id: i64,
+    did: &str,
+) -> Result<HeaderMap, HiveError> {
+    if token.is_empty() {
+        return Err(HiveError::InvalidInput("the player token is empty".into()));
+    }
+    check_player_id(player_id)?;
+    if did.trim().is_empty() {
+        return Err(HiveError::InvalidInput("did is empty".into()));
+    }
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        AUTHORIZATION,
+        sensitive("the player token", token.expose_secret())?,
+    );
+    Ok(headers)
 }
 
 /// Player fields returned by v2 verification, as requested with `include_fields`.
@@ -193,33 +252,48 @@ pub(crate) fn sensitive(name: &str, value: &str) -> Result<HeaderValue, HiveErro
     Ok(v)
 }
 
+const X_ACCESS_TOKEN: HeaderName = HeaderName::from_static("x-access-token");
+
+/// The `X-Access-Token` header of the server token.
 pub(crate) fn x_access_token(token: &AccessToken) -> Result<(HeaderName, HeaderValue), HiveError> {
     Ok((
-        HeaderName::from_static("x-access-token"),
+        X_ACCESS_TOKEN,
         sensitive("the server access token", token.expose_secret())?,
     ))
 }
 
-fn to_json<T: Serialize>(body: &T) -> Result<Bytes, HiveError> {
-    serde_json::to_vec(body)
-        .map(Bytes::from)
-        .map_err(|_| HiveError::InvalidInput("cannot serialise the request".into()))
-}
-
-/// Builds a v2 verification request.
+/// Builds a v2 verification request. With [`VerifyAccessToken::Player`] it carries the
+/// player's access token; with [`VerifyAccessToken::Server`] the caller adds the server token
+/// to each attempt ([`Prepared::with_header`]).
 pub(crate) fn v2_request(
     appid: &str,
     params: &VerifyParams,
-    access_token: &AccessToken,
+    mode: VerifyAccessToken,
 ) -> Result<Prepared, HiveError> {
-    params.validate()?;
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        AUTHORIZATION,
-        sensitive("the player token", params.token.expose_secret())?,
-    );
-    let (name, value) = x_access_token(access_token)?;
-    headers.insert(name, value);
+    let mut headers = player_authorization(&params.token, params.player_id, &params.did)?;
+    match (mode, &params.access_token) {
+        (VerifyAccessToken::Player, Some(t)) if !t.is_empty() => {
+            headers.insert(
+                X_ACCESS_TOKEN,
+                sensitive("the player's access token", t.expose_secret())?,
+            );
+        }
+        (VerifyAccessToken::Player, _) => {
+            return Err(HiveError::InvalidInput(
+                "the player's access token (X-Access-Token of v2 verification) is missing or \
+                 empty"
+                    .into(),
+            ));
+        }
+        (VerifyAccessToken::Server, None) => {}
+        (VerifyAccessToken::Server, Some(_)) => {
+            return Err(HiveError::InvalidInput(
+                "a player access token was given, but this client sends the server token as \
+                 X-Access-Token (VerifyAccessToken::Server)"
+                    .into(),
+            ));
+        }
+    }
     let body = V2Body {
         appid,
         did: &params.did,
@@ -230,7 +304,7 @@ pub(crate) fn v2_request(
             .map(IncludeField::as_str)
             .collect(),
     };
-    Ok(Prepared::json(V2_PATH, headers, to_json(&body)?))
+    Prepared::json(V2_PATH, headers, &body)
 }
 
 /// Builds a legacy v1 verification request.
@@ -239,24 +313,24 @@ pub(crate) fn v1_request(
     params: &VerifyParams,
     certification_key: Option<&SecretString>,
 ) -> Result<Prepared, HiveError> {
-    params.validate()?;
+    let headers = player_authorization(&params.token, params.player_id, &params.did)?;
     if !params.include_fields.is_empty() {
         return Err(HiveError::InvalidInput(
             "include_fields is a v2 feature; v1 cannot return player fields".into(),
         ));
     }
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        AUTHORIZATION,
-        sensitive("the player token", params.token.expose_secret())?,
-    );
+    if params.access_token.is_some() {
+        return Err(HiveError::InvalidInput(
+            "the player's access token is a v2 feature; v1 does not send it".into(),
+        ));
+    }
     let body = V1Body {
         appid,
         did: &params.did,
         player_id: params.player_id,
         hive_certification_key: certification_key.map(ExposeSecret::expose_secret),
     };
-    Ok(Prepared::json(V1_PATH, headers, to_json(&body)?))
+    Prepared::json(V1_PATH, headers, &body)
 }
 
 /// Interprets a verification answer (v1 or v2, after the access-token check).
@@ -361,12 +435,16 @@ mod tests {
         Envelope::decode(body.as_bytes()).unwrap()
     }
 
+    fn with_access_token() -> VerifyParams {
+        params().with_access_token(PlayerToken::new("player-jwt"))
+    }
+
     #[test]
     fn v2_request_sends_player_id_as_number_did_as_string_and_sensitive_headers() {
-        let p = params()
+        let p = with_access_token()
             .include(IncludeField::IsBlocked)
             .include(IncludeField::JoinTimestamp);
-        let r = v2_request("com.withhive", &p, &AccessToken::new("jwt")).unwrap();
+        let r = v2_request("com.withhive", &p, VerifyAccessToken::Player).unwrap();
         assert_eq!(r.path, "/v2/game/token/get-token");
         assert_eq!(
             std::str::from_utf8(&r.body).unwrap(),
@@ -374,15 +452,48 @@ mod tests {
         );
         assert_eq!(r.headers["authorization"], "player-token");
         assert!(r.headers["authorization"].is_sensitive());
-        assert_eq!(r.headers["x-access-token"], "jwt");
+        assert_eq!(r.headers["x-access-token"], "player-jwt");
         assert!(r.headers["x-access-token"].is_sensitive());
         assert_eq!(r.headers["iscrypt"], "0");
         assert_eq!(r.headers["content-type"], "application/json");
     }
 
     #[test]
+    fn the_server_token_mode_leaves_x_access_token_to_each_attempt() {
+        let r = v2_request("a", &params(), VerifyAccessToken::Server).unwrap();
+        assert!(!r.headers.contains_key("x-access-token"));
+        let (name, value) = x_access_token(&AccessToken::new("server-jwt")).unwrap();
+        let attempt = r.with_header(name, value);
+        assert_eq!(attempt.headers["x-access-token"], "server-jwt");
+        assert!(attempt.headers["x-access-token"].is_sensitive());
+        assert_eq!(attempt.headers["authorization"], "player-token");
+        assert_eq!(attempt.body, r.body);
+    }
+
+    #[test]
+    fn the_access_token_goes_with_its_mode_only() {
+        for (p, mode) in [
+            (params(), VerifyAccessToken::Player),
+            (
+                params().with_access_token(PlayerToken::new("")),
+                VerifyAccessToken::Player,
+            ),
+            (with_access_token(), VerifyAccessToken::Server),
+        ] {
+            match v2_request("a", &p, mode) {
+                Err(HiveError::InvalidInput(m)) => assert!(m.contains("access token"), "{m}"),
+                other => panic!("{mode:?}: {:?}", other.map(|r| r.path)),
+            }
+        }
+        assert!(matches!(
+            v1_request("a", &with_access_token(), None),
+            Err(HiveError::InvalidInput(_))
+        ));
+    }
+
+    #[test]
     fn include_fields_is_omitted_when_none_requested() {
-        let r = v2_request("a", &params(), &AccessToken::new("jwt")).unwrap();
+        let r = v2_request("a", &with_access_token(), VerifyAccessToken::Player).unwrap();
         assert!(
             !std::str::from_utf8(&r.body)
                 .unwrap()
@@ -410,17 +521,30 @@ mod tests {
 
     #[test]
     fn bad_input_is_refused_before_sending() {
-        let t = AccessToken::new("jwt");
-        let empty = VerifyParams::new(PlayerToken::new(""), 21, "d");
-        let negative = VerifyParams::new(PlayerToken::new("t"), -1, "d");
-        let no_did = VerifyParams::new(PlayerToken::new("t"), 21, " ");
-        let newline = VerifyParams::new(PlayerToken::new("t\r\nX-Evil: 1"), 21, "d");
-        for p in [empty, negative, no_did, newline] {
-            assert!(matches!(
-                v2_request("a", &p, &t),
-                Err(HiveError::InvalidInput(_))
-            ));
+        let invalid = |r: Result<Prepared, HiveError>| matches!(r, Err(HiveError::InvalidInput(_)));
+        for (token, player_id, did) in [
+            ("", 21, "d"),
+            ("t", -1, "d"),
+            ("t", 0, "d"),
+            ("t", 21, " "),
+            ("t\r\nX-Evil: 1", 21, "d"),
+        ] {
+            let p = VerifyParams::new(PlayerToken::new(token), player_id, did);
+            let with_access = p.clone().with_access_token(PlayerToken::new("player-jwt"));
+            assert!(invalid(v2_request(
+                "a",
+                &with_access,
+                VerifyAccessToken::Player
+            )));
+            assert!(invalid(v2_request("a", &p, VerifyAccessToken::Server)));
+            assert!(invalid(v1_request("a", &p, None)));
         }
+        let newline = params().with_access_token(PlayerToken::new("jwt\r\nX-Evil: 1"));
+        assert!(invalid(v2_request(
+            "a",
+            &newline,
+            VerifyAccessToken::Player
+        )));
         let v1_with_fields = params().include(IncludeField::IsBlocked);
         assert!(matches!(
             v1_request("a", &v1_with_fields, None),

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use crate::body::{self, BodyArgs};
 use crate::error::CliError;
 use crate::output::{self, Failure};
-use crate::secrets;
+use crate::secrets::{self, Credential};
 
 const SIGNATURE_KEY_ENV: &str = "CREDITPAY_SIGNATURE_KEY";
 const SIGNATURE_KEY_FLAG: &str = "--signature-key-file";
@@ -24,9 +24,17 @@ const API_KEY_ENV: &str = "CREDITPAY_API_KEY";
 const API_KEY_FLAG: &str = "--api-key-file";
 const SIGN_HELP: &str = "Environment:\n  CREDITPAY_SIGNATURE_KEY  the signature (HMAC) key from the \
                          Credit Pay console (or --signature-key-file <PATH>)";
-const AUTH_HELP: &str = "Environment:\n  CREDITPAY_API_KEY        the API key, sent as the api-key \
-                         header (or --api-key-file <PATH>)\n  CREDITPAY_SIGNATURE_KEY  the \
-                         signature (HMAC) key (or --signature-key-file <PATH>)";
+const AUTH_HELP: &str = "Environment:\n  CREDITPAY_API_KEY         the API key, sent as the api-key \
+                         header (or --api-key-file <PATH>)\n  CREDITPAY_SIGNATURE_KEY   the \
+                         signature (HMAC) key (or --signature-key-file <PATH>)\n  \
+                         CREDITPAY_CUSTOMER_TOKEN  the platform's token for the player (instead \
+                         of --customer-token / --customer-token-file)";
+/// The platform's own token for the player.
+const CUSTOMER_TOKEN: Credential = Credential {
+    flag: "--customer-token",
+    file_flag: "--customer-token-file",
+    env: "CREDITPAY_CUSTOMER_TOKEN",
+};
 
 /// Credit Pay commands.
 #[derive(Debug, Subcommand)]
@@ -131,9 +139,13 @@ pub(crate) struct AuthArgs {
     /// The body field name of the player's number.
     #[arg(long, value_enum, default_value = "customer_no")]
     customer_no_field: CustomerNoName,
-    /// The platform's own token for the player (relayed back in Credit Pay's callbacks).
+    /// The platform's own token for the player (relayed back in Credit Pay's callbacks); or
+    /// --customer-token-file, or CREDITPAY_CUSTOMER_TOKEN.
     #[arg(long, value_name = "S", allow_hyphen_values = true)]
-    customer_token: String,
+    customer_token: Option<String>,
+    /// Read the customer token from this file (- for stdin).
+    #[arg(long, value_name = "PATH", conflicts_with = "customer_token")]
+    customer_token_file: Option<PathBuf>,
     /// When customer_token expires, in 13-digit epoch milliseconds.
     #[arg(long, value_name = "MS")]
     token_expire: i64,
@@ -208,6 +220,10 @@ fn verify(args: &VerifyArgs) -> Result<Value, Failure> {
 }
 
 async fn auth(args: &AuthArgs) -> Result<Value, Failure> {
+    let customer_token = CUSTOMER_TOKEN.required(
+        args.customer_token.as_deref(),
+        args.customer_token_file.as_deref(),
+    )?;
     let api_key = secrets::required(API_KEY_ENV, API_KEY_FLAG, args.api_key_file.as_deref())?;
     let key = args.key.key()?;
     let client = Client::builder()
@@ -229,7 +245,9 @@ async fn auth(args: &AuthArgs) -> Result<Value, Failure> {
         .map_err(AuthError::from)?;
     let mut request = IdentifyAuthRequest::new(
         &args.customer_no,
-        PlayerToken::new(args.customer_token.as_str()),
+        PlayerToken::new(gameauth_core::secrecy::ExposeSecret::expose_secret(
+            &customer_token,
+        )),
         &args.callback_url,
         args.token_expire,
         &args.client_ip,

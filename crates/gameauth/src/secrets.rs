@@ -1,16 +1,67 @@
-//! Where secrets come from: an environment variable, or a file named by a `--*-file` flag.
+//! Where secrets come from.
 //!
-//! Never from a flag value, which would land in shell history and in the process list. A file
-//! wins over the variable when both are given. One trailing line break is dropped from a file
-//! (`echo "$KEY" > key.txt` writes one); everything else is the secret as written. A missing or
-//! empty secret is a usage error that names the variable and the flag; the value itself is never
-//! printed.
+//! Our own keys and credentials come from an environment variable or a file named by a
+//! `--*-file` flag, never from a flag value, which would land in shell history and in the process
+//! list. A player's token, access token or one-time code ([`Credential`]) may also be given as a
+//! flag value, for quick checks by hand; the file and the variable keep it out of `ps`.
+//!
+//! A flag wins over a file, a file over the variable. A file named `-` is standard input (one per
+//! command). One trailing line break is dropped from a file (`echo "$KEY" > key.txt` writes one);
+//! everything else is the value as written. A missing or empty value is a usage error that names
+//! its sources; the value itself is never printed.
 
+use std::io::Read as _;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use gameauth_core::secrecy::SecretString;
 
 use crate::output::Failure;
+
+/// A player's credential that a command takes: a login token, an access token, a one-time code.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Credential {
+    /// The flag that takes the value itself, e.g. `--token`.
+    pub(crate) flag: &'static str,
+    /// The flag that takes a file holding the value (`-` = standard input), e.g. `--token-file`.
+    pub(crate) file_flag: &'static str,
+    /// The environment variable that may hold the value, e.g. `HIVE_PLAYER_TOKEN`.
+    pub(crate) env: &'static str,
+}
+
+impl Credential {
+    /// The value from the flag, else from the file, else from the variable; `None` when none of
+    /// them is given.
+    pub(crate) fn optional(
+        &self,
+        value: Option<&str>,
+        file: Option<&Path>,
+    ) -> Result<Option<SecretString>, Failure> {
+        match (value, file) {
+            (Some(_), Some(_)) => Err(Failure::usage(format!(
+                "give {} or {}, not both",
+                self.flag, self.file_flag
+            ))),
+            (Some(""), None) => Err(Failure::usage(format!("{} is empty", self.flag))),
+            (Some(v), None) => Ok(Some(SecretString::from(v.to_owned()))),
+            (None, file) => optional(self.env, self.file_flag, file),
+        }
+    }
+
+    /// The value, which the command cannot run without.
+    pub(crate) fn required(
+        &self,
+        value: Option<&str>,
+        file: Option<&Path>,
+    ) -> Result<SecretString, Failure> {
+        self.optional(value, file)?.ok_or_else(|| {
+            Failure::usage(format!(
+                "{} is required: give {} <VALUE>, {} <PATH> (- for stdin) or export {}=…",
+                self.flag, self.flag, self.file_flag, self.env
+            ))
+        })
+    }
+}
 
 /// Reads a secret that the command cannot run without.
 pub(crate) fn required(
@@ -58,20 +109,42 @@ pub(crate) fn required_env(env: &str) -> Result<String, Failure> {
     }
 }
 
+/// Whether a `-` file has already consumed standard input in this process.
+static STDIN_TAKEN: AtomicBool = AtomicBool::new(false);
+
 fn from_file(flag: &str, path: &Path) -> Result<SecretString, Failure> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Failure::usage(format!(
-            "cannot read the {flag} file {}: {}",
-            path.display(),
-            io_reason(&e)
-        ))
-    })?;
+    let text = if path == Path::new("-") {
+        if STDIN_TAKEN.swap(true, Ordering::SeqCst) {
+            return Err(Failure::usage(format!(
+                "{flag} -: standard input is already read by another flag; only one value can \
+                 come from it"
+            )));
+        }
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).map_err(|e| {
+            Failure::usage(format!(
+                "cannot read {flag} from standard input: {}",
+                io_reason(&e)
+            ))
+        })?;
+        text
+    } else {
+        std::fs::read_to_string(path).map_err(|e| {
+            Failure::usage(format!(
+                "cannot read the {flag} file {}: {}",
+                path.display(),
+                io_reason(&e)
+            ))
+        })?
+    };
     let value = strip_line_break(&text);
     if value.is_empty() {
-        return Err(Failure::usage(format!(
-            "the {flag} file {} is empty",
-            path.display()
-        )));
+        let source = if path == Path::new("-") {
+            "standard input".to_owned()
+        } else {
+            format!("file {}", path.display())
+        };
+        return Err(Failure::usage(format!("the {flag} {source} is empty")));
     }
     Ok(SecretString::from(value.to_owned()))
 }
@@ -104,5 +177,45 @@ mod tests {
         assert_eq!(strip_line_break("key\n\n"), "key\n");
         assert_eq!(strip_line_break("key"), "key");
         assert_eq!(strip_line_break(" key "), " key ");
+    }
+
+    const CODE: Credential = Credential {
+        flag: "--code",
+        file_flag: "--code-file",
+        env: "GAMEAUTH_TEST_CODE_NEVER_SET",
+    };
+
+    fn exposed(value: Option<SecretString>) -> Option<String> {
+        value.map(|v| gameauth_core::secrecy::ExposeSecret::expose_secret(&v).to_owned())
+    }
+
+    #[test]
+    fn a_credential_comes_from_its_flag_then_its_file() {
+        let dir = std::env::temp_dir().join(format!("gameauth-secrets-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("code");
+        std::fs::write(&file, "-code-from-file\n").unwrap();
+        assert_eq!(
+            exposed(CODE.optional(Some("-flag-code"), None).unwrap()).as_deref(),
+            Some("-flag-code")
+        );
+        assert_eq!(
+            exposed(CODE.optional(None, Some(&file)).unwrap()).as_deref(),
+            Some("-code-from-file")
+        );
+        assert_eq!(exposed(CODE.optional(None, None).unwrap()), None);
+        let both = CODE.optional(Some("c"), Some(&file)).unwrap_err();
+        assert!(format!("{both:?}").contains("not both"), "{both:?}");
+        let empty = CODE.optional(Some(""), None).unwrap_err();
+        assert!(
+            format!("{empty:?}").contains("--code is empty"),
+            "{empty:?}"
+        );
+        let missing = CODE.required(None, None).unwrap_err();
+        let text = format!("{missing:?}");
+        for source in ["--code <VALUE>", "--code-file <PATH>", CODE.env] {
+            assert!(text.contains(source), "{text}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

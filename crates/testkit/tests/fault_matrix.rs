@@ -309,7 +309,8 @@ async fn hive_verify(client: &gameauth_hive::HiveClient) -> Outcome {
         PlayerToken::new("player-token-dummy"),
         21,
         "255764404509548",
-    );
+    )
+    .with_access_token(PlayerToken::new("player-access-token-dummy"));
     hive_outcome(client.verify_token(&params).await)
 }
 

@@ -217,13 +217,24 @@ async fn hive_flows_leak_no_secret() {
         ))
         .mount(&hive)
         .await;
-    let client = gameauth_hive::HiveClient::builder()
-        .primary_url(hive.uri())
-        .appid("com.com2us.hivesdk.normal.freefull.apple.global.ios.universal")
-        .client_credentials(
-            "project_abc123",
-            SecretString::from("sentinel-client-secret"),
-        )
+    Mock::given(path("/server/player/get-idpuserid"))
+        .respond_with(json(
+            r#"{"result_code":7000,"result_msg":"verification failed"}"#,
+        ))
+        .mount(&hive)
+        .await;
+    let builder = || {
+        gameauth_hive::HiveClient::builder()
+            .primary_url(hive.uri())
+            .appid("com.com2us.hivesdk.normal.freefull.apple.global.ios.universal")
+            .client_credentials(
+                "project_abc123",
+                SecretString::from("sentinel-client-secret"),
+            )
+    };
+    let client = builder().build().unwrap();
+    let server_mode = builder()
+        .verify_access_token(gameauth_hive::VerifyAccessToken::Server)
         .build()
         .unwrap();
     seen.debug("client", &client);
@@ -232,14 +243,28 @@ async fn hive_flows_leak_no_secret() {
         21,
         "255764404509548",
     );
-    seen.debug("params", &params);
-    let err = client.verify_token(&params).await.unwrap_err();
+    let with_access = params
+        .clone()
+        .with_access_token(PlayerToken::new("sentinel-player-access-token"));
+    seen.debug("params", &with_access);
+    let err = client.verify_token(&with_access).await.unwrap_err();
     seen.error("rejected", &err);
+    let err = server_mode.verify_token(&params).await.unwrap_err();
+    seen.error("rejected with the server token", &err);
+    let idps = gameauth_hive::PlayerIdpsParams::new(
+        PlayerToken::new("sentinel-player-token"),
+        21,
+        "255764404509548",
+    );
+    seen.debug("IdP list params", &idps);
+    let err = client.player_idps(&idps).await.unwrap_err();
+    seen.error("IdP list refused", &err);
     let through_trait = client
         .verify(
             &VerifyRequest::new(PlayerToken::new("sentinel-player-token"))
                 .with_player_id("21")
-                .with_device_id("255764404509548"),
+                .with_device_id("255764404509548")
+                .with_access_token(PlayerToken::new("sentinel-player-access-token")),
         )
         .await
         .unwrap_err();
@@ -257,6 +282,11 @@ async fn hive_flows_leak_no_secret() {
             .iter()
             .any(|b| String::from_utf8_lossy(b).contains("sentinel-client-secret"))
     );
+    assert!(received.iter().any(|r| {
+        r.headers
+            .get("x-access-token")
+            .is_some_and(|v| v == "sentinel-player-access-token")
+    }));
 }
 
 #[test]

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use gameauth_core::secrecy::SecretString;
-use gameauth_hive::{BreakerConfig, Environment, HiveClient, HiveError};
+use gameauth_hive::{BreakerConfig, Environment, HiveClient, HiveError, VerifyAccessToken};
 
 use crate::support::*;
 
@@ -100,4 +100,26 @@ fn timeouts_and_breaker_settings_are_checked() {
             })
             .build(),
     );
+}
+
+#[test]
+fn client_credentials_are_needed_only_by_the_server_token_mode() {
+    let bare = || {
+        HiveClient::builder()
+            .primary_url("http://127.0.0.1:1")
+            .appid(APPID)
+    };
+    let client = bare().build().unwrap();
+    assert_eq!(client.verify_access_token(), VerifyAccessToken::Player);
+    let message = config_error(
+        bare()
+            .verify_access_token(VerifyAccessToken::Server)
+            .build(),
+    );
+    assert!(message.contains("client_credentials"), "{message}");
+    let client = server_builder()
+        .primary_url("http://127.0.0.1:1")
+        .build()
+        .unwrap();
+    assert_eq!(client.verify_access_token(), VerifyAccessToken::Server);
 }

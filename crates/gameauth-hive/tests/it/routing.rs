@@ -265,7 +265,7 @@ async fn code_5001_from_the_fallback_is_its_own_error() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn production_uses_the_documented_hosts_and_oauth_only_on_the_primary() {
+async fn production_uses_the_documented_hosts_and_oauth_only_on_the_primary_for_the_idp_list() {
     let hive = FakeHive::new(Reply::Status(503), OK);
     let client = HiveClient::builder()
         .environment(Environment::Production)
@@ -282,9 +282,10 @@ async fn production_uses_the_documented_hosts_and_oauth_only_on_the_primary() {
     assert_eq!(
         *hive.hosts.lock().unwrap(),
         [
-            "auth.qpyou.cn/oauth/token",
+            // Verification carries the player's access token: no server token.
             "auth.qpyou.cn/v2/game/token/get-token",
             "auth.globalwithhive.com/v2/game/token/get-token",
+            "auth.qpyou.cn/oauth/token",
             "auth.qpyou.cn/v2/game/player/get-idp",
             "auth.globalwithhive.com/v2/game/player/get-idp",
         ]
@@ -375,14 +376,14 @@ async fn a_refused_server_token_and_a_stalled_refresh_end_at_the_call_deadline()
             )))
         }
     });
-    let client = builder()
+    let client = server_builder()
         .primary_url("http://primary.test")
         .transport(transport.clone())
         .call_deadline(Duration::from_secs(3))
         .build()
         .unwrap();
     let start = Instant::now();
-    let u = unavailable(client.verify_token(&params()).await);
+    let u = unavailable(client.verify_token(&server_params()).await);
     assert_eq!(start.elapsed(), Duration::from_secs(3), "the call deadline");
     assert_eq!(u.primary, AttemptFailure::DeadlineExceeded);
     // The first fetch, then the refresh's attempt and its retry.
@@ -395,16 +396,57 @@ async fn a_refused_server_token_and_a_stalled_refresh_end_at_the_call_deadline()
     // By default the deadline is the OAuth deadline plus the routing deadline: the stalled
     // refresh then ends on the OAuth deadline, well inside it.
     fetches.store(0, Ordering::SeqCst);
-    let client = builder()
+    let client = server_builder()
         .primary_url("http://primary.test")
         .transport(transport)
         .build()
         .unwrap();
     let start = Instant::now();
-    assert!(client.verify_token(&params()).await.is_err());
+    assert!(client.verify_token(&server_params()).await.is_err());
     assert!(
         start.elapsed() <= gameauth_hive::DEFAULT_OAUTH_DEADLINE + DEFAULT_DEADLINE,
         "{:?}",
         start.elapsed()
     );
+}
+
+/// The token-validated IdP list goes through the same routing and the same breaker as
+/// verification.
+#[tokio::test(start_paused = true)]
+async fn the_token_validated_idp_list_shares_the_routing_and_the_breaker() {
+    let hive = FakeHive::new(
+        Reply::Hang,
+        Reply::Json(r#"{"result_code":0,"result_msg":"SUCCESS","data":{"list":[]}}"#),
+    );
+    let client = custom(&hive).build().unwrap();
+    let idps = gameauth_hive::PlayerIdpsParams::new(
+        gameauth_core::PlayerToken::new(PLAYER_TOKEN),
+        PLAYER_ID,
+        DID,
+    );
+    let start = Instant::now();
+    let list = client.player_idps(&idps).await.unwrap();
+    assert_eq!(list.served_by, ServedBy::Fallback);
+    assert_eq!(
+        start.elapsed(),
+        Duration::from_secs(2),
+        "primary attempt timeout"
+    );
+    for _ in 0..2 {
+        client.verify_token(&params()).await.unwrap();
+        client.player_idps(&idps).await.unwrap();
+    }
+    assert_eq!(hive.primary_calls(), 5);
+    assert_eq!(client.breaker_state(), Some(BreakerState::Open));
+    let start = Instant::now();
+    assert_eq!(
+        client.player_idps(&idps).await.unwrap().served_by,
+        ServedBy::Fallback
+    );
+    assert_eq!(
+        start.elapsed(),
+        Duration::ZERO,
+        "the open breaker skips the primary"
+    );
+    assert_eq!(hive.primary_calls(), 5);
 }

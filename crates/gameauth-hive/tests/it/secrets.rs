@@ -27,7 +27,7 @@ fn client_debug_is_pinned_and_shows_no_secret() {
         format!("{client:?}"),
         "HiveClient { appid: \"com.com2us.hivesdk.normal.freefull.apple.global.ios.universal\", \
          primary: \"http://127.0.0.1:8080\", fallback: Some(\"http://127.0.0.1:8081\"), \
-         oauth: Some(\"http://127.0.0.1:8080\"), client_id: Some(\"project_abc123\"), \
+         verify_access_token: Player, oauth: Some(\"http://127.0.0.1:8080\"), client_id: Some(\"project_abc123\"), \
          client_secret: Some(\"[redacted]\"), certification_key: Some(\"[redacted]\"), \
          timeouts: Timeouts { primary: 2s, fallback: 2s, deadline: 4.5s }, .. }"
     );
@@ -45,10 +45,14 @@ fn builder_debug_shows_no_secret() {
 }
 
 #[test]
-fn verify_params_debug_hides_the_player_token() {
+fn verify_params_debug_hides_the_player_token_and_access_token() {
     let text = format!("{:?}", params());
     assert!(!text.contains("sentinel"), "{text}");
-    assert!(text.contains("PlayerToken([redacted])"), "{text}");
+    assert!(text.contains("token: PlayerToken([redacted])"), "{text}");
+    assert!(
+        text.contains("access_token: Some(PlayerToken([redacted]))"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -103,12 +107,14 @@ async fn a_full_flow_logs_no_secret() {
         .build()
         .unwrap();
     let err = client.verify_token(&params()).await.unwrap_err();
-    let v1 = client.verify_token_v1(&params()).await.unwrap_err();
+    let v1 = client.verify_token_v1(&server_params()).await.unwrap_err();
+    // The server token: fetched, sent, and refused by the (broken, then rejecting) hosts.
+    let idp = client.idp_list(PLAYER_ID).await.unwrap_err();
     assert!(
         !logs.contents().is_empty(),
         "the transport logged at TRACE level"
     );
-    for text in [logs.contents(), format!("{err:?} {v1:?}")] {
+    for text in [logs.contents(), format!("{err:?} {v1:?} {idp:?}")] {
         assert!(!text.contains("sentinel"), "{text}");
     }
 }

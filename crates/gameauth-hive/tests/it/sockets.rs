@@ -283,15 +283,15 @@ async fn a_token_cached_before_the_primary_broke_still_serves_the_fallback() {
     .await;
     let fallback = MockServer::start().await;
     mount_verified(&fallback, 1).await;
-    let client = builder()
+    let client = server_builder()
         .primary_url(primary.base_url())
         .fallback_url(fallback.uri())
         .primary_timeout(Duration::from_millis(300))
         .build()
         .unwrap();
-    let first = client.verify_token(&params()).await.unwrap();
+    let first = client.verify_token(&server_params()).await.unwrap();
     assert_eq!(first.served_by, ServedBy::Primary);
-    let second = client.verify_token(&params()).await.unwrap();
+    let second = client.verify_token(&server_params()).await.unwrap();
     assert_eq!(second.served_by, ServedBy::Fallback);
     assert_eq!(
         primary.requests(),

@@ -4,7 +4,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gameauth_core::PlayerToken;
 use gameauth_core::secrecy::SecretString;
-use gameauth_hive::{HiveClientBuilder, VerifyParams};
+use gameauth_hive::{HiveClientBuilder, VerifyAccessToken, VerifyParams};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -12,6 +12,7 @@ pub(crate) const APPID: &str = "com.com2us.hivesdk.normal.freefull.apple.global.
 pub(crate) const CLIENT_ID: &str = "project_abc123";
 pub(crate) const CLIENT_SECRET: &str = "sentinel-client-secret";
 pub(crate) const PLAYER_TOKEN: &str = "sentinel-player-token";
+pub(crate) const PLAYER_ACCESS_TOKEN: &str = "sentinel-player-access-token";
 pub(crate) const DID: &str = "255764404509548";
 pub(crate) const PLAYER_ID: i64 = 21;
 
@@ -37,15 +38,27 @@ pub(crate) fn verified_answer() -> serde_json::Value {
     })
 }
 
+/// Verification parameters of the default mode, with the player's access token.
 pub(crate) fn params() -> VerifyParams {
+    server_params().with_access_token(PlayerToken::new(PLAYER_ACCESS_TOKEN))
+}
+
+/// Verification parameters of the server-token mode (no player access token).
+pub(crate) fn server_params() -> VerifyParams {
     VerifyParams::new(PlayerToken::new(PLAYER_TOKEN), PLAYER_ID, DID)
 }
 
-/// A builder with the dummy app id and credentials and no hosts yet.
+/// A builder with the dummy app id and credentials and no hosts yet (default mode: the
+/// credentials serve the v2 IdP list only).
 pub(crate) fn builder() -> HiveClientBuilder {
     gameauth_hive::HiveClient::builder()
         .appid(APPID)
         .client_credentials(CLIENT_ID, SecretString::from(CLIENT_SECRET))
+}
+
+/// [`builder`] in the server-token mode of verification.
+pub(crate) fn server_builder() -> HiveClientBuilder {
+    builder().verify_access_token(VerifyAccessToken::Server)
 }
 
 /// Mounts a token endpoint answering `access_token` on `server`.
@@ -58,7 +71,7 @@ pub(crate) async fn mount_token(server: &MockServer, access_token: &str) {
         .await;
 }
 
-/// Mounts a v2 verify endpoint answering success, expected `times` times.
+/// Mounts a v2 verify endpoint answering success, expected `times` times (any access token).
 pub(crate) async fn mount_verified(server: &MockServer, times: u64) {
     Mock::given(method("POST"))
         .and(path("/v2/game/token/get-token"))

@@ -1,5 +1,6 @@
-//! The server OAuth token: cached, refreshed ahead of expiry, fetched once for concurrent
-//! callers, retried once, replaced once when Hive refuses it.
+//! The server OAuth token (verification with `VerifyAccessToken::Server`, and the v2 IdP list):
+//! cached, refreshed ahead of expiry, fetched once for concurrent callers, retried once, replaced
+//! once when Hive refuses it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +16,7 @@ use crate::support::*;
 const NOW: i64 = 1_711_954_264;
 
 fn client(server: &MockServer, clock: &ManualClock) -> HiveClient {
-    builder()
+    server_builder()
         .primary_url(server.uri())
         .clock(Arc::new(clock.clone()))
         .build()
@@ -69,7 +70,7 @@ async fn one_token_fetch_serves_32_concurrent_callers() {
     let tasks: Vec<_> = (0..32)
         .map(|_| {
             let client = client.clone();
-            tokio::spawn(async move { client.verify_token(&params()).await })
+            tokio::spawn(async move { client.verify_token(&server_params()).await })
         })
         .collect();
     for t in tasks {
@@ -83,7 +84,7 @@ async fn unbounded_timeouts_are_accepted_and_verification_still_works() {
     let server = MockServer::start().await;
     token_once(&server, "server-jwt", 1).await;
     verified_for(&server, "server-jwt", 1).await;
-    let client = builder()
+    let client = server_builder()
         .primary_url(server.uri())
         .clock(Arc::new(ManualClock::at_unix_seconds(NOW)))
         .primary_timeout(Duration::MAX)
@@ -94,7 +95,11 @@ async fn unbounded_timeouts_are_accepted_and_verification_still_works() {
         .build()
         .unwrap();
     assert_eq!(
-        client.verify_token(&params()).await.unwrap().player_id,
+        client
+            .verify_token(&server_params())
+            .await
+            .unwrap()
+            .player_id,
         PLAYER_ID
     );
     server.verify().await;
@@ -111,16 +116,16 @@ async fn token_is_refreshed_60_s_before_its_jwt_exp() {
     let clock = ManualClock::at_unix_seconds(NOW);
     let client = client(&server, &clock);
 
-    client.verify_token(&params()).await.unwrap();
+    client.verify_token(&server_params()).await.unwrap();
     clock.set_unix_seconds(NOW + 600 - 61);
-    client.verify_token(&params()).await.unwrap();
+    client.verify_token(&server_params()).await.unwrap();
     assert_eq!(
         token_requests(&server).await,
         1,
         "still outside the 60 s window"
     );
     clock.set_unix_seconds(NOW + 600 - 59);
-    client.verify_token(&params()).await.unwrap();
+    client.verify_token(&server_params()).await.unwrap();
     assert_eq!(
         token_requests(&server).await,
         2,
@@ -139,11 +144,11 @@ async fn without_a_readable_exp_the_token_lives_one_hour_from_issue() {
     let clock = ManualClock::at_unix_seconds(NOW);
     let client = client(&server, &clock);
 
-    client.verify_token(&params()).await.unwrap();
+    client.verify_token(&server_params()).await.unwrap();
     clock.set_unix_seconds(NOW + 3600 - 61);
-    client.verify_token(&params()).await.unwrap();
+    client.verify_token(&server_params()).await.unwrap();
     clock.set_unix_seconds(NOW + 3600 - 59);
-    client.verify_token(&params()).await.unwrap();
+    client.verify_token(&server_params()).await.unwrap();
     server.verify().await;
 }
 
@@ -162,9 +167,9 @@ async fn access_token_refused_with_2499_is_replaced_once_and_the_call_retried() 
         .await;
     verified_for(&server, "fresh", 2).await;
     let client = client(&server, &ManualClock::at_unix_seconds(NOW));
-    let v = client.verify_token(&params()).await.unwrap();
+    let v = client.verify_token(&server_params()).await.unwrap();
     assert_eq!((v.player_id, v.served_by), (PLAYER_ID, ServedBy::Primary));
-    client.verify_token(&params()).await.unwrap();
+    client.verify_token(&server_params()).await.unwrap();
     server.verify().await;
 }
 
@@ -216,7 +221,7 @@ async fn a_refusal_after_the_refresh_is_access_token_rejected() {
         .mount(&server)
         .await;
     let client = client(&server, &ManualClock::at_unix_seconds(NOW));
-    match client.verify_token(&params()).await {
+    match client.verify_token(&server_params()).await {
         Err(HiveError::AccessTokenRejected { code, message }) => {
             assert_eq!(code, 2499);
             assert_eq!(message, "JWT verification failed");
@@ -238,7 +243,7 @@ async fn oauth_token_is_retried_once_on_a_5xx() {
     token_once(&server, "server-jwt", 1).await;
     verified_for(&server, "server-jwt", 1).await;
     let client = client(&server, &ManualClock::at_unix_seconds(NOW));
-    client.verify_token(&params()).await.unwrap();
+    client.verify_token(&server_params()).await.unwrap();
     server.verify().await;
 }
 
@@ -252,7 +257,7 @@ async fn oauth_token_gets_exactly_one_retry() {
         .await;
     mount_verified(&server, 0).await;
     let client = client(&server, &ManualClock::at_unix_seconds(NOW));
-    match client.verify_token(&params()).await {
+    match client.verify_token(&server_params()).await {
         Err(HiveError::Unavailable(u)) => {
             assert_eq!(u.primary, AttemptFailure::Status(502));
             assert_eq!(u.fallback, None);
@@ -275,13 +280,13 @@ async fn oauth_token_comes_only_from_the_primary_host() {
         .expect(0)
         .mount(&fallback)
         .await;
-    let client = builder()
+    let client = server_builder()
         .primary_url(primary.uri())
         .fallback_url(fallback.uri())
         .build()
         .unwrap();
     assert!(matches!(
-        client.verify_token(&params()).await,
+        client.verify_token(&server_params()).await,
         Err(HiveError::Unavailable(_))
     ));
     primary.verify().await;
@@ -304,7 +309,7 @@ async fn callers_queued_behind_a_failed_fetch_share_its_error() {
     let tasks: Vec<_> = (0..8)
         .map(|_| {
             let client = client.clone();
-            tokio::spawn(async move { client.verify_token(&params()).await })
+            tokio::spawn(async move { client.verify_token(&server_params()).await })
         })
         .collect();
     for t in tasks {
@@ -331,7 +336,7 @@ async fn a_later_call_after_a_failed_fetch_tries_again() {
     token_once(&server, "server-jwt", 1).await;
     verified_for(&server, "server-jwt", 1).await;
     let client = client(&server, &ManualClock::at_unix_seconds(NOW));
-    assert!(client.verify_token(&params()).await.is_err());
-    client.verify_token(&params()).await.unwrap();
+    assert!(client.verify_token(&server_params()).await.is_err());
+    client.verify_token(&server_params()).await.unwrap();
     server.verify().await;
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use gameauth_core::{AuthError, PlayerToken, TokenVerifier, VerifyRequest};
 use serde_json::json;
-use wiremock::matchers::{body_json, path};
+use wiremock::matchers::{body_json, header, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::*;
@@ -13,6 +13,7 @@ fn request() -> VerifyRequest {
     VerifyRequest::new(PlayerToken::new(PLAYER_TOKEN))
         .with_player_id(PLAYER_ID.to_string())
         .with_device_id(DID)
+        .with_access_token(PlayerToken::new(PLAYER_ACCESS_TOKEN))
 }
 
 async fn registry(server: &MockServer) -> Vec<Arc<dyn TokenVerifier>> {
@@ -24,8 +25,9 @@ async fn registry(server: &MockServer) -> Vec<Arc<dyn TokenVerifier>> {
 #[tokio::test]
 async fn adapter_maps_the_request_and_returns_fields_as_attributes() {
     let server = MockServer::start().await;
-    mount_token(&server, "server-jwt").await;
     Mock::given(path("/v2/game/token/get-token"))
+        .and(header("authorization", PLAYER_TOKEN))
+        .and(header("x-access-token", PLAYER_ACCESS_TOKEN))
         .and(body_json(json!({
             "appid": APPID,
             "did": DID,
@@ -56,7 +58,6 @@ async fn adapter_maps_the_request_and_returns_fields_as_attributes() {
 #[tokio::test]
 async fn adapter_rejections_carry_the_hive_code() {
     let server = MockServer::start().await;
-    mount_token(&server, "server-jwt").await;
     Mock::given(path("/v2/game/token/get-token"))
         .respond_with(
             ResponseTemplate::new(200)
@@ -80,7 +81,6 @@ async fn adapter_rejections_carry_the_hive_code() {
 #[tokio::test]
 async fn adapter_outages_are_never_rejections() {
     let server = MockServer::start().await;
-    mount_token(&server, "server-jwt").await;
     Mock::given(path("/v2/game/token/get-token"))
         .respond_with(ResponseTemplate::new(503))
         .mount(&server)
@@ -100,15 +100,41 @@ async fn adapter_refused_client_credentials_are_a_config_error() {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"result_code": 4001})))
         .mount(&server)
         .await;
-    let err = registry(&server).await[0]
-        .verify(&request())
-        .await
-        .unwrap_err();
+    let verifier = server_builder().primary_url(server.uri()).build().unwrap();
+    let mut server_mode_request = request();
+    server_mode_request.access_token = None;
+    let err = verifier.verify(&server_mode_request).await.unwrap_err();
     assert!(matches!(err, AuthError::Config(_)), "{err:?}");
 }
 
 #[tokio::test]
-async fn adapter_needs_a_numeric_player_id_and_a_device_id() {
+async fn adapter_refused_player_access_tokens_are_rejections() {
+    let server = MockServer::start().await;
+    Mock::given(path("/v2/game/token/get-token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "result_code": 2499,
+            "result_msg": "JWT verification failed",
+            "token_validation": {"result_code": 2499, "result_msg": "JWT verification failed"}
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = registry(&server).await[0]
+        .verify(&request())
+        .await
+        .unwrap_err();
+    match err {
+        AuthError::Rejected { code, message } => {
+            assert_eq!(code, 2499);
+            assert_eq!(message, "JWT verification failed");
+        }
+        other => panic!("{other:?}"),
+    }
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn adapter_needs_a_positive_player_id_a_device_id_and_the_access_token() {
     let server = MockServer::start().await;
     let verifiers = registry(&server).await;
     let token = || PlayerToken::new(PLAYER_TOKEN);
@@ -119,6 +145,11 @@ async fn adapter_needs_a_numeric_player_id_and_a_device_id() {
             .with_device_id(DID),
         VerifyRequest::new(token()).with_player_id("21"),
         request().with_attribute("include_fields", "is_blocked,Bad Field"),
+        // The default mode needs the player's access token.
+        VerifyRequest::new(token())
+            .with_player_id("21")
+            .with_device_id(DID),
+        request().with_player_id("-5"),
     ] {
         let err = verifiers[0].verify(&bad).await.unwrap_err();
         assert!(matches!(err, AuthError::InvalidInput(_)), "{err:?}");

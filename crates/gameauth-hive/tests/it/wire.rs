@@ -1,8 +1,10 @@
 //! The wire format: exact paths, headers and JSON bodies of every Hive call.
 
+use gameauth_core::PlayerToken;
 use gameauth_core::secrecy::SecretString;
 use gameauth_hive::{
     HiveClient, HiveError, IdpCode, IdpIndex, IncludeField, OAuthCode, ServedBy, VerifyCode,
+    VerifyParams,
 };
 use serde_json::json;
 use wiremock::matchers::{body_json, header, method, path};
@@ -44,18 +46,23 @@ async fn oauth_token_is_a_json_client_credentials_post_with_iscrypt_0() {
         .mount(&server)
         .await;
     mount_verified(&server, 1).await;
-    client(&server).await.verify_token(&params()).await.unwrap();
+    server_builder()
+        .primary_url(server.uri())
+        .build()
+        .unwrap()
+        .verify_token(&server_params())
+        .await
+        .unwrap();
     server.verify().await;
 }
 
 #[tokio::test]
-async fn v2_verify_sends_raw_player_token_access_token_and_numeric_player_id() {
+async fn v2_verify_sends_raw_player_token_player_access_token_and_numeric_player_id() {
     let server = MockServer::start().await;
-    mount_token(&server, "server-jwt").await;
     Mock::given(method("POST"))
         .and(path("/v2/game/token/get-token"))
         .and(header("authorization", PLAYER_TOKEN))
-        .and(header("x-access-token", "server-jwt"))
+        .and(header("x-access-token", PLAYER_ACCESS_TOKEN))
         .and(header("iscrypt", "0"))
         .and(header("content-type", "application/json"))
         .and(body_json(json!({
@@ -92,8 +99,118 @@ async fn v2_verify_sends_raw_player_token_access_token_and_numeric_player_id() {
     assert_eq!(v.fields.join_timestamp, Some(1_711_954_264));
     assert_eq!(v.fields.china_pi_no.as_deref(), Some("CN-1"));
     assert_eq!(v.fields.extra["new_field"], json!([1, 2]));
-    assert_no_bearer(&server.received_requests().await.unwrap());
+    let requests = server.received_requests().await.unwrap();
+    assert_no_bearer(&requests);
+    assert_eq!(requests.len(), 1, "no server token is fetched");
     server.verify().await;
+}
+
+#[tokio::test]
+async fn v2_verify_with_the_server_token_option_sends_the_server_token() {
+    let server = MockServer::start().await;
+    mount_token(&server, "server-jwt").await;
+    Mock::given(method("POST"))
+        .and(path("/v2/game/token/get-token"))
+        .and(header("authorization", PLAYER_TOKEN))
+        .and(header("x-access-token", "server-jwt"))
+        .and(body_json(
+            json!({"appid": APPID, "did": DID, "player_id": PLAYER_ID}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(verified_answer()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = server_builder().primary_url(server.uri()).build().unwrap();
+    let v = client.verify_token(&server_params()).await.unwrap();
+    assert_eq!(v.player_id, PLAYER_ID);
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn a_refused_player_access_token_is_a_rejection_that_is_never_retried() {
+    for (answer, code) in [
+        (
+            json!({"result_code": 2499, "result_msg": "JWT verification failed",
+                   "token_validation": {"result_code": 2499, "result_msg": "JWT verification failed"}}),
+            2499,
+        ),
+        (
+            json!({"result_code": 0, "result_msg": "SUCCESS",
+                   "token_validation": {"result_code": 1, "result_msg": "expired"}}),
+            1,
+        ),
+        (
+            json!({"result_code": 2499, "result_msg": "JWT verification failed"}),
+            2499,
+        ),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(path("/v2/game/token/get-token"))
+            .and(header("x-access-token", PLAYER_ACCESS_TOKEN))
+            .respond_with(ResponseTemplate::new(200).set_body_json(answer.clone()))
+            .expect(1)
+            .mount(&server)
+            .await;
+        match client(&server).await.verify_token(&params()).await {
+            Err(HiveError::PlayerAccessTokenRejected {
+                code: c, served_by, ..
+            }) => {
+                assert_eq!(c, code, "{answer}");
+                assert_eq!(served_by, ServedBy::Primary);
+            }
+            other => panic!("{answer}: {other:?}"),
+        }
+        server.verify().await;
+        assert!(
+            server
+                .received_requests()
+                .await
+                .unwrap()
+                .iter()
+                .all(|r| r.url.path() != "/oauth/token"),
+            "no server token is fetched"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_input_is_checked_before_anything_is_sent() {
+    let server = MockServer::start().await;
+    let default = client(&server).await;
+    let server_mode = server_builder().primary_url(server.uri()).build().unwrap();
+    for (player_id, did) in [(-5, DID), (0, DID), (PLAYER_ID, " ")] {
+        let p = VerifyParams::new(PlayerToken::new(PLAYER_TOKEN), player_id, did);
+        let with_access = p
+            .clone()
+            .with_access_token(PlayerToken::new(PLAYER_ACCESS_TOKEN));
+        for err in [
+            default.verify_token(&with_access).await.unwrap_err(),
+            server_mode.verify_token(&p).await.unwrap_err(),
+            server_mode.verify_token_v1(&p).await.unwrap_err(),
+        ] {
+            assert!(matches!(err, HiveError::InvalidInput(_)), "{err:?}");
+        }
+    }
+    for player_id in [-5, 0] {
+        for err in [
+            server_mode.idp_list(player_id).await.unwrap_err(),
+            server_mode.idp_list_v1(player_id).await.unwrap_err(),
+        ] {
+            assert!(matches!(err, HiveError::InvalidInput(_)), "{err:?}");
+        }
+    }
+    match default.verify_token(&server_params()).await {
+        Err(HiveError::InvalidInput(m)) => assert!(m.contains("access token"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    match server_mode.verify_token(&params()).await {
+        Err(HiveError::InvalidInput(m)) => assert!(m.contains("server token"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        server.received_requests().await.unwrap().is_empty(),
+        "not even the server token was fetched"
+    );
 }
 
 #[tokio::test]
@@ -105,7 +222,6 @@ async fn v2_verify_rejections_are_typed_and_never_verified() {
         (8123, VerifyCode::Other(8123)),
     ] {
         let server = MockServer::start().await;
-        mount_token(&server, "server-jwt").await;
         Mock::given(path("/v2/game/token/get-token"))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({
                 "result_code": code,
@@ -216,7 +332,7 @@ async fn v1_verify_sends_certification_key_and_accepts_result_message() {
         .certification_key(SecretString::from("sentinel-cert-key"))
         .build()
         .unwrap();
-    let v = client.verify_token_v1(&params()).await.unwrap();
+    let v = client.verify_token_v1(&server_params()).await.unwrap();
     assert_eq!(v.player_id, PLAYER_ID);
     let requests = server.received_requests().await.unwrap();
     assert!(!requests[0].headers.contains_key("x-access-token"));
@@ -242,7 +358,7 @@ async fn v1_verify_without_certification_key_omits_it_and_needs_no_credentials()
         .appid(APPID)
         .build()
         .unwrap();
-    let err = client.verify_token_v1(&params()).await.unwrap_err();
+    let err = client.verify_token_v1(&server_params()).await.unwrap_err();
     assert!(matches!(
         err,
         HiveError::TokenRejected {
@@ -304,8 +420,12 @@ async fn oauth_token_error_codes_are_typed_and_stop_the_call() {
             .expect(1)
             .mount(&server)
             .await;
-        mount_verified(&server, 0).await;
-        match client(&server).await.verify_token(&params()).await {
+        Mock::given(path("/v2/game/player/get-idp"))
+            .respond_with(ResponseTemplate::new(200))
+            .expect(0)
+            .mount(&server)
+            .await;
+        match client(&server).await.idp_list(PLAYER_ID).await {
             Err(HiveError::OAuthRejected { code: c, message }) => {
                 assert_eq!(c, expected);
                 assert_eq!(message, "refused");
@@ -317,20 +437,23 @@ async fn oauth_token_error_codes_are_typed_and_stop_the_call() {
 }
 
 #[tokio::test]
-async fn v2_without_client_credentials_is_a_config_error_before_sending() {
+async fn default_verification_needs_no_client_credentials_the_server_token_apis_do() {
     let server = MockServer::start().await;
+    mount_verified(&server, 1).await;
     let client = HiveClient::builder()
         .primary_url(server.uri())
         .appid(APPID)
         .build()
         .unwrap();
-    assert!(matches!(
-        client.verify_token(&params()).await,
-        Err(HiveError::Config(_))
-    ));
+    assert_eq!(
+        client.verify_token(&params()).await.unwrap().player_id,
+        PLAYER_ID
+    );
     assert!(matches!(
         client.idp_list(1).await,
         Err(HiveError::Config(_))
     ));
-    assert!(server.received_requests().await.unwrap().is_empty());
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 1, "only the verification was sent");
+    server.verify().await;
 }

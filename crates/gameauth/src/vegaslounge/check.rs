@@ -1,7 +1,8 @@
 //! `gameauth vegaslounge check`: act as Vegas Lounge against an operator deployment.
 //!
 //! A client of the Vegas Lounge contract that speaks only HTTP, so it probes any implementation
-//! (this SDK's server or another one). It gets an authorization code either from `--code` or by
+//! (this SDK's server or another one). It gets an authorization code either from `--code`
+//! (`--code-file`, `VL_AUTHORIZATION_CODE`) or by
 //! logging in through the demo-login contract (`GET /login`, `POST /login` with the form's hidden
 //! fields, then `GET /oauth2.0/authorize` with the session cookie), and then runs the checks:
 //!
@@ -36,8 +37,14 @@ use url::Url;
 
 use crate::error::CliError;
 use crate::output::{self, Failure, Kind};
-use crate::secrets;
+use crate::secrets::{self, Credential};
 
+/// A code obtained by logging in through the operator's own page.
+const CODE: Credential = Credential {
+    flag: "--code",
+    file_flag: "--code-file",
+    env: "VL_AUTHORIZATION_CODE",
+};
 const CLIENT_SECRET_ENV: &str = "VL_CLIENT_SECRET";
 const CLIENT_SECRET_FLAG: &str = "--client-secret-file";
 const PASSWORD_ENV: &str = "VL_PLAYER_PASSWORD";
@@ -74,10 +81,11 @@ const RFC_ERRORS: [&str; 10] = [
 /// Arguments of `gameauth vegaslounge check`.
 #[derive(Debug, Args)]
 #[command(
-    group(clap::ArgGroup::new("code_source").required(true).args(["code", "username"])),
-    after_help = "Environment:\n  VL_CLIENT_SECRET    the client secret Vegas Lounge uses \
-                  (or --client-secret-file <PATH>)\n  VL_PLAYER_PASSWORD  the player's password, \
-                  with --username (or --password-file <PATH>)"
+    group(clap::ArgGroup::new("code_source").args(["code", "code_file", "username"])),
+    after_help = "Environment:\n  VL_CLIENT_SECRET       the client secret Vegas Lounge uses \
+                  (or --client-secret-file <PATH>)\n  VL_AUTHORIZATION_CODE  the authorization \
+                  code, without --code / --code-file / --username\n  VL_PLAYER_PASSWORD     the \
+                  player's password, with --username (or --password-file <PATH>)"
 )]
 pub(crate) struct CheckArgs {
     /// The operator deployment, e.g. http://127.0.0.1:8080.
@@ -89,9 +97,13 @@ pub(crate) struct CheckArgs {
     /// The redirect URI registered for that client.
     #[arg(long, value_name = "URI")]
     redirect_uri: String,
-    /// An authorization code obtained by logging in through the operator's own page.
+    /// An authorization code obtained by logging in through the operator's own page; or
+    /// --code-file, or VL_AUTHORIZATION_CODE.
     #[arg(long, value_name = "CODE", allow_hyphen_values = true)]
     code: Option<String>,
+    /// Read the authorization code from this file (- for stdin).
+    #[arg(long, value_name = "PATH")]
+    code_file: Option<PathBuf>,
     /// Log in as this player through the demo-login contract to get a code.
     #[arg(long, value_name = "U")]
     username: Option<String>,
@@ -114,9 +126,17 @@ async fn check(args: &CheckArgs) -> Result<Value, Failure> {
         CLIENT_SECRET_FLAG,
         args.client_secret_file.as_deref(),
     )?;
-    let source = match (&args.code, &args.username) {
-        (Some(code), _) => CodeSource::Given(code.clone()),
-        (None, Some(username)) => CodeSource::Login {
+    let source = match &args.username {
+        None => match CODE.optional(args.code.as_deref(), args.code_file.as_deref())? {
+            Some(code) => CodeSource::Given(code.expose_secret().to_owned()),
+            None => {
+                return Err(Failure::usage(
+                    "give --code <CODE>, --code-file <PATH> (- for stdin) or \
+                     VL_AUTHORIZATION_CODE, or --username",
+                ));
+            }
+        },
+        Some(username) => CodeSource::Login {
             username: username.clone(),
             password: secrets::required(
                 PASSWORD_ENV,
@@ -124,7 +144,6 @@ async fn check(args: &CheckArgs) -> Result<Value, Failure> {
                 args.password_file.as_deref(),
             )?,
         },
-        (None, None) => return Err(Failure::usage("give --code or --username")),
     };
     let base = base_url(&args.base_url)?;
     // Kept as given: the operator compares it as a string, and parsing would normalise it

@@ -6,7 +6,7 @@ use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::ServerProcess;
-use crate::{Run, closed_port_url, gameauth_async};
+use crate::{Run, closed_port_url, gameauth_async, gameauth_async_with_stdin};
 
 const DEMO_CLIENT: &str = "VL001";
 const DEMO_SECRET: &str = "demo-secret";
@@ -241,6 +241,47 @@ async fn a_code_that_begins_with_a_hyphen_is_a_code() {
     assert_eq!(out["summary"], "4 passed, 4 failed");
 }
 
+/// The code need not be on the command line: from `VL_AUTHORIZATION_CODE` or from standard
+/// input (`--code-file -`) it reaches the code exchange just the same.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_code_may_come_from_the_environment_or_stdin() {
+    let server = serve();
+    let from_env = check(
+        &server.base,
+        &[],
+        &[
+            ("VL_CLIENT_SECRET", DEMO_SECRET),
+            ("VL_AUTHORIZATION_CODE", "-oMadeUpCodeFromEnv"),
+        ],
+    )
+    .await;
+    let args = [
+        "vegaslounge",
+        "check",
+        "--base-url",
+        &server.base,
+        "--client-id",
+        DEMO_CLIENT,
+        "--redirect-uri",
+        DEMO_REDIRECT,
+        "--code-file",
+        "-",
+    ];
+    let from_stdin = gameauth_async_with_stdin(
+        &args,
+        &[("VL_CLIENT_SECRET", DEMO_SECRET)],
+        Some(b"-oMadeUpCodeFromStdin\n"),
+    )
+    .await;
+    for run in [from_env, from_stdin] {
+        run.expect_code(1);
+        let out = run.json();
+        assert_eq!(failures(&out)[0].0, "code exchange");
+        assert_eq!(out["summary"], "4 passed, 4 failed");
+        run.never_shows("MadeUpCodeFrom");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unreachable_deployment_exits_2() {
     let run = check(
@@ -262,6 +303,8 @@ async fn code_and_username_are_exclusive_and_one_is_required() {
     let base = closed_port_url();
     let both = check(&base, &["--code", "c", "--username", "u"], &envs).await;
     both.expect_code(2);
+    let code_twice = check(&base, &["--code", "c", "--code-file", "f"], &envs).await;
+    code_twice.expect_code(2);
     let neither = check(&base, &[], &envs).await;
     neither.expect_code(2);
     let missing_secret = check(&base, &["--code", "c"], &[]).await;

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-use crate::{closed_port_url, gameauth_async};
+use crate::{closed_port_url, gameauth_async, gameauth_async_with_stdin};
 
 const API_KEY: &str = "dummy-api-key-0001";
 const SIGNATURE_KEY: &str = "dummy-signature-key-0001";
@@ -187,4 +187,41 @@ async fn an_expired_customer_token_is_refused_before_sending() {
     let run = run(&auth_args(&base, "1732521424191")).await;
     run.expect_code(2);
     assert_eq!(run.json()["error"]["kind"], "usage");
+}
+
+/// The customer token need not be on the command line: `CREDITPAY_CUSTOMER_TOKEN` or
+/// `--customer-token-file -` (standard input) send the same request.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_customer_token_may_come_from_the_environment_or_stdin() {
+    let credit_pay = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/dg/v1/platform/identify/auth"))
+        .and(signed_over_the_path_after_the_prefix)
+        .respond_with(ResponseTemplate::new(200).set_body_string(
+            r#"{"code":0,"msg":"success","data":{"ident_code":"c0de","url":"https://cashier.example/dg/oauth?ident_code=c0de"},"trace":"t-2"}"#,
+        ))
+        .expect(2)
+        .mount(&credit_pay)
+        .await;
+    let base = format!("{}/dg", credit_pay.uri());
+    let args = auth_args(&base, &in_one_hour_millis());
+    let at = args.iter().position(|a| a == "--customer-token").unwrap();
+    let mut without: Vec<&str> = args.iter().map(String::as_str).collect();
+    without.drain(at..at + 2);
+    let keys = [
+        ("CREDITPAY_API_KEY", API_KEY),
+        ("CREDITPAY_SIGNATURE_KEY", SIGNATURE_KEY),
+    ];
+    let mut with_env = keys.to_vec();
+    with_env.push(("CREDITPAY_CUSTOMER_TOKEN", "platform-session-token"));
+    let from_env = gameauth_async(&without, &with_env).await;
+    let mut from_file = without.clone();
+    from_file.extend(["--customer-token-file", "-"]);
+    let from_stdin =
+        gameauth_async_with_stdin(&from_file, &keys, Some(b"platform-session-token\n")).await;
+    for run in [from_env, from_stdin] {
+        run.expect_code(0);
+        assert_eq!(run.json()["ident_code"], "c0de");
+        run.never_shows("platform-session-token");
+    }
 }

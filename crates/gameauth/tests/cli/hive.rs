@@ -1,17 +1,21 @@
-//! `hive verify` and `hive idp-list` against local stand-ins for the primary and fallback hosts.
+//! `hive verify`, `hive idp-list` and `hive player-idps` against local stand-ins for the primary
+//! and fallback hosts.
 
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-use crate::{closed_port_url, gameauth_async};
+use crate::{TempFile, closed_port_url, gameauth_async, gameauth_async_with_stdin};
 
 const APPID: &str = "com.com2us.hivesdk.normal.freefull.apple.global.ios.universal";
 const CLIENT_ID: &str = "project_abc123";
 const CLIENT_SECRET: &str = "dummy-client-secret-0001";
 const CERTIFICATION_KEY: &str = "dummy-certification-key-0001";
 const PLAYER_TOKEN: &str = "player-login-token";
+const PLAYER_ACCESS_TOKEN: &str = "player-access-token-jwt";
 const SERVER_TOKEN: &str = "server-access-token";
+const DID: &str = "255764404509548";
+const IDPS_PATH: &str = "/server/player/get-idpuserid";
 
 const V2_CREDENTIALS: [(&str, &str); 2] = [
     ("HIVE_CLIENT_ID", CLIENT_ID),
@@ -38,22 +42,24 @@ async fn oauth_token(server: &MockServer) {
         .await;
 }
 
-/// The v2 verification request: the player token raw in `Authorization`, the server token in
+/// A v2 verification request: the player token raw in `Authorization`, `access_token` in
 /// `X-Access-Token`, `player_id` a JSON number and `did` a string.
-fn v2_verify_request(request: &Request) -> bool {
-    let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok());
-    let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
-        return false;
-    };
-    header("authorization") == Some(PLAYER_TOKEN)
-        && header("x-access-token") == Some(SERVER_TOKEN)
-        && body
-            == json!({
-                "appid": APPID,
-                "did": "255764404509548",
-                "player_id": 21,
-                "include_fields": ["is_blocked", "join_timestamp"],
-            })
+fn v2_verify_request(access_token: &'static str) -> impl Fn(&Request) -> bool {
+    move |request: &Request| {
+        let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok());
+        let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
+            return false;
+        };
+        header("authorization") == Some(PLAYER_TOKEN)
+            && header("x-access-token") == Some(access_token)
+            && body
+                == json!({
+                    "appid": APPID,
+                    "did": DID,
+                    "player_id": 21,
+                    "include_fields": ["is_blocked", "join_timestamp"],
+                })
+    }
 }
 
 fn verified_answer() -> ResponseTemplate {
@@ -65,63 +71,132 @@ fn verified_answer() -> ResponseTemplate {
     }))
 }
 
-fn verify_args(hosts: &[&str], api: &str) -> Vec<String> {
-    let mut args: Vec<String> = ["hive", "verify"].iter().map(|s| (*s).to_owned()).collect();
-    args.extend(hosts.iter().map(|s| (*s).to_owned()));
-    args.extend(
-        [
-            "--appid",
-            APPID,
-            "--did",
-            "255764404509548",
-            "--player-id",
-            "21",
-            "--token",
-            PLAYER_TOKEN,
-            "--api",
-            api,
-            "--timeout-ms",
-            "1000",
-        ]
-        .iter()
-        .map(|s| (*s).to_owned()),
-    );
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// `hive verify` on `hosts` with the player's token and id, then `extra`.
+fn verify_args(hosts: &[&str], extra: &[&str]) -> Vec<String> {
+    let mut args = strings(&["hive", "verify"]);
+    args.extend(strings(hosts));
+    args.extend(strings(&[
+        "--appid",
+        APPID,
+        "--did",
+        DID,
+        "--player-id",
+        "21",
+        "--token",
+        PLAYER_TOKEN,
+        "--timeout-ms",
+        "1000",
+    ]));
+    args.extend(strings(extra));
     args
 }
+
+/// `hive player-idps` on `hosts`, then `extra`.
+fn idps_args(hosts: &[&str], extra: &[&str]) -> Vec<String> {
+    let mut args = strings(&["hive", "player-idps"]);
+    args.extend(strings(hosts));
+    args.extend(strings(&[
+        "--appid",
+        APPID,
+        "--did",
+        DID,
+        "--player-id",
+        "21",
+        "--timeout-ms",
+        "1000",
+    ]));
+    args.extend(strings(extra));
+    args
+}
+
+/// `args` with the value of `flag` replaced by `value`, given as `flag=value` (so a value that
+/// begins with `-` stays a value).
+fn set(mut args: Vec<String>, flag: &str, value: &str) -> Vec<String> {
+    let at = args
+        .iter()
+        .position(|a| a == flag)
+        .unwrap_or_else(|| panic!("{flag} in {args:?}"));
+    args.splice(at..at + 2, [format!("{flag}={value}")]);
+    args
+}
+
+const WITH_ACCESS_TOKEN: [&str; 2] = ["--access-token", PLAYER_ACCESS_TOKEN];
 
 async fn run(args: &[String], envs: &[(&str, &str)]) -> crate::Run {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     gameauth_async(&args, envs).await
 }
 
+async fn run_with_stdin(args: &[String], envs: &[(&str, &str)], stdin: &[u8]) -> crate::Run {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    gameauth_async_with_stdin(&args, envs, Some(stdin)).await
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn verify_v2_on_the_primary_prints_the_player_and_fields() {
+async fn verify_v2_sends_the_players_access_token_and_needs_no_credentials() {
     let primary = MockServer::start().await;
-    oauth_token(&primary).await;
     Mock::given(method("POST"))
         .and(path("/v2/game/token/get-token"))
-        .and(v2_verify_request)
+        .and(v2_verify_request(PLAYER_ACCESS_TOKEN))
         .respond_with(verified_answer())
         .expect(1)
         .mount(&primary)
         .await;
-    let mut args = verify_args(&["--primary-url", &primary.uri()], "v2");
-    args.extend([
-        "--include-fields".to_owned(),
-        "is_blocked,join_timestamp".to_owned(),
-    ]);
-    let run = run(&args, &V2_CREDENTIALS).await;
+    let args = verify_args(
+        &["--primary-url", &primary.uri()],
+        &[
+            "--access-token",
+            PLAYER_ACCESS_TOKEN,
+            "--include-fields",
+            "is_blocked,join_timestamp",
+        ],
+    );
+    let run = run(&args, &[]).await;
     run.expect_code(0);
     assert_eq!(
         run.json(),
         json!({
             "verified": true,
             "player_id": 21,
-            "did": "255764404509548",
+            "did": DID,
             "served_by": "primary",
             "fields": {"is_blocked": false, "join_timestamp": 1_700_000_000},
         })
     );
+    run.never_shows(PLAYER_ACCESS_TOKEN);
+    assert_eq!(
+        primary.received_requests().await.unwrap().len(),
+        1,
+        "no server token"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_with_the_server_token_option_sends_the_server_token() {
+    let primary = MockServer::start().await;
+    oauth_token(&primary).await;
+    Mock::given(method("POST"))
+        .and(path("/v2/game/token/get-token"))
+        .and(v2_verify_request(SERVER_TOKEN))
+        .respond_with(verified_answer())
+        .expect(1)
+        .mount(&primary)
+        .await;
+    let args = verify_args(
+        &["--primary-url", &primary.uri()],
+        &[
+            "--server-token",
+            "--include-fields",
+            "is_blocked,join_timestamp",
+        ],
+    );
+    let run = run(&args, &V2_CREDENTIALS).await;
+    run.expect_code(0);
+    assert_eq!(run.json()["verified"], true);
     run.never_shows(CLIENT_SECRET);
 }
 
@@ -129,7 +204,6 @@ async fn verify_v2_on_the_primary_prints_the_player_and_fields() {
 async fn verify_falls_back_when_the_primary_answers_503() {
     let primary = MockServer::start().await;
     let fallback = MockServer::start().await;
-    oauth_token(&primary).await;
     Mock::given(method("POST"))
         .and(path("/v2/game/token/get-token"))
         .respond_with(ResponseTemplate::new(503))
@@ -138,7 +212,7 @@ async fn verify_falls_back_when_the_primary_answers_503() {
         .await;
     Mock::given(method("POST"))
         .and(path("/v2/game/token/get-token"))
-        .and(header("x-access-token", SERVER_TOKEN))
+        .and(header("x-access-token", PLAYER_ACCESS_TOKEN))
         .respond_with(verified_answer())
         .expect(1)
         .mount(&fallback)
@@ -150,9 +224,9 @@ async fn verify_falls_back_when_the_primary_answers_503() {
             "--fallback-url",
             &fallback.uri(),
         ],
-        "v2",
+        &WITH_ACCESS_TOKEN,
     );
-    let run = run(&args, &V2_CREDENTIALS).await;
+    let run = run(&args, &[]).await;
     run.expect_code(0);
     assert_eq!(run.json()["served_by"], "fallback");
 }
@@ -160,7 +234,6 @@ async fn verify_falls_back_when_the_primary_answers_503() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rejected_token_exits_1_with_verified_false_code_and_message() {
     let primary = MockServer::start().await;
-    oauth_token(&primary).await;
     Mock::given(method("POST"))
         .and(path("/v2/game/token/get-token"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
@@ -172,8 +245,8 @@ async fn a_rejected_token_exits_1_with_verified_false_code_and_message() {
         .mount(&primary)
         .await;
     let run = run(
-        &verify_args(&["--primary-url", &primary.uri()], "v2"),
-        &V2_CREDENTIALS,
+        &verify_args(&["--primary-url", &primary.uri()], &WITH_ACCESS_TOKEN),
+        &[],
     )
     .await;
     run.expect_code(1);
@@ -181,6 +254,32 @@ async fn a_rejected_token_exits_1_with_verified_false_code_and_message() {
         run.json(),
         json!({"verified": false, "code": 7000, "message": "invalid token"})
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_player_access_token_exits_1_and_is_not_retried() {
+    let primary = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v2/game/token/get-token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "result_code": 2499,
+            "result_msg": "JWT verification failed",
+            "token_validation": {"result_code": 2499, "result_msg": "JWT verification failed"},
+        })))
+        .expect(1)
+        .mount(&primary)
+        .await;
+    let run = run(
+        &verify_args(&["--primary-url", &primary.uri()], &WITH_ACCESS_TOKEN),
+        &V2_CREDENTIALS,
+    )
+    .await;
+    run.expect_code(1);
+    assert_eq!(
+        run.json(),
+        json!({"verified": false, "code": 2499, "message": "JWT verification failed"})
+    );
+    assert_eq!(primary.received_requests().await.unwrap().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -195,7 +294,7 @@ async fn refused_server_credentials_exit_2_as_a_configuration_error() {
         .mount(&primary)
         .await;
     let run = run(
-        &verify_args(&["--primary-url", &primary.uri()], "v2"),
+        &verify_args(&["--primary-url", &primary.uri()], &["--server-token"]),
         &V2_CREDENTIALS,
     )
     .await;
@@ -212,7 +311,7 @@ async fn unreachable_primary_and_fallback_exit_2_as_unavailable() {
             "--fallback-url",
             &closed_port_url(),
         ],
-        "v1",
+        &WITH_ACCESS_TOKEN,
     );
     let run = run(&args, &[]).await;
     run.expect_code(2);
@@ -230,12 +329,170 @@ async fn unreachable_primary_and_fallback_exit_2_as_unavailable() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unreachable_oauth_host_exits_2() {
     let run = run(
-        &verify_args(&["--primary-url", &closed_port_url()], "v2"),
+        &verify_args(&["--primary-url", &closed_port_url()], &["--server-token"]),
         &V2_CREDENTIALS,
     )
     .await;
     run.expect_code(2);
     assert_eq!(run.json()["error"]["kind"], "unavailable");
+}
+
+/// A negative or zero player id, a blank device id: usage errors, and not one request, not
+/// even for the server token.
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_exits_2_before_any_request() {
+    let primary = MockServer::start().await;
+    let uri = primary.uri();
+    let hosts = ["--primary-url", uri.as_str()];
+    let mut cases: Vec<Vec<String>> = Vec::new();
+    for player_id in ["-5", "0"] {
+        let with_id = |args| set(args, "--player-id", player_id);
+        cases.push(with_id(verify_args(&hosts, &["--server-token"])));
+        cases.push(with_id(verify_args(&hosts, &["--access-token", "a"])));
+        cases.push(with_id(verify_args(&hosts, &["--api", "v1"])));
+        cases.push(with_id(idps_args(&hosts, &["--token", PLAYER_TOKEN])));
+        let mut idp_list = strings(&["hive", "idp-list", "--appid", APPID, "--player-id", "1"]);
+        idp_list.extend(strings(&hosts));
+        cases.push(with_id(idp_list));
+    }
+    cases.push(set(verify_args(&hosts, &["--server-token"]), "--did", " "));
+    cases.push(set(
+        idps_args(&hosts, &["--token", PLAYER_TOKEN]),
+        "--did",
+        "",
+    ));
+    for args in cases {
+        let r = run(&args, &V2_CREDENTIALS).await;
+        r.expect_code(2);
+        let out = r.json();
+        assert_eq!(out["error"]["kind"], "usage", "{args:?}: {out}");
+        let message = out["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("player_id") || message.contains("did"),
+            "{args:?}: {message}"
+        );
+    }
+    assert!(primary.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_access_token_is_a_usage_error_naming_its_sources() {
+    let primary = MockServer::start().await;
+    let missing = run(&verify_args(&["--primary-url", &primary.uri()], &[]), &[]).await;
+    missing.expect_code(2);
+    let message = missing.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for source in [
+        "--access-token",
+        "--access-token-file",
+        "HIVE_PLAYER_ACCESS_TOKEN",
+    ] {
+        assert!(message.contains(source), "{message}");
+    }
+    assert!(primary.received_requests().await.unwrap().is_empty());
+    // v1 sends no access token and refuses one; so does the server-token option.
+    for extra in [
+        &["--api", "v1", "--access-token", "a"][..],
+        &["--api", "v1", "--server-token"][..],
+    ] {
+        let r = run(&verify_args(&["--env", "sandbox"], extra), &[]).await;
+        r.expect_code(2);
+        assert_eq!(r.json()["error"]["kind"], "usage", "{extra:?}");
+    }
+    let conflict = run(
+        &verify_args(
+            &["--env", "sandbox"],
+            &["--server-token", "--access-token", "a"],
+        ),
+        &V2_CREDENTIALS,
+    )
+    .await;
+    conflict.expect_code(2);
+}
+
+/// The player's token and access token need not be on the command line: environment
+/// variables, files and standard input give the same request.
+#[tokio::test(flavor = "multi_thread")]
+async fn tokens_come_from_the_environment_files_or_stdin() {
+    let primary = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v2/game/token/get-token"))
+        .and(header("authorization", PLAYER_TOKEN))
+        .and(header("x-access-token", PLAYER_ACCESS_TOKEN))
+        .respond_with(verified_answer())
+        .expect(3)
+        .mount(&primary)
+        .await;
+    let base = |extra: &[&str]| {
+        let mut args = strings(&[
+            "hive",
+            "verify",
+            "--primary-url",
+            &primary.uri(),
+            "--appid",
+            APPID,
+            "--did",
+            DID,
+            "--player-id",
+            "21",
+        ]);
+        args.extend(strings(extra));
+        args
+    };
+    let from_env = run(
+        &base(&[]),
+        &[
+            ("HIVE_PLAYER_TOKEN", PLAYER_TOKEN),
+            ("HIVE_PLAYER_ACCESS_TOKEN", PLAYER_ACCESS_TOKEN),
+        ],
+    )
+    .await;
+    from_env.expect_code(0);
+    let token_file = TempFile::with(format!("{PLAYER_TOKEN}\n").as_bytes());
+    let access_file = TempFile::with(PLAYER_ACCESS_TOKEN.as_bytes());
+    let from_files = run(
+        &base(&[
+            "--token-file",
+            token_file.path(),
+            "--access-token-file",
+            access_file.path(),
+        ]),
+        // A file wins over the variable.
+        &[("HIVE_PLAYER_TOKEN", "stale-token")],
+    )
+    .await;
+    from_files.expect_code(0);
+    let from_stdin = run_with_stdin(
+        &base(&[
+            "--token-file",
+            token_file.path(),
+            "--access-token-file",
+            "-",
+        ]),
+        &[],
+        format!("{PLAYER_ACCESS_TOKEN}\r\n").as_bytes(),
+    )
+    .await;
+    from_stdin.expect_code(0);
+    for r in [&from_env, &from_files, &from_stdin] {
+        assert_eq!(r.json()["verified"], true);
+        r.never_shows(PLAYER_ACCESS_TOKEN);
+    }
+    // Only one value can come from standard input.
+    let twice = run_with_stdin(
+        &base(&["--token-file", "-", "--access-token-file", "-"]),
+        &[],
+        b"x",
+    )
+    .await;
+    twice.expect_code(2);
+    let message = twice.json()["error"]["message"].to_string();
+    assert!(message.contains("standard input"), "{message}");
+    let empty = run(&base(&["--token-file", "-"]), &[]).await;
+    empty.expect_code(2);
+    assert_eq!(empty.json()["error"]["kind"], "usage");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -246,7 +503,7 @@ async fn verify_v1_sends_the_certification_key_from_the_environment() {
         .and(header("authorization", PLAYER_TOKEN))
         .and(body_json(json!({
             "appid": APPID,
-            "did": "255764404509548",
+            "did": DID,
             "player_id": 21,
             "hive_certification_key": CERTIFICATION_KEY,
         })))
@@ -258,7 +515,7 @@ async fn verify_v1_sends_the_certification_key_from_the_environment() {
         .mount(&primary)
         .await;
     let run = run(
-        &verify_args(&["--primary-url", &primary.uri()], "v1"),
+        &verify_args(&["--primary-url", &primary.uri()], &["--api", "v1"]),
         &[("HIVE_CERTIFICATION_KEY", CERTIFICATION_KEY)],
     )
     .await;
@@ -291,7 +548,7 @@ async fn idp_list_v2_prints_the_accounts_with_idp_names() {
         .expect(1)
         .mount(&primary)
         .await;
-    let args: Vec<String> = [
+    let args = strings(&[
         "hive",
         "idp-list",
         "--primary-url",
@@ -300,10 +557,7 @@ async fn idp_list_v2_prints_the_accounts_with_idp_names() {
         APPID,
         "--player-id",
         "90000000062",
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect();
+    ]);
     let run = run(&args, &V2_CREDENTIALS).await;
     run.expect_code(0);
     assert_eq!(
@@ -333,7 +587,7 @@ async fn idp_list_refusal_exits_1_with_the_provider_code() {
         .expect(1)
         .mount(&primary)
         .await;
-    let args: Vec<String> = [
+    let args = strings(&[
         "hive",
         "idp-list",
         "--primary-url",
@@ -344,16 +598,132 @@ async fn idp_list_refusal_exits_1_with_the_provider_code() {
         "5",
         "--token",
         PLAYER_TOKEN,
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect();
+    ]);
     let run = run(&args, &V2_CREDENTIALS).await;
     run.expect_code(1);
     assert_eq!(
         run.json(),
         json!({"error": {"kind": "provider", "code": 2002, "message": "no user data"}})
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn player_idps_prints_the_players_accounts() {
+    let primary = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(IDPS_PATH))
+        .and(header("authorization", PLAYER_TOKEN))
+        .and(header("iscrypt", "0"))
+        .and(header("content-type", "application/json"))
+        .and(body_json(
+            json!({"appid": APPID, "did": DID, "player_id": 21}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "result_code": 0,
+            "result_msg": "SUCCESS",
+            "data": {"list": [
+                {"player_id": "21", "idp_user_id": "68101398", "idp_index": "1"},
+                {"player_id": 21, "idp_user_id": 4455, "idp_index": 3},
+                {"player_id": "21", "idp_user_id": "x-7", "idp_index": "11"},
+            ]},
+        })))
+        .expect(1)
+        .mount(&primary)
+        .await;
+    // No credentials of ours: the player's token authorises the call.
+    let run = run(
+        &idps_args(
+            &["--primary-url", &primary.uri()],
+            &["--token", PLAYER_TOKEN],
+        ),
+        &[],
+    )
+    .await;
+    run.expect_code(0);
+    assert_eq!(
+        run.json(),
+        json!({
+            "verified": true,
+            "player_id": 21,
+            "accounts": [
+                {"player_id": 21, "idp_user_id": "68101398", "idp_index": 1, "idp_name": "HIVE"},
+                {"player_id": 21, "idp_user_id": "4455", "idp_index": 3, "idp_name": "Google"},
+                {"player_id": 21, "idp_user_id": "x-7", "idp_index": 11, "idp_name": null},
+            ],
+            "served_by": "primary",
+        })
+    );
+    run.never_shows(PLAYER_TOKEN);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn player_idps_falls_back_and_reads_the_token_from_the_environment() {
+    let primary = MockServer::start().await;
+    let fallback = MockServer::start().await;
+    Mock::given(path(IDPS_PATH))
+        .respond_with(ResponseTemplate::new(503))
+        .expect(1)
+        .mount(&primary)
+        .await;
+    Mock::given(path(IDPS_PATH))
+        .and(header("authorization", "-token-from-the-environment"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "result_code": 0,
+            "result_msg": "SUCCESS",
+            "data": {"list": [{"player_id": "21", "idp_user_id": "0", "idp_index": "0"}]},
+        })))
+        .expect(1)
+        .mount(&fallback)
+        .await;
+    let run = run(
+        &idps_args(
+            &[
+                "--primary-url",
+                &primary.uri(),
+                "--fallback-url",
+                &fallback.uri(),
+            ],
+            &[],
+        ),
+        &[("HIVE_PLAYER_TOKEN", "-token-from-the-environment")],
+    )
+    .await;
+    run.expect_code(0);
+    let out = run.json();
+    assert_eq!(out["served_by"], "fallback");
+    assert_eq!(out["accounts"][0]["idp_name"], "GUEST");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn player_idps_refusals_exit_1_with_verified_false() {
+    for (code, message) in [(7000, "verification failed"), (4000, "invalid parameter")] {
+        let primary = MockServer::start().await;
+        Mock::given(path(IDPS_PATH))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"result_code": code, "result_msg": message})),
+            )
+            .expect(1)
+            .mount(&primary)
+            .await;
+        let r = run(
+            &idps_args(
+                &["--primary-url", &primary.uri()],
+                &["--token", PLAYER_TOKEN],
+            ),
+            &[],
+        )
+        .await;
+        r.expect_code(1);
+        assert_eq!(
+            r.json(),
+            json!({"verified": false, "code": code, "message": message})
+        );
+    }
+    let missing = run(&idps_args(&["--env", "sandbox"], &[]), &[]).await;
+    missing.expect_code(2);
+    let message = missing.json()["error"]["message"].to_string();
+    assert!(message.contains("HIVE_PLAYER_TOKEN"), "{message}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -364,16 +734,21 @@ async fn host_flags_are_validated_by_the_parser() {
         &[],
     ];
     for hosts in cases {
-        let run = run(&verify_args(hosts, "v2"), &V2_CREDENTIALS).await;
-        run.expect_code(2);
-        assert_eq!(run.json()["error"]["kind"], "usage", "{hosts:?}");
+        let r = run(&verify_args(hosts, &WITH_ACCESS_TOKEN), &[]).await;
+        r.expect_code(2);
+        assert_eq!(r.json()["error"]["kind"], "usage", "{hosts:?}");
+        let r = run(&idps_args(hosts, &["--token", "t"]), &[]).await;
+        r.expect_code(2);
+        assert_eq!(r.json()["error"]["kind"], "usage", "{hosts:?}");
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn include_fields_with_v1_is_a_usage_error() {
-    let mut args = verify_args(&["--env", "sandbox"], "v1");
-    args.extend(["--include-fields".to_owned(), "is_blocked".to_owned()]);
+    let args = verify_args(
+        &["--env", "sandbox"],
+        &["--api", "v1", "--include-fields", "is_blocked"],
+    );
     let run = run(&args, &[]).await;
     run.expect_code(2);
     assert_eq!(run.json()["error"]["kind"], "usage");

@@ -65,14 +65,38 @@ impl Run {
     }
 }
 
-/// Runs `gameauth` with exactly the given environment (nothing inherited).
+/// Runs `gameauth` with exactly the given environment (nothing inherited) and no input.
 pub(crate) fn gameauth(args: &[&str], envs: &[(&str, &str)]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_gameauth"))
+    gameauth_with_stdin(args, envs, None)
+}
+
+/// [`gameauth`] with `stdin` written to its standard input, when given.
+pub(crate) fn gameauth_with_stdin(
+    args: &[&str],
+    envs: &[(&str, &str)],
+    stdin: Option<&[u8]>,
+) -> Run {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gameauth"))
         .args(args)
         .env_clear()
         .envs(envs.iter().copied())
-        .output()
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("spawn gameauth");
+    if let Some(bytes) = stdin {
+        let mut pipe = child.stdin.take().expect("stdin pipe");
+        // A command that never reads its input may exit first: a broken pipe is not a failure.
+        let _ = pipe.write_all(bytes);
+    }
+    let output = child.wait_with_output().expect("wait for gameauth");
     Run {
         code: output
             .status
@@ -85,15 +109,25 @@ pub(crate) fn gameauth(args: &[&str], envs: &[(&str, &str)]) -> Run {
 
 /// [`gameauth`] from async tests, off the runtime's threads so mock servers keep answering.
 pub(crate) async fn gameauth_async(args: &[&str], envs: &[(&str, &str)]) -> Run {
+    gameauth_async_with_stdin(args, envs, None).await
+}
+
+/// [`gameauth_with_stdin`] from async tests.
+pub(crate) async fn gameauth_async_with_stdin(
+    args: &[&str],
+    envs: &[(&str, &str)],
+    stdin: Option<&[u8]>,
+) -> Run {
     let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
     let envs: Vec<(String, String)> = envs
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
+    let stdin = stdin.map(<[u8]>::to_vec);
     tokio::task::spawn_blocking(move || {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        gameauth(&args, &envs)
+        gameauth_with_stdin(&args, &envs, stdin.as_deref())
     })
     .await
     .expect("gameauth run")

@@ -4,7 +4,7 @@
 
 use crate::{closed_port_url, gameauth};
 
-const COMMANDS: [&[&str]; 14] = [
+const COMMANDS: [&[&str]; 15] = [
     &[],
     &["omg"],
     &["omg", "sign"],
@@ -17,6 +17,7 @@ const COMMANDS: [&[&str]; 14] = [
     &["hive"],
     &["hive", "verify"],
     &["hive", "idp-list"],
+    &["hive", "player-idps"],
     &["vegaslounge", "serve"],
     &["vegaslounge", "check"],
 ];
@@ -43,7 +44,12 @@ fn help_of_secret_taking_commands_names_their_variables() {
         (&["creditpay", "auth"][..], "CREDITPAY_API_KEY"),
         (&["creditpay", "verify"][..], "CREDITPAY_SIGNATURE_KEY"),
         (&["hive", "verify"][..], "HIVE_CLIENT_SECRET"),
+        (&["hive", "verify"][..], "HIVE_PLAYER_ACCESS_TOKEN"),
+        (&["hive", "verify"][..], "HIVE_PLAYER_TOKEN"),
+        (&["hive", "player-idps"][..], "HIVE_PLAYER_TOKEN"),
+        (&["creditpay", "auth"][..], "CREDITPAY_CUSTOMER_TOKEN"),
         (&["vegaslounge", "check"][..], "VL_PLAYER_PASSWORD"),
+        (&["vegaslounge", "check"][..], "VL_AUTHORIZATION_CODE"),
     ] {
         let mut args = command.to_vec();
         args.push("--help");
@@ -150,7 +156,7 @@ type Case = (
 
 #[test]
 fn a_missing_secret_exits_2_naming_the_variable() {
-    let cases: [Case; 7] = [
+    let cases: [Case; 11] = [
         (
             &["omg", "sign", "--query", "trace_id=a", "--body", "{}"],
             &[],
@@ -211,9 +217,78 @@ fn a_missing_secret_exits_2_naming_the_variable() {
                 "1",
                 "--token",
                 "t",
+                "--server-token",
             ],
             &[("HIVE_CLIENT_SECRET", "s")],
             "HIVE_CLIENT_ID",
+        ),
+        (
+            &[
+                "hive",
+                "verify",
+                "--primary-url",
+                "http://127.0.0.1:9",
+                "--appid",
+                "a",
+                "--did",
+                "d",
+                "--player-id",
+                "1",
+                "--token",
+                "t",
+            ],
+            &[("HIVE_CLIENT_ID", "id"), ("HIVE_CLIENT_SECRET", "s")],
+            "HIVE_PLAYER_ACCESS_TOKEN",
+        ),
+        (
+            &[
+                "hive",
+                "player-idps",
+                "--env",
+                "sandbox",
+                "--appid",
+                "a",
+                "--did",
+                "d",
+                "--player-id",
+                "1",
+            ],
+            &[],
+            "HIVE_PLAYER_TOKEN",
+        ),
+        (
+            &[
+                "creditpay",
+                "auth",
+                "--base-url",
+                "http://127.0.0.1:9/dg",
+                "--plat-id",
+                "p",
+                "--customer-no",
+                "c",
+                "--token-expire",
+                "9999999999999",
+                "--callback-url",
+                "https://platform.example/cb",
+                "--client-ip",
+                "127.0.0.1",
+            ],
+            &[("CREDITPAY_API_KEY", "a"), ("CREDITPAY_SIGNATURE_KEY", "k")],
+            "CREDITPAY_CUSTOMER_TOKEN",
+        ),
+        (
+            &[
+                "vegaslounge",
+                "check",
+                "--base-url",
+                "http://127.0.0.1:9",
+                "--client-id",
+                "VL001",
+                "--redirect-uri",
+                "https://fl.vegaslounge.live",
+            ],
+            &[("VL_CLIENT_SECRET", "s")],
+            "VL_AUTHORIZATION_CODE",
         ),
         (
             &[
@@ -303,7 +378,7 @@ fn opaque_values_may_begin_with_a_hyphen() {
     let url = closed_port_url();
     // The arguments, and the secrets the command reads from the environment.
     type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
-    let cases: [Case; 3] = [
+    let cases: [Case; 4] = [
         (
             &[
                 "omg",
@@ -354,10 +429,31 @@ fn opaque_values_may_begin_with_a_hyphen() {
                 "21",
                 "--token",
                 "-player-login-token",
+                "--access-token",
+                "-player-access-token",
                 "--timeout-ms",
                 "1000",
             ],
-            &[("HIVE_CLIENT_ID", "id"), ("HIVE_CLIENT_SECRET", "s")],
+            &[],
+        ),
+        (
+            &[
+                "hive",
+                "player-idps",
+                "--primary-url",
+                &url,
+                "--appid",
+                "com.example.game",
+                "--did",
+                "-255764404509548",
+                "--player-id",
+                "21",
+                "--token",
+                "-player-login-token",
+                "--timeout-ms",
+                "1000",
+            ],
+            &[],
         ),
     ];
     for (args, envs) in cases {

@@ -1,36 +1,48 @@
 //! Contract runner for Hive: the `gameauth-hive` client against mocked `primary` and `fallback`
 //! hosts (the OAuth token is served by the primary only).
 //!
-//! Keys: `client_id`, `client_secret` (v2) and, optionally, `certification_key` (v1). One client
-//! per `appid` is built for the whole fixture, so later steps see the token cache and breaker of
-//! earlier ones. The fallback host exists when the fixture has an interaction on host `fallback`
-//! (use `"times": 0` to declare a fallback that must see nothing).
+//! Keys: `client_id`, `client_secret` (the server token: v2 IdP list, `verify_server_token`) and,
+//! optionally, `certification_key` (v1). One client per `appid` and verification mode is built
+//! for the whole fixture, so later steps see the token cache and breaker of earlier ones; the
+//! steps other than `verify` and `verify_server_token` share the server-token client of their
+//! `appid` when the fixture has one (its token cache), else the default one. The
+//! fallback host exists when the fixture has an interaction on host `fallback` (use `"times": 0`
+//! to declare a fallback, or a primary, that must see nothing).
 //!
-//! Steps (`"call"` selects the kind):
-//! * `verify`, `verify_v1`: `input` is `{appid, player_token, player_id, did, include_fields?}`;
+//! Steps (`"call"` selects the kind; any step may add `within_ms`, a bound on how long the call
+//! takes):
+//! * `verify` (v2, the default mode: the player's access token in `X-Access-Token`),
+//!   `verify_server_token` (v2 with `VerifyAccessToken::Server`), `verify_v1`: `input` is
+//!   `{appid, player_token, access_token? (verify only), player_id, did, include_fields?}`;
 //!   `expect` is `{"ok": {player_id, served_by, fields?}}` (`fields` lists every returned field:
 //!   `is_blocked`, `is_device_registered`, `join_timestamp`, `china_pi_no`, `extra`), or
 //!   `{"error": {...}}`.
 //! * `idp_list`, `idp_list_v1`: `input` is `{appid, player_id}`; `expect` is
 //!   `{"ok": {served_by, accounts: [{seq, player_id, idp_user_id, idp_index, idp_id, name?}]}}`
 //!   or `{"error": {...}}`.
+//! * `player_idps` (the token-validated IdP list): `input` is `{appid, player_token, player_id,
+//!   did}`; `expect` is `{"ok": {player_id, served_by, accounts: [{player_id, idp_user_id,
+//!   idp_index, name?}]}}` or `{"error": {...}}`.
 //!
-//! An expected error names its `kind` (`token_rejected`, `distributed_token_invalid`,
-//! `idp_rejected`, `oauth_rejected`, `access_token_rejected`, `unavailable`, `http_status`,
-//! `decode`, `invalid_input`, `config`) and, where it applies, `code` (+ `known`: whether the code
-//! is a documented one), `message`, `served_by`, `status`, `path`, or for `unavailable` the
-//! `primary` and `fallback` failures (`"status 503"`, `"not_json"`, `"timeout"`, `"connect"`,
-//! `"breaker_open"`, `"deadline_exceeded"`, `"none"`).
+//! An expected error names its `kind` (`token_rejected`, `player_access_token_rejected`,
+//! `distributed_token_invalid`, `idp_rejected`, `player_idps_rejected`, `oauth_rejected`,
+//! `access_token_rejected`, `unavailable`, `http_status`, `decode`, `invalid_input`, `config`)
+//! and, where it applies, `code` (+ `known`: whether the code is a documented one), `message`,
+//! `served_by`, `status`, `path`, or for `unavailable` the `primary` and `fallback` failures
+//! (`"status 503"`, `"not_json"`, `"timeout"`, `"connect"`, `"breaker_open"`,
+//! `"deadline_exceeded"`, `"none"`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use gameauth_contract::{ErrorFacts, Expect, Fixture, MockUpstream, same};
 use gameauth_core::secrecy::SecretString;
 use gameauth_core::{Clock, ManualClock, PlayerToken, TransportErrorKind};
 use gameauth_hive::{
     AttemptFailure, HiveClient, HiveError, IdpCode, IdpIndex, IdpList, IncludeField, OAuthCode,
-    PlayerFields, ServedBy, VerifiedToken, VerifyCode, VerifyParams,
+    PlayerFields, PlayerIdps, PlayerIdpsCode, PlayerIdpsParams, ServedBy, VerifiedToken,
+    VerifyAccessToken, VerifyCode, VerifyParams,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -39,6 +51,10 @@ use serde_json::Value;
 #[serde(tag = "call", rename_all = "snake_case", deny_unknown_fields)]
 enum Step {
     Verify {
+        input: VerifyInput,
+        expect: Expect<VerifyOk>,
+    },
+    VerifyServerToken {
         input: VerifyInput,
         expect: Expect<VerifyOk>,
     },
@@ -54,6 +70,10 @@ enum Step {
         input: IdpInput,
         expect: Expect<IdpOk>,
     },
+    PlayerIdps {
+        input: PlayerIdpsInput,
+        expect: Expect<PlayerIdpsOk>,
+    },
 }
 
 #[derive(Deserialize)]
@@ -61,6 +81,8 @@ enum Step {
 struct VerifyInput {
     appid: String,
     player_token: String,
+    /// The player's access token (`verify` only).
+    access_token: Option<String>,
     player_id: i64,
     did: String,
     #[serde(default)]
@@ -96,6 +118,33 @@ struct IdpInput {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct PlayerIdpsInput {
+    appid: String,
+    player_token: String,
+    player_id: i64,
+    did: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlayerIdpsOk {
+    player_id: i64,
+    served_by: String,
+    accounts: Vec<ExpectedPlayerIdp>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectedPlayerIdp {
+    player_id: i64,
+    idp_user_id: String,
+    idp_index: i64,
+    /// The name lookup of `idp_index`, when the fixture pins it.
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct IdpOk {
     served_by: String,
     accounts: Vec<ExpectedAccount>,
@@ -123,26 +172,46 @@ pub(super) async fn run(fixture: &Fixture) -> Result<(), String> {
         built: BTreeMap::new(),
     };
     for (n, raw) in fixture.steps.iter().enumerate() {
-        let step: Step =
-            serde_json::from_value(raw.clone()).map_err(|e| format!("step {n}: invalid: {e}"))?;
+        let (step, within) = parse_step(raw).map_err(|e| format!("step {n}: invalid: {e}"))?;
+        let started = Instant::now();
         let outcome = match step {
             Step::Verify { input, expect } => {
-                let (client, params) = verify_call(&mut clients, &input)?;
+                let (client, params) = verify_call(&mut clients, &input, Mode::Player)?;
+                verified(client.verify_token(&params).await, expect)
+            }
+            Step::VerifyServerToken { input, expect } => {
+                let (client, params) = verify_call(&mut clients, &input, Mode::Server)?;
                 verified(client.verify_token(&params).await, expect)
             }
             Step::VerifyV1 { input, expect } => {
-                let (client, params) = verify_call(&mut clients, &input)?;
+                let (client, params) = verify_call(&mut clients, &input, Mode::V1)?;
                 verified(client.verify_token_v1(&params).await, expect)
             }
             Step::IdpList { input, expect } => {
-                let client = clients.get(&input.appid)?;
+                let client = clients.shared(&input.appid)?;
                 listed(client.idp_list(input.player_id).await, expect)
             }
             Step::IdpListV1 { input, expect } => {
-                let client = clients.get(&input.appid)?;
+                let client = clients.shared(&input.appid)?;
                 listed(client.idp_list_v1(input.player_id).await, expect)
             }
+            Step::PlayerIdps { input, expect } => {
+                let client = clients.shared(&input.appid)?;
+                let params = PlayerIdpsParams::new(
+                    PlayerToken::new(input.player_token.clone()),
+                    input.player_id,
+                    input.did.clone(),
+                );
+                player_idps_listed(client.player_idps(&params).await, expect)
+            }
         };
+        let outcome = outcome.and_then(|()| match within {
+            Some(bound) if started.elapsed() > bound => Err(format!(
+                "took {:?}, more than the step's within_ms ({bound:?})",
+                started.elapsed()
+            )),
+            _ => Ok(()),
+        });
         if let Err(e) = outcome {
             return Err(upstream.annotate(format!("step {n}: {e}")).await);
         }
@@ -150,23 +219,65 @@ pub(super) async fn run(fixture: &Fixture) -> Result<(), String> {
     upstream.verify().await
 }
 
-/// The fixture's clients, one per app id.
+/// A step: its `call`, and `within_ms` when the fixture bounds its duration.
+fn parse_step(raw: &Value) -> Result<(Step, Option<Duration>), String> {
+    let mut raw = raw.clone();
+    let within = match raw.as_object_mut().and_then(|o| o.remove("within_ms")) {
+        None => None,
+        Some(v) => Some(Duration::from_millis(
+            v.as_u64()
+                .ok_or("within_ms must be a non-negative integer")?,
+        )),
+    };
+    let step = serde_json::from_value(raw).map_err(|e| e.to_string())?;
+    Ok((step, within))
+}
+
+/// The fixture's clients, one per app id and verification mode.
 struct Clients<'a> {
     fixture: &'a Fixture,
     upstream: &'a MockUpstream,
     clock: ManualClock,
-    built: BTreeMap<String, HiveClient>,
+    built: BTreeMap<(String, bool), HiveClient>,
+}
+
+/// Which verification a step makes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// v2 with the player's access token.
+    Player,
+    /// v2 with the server token.
+    Server,
+    /// The legacy v1.
+    V1,
 }
 
 impl Clients<'_> {
-    fn get(&mut self, appid: &str) -> Result<HiveClient, String> {
-        if let Some(c) = self.built.get(appid) {
+    /// The client of the steps that do not verify with v2: the server-token client of `appid`
+    /// when the fixture verifies with the server token for it, so the token cache is shared.
+    fn shared(&mut self, appid: &str) -> Result<HiveClient, String> {
+        let server_token = self.fixture.steps.iter().any(|step| {
+            step.get("call").and_then(Value::as_str) == Some("verify_server_token")
+                && step.pointer("/input/appid").and_then(Value::as_str) == Some(appid)
+        });
+        let mode = if server_token {
+            VerifyAccessToken::Server
+        } else {
+            VerifyAccessToken::Player
+        };
+        self.get(appid, mode)
+    }
+
+    fn get(&mut self, appid: &str, mode: VerifyAccessToken) -> Result<HiveClient, String> {
+        let key = (appid.to_owned(), mode == VerifyAccessToken::Server);
+        if let Some(c) = self.built.get(&key) {
             return Ok(c.clone());
         }
         let f = self.fixture;
         let mut builder = HiveClient::builder()
             .primary_url(self.upstream.uri("primary")?)
             .appid(appid)
+            .verify_access_token(mode)
             .clock(Arc::new(self.clock.clone()) as Arc<dyn Clock>);
         if f.outbound().any(|i| i.host == "fallback") {
             builder = builder.fallback_url(self.upstream.uri("fallback")?);
@@ -183,7 +294,7 @@ impl Clients<'_> {
         let client = builder
             .build()
             .map_err(|e| format!("cannot build the client: {e}"))?;
-        self.built.insert(appid.to_owned(), client.clone());
+        self.built.insert(key, client.clone());
         Ok(client)
     }
 }
@@ -191,13 +302,25 @@ impl Clients<'_> {
 fn verify_call(
     clients: &mut Clients<'_>,
     input: &VerifyInput,
+    mode: Mode,
 ) -> Result<(HiveClient, VerifyParams), String> {
-    let client = clients.get(&input.appid)?;
+    let client = match mode {
+        Mode::Server => clients.get(&input.appid, VerifyAccessToken::Server)?,
+        Mode::Player => clients.get(&input.appid, VerifyAccessToken::Player)?,
+        Mode::V1 => clients.shared(&input.appid)?,
+    };
     let mut params = VerifyParams::new(
         PlayerToken::new(input.player_token.clone()),
         input.player_id,
         input.did.clone(),
     );
+    match (&input.access_token, mode) {
+        (Some(token), Mode::Player) => {
+            params = params.with_access_token(PlayerToken::new(token.clone()));
+        }
+        (Some(_), _) => return Err("access_token is for `verify` steps only".into()),
+        (None, _) => {}
+    }
     for name in &input.include_fields {
         let field = IncludeField::parse(name).map_err(|e| format!("include_fields: {e}"))?;
         params = params.include(field);
@@ -263,38 +386,92 @@ fn listed(result: Result<IdpList, HiveError>, expect: Expect<IdpOk>) -> Result<(
     match (result, expect) {
         (Ok(list), Expect::Ok(want)) => {
             same("served_by", list.served_by.as_str(), &want.served_by)?;
-            if list.accounts.len() != want.accounts.len() {
-                return Err(format!(
-                    "{} accounts, expected {}",
-                    list.accounts.len(),
-                    want.accounts.len()
-                ));
-            }
-            for (i, (got, want)) in list.accounts.iter().zip(&want.accounts).enumerate() {
-                let at = |f: &str| format!("accounts[{i}].{f}");
+            each_account(&list.accounts, &want.accounts, |got, want, at| {
                 same(&at("seq"), &got.seq.to_string(), &want.seq.to_string())?;
-                same(
-                    &at("player_id"),
-                    &got.player_id.to_string(),
-                    &want.player_id.to_string(),
+                same_idp(
+                    at,
+                    (got.player_id, &got.idp_user_id, got.idp_index),
+                    (
+                        want.player_id,
+                        &want.idp_user_id,
+                        want.idp_index,
+                        want.name.as_deref(),
+                    ),
                 )?;
-                same(&at("idp_user_id"), &got.idp_user_id, &want.idp_user_id)?;
-                if got.idp_index != IdpIndex(want.idp_index) {
-                    return Err(format!(
-                        "{} is {}, expected {}",
-                        at("idp_index"),
-                        got.idp_index.0,
-                        want.idp_index
-                    ));
-                }
-                same(&at("idp_id"), &got.idp_id, &want.idp_id)?;
-                if let Some(name) = &want.name {
-                    same(&at("name"), got.idp_index.name().unwrap_or("none"), name)?;
-                }
-            }
-            Ok(())
+                same(&at("idp_id"), &got.idp_id, &want.idp_id)
+            })
         }
         (result, expect) => outcome(result.map(|_| ()), expect),
+    }
+}
+
+fn player_idps_listed(
+    result: Result<PlayerIdps, HiveError>,
+    expect: Expect<PlayerIdpsOk>,
+) -> Result<(), String> {
+    match (result, expect) {
+        (Ok(list), Expect::Ok(want)) => {
+            same(
+                "player_id",
+                &list.player_id.to_string(),
+                &want.player_id.to_string(),
+            )?;
+            same("served_by", list.served_by.as_str(), &want.served_by)?;
+            each_account(&list.accounts, &want.accounts, |got, want, at| {
+                same_idp(
+                    at,
+                    (got.player_id, &got.idp_user_id, got.idp_index),
+                    (
+                        want.player_id,
+                        &want.idp_user_id,
+                        want.idp_index,
+                        want.name.as_deref(),
+                    ),
+                )
+            })
+        }
+        (result, expect) => outcome(result.map(|_| ()), expect),
+    }
+}
+
+/// Compares two account lists pair by pair with `check`, which names a field with `at`.
+fn each_account<G, W>(
+    got: &[G],
+    want: &[W],
+    check: impl Fn(&G, &W, &dyn Fn(&str) -> String) -> Result<(), String>,
+) -> Result<(), String> {
+    if got.len() != want.len() {
+        return Err(format!("{} accounts, expected {}", got.len(), want.len()));
+    }
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        check(g, w, &|f: &str| format!("accounts[{i}].{f}"))?;
+    }
+    Ok(())
+}
+
+/// Compares what every IdP account has: the player, the user id at the IdP, the IdP's index
+/// and, when the fixture pins it, its name.
+fn same_idp(
+    at: &dyn Fn(&str) -> String,
+    (player_id, idp_user_id, idp_index): (i64, &str, IdpIndex),
+    (want_player_id, want_user_id, want_index, want_name): (i64, &str, i64, Option<&str>),
+) -> Result<(), String> {
+    same(
+        &at("player_id"),
+        &player_id.to_string(),
+        &want_player_id.to_string(),
+    )?;
+    same(&at("idp_user_id"), idp_user_id, want_user_id)?;
+    if idp_index != IdpIndex(want_index) {
+        return Err(format!(
+            "{} is {}, expected {want_index}",
+            at("idp_index"),
+            idp_index.0
+        ));
+    }
+    match want_name {
+        Some(name) => same(&at("name"), idp_index.name().unwrap_or("none"), name),
+        None => Ok(()),
     }
 }
 
@@ -322,6 +499,27 @@ fn rejection(err: &HiveError) -> Option<(i64, bool, &str, Option<ServedBy>)> {
         } => Some((
             code.as_i64(),
             !matches!(code, VerifyCode::Other(_)),
+            message,
+            Some(*served_by),
+        )),
+        HiveError::PlayerAccessTokenRejected {
+            code,
+            message,
+            served_by,
+        } => Some((
+            *code,
+            // 2499 is documented; a `token_validation` code is kept as sent.
+            *code == VerifyCode::AccessTokenInvalid.as_i64(),
+            message,
+            Some(*served_by),
+        )),
+        HiveError::PlayerIdpsRejected {
+            code,
+            message,
+            served_by,
+        } => Some((
+            code.as_i64(),
+            !matches!(code, PlayerIdpsCode::Other(_)),
             message,
             Some(*served_by),
         )),
@@ -355,6 +553,8 @@ fn rejection(err: &HiveError) -> Option<(i64, bool, &str, Option<ServedBy>)> {
 fn kind_of(err: &HiveError) -> &'static str {
     match err {
         HiveError::TokenRejected { .. } => "token_rejected",
+        HiveError::PlayerAccessTokenRejected { .. } => "player_access_token_rejected",
+        HiveError::PlayerIdpsRejected { .. } => "player_idps_rejected",
         HiveError::DistributedTokenInvalid { .. } => "distributed_token_invalid",
         HiveError::IdpRejected { .. } => "idp_rejected",
         HiveError::OAuthRejected { .. } => "oauth_rejected",

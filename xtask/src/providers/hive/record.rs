@@ -1,26 +1,29 @@
-//! Hive recording rules: the server OAuth token, v2 and v1 verification and IdP lists. Hive
-//! signs nothing; its secrets are the client credentials, the certification key, the server
-//! token and the player token.
+//! Hive recording rules: the server OAuth token, v2 and v1 verification, the IdP lists and the
+//! token-validated IdP list. Hive signs nothing; its secrets are the client credentials, the
+//! certification key, the server token and the player's token and access token.
 //!
-//! An `/oauth/token` exchange belongs to the next call (the client fetches the token for it). A
-//! v2 call answered "access token invalid" (2499, or a failed `token_validation`) is repeated by
-//! the client once with a fresh token: that repetition belongs to the same step. So does the
-//! attempt on the fallback host (recorded through a second proxy) that follows a broken primary
-//! answer (5xx, 429 or a 200 that is not JSON); the step's outcome then names the host that
-//! served it.
+//! A v2 verification whose `X-Access-Token` is a server token issued by a recorded `/oauth/token`
+//! answer replays as `verify_server_token`; any other is the default `verify`, whose input carries
+//! the player's access token. An `/oauth/token` exchange belongs to the next call that uses the
+//! server token (the client fetches the token for it). A call with the server token answered
+//! "access token invalid" (2499, or a failed `token_validation`) is repeated by the client once
+//! with a fresh token: that repetition belongs to the same step. In the default mode the same
+//! answer rejects the player and nothing is repeated. The attempt on the fallback host (recorded
+//! through a second proxy) that follows a broken primary answer (5xx, 429 or a 200 that is not
+//! JSON) belongs to the call's step; the step's outcome then names the host that served it.
 //!
 //! The answers are read with this module's own reading of Hive's wire shapes (envelopes, player
 //! fields, IdP accounts), not with the SDK's parser, on purpose: the recorder is an independent
 //! oracle, so an SDK that misreads an answer fails the recorded fixture instead of having its
 //! misreading recorded as the expectation. Do not replace it with the SDK's types.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use gameauth_contract::record::wire;
 use gameauth_contract::record::{Derived, RecordRules, Scrubbed, SecretVar};
 use serde_json::{Map, Value, json};
 
-use gameauth_hive::{IdpCode, VerifyCode};
+use gameauth_hive::{IdpCode, PlayerIdpsCode, VerifyCode};
 
 use super::Hive;
 
@@ -36,10 +39,11 @@ const SECRETS: &[SecretVar] = &[
 const FALLBACK_HOST: &str = "fallback";
 
 /// The v2 paths come first: the v1 paths are suffixes of them.
-const CALLS: [(&str, &str); 5] = [
+const CALLS: [(&str, &str); 6] = [
     (gameauth_hive::oauth::TOKEN_PATH, "oauth_token"),
     (gameauth_hive::verify::V2_PATH, "verify"),
     (gameauth_hive::idp::V2_PATH, "idp_list"),
+    (gameauth_hive::player_idps::PATH, "player_idps"),
     (gameauth_hive::verify::V1_PATH, "verify_v1"),
     (gameauth_hive::idp::V1_PATH, "idp_list_v1"),
 ];
@@ -83,8 +87,33 @@ impl RecordRules for Hive {
     }
 }
 
-fn is_v2(call: &str) -> bool {
-    matches!(call, "verify" | "idp_list")
+/// Whether a step's call carries the server token (and so may be repeated with a fresh one).
+fn uses_server_token(step_call: &str) -> bool {
+    matches!(step_call, "verify_server_token" | "idp_list")
+}
+
+/// The runner's call of an exchange: a v2 verification with a recorded server token is
+/// `verify_server_token`.
+fn step_call(s: &Scrubbed, issued: &BTreeSet<String>) -> &'static str {
+    match s.call {
+        "verify"
+            if s.headers
+                .get("x-access-token")
+                .is_some_and(|t| issued.contains(t)) =>
+        {
+            "verify_server_token"
+        }
+        call => call,
+    }
+}
+
+/// The server token an `/oauth/token` answer issued.
+fn issued_token(s: &Scrubbed) -> Option<String> {
+    s.response_json
+        .as_ref()?
+        .pointer("/data/access_token")?
+        .as_str()
+        .map(str::to_owned)
 }
 
 /// The envelope's code and sanitised message, when the answer is a well-formed 200.
@@ -147,6 +176,8 @@ fn oauth_succeeded(s: &Scrubbed) -> bool {
 }
 
 struct Group {
+    /// The runner's call of the step.
+    call: &'static str,
     exchanges: Vec<usize>,
     /// The first answer refused the server token and the repetition has not been seen yet.
     awaiting_retry: bool,
@@ -158,11 +189,14 @@ fn derive(scrubbed: &[Scrubbed], _clock: i64) -> Derived {
     let mut d = Derived::default();
     let mut groups: Vec<Group> = Vec::new();
     let mut pending: Vec<usize> = Vec::new();
+    let mut issued = BTreeSet::new();
     for (i, s) in scrubbed.iter().enumerate() {
         if s.call == "oauth_token" {
             pending.push(i);
+            issued.extend(issued_token(s));
             continue;
         }
+        let call = step_call(s, &issued);
         let last_of = |g: &Group| &scrubbed[g.exchanges[g.exchanges.len() - 1]];
         if on_fallback(s) {
             // The fallback attempt of the call whose primary answer was broken.
@@ -172,7 +206,8 @@ fn derive(scrubbed: &[Scrubbed], _clock: i64) -> Derived {
             });
             if let (true, Some(g)) = (continues, groups.last_mut()) {
                 g.exchanges.push(i);
-                g.awaiting_retry = !g.retried && is_v2(s.call) && access_token_invalid(s).is_some();
+                g.awaiting_retry =
+                    !g.retried && uses_server_token(g.call) && access_token_invalid(s).is_some();
             } else {
                 d.warnings.push(format!(
                     "a `{}` call on the fallback host follows no broken primary answer (the \
@@ -183,7 +218,11 @@ fn derive(scrubbed: &[Scrubbed], _clock: i64) -> Derived {
             }
             continue;
         }
-        let oauth = usable_oauth(scrubbed, &mut pending, &mut d.warnings);
+        let oauth = if uses_server_token(call) {
+            usable_oauth(scrubbed, &mut pending, &mut d.warnings)
+        } else {
+            Vec::new()
+        };
         let retry_of_last = groups
             .last()
             .is_some_and(|g| g.awaiting_retry && same_request(last_of(g), s));
@@ -199,8 +238,9 @@ fn derive(scrubbed: &[Scrubbed], _clock: i64) -> Derived {
         let mut exchanges = oauth;
         exchanges.push(i);
         groups.push(Group {
+            call,
             exchanges,
-            awaiting_retry: is_v2(s.call) && access_token_invalid(s).is_some(),
+            awaiting_retry: uses_server_token(call) && access_token_invalid(s).is_some(),
             retried: false,
         });
     }
@@ -212,15 +252,15 @@ fn derive(scrubbed: &[Scrubbed], _clock: i64) -> Derived {
             d.warnings.push(format!(
                 "a `{}` call whose server token was refused was not repeated (the token \
                  refresh failed or the recording stopped); it is left out",
-                last.call
+                g.call
             ));
             continue;
         }
-        match input(last) {
+        match input(last, g.call) {
             Ok(input) => kept.push((g, input)),
             Err(why) => d
                 .warnings
-                .push(format!("a `{}` call is not replayable: {why}", last.call)),
+                .push(format!("a `{}` call is not replayable: {why}", g.call)),
         }
     }
     // The replaying client has a fallback host exactly when the fixture has calls on it; then a
@@ -257,11 +297,11 @@ fn derive(scrubbed: &[Scrubbed], _clock: i64) -> Derived {
                  record fewer in one scenario"
             ));
         }
-        let expect = expect(last, before, g.retried);
+        let expect = expect(last, g.call, before, g.retried);
         d.summary
-            .push(format!("{} ({})", last.call, wire::label(&expect)));
+            .push(format!("{} ({})", g.call, wire::label(&expect)));
         d.steps
-            .push(json!({"call": last.call, "input": input, "expect": expect}));
+            .push(json!({"call": g.call, "input": input, "expect": expect}));
         for &i in &g.exchanges {
             keys_from(&scrubbed[i], &mut d.keys);
         }
@@ -323,16 +363,26 @@ fn keys_from(s: &Scrubbed, keys: &mut BTreeMap<String, String>) {
     }
 }
 
-fn input(s: &Scrubbed) -> Result<Value, String> {
+fn input(s: &Scrubbed, call: &str) -> Result<Value, String> {
     let body = wire::object(s.json.as_ref())?;
     let mut input = Map::new();
     input.insert("appid".into(), wire::string(body, "appid")?.into());
-    if matches!(s.call, "verify" | "verify_v1") {
+    if matches!(
+        call,
+        "verify" | "verify_server_token" | "verify_v1" | "player_idps"
+    ) {
         let token = s
             .headers
             .get("authorization")
             .ok_or("the request has no Authorization header")?;
         input.insert("player_token".into(), token.clone().into());
+        if call == "verify" {
+            let access_token = s
+                .headers
+                .get("x-access-token")
+                .ok_or("the v2 verification has no X-Access-Token header")?;
+            input.insert("access_token".into(), access_token.clone().into());
+        }
         input.insert("did".into(), wire::string(body, "did")?.into());
         if let Some(fields) = body.get("include_fields") {
             input.insert("include_fields".into(), fields.clone());
@@ -342,10 +392,11 @@ fn input(s: &Scrubbed) -> Result<Value, String> {
     Ok(Value::Object(input))
 }
 
-/// The outcome the Hive contract gives the final answer of a call. `primary` is the broken
-/// primary answer when the final answer came from the fallback host. Without a recorded fallback
-/// the replaying client has none, so a broken primary answer makes the call unavailable.
-fn expect(s: &Scrubbed, primary: Option<&Scrubbed>, retried: bool) -> Value {
+/// The outcome the Hive contract gives the final answer of a call (`call`: the runner's call).
+/// `primary` is the broken primary answer when the final answer came from the fallback host.
+/// Without a recorded fallback the replaying client has none, so a broken primary answer makes
+/// the call unavailable.
+fn expect(s: &Scrubbed, call: &str, primary: Option<&Scrubbed>, retried: bool) -> Value {
     let failure = |a: &Scrubbed| {
         if a.status == 200 {
             "not_json".to_owned()
@@ -366,27 +417,35 @@ fn expect(s: &Scrubbed, primary: Option<&Scrubbed>, retried: bool) -> Value {
     let Some((code, message)) = envelope(s) else {
         return json!({"error": {"kind": "decode"}});
     };
-    if is_v2(s.call)
-        && retried
-        && let Some((code, message)) = access_token_invalid(s)
-    {
-        return json!({"error": {"kind": "access_token_rejected", "code": code, "message": message}});
-    }
     let served_by = if on_fallback(s) {
         "fallback"
     } else {
         "primary"
     };
+    if let Some((code, message)) = access_token_invalid(s) {
+        if uses_server_token(call) && retried {
+            return json!({"error": {"kind": "access_token_rejected", "code": code, "message": message}});
+        }
+        if call == "verify" {
+            return json!({"error": {
+                "kind": "player_access_token_rejected",
+                "code": code,
+                "known": code == VerifyCode::AccessTokenInvalid.as_i64(),
+                "message": message,
+                "served_by": served_by,
+            }});
+        }
+    }
     let data = s
         .response_json
         .as_ref()
         .and_then(|b| b.get("data"))
         .filter(|d| !d.is_null());
-    match s.call {
-        "verify" | "verify_v1" => match code {
+    let player_id = s.json.as_ref().and_then(|b| b.get("player_id")).cloned();
+    match call {
+        "verify" | "verify_server_token" | "verify_v1" => match code {
             0 => match fields(data) {
                 Some(fields) => {
-                    let player_id = s.json.as_ref().and_then(|b| b.get("player_id")).cloned();
                     json!({"ok": {"player_id": player_id, "served_by": served_by, "fields": fields}})
                 }
                 None => json!({"error": {"kind": "decode"}}),
@@ -398,6 +457,21 @@ fn expect(s: &Scrubbed, primary: Option<&Scrubbed>, retried: bool) -> Value {
                 "kind": "token_rejected",
                 "code": code,
                 "known": !matches!(VerifyCode::from_i64(code), VerifyCode::Other(_)),
+                "message": message,
+                "served_by": served_by,
+            }}),
+        },
+        "player_idps" => match code {
+            0 => match player_accounts(data, player_id.as_ref().and_then(Value::as_i64)) {
+                Some(accounts) => json!({"ok": {
+                    "player_id": player_id, "served_by": served_by, "accounts": accounts
+                }}),
+                None => json!({"error": {"kind": "decode"}}),
+            },
+            code => json!({"error": {
+                "kind": "player_idps_rejected",
+                "code": code,
+                "known": !matches!(PlayerIdpsCode::from_i64(code), PlayerIdpsCode::Other(_)),
                 "message": message,
                 "served_by": served_by,
             }}),
@@ -475,6 +549,26 @@ fn accounts(data: Option<&Value>) -> Option<Value> {
             "idp_user_id": text("idp_user_id")?,
             "idp_index": int("idp_index")?,
             "idp_id": text("idp_id")?,
+        }));
+    }
+    Some(Value::Array(out))
+}
+
+/// The accounts of a token-validated IdP list answer, all of player `player_id`; `None` when
+/// malformed or when an account is another player's.
+fn player_accounts(data: Option<&Value>, player_id: Option<i64>) -> Option<Value> {
+    let list = data?.as_object()?.get("list")?.as_array()?;
+    let mut out = Vec::new();
+    for account in list {
+        let a = account.as_object()?;
+        let id = a.get("player_id").and_then(wire::lenient_i64)?;
+        if Some(id) != player_id {
+            return None;
+        }
+        out.push(json!({
+            "player_id": id,
+            "idp_user_id": a.get("idp_user_id").and_then(wire::text)?,
+            "idp_index": a.get("idp_index").and_then(wire::lenient_i64)?,
         }));
     }
     Some(Value::Array(out))

@@ -1,6 +1,7 @@
-//! Hive recorded end to end: a stand-in Hive (and fallback host), the recording proxies
-//! in-process, the `gameauth-hive` client driven through them, then the written fixture replayed
-//! and checked.
+//! Hive recorded end to end: server-token and player-token verification, the IdP lists, the
+//! fallback host, and the grouping of token requests with the calls they serve; a stand-in Hive
+//! (and fallback host), the recording proxies in-process, the `gameauth-hive` client driven
+//! through them, then the written fixture replayed and checked.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -93,7 +94,8 @@ const HIVE_ENV: [(&str, &str); 2] = [
     ("HIVE_CLIENT_SECRET", HIVE_REAL_CLIENT_SECRET),
 ];
 
-/// A v2 Hive client with the real credentials on `primary` and, when given, `fallback`.
+/// A v2 Hive client with the real credentials on `primary` and, when given, `fallback`, that
+/// verifies with the server token.
 fn hive_client(primary: String, fallback: Option<String>) -> gameauth_hive::HiveClient {
     let mut builder = gameauth_hive::HiveClient::builder()
         .primary_url(primary)
@@ -101,7 +103,8 @@ fn hive_client(primary: String, fallback: Option<String>) -> gameauth_hive::Hive
         .client_credentials(
             HIVE_REAL_CLIENT_ID,
             SecretString::from(HIVE_REAL_CLIENT_SECRET),
-        );
+        )
+        .verify_access_token(gameauth_hive::VerifyAccessToken::Server);
     if let Some(url) = fallback {
         builder = builder.fallback_url(url);
     }
@@ -389,4 +392,130 @@ async fn a_server_token_waits_for_the_call_it_serves() {
         !rec.file.exists(),
         "no step can replay a lone token request"
     );
+}
+
+const HIVE_REAL_ACCESS_TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJwbGF5ZXIifQ.cGxheWVy";
+
+/// Hive for the calls the player's own credentials authorise: v2 verification with the player's
+/// access token, and the token-validated IdP list.
+struct PlayerHive;
+
+impl Respond for PlayerHive {
+    fn respond(&self, req: &wiremock::Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+        let token_ok = header(req, "authorization") == HIVE_REAL_PLAYER_TOKEN;
+        match req.url.path() {
+            "/v2/game/token/get-token"
+                if header(req, "x-access-token") != HIVE_REAL_ACCESS_TOKEN =>
+            {
+                let refused = json!({"result_code": 2499, "result_msg": "JWT verification failed"});
+                json_answer(
+                    json!({"result_code": 2499, "result_msg": "JWT verification failed",
+                    "token_validation": refused}),
+                )
+            }
+            "/v2/game/token/get-token" if token_ok => json_answer(json!({"result_code": 0,
+                "result_msg": "SUCCESS",
+                "token_validation": {"result_code": 0, "result_msg": "SUCCESS"}})),
+            "/server/player/get-idpuserid" if token_ok => json_answer(json!({"result_code": 0,
+            "result_msg": "SUCCESS", "data": {"list": [
+                {"player_id": body["player_id"].to_string(), "idp_user_id": "fb-77120934", "idp_index": "2"},
+                {"player_id": body["player_id"], "idp_user_id": 10000000062_i64, "idp_index": 1}
+            ]}})),
+            "/server/player/get-idpuserid" => json_answer(json!({"result_code": 7000,
+                "result_msg": "verification failed"})),
+            _ => ResponseTemplate::new(404),
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_players_access_token_and_the_token_validated_idp_list_replay() {
+    use gameauth_hive::{HiveError, PlayerIdpsParams, VerifyParams};
+    let upstream = stand_in(PlayerHive).await;
+    let rec = Recording::start(&Hive, &[], &["did", "idp_user_id"], &upstream.uri()).await;
+    // The default client: no server credentials at all.
+    let client = gameauth_hive::HiveClient::builder()
+        .primary_url(rec.url())
+        .appid("com.example.game.android")
+        .build()
+        .unwrap();
+    let params = |access: &str| {
+        VerifyParams::new(
+            PlayerToken::new(HIVE_REAL_PLAYER_TOKEN),
+            21,
+            "255764404509548",
+        )
+        .with_access_token(PlayerToken::new(access))
+    };
+    assert_eq!(
+        client
+            .verify_token(&params(HIVE_REAL_ACCESS_TOKEN))
+            .await
+            .unwrap()
+            .player_id,
+        21
+    );
+    let refused = client
+        .verify_token(&params("eyJexpired.access.token0"))
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(HiveError::PlayerAccessTokenRejected { code: 2499, .. })
+        ),
+        "{refused:?}"
+    );
+    let idps = |token: &str| PlayerIdpsParams::new(PlayerToken::new(token), 21, "255764404509548");
+    let list = client
+        .player_idps(&idps(HIVE_REAL_PLAYER_TOKEN))
+        .await
+        .unwrap();
+    assert_eq!(list.accounts.len(), 2);
+    let mismatch = client.player_idps(&idps("hiveWrongTok_0000")).await;
+    assert!(
+        matches!(mismatch, Err(HiveError::PlayerIdpsRejected { .. })),
+        "{mismatch:?}"
+    );
+
+    let fixture = rec.fixture();
+    assert_eq!(interactions(&fixture), 4, "no server token, no repetition");
+    let calls: Vec<&str> = fixture["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["call"].as_str().unwrap())
+        .collect();
+    assert_eq!(calls, ["verify", "verify", "player_idps", "player_idps"]);
+    assert_eq!(fixture["keys"], json!({}));
+    let access = fixture["steps"][0]["input"]["access_token"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        fixture["interactions"][0]["request"]["headers"]["x-access-token"],
+        access
+    );
+    assert_eq!(
+        fixture["steps"][1]["expect"],
+        json!({"error": {"kind": "player_access_token_rejected", "code": 2499, "known": true,
+            "message": "JWT verification failed", "served_by": "primary"}})
+    );
+    assert_eq!(fixture["steps"][2]["expect"]["ok"]["player_id"], 21);
+    assert_eq!(
+        fixture["steps"][2]["expect"]["ok"]["accounts"][1]["idp_index"],
+        1
+    );
+    assert_eq!(
+        fixture["steps"][3]["expect"]["error"]["kind"],
+        "player_idps_rejected"
+    );
+    rec.assert_replays_clean(&[
+        HIVE_REAL_PLAYER_TOKEN,
+        HIVE_REAL_ACCESS_TOKEN,
+        "eyJexpired.access.token0",
+        "hiveWrongTok_0000",
+        "255764404509548",
+        "fb-77120934",
+    ])
+    .await;
 }
