@@ -126,6 +126,12 @@ pub use run::{FIXTURE_TIMEOUT, RunOptions, check_directories, contract_test, run
 pub use seeds::{SeedInput, Seeds};
 pub use upstream::MockUpstream;
 
+/// The guide `docs/adding-a-provider.md`, whose code is `examples/acme-provider/`: compiled so
+/// it stays correct (the test `tests/guide.rs` keeps it equal to the example's files).
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/adding-a-provider.md")]
+pub struct AddingAProviderGuide;
+
 /// Why a command cannot run (a failing fixture or a problem found is a result, not an error).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

@@ -79,8 +79,3 @@ pub use secrecy;
 pub mod __private {
     pub use serde;
 }
-
-/// The guide `docs/adding-a-provider.md`, compiled so its example stays correct.
-#[cfg(doctest)]
-#[doc = include_str!("../../../docs/adding-a-provider.md")]
-pub struct AddingAProviderGuide;

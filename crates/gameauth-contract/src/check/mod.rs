@@ -184,10 +184,14 @@ fn walk(dir: &Path) -> Result<Vec<PathBuf>, String> {
 }
 
 /// Why no test reads `provider`'s signing vectors, if none does: no source file under its
-/// [`Provider::vector_readers`] names the vector directory.
+/// [`Provider::vector_readers`] names the vector directory (`fixtures/<provider>/signing`, after
+/// the fixture root's own name).
 fn unread_vectors(layout: &Layout, provider: &dyn Provider) -> Option<String> {
-    let dir = layout.signing_dir(provider.name());
-    let needle = layout.shown(&dir).replace('\\', "/");
+    let root_name = layout
+        .fixtures()
+        .file_name()
+        .map_or_else(|| "fixtures".into(), |n| n.to_string_lossy());
+    let needle = format!("{root_name}/{}/signing", provider.name());
     let read = provider.vector_readers().iter().any(|reader| {
         walk(&layout.root().join(reader))
             .unwrap_or_default()

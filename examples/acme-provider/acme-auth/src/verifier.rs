@@ -1,9 +1,3 @@
-//! Acme's token verification: `POST /verify` with the player's token, a timestamp and a nonce,
-//! signed with `signature = base64(HMAC-SHA1(key, path + body))`.
-//!
-//! The clock and the nonce generator are injected, so a test (or a contract fixture) freezes
-//! both and the signed bytes are reproducible.
-
 use std::sync::Arc;
 use std::time::Duration;
 

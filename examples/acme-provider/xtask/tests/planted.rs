@@ -12,11 +12,19 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
 }
 
-/// A copy of the fixture root in a fresh temporary directory.
-fn copy_of_fixtures() -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().unwrap();
-    copy_dir(&fixtures(), tmp.path());
-    tmp
+/// A copy of the fixture root, `<tmp>/fixtures`.
+struct Copy(tempfile::TempDir);
+
+impl Copy {
+    fn path(&self) -> PathBuf {
+        self.0.path().join("fixtures")
+    }
+}
+
+fn copy_of_fixtures() -> Copy {
+    let copy = Copy(tempfile::tempdir().unwrap());
+    copy_dir(&fixtures(), &copy.path());
+    copy
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -58,19 +66,22 @@ fn stdout(output: &Output) -> String {
 #[test]
 fn the_unchanged_copy_passes() {
     let copy = copy_of_fixtures();
-    let output = xtask(&["contract-test"], copy.path());
+    let output = xtask(&["contract-test"], &copy.path());
     assert!(output.status.success(), "{}", stdout(&output));
     assert!(stdout(&output).contains(" passed, 0 failed\n"));
+    let output = xtask(&["fixtures", "check"], &copy.path());
+    assert!(output.status.success(), "{}", stdout(&output));
+    assert!(stdout(&output).ends_with(" 0 problem(s)\n"));
 }
 
 #[test]
 fn a_planted_wrong_signature_fails_the_run_and_the_check() {
     let copy = copy_of_fixtures();
-    plant(copy.path(), "verify_success", |f| {
+    plant(&copy.path(), "verify_success", |f| {
         f["interactions"][0]["request"]["headers"]["signature"] =
             "AAAAAAAAAAAAAAAAAAAAAAAAAAA=".into();
     });
-    let output = xtask(&["contract-test"], copy.path());
+    let output = xtask(&["contract-test"], &copy.path());
     let text = stdout(&output);
     assert_eq!(output.status.code(), Some(1), "{text}");
     assert!(
@@ -88,7 +99,7 @@ fn a_planted_wrong_signature_fails_the_run_and_the_check() {
     );
     assert!(text.contains(" 1 failed\n"), "{text}");
 
-    let output = xtask(&["fixtures", "check"], copy.path());
+    let output = xtask(&["fixtures", "check"], &copy.path());
     let text = stdout(&output);
     assert_eq!(output.status.code(), Some(1), "{text}");
     assert!(
@@ -101,10 +112,10 @@ fn a_planted_wrong_signature_fails_the_run_and_the_check() {
 fn a_planted_unmatched_request_fails_the_run() {
     let copy = copy_of_fixtures();
     // The verifier calls `/verify`, but the recorded interaction is on another path.
-    plant(copy.path(), "verify_success", |f| {
+    plant(&copy.path(), "verify_success", |f| {
         f["interactions"][0]["request"]["path"] = "/v2/verify".into();
     });
-    let output = xtask(&["contract-test"], copy.path());
+    let output = xtask(&["contract-test"], &copy.path());
     let text = stdout(&output);
     assert_eq!(output.status.code(), Some(1), "{text}");
     assert!(
@@ -123,7 +134,7 @@ fn a_planted_unmatched_request_fails_the_run() {
 fn a_fixture_directory_of_no_registered_provider_is_an_error() {
     let copy = copy_of_fixtures();
     copy_dir(&copy.path().join("acme"), &copy.path().join("beta"));
-    let output = xtask(&["contract-test"], copy.path());
+    let output = xtask(&["contract-test"], &copy.path());
     let error = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{error}");
     assert!(
