@@ -46,7 +46,10 @@ fn every_marked_block_is_the_example_file() {
     let guide = std::fs::read_to_string(root.join("docs/adding-a-provider.md")).unwrap();
     let blocks = marked_blocks(&guide);
     for path in [
+        "examples/acme-provider/acme-auth/src/lib.rs",
         "examples/acme-provider/acme-auth/src/verifier.rs",
+        "examples/acme-provider/acme-auth/tests/signing.rs",
+        "examples/acme-provider/xtask/src/recording.rs",
         "examples/acme-provider/xtask/src/acme.rs",
         "examples/acme-provider/xtask/src/main.rs",
         "examples/acme-provider/fixtures/acme/contract/verify_success.json",
