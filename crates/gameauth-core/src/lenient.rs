@@ -11,6 +11,13 @@ use serde_json::value::RawValue;
 use crate::error::DecodeError;
 
 /// Decodes `bytes` as `T`, reporting the path of the first offending field but never the input.
+///
+/// # Errors
+///
+/// Returns a [`DecodeError`] when `bytes` is not exactly one JSON document of the shape of `T`:
+/// invalid or truncated JSON, trailing data after the document, a missing or mistyped field, or
+/// a value a field's own decoder refuses. Its `path` names the first offending field (`$` for
+/// the document itself); its `reason` never quotes the input.
 pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
     // Tracking the path costs more than the parse itself (about 40% of a Hive verification's
     // CPU, see the performance notes), and only a failure needs it: decode plainly first and
@@ -36,6 +43,12 @@ pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> 
 ///
 /// Derived struct decoders also read a JSON array in field order (`[0]` as
 /// `{"result_code":0}`); no provider sends that, and a verifier must never accept it.
+///
+/// # Errors
+///
+/// Returns a [`DecodeError`] at `$` ("expected a JSON object") when the first non-whitespace
+/// byte of `bytes` is not `{` (an array, a scalar, empty input), and otherwise the errors of
+/// [`decode_json`].
 pub fn decode_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
     match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'{') => decode_json(bytes),
@@ -44,12 +57,23 @@ pub fn decode_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError
 }
 
 /// Text of a JSON string or number token: `"10013"` and `10013` both give `10013`.
+///
+/// # Errors
+///
+/// Returns `D::Error` when the value is neither a JSON string nor a JSON number (`null`, a
+/// boolean, an object or an array), or when `d` cannot lend the raw JSON text, which only
+/// `serde_json` reading from a slice or a `str` (as [`decode_json`] does) can.
 pub fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let raw: &RawValue = Deserialize::deserialize(d)?;
     raw_to_text(raw).map_err(D::Error::custom)
 }
 
 /// Like [`string_or_number`] for an optional field (`null` or absent give `None`).
+///
+/// # Errors
+///
+/// Returns `D::Error` for a value other than `null`, a string or a number, and when `d` cannot
+/// lend the raw JSON text, as [`string_or_number`].
 pub fn opt_string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let raw: Option<&RawValue> = Deserialize::deserialize(d)?;
     match raw {
@@ -60,6 +84,12 @@ pub fn opt_string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<St
 }
 
 /// An exact decimal from a JSON string or number (`"42766.25"` or `42766.25`).
+///
+/// # Errors
+///
+/// Returns `D::Error` in the cases of [`string_or_number`], and ("expected a decimal amount")
+/// when the text is not a plain decimal per [`is_decimal`]: an exponent (`1e5`), a `+`, spaces,
+/// `NaN` or an empty string.
 pub fn decimal<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let text = string_or_number(d)?;
     if is_decimal(&text) {
@@ -70,6 +100,11 @@ pub fn decimal<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
 }
 
 /// An `i64` from a JSON number or a string holding one.
+///
+/// # Errors
+///
+/// Returns `D::Error` in the cases of [`string_or_number`], and ("expected an integer") when
+/// the text, trimmed, is not an `i64`: a fraction, an exponent or a value out of range.
 pub fn i64_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     let text = string_or_number(d)?;
     text.trim()
@@ -78,6 +113,10 @@ pub fn i64_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
 }
 
 /// Like [`i64_lenient`] for an optional field.
+///
+/// # Errors
+///
+/// Returns `D::Error` for a value other than `null` in the cases of [`i64_lenient`].
 pub fn opt_i64_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     match opt_string_or_number(d)? {
         None => Ok(None),

@@ -48,6 +48,7 @@
 //! # });
 //! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
+#![warn(clippy::missing_errors_doc)]
 
 pub mod clock;
 pub mod error;
