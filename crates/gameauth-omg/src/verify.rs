@@ -79,6 +79,10 @@ impl TraceIdRule {
     };
 
     /// A rule; `max_len` must be between 1 and [`MAX_LEN`](Self::MAX_LEN).
+    ///
+    /// # Errors
+    ///
+    /// Returns [`Error::Config`] when `max_len` is 0 or greater than [`MAX_LEN`](Self::MAX_LEN).
     pub fn new(alphabet: TraceIdAlphabet, max_len: usize) -> Result<Self, Error> {
         if !(1..=Self::MAX_LEN).contains(&max_len) {
             return Err(Error::Config(format!(
@@ -103,6 +107,13 @@ impl TraceIdRule {
     /// (`trace_id=<value>`, no `&`), when the value follows this rule.
     ///
     /// The value is returned as on the request line, percent escapes included.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`SignatureError::InvalidQuery`] when `raw_query` is not exactly one
+    /// `trace_id=<value>` parameter (another name, no `=`, a second parameter after `&`), or the
+    /// value is empty, has a character outside the rule's alphabet, or is longer than its
+    /// maximum length.
     pub fn trace_id(self, raw_query: &str) -> Result<&str, SignatureError> {
         let value = raw_query
             .strip_prefix(TRACE_ID_PARAM)
@@ -154,6 +165,17 @@ fn printable_len(value: &str) -> Option<usize> {
 /// `raw_query` is the query exactly as on the request line without the `?` (`None` when the
 /// request line has none), `body` the exact body bytes and `sign` the `sign` header value.
 /// `now` selects the keys of `keys` that still verify.
+///
+/// # Errors
+///
+/// Checked in this order:
+/// * [`SignatureError::MissingSign`] when `sign` is `None` or empty;
+/// * [`SignatureError::InvalidQuery`] when `raw_query` is `None` or does not follow `rule` (see
+///   [`TraceIdRule::trace_id`]);
+/// * [`SignatureError::Mismatch`] when `sign` is not, in either letter case, the
+///   [`sign`](crate::sign::sign) of `raw_query` and `body` under any key of `keys` that verifies
+///   at `now` (the current key, and the previous one inside its rotation window), including a
+///   `sign` that is not hex or has the wrong length.
 pub fn verify<'q>(
     rule: TraceIdRule,
     raw_query: Option<&'q str>,
