@@ -276,6 +276,82 @@ async fn config_file_with_client_secret_env_is_served() {
     server.terminate();
 }
 
+/// Reads until the server closes the connection; `None` when it stays open for `wait`.
+async fn closed_within(stream: &mut tokio::net::TcpStream, wait: Duration) -> Option<Vec<u8>> {
+    use tokio::io::AsyncReadExt as _;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 1024];
+    tokio::time::timeout(wait, async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await
+    .ok()?;
+    Some(out)
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn slow_clients_beyond_the_file_descriptor_limit_never_starve_healthz_or_the_token_endpoint()
+{
+    use tokio::io::AsyncWriteExt as _;
+    // 64 open files for the whole process, 80 half-sent requests: the attack that used to make
+    // /healthz time out until the clients gave up.
+    let path = write_config(
+        "serve-slow-clients.toml",
+        &format!("{CONFIG}\n[http]\nheader_read_timeout_ms = 2000\n"),
+    );
+    let server = ServerProcess::start_with_open_files_limit(
+        64,
+        &["vegaslounge", "serve", "--config", path.to_str().unwrap()],
+        |command| {
+            command.env("GAMEAUTH_TEST_VL777_SECRET", "from-the-environment");
+        },
+    );
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut slow = Vec::new();
+    for _ in 0..80 {
+        let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        stream
+            .write_all(b"POST /oauth2.0/token HTTP/1.1\r\nHost: operator\r\nContent-Ty")
+            .await
+            .unwrap();
+        slow.push(stream);
+    }
+    let client = http();
+    let margin = Duration::from_secs(30);
+    let health = tokio::time::timeout(
+        margin,
+        client.get(format!("{}/healthz", server.base)).send(),
+    )
+    .await
+    .expect("/healthz answered")
+    .unwrap();
+    assert_eq!(health.status(), 200);
+    let token = tokio::time::timeout(
+        margin,
+        form(
+            &client,
+            format!("{}/oauth2.0/token", server.base),
+            "grant_type=authorization_code&code=x&client_id=VL777&client_secret=from-the-environment".into(),
+        ),
+    )
+    .await
+    .expect("the token endpoint answered");
+    assert_eq!(token.status(), 400, "answered: the code is unknown");
+    // Every half-sent request is closed, unanswered: at its header deadline, or earlier to free a
+    // file descriptor.
+    for stream in &mut slow {
+        let answer = closed_within(stream, margin).await.expect("closed");
+        assert!(answer.is_empty());
+    }
+    server.terminate();
+}
+
 #[test]
 fn unreachable_redis_store_exits_with_2_without_printing_the_url() {
     // A port nobody listens on: bound, read, released.

@@ -78,6 +78,8 @@ pub enum Reason {
     MethodNotAllowed,
     /// The request body is larger than the limit.
     BodyTooLarge,
+    /// The request body did not arrive within the body deadline.
+    BodyTimeout,
     /// No client credentials were presented.
     ClientAuthenticationMissing,
     /// The client id is unknown or its secret is wrong (deliberately not told apart).
@@ -159,6 +161,7 @@ impl OAuthError {
             | Reason::UnsupportedMediaType
             | Reason::MethodNotAllowed
             | Reason::BodyTooLarge
+            | Reason::BodyTimeout
             | Reason::RedirectUriMismatch => ErrorKind::InvalidRequest,
             Reason::ClientAuthenticationMissing
             | Reason::ClientAuthenticationFailed
@@ -209,6 +212,7 @@ impl OAuthError {
             Reason::UnsupportedMediaType => "the body must be application/x-www-form-urlencoded",
             Reason::MethodNotAllowed => "method not allowed",
             Reason::BodyTooLarge => "the request body is too large",
+            Reason::BodyTimeout => "the request body did not arrive in time",
             Reason::ClientAuthenticationMissing => "client authentication is required",
             Reason::ClientAuthenticationFailed => "client authentication failed",
             Reason::UnknownClient => "the client is not registered",

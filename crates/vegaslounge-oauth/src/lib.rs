@@ -22,7 +22,9 @@
 //!   feature `test-util`, `store::conformance` checks any store.
 //! * Throttling of failed client authentication counts in a [`ThrottleStore`]
 //!   ([`MemoryThrottleStore`], or `RedisThrottleStore` with feature `redis`).
-//! * With feature `axum`, `router()` mounts the fixed route set.
+//! * With feature `axum`, `router()` mounts the fixed route set and `serve()` serves it (and the
+//!   host's own routes) with a deadline on every phase of a connection and a connection cap
+//!   ([`HttpLimits`]).
 //! * Errors are RFC 6749 classes internally ([`OAuthError`]) and become Vegas Lounge's
 //!   `{"errorCode","error"}` or RFC bodies in one place ([`response`]).
 //!
@@ -100,6 +102,8 @@ pub mod response;
 #[cfg(feature = "axum")]
 mod router;
 mod seal;
+#[cfg(feature = "axum")]
+mod serve;
 pub mod server;
 pub mod store;
 mod throttle;
@@ -110,7 +114,7 @@ pub use async_trait::async_trait;
 /// The clock the server and the sweeper read time from (re-exported from `auth-core`).
 pub use auth_core::{Clock, SystemClock};
 pub use client::{ClientRegistry, RegisteredClient, StaticClients, StoredSecret};
-pub use config::ServerConfig;
+pub use config::{HttpLimits, ServerConfig};
 pub use endpoint::Route;
 pub use error::{ConfigError, ErrorKind, HookError, OAuthError, Reason, StoreError};
 pub use hooks::{Account, AccountProvider, Balance, EndedSession, PlayerSessions};
@@ -118,6 +122,8 @@ pub use net::{ForwardedHeader, NetworkPolicy};
 pub use response::ErrorStyle;
 #[cfg(feature = "axum")]
 pub use router::router;
+#[cfg(feature = "axum")]
+pub use serve::serve;
 pub use server::{
     AccountInfo, AuthenticatedClient, AuthorizeOutcome, LogoutOutcome, OAuthServer,
     OAuthServerBuilder, TokenResponse,

@@ -7,8 +7,8 @@ use ipnet::IpNet;
 use serde::Deserialize;
 use vegaslounge_oauth::token::ClientSecret;
 use vegaslounge_oauth::{
-    Account, Balance, ErrorStyle, ForwardedHeader, NetworkPolicy, RegisteredClient, ServerConfig,
-    StoredSecret,
+    Account, Balance, ErrorStyle, ForwardedHeader, HttpLimits, NetworkPolicy, RegisteredClient,
+    ServerConfig, StoredSecret,
 };
 
 use crate::error::CliError;
@@ -26,6 +26,12 @@ access_ttl_secs = 3600
 refresh_ttl_secs = 2592000
 refresh_grace_secs = 10
 revoke_on_logout = false
+
+[http]
+header_read_timeout_ms = 10000
+body_read_timeout_ms = 10000
+keep_alive_timeout_ms = 30000
+max_connections = 512
 
 [security]
 allow_ips = ["127.0.0.1/32", "::1/128"]
@@ -72,6 +78,8 @@ struct FileConfig {
     store: StoreSection,
     #[serde(default)]
     tokens: TokensSection,
+    #[serde(default)]
+    http: HttpSection,
     #[serde(default)]
     security: SecuritySection,
     #[serde(default)]
@@ -147,6 +155,29 @@ impl Default for TokensSection {
             refresh_ttl_secs: 2_592_000,
             refresh_grace_secs: 10,
             revoke_on_logout: false,
+        }
+    }
+}
+
+/// `[http]`: connection deadlines and the connection cap (see `HttpLimits`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct HttpSection {
+    header_read_timeout_ms: u64,
+    body_read_timeout_ms: u64,
+    keep_alive_timeout_ms: u64,
+    max_connections: usize,
+}
+
+impl Default for HttpSection {
+    fn default() -> Self {
+        let limits = HttpLimits::default();
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        Self {
+            header_read_timeout_ms: ms(limits.header_read_timeout),
+            body_read_timeout_ms: ms(limits.body_read_timeout),
+            keep_alive_timeout_ms: ms(limits.keep_alive_timeout),
+            max_connections: limits.max_connections,
         }
     }
 }
@@ -275,6 +306,11 @@ pub(crate) fn load(
     server.refresh_ttl = Duration::from_secs(t.refresh_ttl_secs);
     server.refresh_grace = Duration::from_secs(t.refresh_grace_secs);
     server.revoke_on_logout = t.revoke_on_logout;
+    let h = &file.http;
+    server.http.header_read_timeout = Duration::from_millis(h.header_read_timeout_ms);
+    server.http.body_read_timeout = Duration::from_millis(h.body_read_timeout_ms);
+    server.http.keep_alive_timeout = Duration::from_millis(h.keep_alive_timeout_ms);
+    server.http.max_connections = h.max_connections;
     let s = &file.security;
     server.account_token_in_query = s.account_token_in_query;
     server.error_style = match s.error_style {
@@ -578,6 +614,39 @@ mod tests {
         ] {
             let text = DEMO_CONFIG.replace(from, to);
             assert!(load(&text, None, no_env).is_err(), "{to}");
+        }
+    }
+
+    #[test]
+    fn http_section_sets_the_connection_deadlines_and_cap() {
+        let c = load(DEMO_CONFIG, None, no_env).unwrap();
+        assert_eq!(c.server.http, HttpLimits::default());
+        let text = DEMO_CONFIG
+            .replace(
+                "header_read_timeout_ms = 10000",
+                "header_read_timeout_ms = 2500",
+            )
+            .replace("max_connections = 512", "max_connections = 64");
+        let c = load(&text, None, no_env).unwrap();
+        assert_eq!(
+            c.server.http.header_read_timeout,
+            Duration::from_millis(2500)
+        );
+        assert_eq!(c.server.http.max_connections, 64);
+        for bad in [
+            "header_read_timeout_ms = 0",
+            "body_read_timeout_ms = 600001",
+            "max_connections = 0",
+        ] {
+            let key = bad.split(' ').next().unwrap();
+            let text = DEMO_CONFIG
+                .lines()
+                .map(|l| if l.starts_with(key) { bad } else { l })
+                .collect::<Vec<_>>()
+                .join("\n");
+            let err = load(&text, None, no_env).unwrap_err().to_string();
+            let name = key.trim_end_matches("_ms");
+            assert!(err.contains(name), "{bad}: {err}");
         }
     }
 

@@ -1,6 +1,5 @@
 //! `gameauth vegaslounge serve`: the operator server on a socket, until SIGINT/SIGTERM.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -53,6 +52,7 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), CliError> {
         .build()
         .map_err(|e| CliError::Config(e.0))?;
     let _sweeper = stores.sweeper;
+    let limits = server.config().http;
     let app = vegaslounge_oauth::router(Arc::new(server)).merge(operator.router());
 
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -65,13 +65,9 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), CliError> {
         eprint!("{}", banner.replace("{base}", &format!("http://{addr}")));
     }
     eprintln!("listening on http://{addr}");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(|e| CliError::Io(format!("server failed: {e}")))?;
+    vegaslounge_oauth::serve(listener, app, limits, shutdown_signal())
+        .await
+        .map_err(|e| CliError::Io(format!("server failed: {e}")))?;
     eprintln!("stopped");
     Ok(())
 }

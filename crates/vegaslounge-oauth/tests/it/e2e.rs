@@ -1,6 +1,5 @@
 //! End to end over a real socket, driven by the independent `oauth2` client crate.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use oauth2::basic::BasicClient;
@@ -17,14 +16,13 @@ async fn oauth2_client_completes_code_refresh_and_account_and_code_replay_is_ref
     let app = vegaslounge_oauth::router(Arc::clone(&h.server));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
+    let limits = h.server.config().http;
+    tokio::spawn(vegaslounge_oauth::serve(
+        listener,
+        app,
+        limits,
+        std::future::pending(),
+    ));
     let base = format!("http://{addr}");
 
     let client = BasicClient::new(ClientId::new(CLIENT.to_owned()))

@@ -15,6 +15,7 @@ mod redis_store;
 mod redis_support;
 mod refresh;
 mod secrets;
+mod slow_clients;
 mod store;
 mod token;
 mod verifier;
