@@ -420,7 +420,8 @@ impl OAuthServer {
     }
 
     /// Redeems an authorization code (single use, bound to the client and, when sent, the
-    /// redirect URI). A replayed code fails and revokes every token issued from it.
+    /// redirect URI). A replayed code fails and revokes every token issued from it. A code of a
+    /// player who was disabled since the authorization fails (1005) and its grant is revoked.
     pub async fn exchange_code(
         &self,
         client: &AuthenticatedClient,
@@ -443,11 +444,15 @@ impl OAuthServer {
             })
             .await?;
         match outcome {
-            Redeemed::Issued(_) => Ok(TokenResponse {
-                access_token,
-                refresh_token,
-                expires_in: self.config.access_ttl.as_secs(),
-            }),
+            Redeemed::Issued(grant) => {
+                self.require_enabled_player(&grant, Reason::CodeInvalid)
+                    .await?;
+                Ok(TokenResponse {
+                    access_token,
+                    refresh_token,
+                    expires_in: self.config.access_ttl.as_secs(),
+                })
+            }
             Redeemed::NotFound => Err(Reason::CodeInvalid.into()),
             Redeemed::Expired => Err(Reason::CodeExpired.into()),
             Redeemed::Mismatch => Err(Reason::CodeMismatch.into()),
@@ -463,7 +468,8 @@ impl OAuthServer {
 
     /// Rotates a refresh token: the old refresh token and its access token die. The same
     /// request repeated within the grace window gets the same answer; reuse after it revokes
-    /// the whole grant.
+    /// the whole grant. A disabled player's grant does not refresh: it fails (1005) and the
+    /// grant is revoked.
     pub async fn refresh(
         &self,
         client: &AuthenticatedClient,
@@ -491,17 +497,23 @@ impl OAuthServer {
             })
             .await?;
         match outcome {
-            Rotated::Rotated(_) => Ok(TokenResponse {
-                access_token,
-                refresh_token: new_refresh,
-                expires_in: self.config.access_ttl.as_secs(),
-            }),
+            Rotated::Rotated(grant) => {
+                self.require_enabled_player(&grant, Reason::RefreshTokenInvalid)
+                    .await?;
+                Ok(TokenResponse {
+                    access_token,
+                    refresh_token: new_refresh,
+                    expires_in: self.config.access_ttl.as_secs(),
+                })
+            }
             Rotated::Repeat {
+                grant,
                 sealed,
                 access,
                 access_expires_at,
-                ..
             } => {
+                self.require_enabled_player(&grant, Reason::RefreshTokenInvalid)
+                    .await?;
                 let (a, r) = seal::open(refresh_token, &sealed.0)
                     .filter(|(a, _)| TokenHash::of(a) == access)
                     .ok_or(Reason::Internal)?;
@@ -522,6 +534,28 @@ impl OAuthServer {
                 Err(Reason::RefreshTokenReused.into())
             }
         }
+    }
+
+    /// Refuses to hand out tokens of a grant whose player is disabled (1005) or no longer in the
+    /// directory (`unknown`, Vegas Lounge 1001), and revokes the grant, so it cannot be refreshed
+    /// again even if the player is re-enabled. A directory failure answers 503 and keeps the grant:
+    /// a refresh retried inside the grace window gets the same answer once the directory is back.
+    async fn require_enabled_player(
+        &self,
+        grant: &Grant,
+        unknown: Reason,
+    ) -> Result<(), OAuthError> {
+        let refused = match self.accounts.account(&grant.player_id).await? {
+            Some(account) if !account.disabled => return Ok(()),
+            Some(_) => Reason::AccountDisabled,
+            None => unknown,
+        };
+        self.store.revoke_grant(&grant.grant_id).await?;
+        tracing::info!(
+            client_id = grant.client_id.as_str(),
+            "grant of a disabled or unknown player revoked"
+        );
+        Err(refused.into())
     }
 
     /// Checks an access token: one hash on the stack and one store lookup.

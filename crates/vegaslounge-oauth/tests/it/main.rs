@@ -77,7 +77,8 @@ impl PlayerSessions for CookieSessions {
     }
 }
 
-pub(crate) struct Directory(HashMap<String, Account>);
+/// The player directory; accounts can be disabled while tokens are out.
+pub(crate) struct Directory(std::sync::RwLock<HashMap<String, Account>>);
 
 impl Directory {
     pub(crate) fn demo() -> Self {
@@ -102,17 +103,24 @@ impl Directory {
             "REAL",
         )
         .with_disabled(true);
-        Self(HashMap::from([
+        Self(std::sync::RwLock::new(HashMap::from([
             (PLAYER.to_owned(), alice),
             (DISABLED_PLAYER.to_owned(), banned),
-        ]))
+        ])))
+    }
+
+    /// Disables or enables a player.
+    pub(crate) fn set_disabled(&self, player_id: &str, disabled: bool) {
+        let mut accounts = self.0.write().unwrap();
+        let account = accounts.get_mut(player_id).unwrap();
+        *account = account.clone().with_disabled(disabled);
     }
 }
 
 #[async_trait]
 impl AccountProvider for Directory {
     async fn account(&self, player_id: &str) -> Result<Option<Account>, HookError> {
-        Ok(self.0.get(player_id).cloned())
+        Ok(self.0.read().unwrap().get(player_id).cloned())
     }
 }
 
@@ -171,6 +179,7 @@ fn hex_sha256(s: &str) -> String {
 pub(crate) struct Harness {
     pub(crate) server: Arc<OAuthServer>,
     pub(crate) clock: ManualClock,
+    pub(crate) directory: Arc<Directory>,
 }
 
 impl Harness {
@@ -189,18 +198,20 @@ impl Harness {
         let clock = ManualClock::at_unix_seconds(T0);
         let mut config = ServerConfig::default();
         configure(&mut config);
+        let directory = Arc::new(Directory::demo());
         let server = OAuthServer::builder()
             .config(config)
             .store(store)
             .clients(Arc::new(clients()))
             .sessions(Arc::new(CookieSessions))
-            .accounts(Arc::new(Directory::demo()))
+            .accounts(directory.clone())
             .clock(Arc::new(clock.clone()))
             .build()
             .unwrap();
         Self {
             server: Arc::new(server),
             clock,
+            directory,
         }
     }
 

@@ -42,19 +42,21 @@ pub(crate) fn instance(conn: &ConnectionManager, prefix: &str, clock: &ManualClo
         .timeout(TIMEOUT)
         .build()
         .expect("valid throttle settings");
+    let directory = Arc::new(Directory::demo());
     let server = OAuthServer::builder()
         .config(config)
         .store(Arc::new(store(conn.clone(), prefix, clock)))
         .throttle_store(Arc::new(throttle))
         .clients(Arc::new(clients()))
         .sessions(Arc::new(CookieSessions))
-        .accounts(Arc::new(Directory::demo()))
+        .accounts(directory.clone())
         .clock(Arc::new(clock.clone()))
         .build()
         .expect("valid server settings");
     Harness {
         server: Arc::new(server),
         clock: clock.clone(),
+        directory,
     }
 }
 

@@ -157,3 +157,51 @@ async fn access_token_is_not_a_refresh_token() {
         1001,
     );
 }
+
+#[tokio::test]
+async fn a_disabled_players_grant_does_not_refresh_and_is_revoked() {
+    let h = Harness::new();
+    let (access, refresh) = h.tokens().await;
+    h.directory.set_disabled(crate::PLAYER, true);
+    assert_vl_error(
+        &refresh_on(&h, "/oauth2.0/refresh", &refresh).await,
+        401,
+        1005,
+    );
+    // The grant is gone at once: inside the grace window the same request is not answered with
+    // the pair the refused rotation made.
+    assert_vl_error(
+        &refresh_on(&h, "/oauth2.0/refresh", &refresh).await,
+        401,
+        1001,
+    );
+    // The grant is revoked: re-enabling the player does not bring it back.
+    h.directory.set_disabled(crate::PLAYER, false);
+    h.advance(11);
+    assert_vl_error(
+        &refresh_on(&h, "/oauth2.0/refresh", &refresh).await,
+        401,
+        1001,
+    );
+    assert_vl_error(&h.account(&access).await, 401, 1001);
+}
+
+#[tokio::test]
+async fn a_grace_window_repeat_after_the_player_was_disabled_is_refused() {
+    let h = Harness::new();
+    let (_, refresh) = h.tokens().await;
+    let first = refresh_on(&h, "/oauth2.0/refresh", &refresh).await;
+    assert_eq!(first.status(), 200);
+    let new_access = body_json(&first)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    h.directory.set_disabled(crate::PLAYER, true);
+    assert_vl_error(
+        &refresh_on(&h, "/oauth2.0/refresh", &refresh).await,
+        401,
+        1005,
+    );
+    h.directory.set_disabled(crate::PLAYER, false);
+    assert_vl_error(&h.account(&new_access).await, 401, 1001);
+}

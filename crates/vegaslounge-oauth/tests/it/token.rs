@@ -424,3 +424,14 @@ async fn store_failure_answers_503_never_401() {
         .await;
     assert_eq!(crate::location_params(&authorize)["error"], "server_error");
 }
+
+#[tokio::test]
+async fn a_code_of_a_player_disabled_since_the_authorization_is_refused_with_1005() {
+    let h = Harness::new();
+    let code = h.code().await;
+    h.directory.set_disabled(crate::PLAYER, true);
+    assert_vl_error(&h.token(&crate::code_form(&code)).await, 401, 1005);
+    // Nothing was issued and the code is spent.
+    h.directory.set_disabled(crate::PLAYER, false);
+    assert_vl_error(&h.token(&crate::code_form(&code)).await, 401, 1001);
+}
