@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use auth_core::lenient::{decode_object, string_or_number};
+use auth_core::lenient::{decode_signed_object, string_or_number};
 use auth_core::{AuthError, DecodeError, TokenVerifier, VerifiedPlayer, VerifyRequest};
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
@@ -53,7 +53,7 @@ struct WireQueryData {
 
 /// Decodes a credit-limit query body. Call only after the signature verified.
 pub fn decode_query(body: &[u8]) -> Result<CreditLimitQuery, Error> {
-    let wire: WireQuery = decode_object(body)?;
+    let wire: WireQuery = decode_signed_object(body)?;
     if wire.kind != CREDIT_LIMIT_TYPE {
         return Err(DecodeError::new("type", "not a credit-limit query").into());
     }

@@ -16,7 +16,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::lenient::{decode_object, i64_lenient, opt_i64_lenient, string_or_number};
+use auth_core::lenient::{decode_signed_object, i64_lenient, opt_i64_lenient, string_or_number};
 use auth_core::{
     AuthError, Clock, DecodeError, KeyRing, PlayerToken, SystemClock, TokenVerifier, VerifyRequest,
 };
@@ -210,7 +210,7 @@ impl CallbackVerifier {
         sign: Option<&str>,
     ) -> Result<VerifiedCallback, CallbackError> {
         let verified = self.verify(raw_query, body, sign)?;
-        let Timestamped { timestamp } = decode_object(body)?;
+        let Timestamped { timestamp } = decode_signed_object(body)?;
         self.check_freshness(timestamp)?;
         Ok(verified)
     }
@@ -224,7 +224,7 @@ impl CallbackVerifier {
         sign: Option<&str>,
     ) -> Result<VerifySession, CallbackError> {
         let VerifiedCallback { trace_id } = self.verify(raw_query, body, sign)?;
-        let b: VerifySessionBody = decode_object(body)?;
+        let b: VerifySessionBody = decode_signed_object(body)?;
         self.check_freshness(b.timestamp)?;
         Ok(VerifySession {
             trace_id,
