@@ -480,11 +480,14 @@ impl OAuthServer {
         }
         let now = self.clock.now();
         let (access_token, new_refresh, pair) = self.new_pair(now);
-        let sealed = SealedAnswer(seal::seal(
-            refresh_token,
-            access_token.expose_secret(),
-            new_refresh.expose_secret(),
-        ));
+        let sealed = SealedAnswer(
+            seal::seal(
+                refresh_token,
+                access_token.expose_secret(),
+                new_refresh.expose_secret(),
+            )
+            .ok_or(Reason::Internal)?,
+        );
         let outcome = self
             .store
             .rotate_refresh(RotateRefresh {

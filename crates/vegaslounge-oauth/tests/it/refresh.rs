@@ -205,3 +205,87 @@ async fn a_grace_window_repeat_after_the_player_was_disabled_is_refused() {
     h.directory.set_disabled(crate::PLAYER, false);
     assert_vl_error(&h.account(&new_access).await, 401, 1001);
 }
+
+/// A store that flips one bit of every sealed grace-window answer it returns.
+#[derive(Debug)]
+struct TamperingStore(vegaslounge_oauth::MemoryStore);
+
+#[vegaslounge_oauth::async_trait]
+impl vegaslounge_oauth::GrantStore for TamperingStore {
+    async fn put_code(
+        &self,
+        code: vegaslounge_oauth::store::NewCode,
+    ) -> Result<(), vegaslounge_oauth::StoreError> {
+        self.0.put_code(code).await
+    }
+    async fn redeem_code(
+        &self,
+        request: vegaslounge_oauth::store::RedeemCode,
+    ) -> Result<vegaslounge_oauth::store::Redeemed, vegaslounge_oauth::StoreError> {
+        self.0.redeem_code(request).await
+    }
+    async fn rotate_refresh(
+        &self,
+        request: vegaslounge_oauth::store::RotateRefresh,
+    ) -> Result<vegaslounge_oauth::store::Rotated, vegaslounge_oauth::StoreError> {
+        match self.0.rotate_refresh(request).await? {
+            vegaslounge_oauth::store::Rotated::Repeat {
+                grant,
+                mut sealed,
+                access,
+                access_expires_at,
+            } => {
+                let last = sealed.0.len() - 1;
+                sealed.0[last] ^= 0x01;
+                Ok(vegaslounge_oauth::store::Rotated::Repeat {
+                    grant,
+                    sealed,
+                    access,
+                    access_expires_at,
+                })
+            }
+            other => Ok(other),
+        }
+    }
+    async fn access_token(
+        &self,
+        token: &vegaslounge_oauth::store::TokenHash,
+    ) -> Result<Option<vegaslounge_oauth::store::AccessGrant>, vegaslounge_oauth::StoreError> {
+        self.0.access_token(token).await
+    }
+    async fn revoke_grant(
+        &self,
+        grant_id: &vegaslounge_oauth::store::GrantId,
+    ) -> Result<(), vegaslounge_oauth::StoreError> {
+        self.0.revoke_grant(grant_id).await
+    }
+    async fn revoke_player(&self, player_id: &str) -> Result<usize, vegaslounge_oauth::StoreError> {
+        self.0.revoke_player(player_id).await
+    }
+    async fn sweep_expired(
+        &self,
+        now: std::time::SystemTime,
+    ) -> Result<usize, vegaslounge_oauth::StoreError> {
+        self.0.sweep_expired(now).await
+    }
+}
+
+#[tokio::test]
+async fn a_sealed_grace_answer_modified_in_the_store_never_opens() {
+    let h = Harness::with_store(
+        Arc::new(TamperingStore(vegaslounge_oauth::MemoryStore::new())),
+        |_| {},
+    );
+    let (_, refresh) = h.tokens().await;
+    assert_eq!(
+        refresh_on(&h, "/oauth2.0/refresh", &refresh).await.status(),
+        200
+    );
+    // The repeat inside the window would get the sealed pair; its tag no longer verifies, so
+    // the server answers that it cannot serve the request rather than with altered tokens.
+    assert_vl_error(
+        &refresh_on(&h, "/oauth2.0/refresh", &refresh).await,
+        503,
+        1003,
+    );
+}
