@@ -224,7 +224,8 @@ impl std::fmt::Debug for ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// OMG's API host (`{OMG_API_URL}`), `http` or `https`, optionally with a path prefix.
+    /// OMG's API host (`{OMG_API_URL}`), optionally with a path prefix: `https`, or `http` only
+    /// for a loopback host (a local mock).
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
         self
@@ -320,8 +321,8 @@ impl ClientBuilder {
     }
 }
 
-/// Accepts `http(s)://host[:port][/prefix]` without user info, query or fragment, and returns it
-/// without a trailing `/` so endpoint paths can be appended.
+/// Accepts `https://host[:port][/prefix]` (`http` for a loopback host) without user info, query
+/// or fragment, and returns it without a trailing `/` so endpoint paths can be appended.
 fn validate_base_url(url: Option<&str>) -> Result<String, Error> {
     let url = url.ok_or_else(|| Error::Config("base_url is required".into()))?;
     let bad = || Error::Config("base_url must be an http(s) URL without query or user info".into());
@@ -332,6 +333,8 @@ fn validate_base_url(url: Option<&str>) -> Result<String, Error> {
     {
         return Err(bad());
     }
+    auth_core::transport::check_base_url_scheme(uri.scheme_str().unwrap_or(""), authority.host())
+        .map_err(|why| Error::Config(format!("base_url: {why}")))?;
     Ok(url.trim_end_matches('/').to_owned())
 }
 
@@ -352,17 +355,17 @@ mod tests {
         let missing = [
             Client::builder().app_id("1").key("k".into()).build(),
             Client::builder()
-                .base_url("http://h")
+                .base_url("https://h")
                 .key("k".into())
                 .build(),
-            Client::builder().base_url("http://h").app_id("1").build(),
+            Client::builder().base_url("https://h").app_id("1").build(),
             Client::builder()
-                .base_url("http://h")
+                .base_url("https://h")
                 .app_id("1")
                 .key("".into())
                 .build(),
             Client::builder()
-                .base_url("http://h")
+                .base_url("https://h")
                 .app_id("")
                 .key("k".into())
                 .build(),
@@ -375,11 +378,13 @@ mod tests {
     #[test]
     fn base_url_must_be_plain_http_or_https() {
         for bad in [
+            "http://api.example/omg",
+            "http://10.1.2.3:8080",
             "ftp://h",
             "h/path",
-            "http://user:pw@h",
-            "http://h/?x=1",
-            "http://h/#f",
+            "https://user:pw@h",
+            "https://h/?x=1",
+            "https://h/#f",
             "not a url",
         ] {
             assert!(

@@ -6,7 +6,8 @@
 //!   which keeps the undelimited `query + body` concatenation from being re-split by an attacker;
 //! * the `sign` header must be present and non-empty; either letter case of hex is accepted;
 //! * the presented signature is hex-decoded, length-checked and compared in constant time;
-//! * the current key verifies, and the previous key verifies until its rotation window closes.
+//! * the current key verifies, and the previous key verifies until its rotation window closes;
+//! * a ring with an empty key verifies nothing (anyone can sign with an empty key).
 
 use std::time::SystemTime;
 
@@ -34,6 +35,10 @@ pub enum SignatureError {
     /// The signature does not match the request under any verifying key.
     #[error("signature does not match")]
     Mismatch,
+    /// A key of the ring is empty: anyone can compute a signature under an empty key, so
+    /// nothing verifies (a configuration error, never the sender's fault).
+    #[error("the signature key is empty")]
+    EmptyKey,
 }
 
 /// The `trace_id` value of a raw query that consists of exactly that one parameter.
@@ -56,7 +61,8 @@ pub fn trace_id(raw_query: &str) -> Result<&str, SignatureError> {
 ///
 /// `raw_query` is the query exactly as on the request line without the `?` (`None` when the
 /// request line has none), `body` the exact body bytes and `sign` the `sign` header value.
-/// `now` selects the keys of `keys` that still verify.
+/// `now` selects the keys of `keys` that still verify. A ring with an empty key verifies nothing
+/// ([`SignatureError::EmptyKey`]).
 pub fn verify<'q>(
     raw_query: Option<&'q str>,
     body: &[u8],
@@ -64,6 +70,9 @@ pub fn verify<'q>(
     keys: &KeyRing,
     now: SystemTime,
 ) -> Result<&'q str, SignatureError> {
+    if keys.is_empty() {
+        return Err(SignatureError::EmptyKey);
+    }
     let sign = sign
         .filter(|s| !s.is_empty())
         .ok_or(SignatureError::MissingSign)?;
@@ -169,6 +178,30 @@ mod tests {
             check(Some(O1_QUERY), &spaced, Some(O1_SIGN)),
             Err(SignatureError::Mismatch)
         );
+    }
+
+    #[test]
+    fn the_free_verification_refuses_an_empty_key() {
+        let empty = SecretString::from("");
+        // A signature made with the empty key, which anyone can compute.
+        let forged = sign(O1_QUERY, O1_BODY.as_bytes(), &empty);
+        let refused = verify(
+            Some(O1_QUERY),
+            O1_BODY.as_bytes(),
+            Some(&forged),
+            &KeyRing::new(empty.clone()),
+            now(),
+        );
+        assert_eq!(refused, Err(SignatureError::EmptyKey));
+        let with_empty_previous = ring().with_previous(empty, now() + Duration::from_secs(60));
+        let refused = verify(
+            Some(O1_QUERY),
+            O1_BODY.as_bytes(),
+            Some(O1_SIGN),
+            &with_empty_previous,
+            now(),
+        );
+        assert_eq!(refused, Err(SignatureError::EmptyKey));
     }
 
     #[test]
