@@ -354,8 +354,11 @@ impl OAuthServer {
         Ok(AuthorizationCode::new(code))
     }
 
-    /// Checks a client's credentials, with throttling of repeated failures per client id and
-    /// per caller IP (429 with a retry time once over the limit).
+    /// Checks a client's credentials, with throttling of failures per client id (registered ids
+    /// only) and per caller IP: 429 with a retry time once a key is at its limit.
+    ///
+    /// The attempt reserves its place in the counts before the secret is checked and gives it
+    /// back when the secret is right, so concurrent guesses never get more checks than the limit.
     pub async fn authenticate_client(
         &self,
         client_id: &str,
@@ -363,24 +366,27 @@ impl OAuthServer {
         caller_ip: Option<IpAddr>,
     ) -> Result<AuthenticatedClient, OAuthError> {
         let now = self.clock.now();
+        let client = self.clients.client(client_id).await?;
         let mut keys = Vec::with_capacity(2);
         keys.extend(caller_ip.map(ThrottleKey::Ip));
-        keys.push(ThrottleKey::Client(client_id.to_owned()));
-        if let Some(wait) = self.throttle.blocked_for(&keys, now).await? {
+        if client.is_some() {
+            // Only registered ids get a per-client counter, so random ids cannot grow the table;
+            // the per-IP counter still applies.
+            keys.push(ThrottleKey::Client(client_id.to_owned()));
+        }
+        if let Some(wait) = self.throttle.reserve(&keys, now).await? {
             return Err(Reason::Throttled(wait).into());
         }
-        let client = self.clients.client(client_id).await?;
         match client {
-            Some(c) if c.verify_secret(client_secret) => Ok(AuthenticatedClient { client: c }),
-            found => {
-                if found.is_none() {
-                    // Only registered ids get a per-client counter, so random ids cannot grow
-                    // the table; the per-IP counter still applies.
-                    keys.pop();
+            Some(c) if c.verify_secret(client_secret) => {
+                if let Err(e) = self.throttle.release(&keys, now).await {
+                    // The client did authenticate; an unreleased place only makes the limit
+                    // stricter until its window ends.
+                    tracing::warn!(error = %e, "a throttle reservation could not be released");
                 }
-                self.throttle.record_failure(&keys, now).await?;
-                Err(Reason::ClientAuthenticationFailed.into())
+                Ok(AuthenticatedClient { client: c })
             }
+            _ => Err(Reason::ClientAuthenticationFailed.into()),
         }
     }
 

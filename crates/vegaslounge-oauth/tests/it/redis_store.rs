@@ -13,7 +13,7 @@ use vegaslounge_oauth::store::{Grant, GrantId, NewCode, NewPair, RedeemCode, Red
 use testkit::redis::RedisServer;
 use vegaslounge_oauth::store::conformance;
 
-use crate::redis_support::{clock, connection, instance, keys, store};
+use crate::redis_support::{clock, connection, instance, instance_with_limit, keys, store};
 use crate::{
     CLIENT, PLAYER, assert_vl_error, body_json, body_text, code_form, form_post, location_params,
     refresh_form,
@@ -43,7 +43,7 @@ async fn concurrent_redemptions_have_exactly_one_winner_in_each_of_50_rounds() {
         return;
     };
     let conn = connection(&redis).await;
-    let h = instance(&conn, "race:", &clock());
+    let h = instance_with_limit(&conn, "race:", &clock(), 64);
     for round in 0..50 {
         let code = h.code().await;
         let tasks: Vec<_> = (0..32)

@@ -33,10 +33,22 @@ pub(crate) fn store(conn: ConnectionManager, prefix: &str, clock: &ManualClock) 
 }
 
 /// One operator instance: its own server over the shared Redis `prefix`, with Redis throttling
-/// (3 failures a minute) and the given clock.
+/// (3 attempts may fail a minute) and the given clock.
 pub(crate) fn instance(conn: &ConnectionManager, prefix: &str, clock: &ManualClock) -> Harness {
+    instance_with_limit(conn, prefix, clock, 3)
+}
+
+/// Like [`instance`], allowing `limit` failures a minute. Concurrent attempts with the right
+/// secret also take a place while they are checked, so races of many good requests need a
+/// limit above their number.
+pub(crate) fn instance_with_limit(
+    conn: &ConnectionManager,
+    prefix: &str,
+    clock: &ManualClock,
+    limit: u32,
+) -> Harness {
     let mut config = ServerConfig::default();
-    config.throttle = ThrottleConfig::new(3, Duration::from_secs(60));
+    config.throttle = ThrottleConfig::new(limit, Duration::from_secs(60));
     let throttle = RedisThrottleStore::builder(conn.clone())
         .key_prefix(prefix)
         .timeout(TIMEOUT)
