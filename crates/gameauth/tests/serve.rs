@@ -120,6 +120,7 @@ async fn demo_server_logs_in_completes_the_code_flow_and_stops_on_sigterm() {
     let response = client
         .post(format!("{base}/login"))
         .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", &base)
         .header("cookie", format!("gameauth_csrf={csrf_cookie}"))
         .body(login_body)
         .send()
@@ -134,7 +135,12 @@ async fn demo_server_logs_in_completes_the_code_flow_and_stops_on_sigterm() {
         .map(|v| v.to_str().unwrap().to_owned())
         .find(|v| v.starts_with("gameauth_session="))
         .unwrap();
-    assert!(session_header.contains("HttpOnly") && session_header.contains("SameSite=Lax"));
+    assert!(
+        session_header.contains("HttpOnly")
+            && session_header.contains("SameSite=Lax")
+            && session_header.contains("Secure"),
+        "{session_header}"
+    );
     let session = set_cookie(&response, "gameauth_session");
 
     // Back to authorize, logged in: a code for the registered redirect URI.
@@ -220,6 +226,106 @@ async fn demo_server_logs_in_completes_the_code_flow_and_stops_on_sigterm() {
             "a secret reached the log"
         );
     }
+}
+
+/// A fresh login form: its token (also the cookie's value).
+async fn login_form(client: &reqwest::Client, base: &str) -> (String, String) {
+    let response = client.get(format!("{base}/login")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let cookie = set_cookie(&response, "gameauth_csrf");
+    let html = response.text().await.unwrap();
+    (hidden_field(&html, "csrf"), cookie)
+}
+
+/// Posts the login form as a browser on `origin` would.
+async fn post_login(
+    client: &reqwest::Client,
+    base: &str,
+    origin: Option<&str>,
+    (csrf, cookie): &(String, String),
+    username: &str,
+    password: &str,
+) -> reqwest::Response {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("username", username)
+        .append_pair("password", password)
+        .append_pair("return_to", "/")
+        .append_pair("csrf", csrf)
+        .finish();
+    let mut request = client
+        .post(format!("{base}/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", format!("gameauth_csrf={cookie}"))
+        .body(body);
+    if let Some(origin) = origin {
+        request = request.header("origin", origin);
+    }
+    request.send().await.unwrap()
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn demo_login_form_tokens_work_once_and_only_from_this_site() {
+    let server = start(&["vegaslounge", "serve", "--listen", "127.0.0.1:0"], &[]);
+    let base = server.base.clone();
+    let client = http();
+    // A post from another site, or one that names no origin at all, is refused.
+    let form = login_form(&client, &base).await;
+    for origin in [Some("https://evil.example"), Some("null"), None] {
+        let refused = post_login(&client, &base, origin, &form, "alice", "alice-pass").await;
+        assert_eq!(refused.status(), 403, "{origin:?}");
+    }
+    // A wrong password uses the form up: the same token cannot be tried again.
+    let form = login_form(&client, &base).await;
+    let wrong = post_login(&client, &base, Some(&base), &form, "alice", "wrong").await;
+    assert_eq!(wrong.status(), 401);
+    let again = post_login(&client, &base, Some(&base), &form, "alice", "alice-pass").await;
+    assert_eq!(again.status(), 403, "a used form token is refused");
+    let fresh = login_form(&client, &base).await;
+    let ok = post_login(&client, &base, Some(&base), &fresh, "alice", "alice-pass").await;
+    assert_eq!(ok.status(), 303);
+    server.terminate();
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn demo_login_is_throttled_per_username_and_per_address() {
+    let path = write_config(
+        "serve-login-throttle.toml",
+        &format!(
+            "{CONFIG}\n[login]\nmax_failures = 3\nwindow_secs = 600\nsecure_cookies = false\n"
+        ),
+    );
+    let server = start(
+        &["vegaslounge", "serve", "--config", path.to_str().unwrap()],
+        &[("GAMEAUTH_TEST_VL777_SECRET", "from-the-environment")],
+    );
+    let base = server.base.clone();
+    let client = http();
+    for _ in 0..3 {
+        let form = login_form(&client, &base).await;
+        let wrong = post_login(&client, &base, Some(&base), &form, "bob", "guess").await;
+        assert_eq!(wrong.status(), 401);
+    }
+    // Even the right password is refused now, with the time to wait.
+    let form = login_form(&client, &base).await;
+    let refused = post_login(&client, &base, Some(&base), &form, "bob", "bob-pass").await;
+    assert_eq!(refused.status(), 429);
+    let wait: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=600).contains(&wait), "{wait}");
+    // Without `Secure` when so configured (a plain-http demo on another host).
+    let session = refused
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect::<Vec<_>>();
+    assert!(session.iter().all(|c| !c.contains("Secure")), "{session:?}");
+    server.terminate();
 }
 
 fn write_config(name: &str, text: &str) -> std::path::PathBuf {

@@ -11,6 +11,7 @@ use vegaslounge_oauth::{
     ServerConfig, StoredSecret,
 };
 
+use super::login::LoginSettings;
 use crate::error::CliError;
 
 /// The configuration used when no `--config` is given.
@@ -32,6 +33,11 @@ header_read_timeout_ms = 10000
 body_read_timeout_ms = 10000
 keep_alive_timeout_ms = 30000
 max_connections = 512
+
+[login]
+max_failures = 5
+window_secs = 900
+secure_cookies = true
 
 [security]
 allow_ips = ["127.0.0.1/32", "::1/128"]
@@ -80,6 +86,8 @@ struct FileConfig {
     tokens: TokensSection,
     #[serde(default)]
     http: HttpSection,
+    #[serde(default)]
+    login: LoginSection,
     #[serde(default)]
     security: SecuritySection,
     #[serde(default)]
@@ -182,6 +190,29 @@ impl Default for HttpSection {
     }
 }
 
+/// `[login]`: the demo login's brute-force limit and cookie flags.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct LoginSection {
+    max_failures: u32,
+    window_secs: u64,
+    secure_cookies: bool,
+}
+
+impl Default for LoginSection {
+    fn default() -> Self {
+        let login = LoginSettings::default();
+        Self {
+            max_failures: login.max_failures,
+            window_secs: login.window.as_secs(),
+            secure_cookies: login.secure_cookies,
+        }
+    }
+}
+
+/// The longest accepted `login.window_secs`: one day.
+const MAX_LOGIN_WINDOW_SECS: u64 = 24 * 3600;
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 struct SecuritySection {
@@ -277,6 +308,7 @@ pub(crate) struct ServeConfig {
     pub(crate) server: ServerConfig,
     pub(crate) clients: Vec<RegisteredClient>,
     pub(crate) players: Vec<Player>,
+    pub(crate) login: LoginSettings,
 }
 
 fn config_err(message: impl Into<String>) -> CliError {
@@ -325,6 +357,17 @@ pub(crate) fn load(
             ForwardedHeaderName::Forwarded => ForwardedHeader::Forwarded,
         });
     server.validate().map_err(|e| config_err(e.0))?;
+    let l = &file.login;
+    if l.max_failures == 0 || !(1..=MAX_LOGIN_WINDOW_SECS).contains(&l.window_secs) {
+        return Err(config_err(format!(
+            "login.max_failures must be at least 1 and login.window_secs between 1 and {MAX_LOGIN_WINDOW_SECS}"
+        )));
+    }
+    let login = LoginSettings {
+        max_failures: l.max_failures,
+        window: Duration::from_secs(l.window_secs),
+        secure_cookies: l.secure_cookies,
+    };
 
     if file.clients.is_empty() {
         return Err(config_err("at least one [[clients]] entry is required"));
@@ -350,6 +393,7 @@ pub(crate) fn load(
         server,
         clients,
         players,
+        login,
     })
 }
 
@@ -647,6 +691,27 @@ mod tests {
             let err = load(&text, None, no_env).unwrap_err().to_string();
             let name = key.trim_end_matches("_ms");
             assert!(err.contains(name), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn login_section_sets_the_brute_force_limit_and_cookie_flags() {
+        let c = load(DEMO_CONFIG, None, no_env).unwrap();
+        assert_eq!(c.login, LoginSettings::default());
+        assert!(c.login.secure_cookies);
+        let text = DEMO_CONFIG
+            .replace("max_failures = 5", "max_failures = 3")
+            .replace("secure_cookies = true", "secure_cookies = false");
+        let c = load(&text, None, no_env).unwrap();
+        assert_eq!((c.login.max_failures, c.login.secure_cookies), (3, false));
+        for bad in ["max_failures = 0", "window_secs = 0", "window_secs = 86401"] {
+            let key = bad.split(' ').next().unwrap();
+            let text = DEMO_CONFIG
+                .lines()
+                .map(|l| if l.starts_with(key) { bad } else { l })
+                .collect::<Vec<_>>()
+                .join("\n");
+            assert!(load(&text, None, no_env).is_err(), "{bad}");
         }
     }
 

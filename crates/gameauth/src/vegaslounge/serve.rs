@@ -13,6 +13,7 @@ use vegaslounge_oauth::{
 use super::ServeArgs;
 use super::config::{self, DEMO_CONFIG, StoreSettings};
 use super::demo::DemoOperator;
+use super::login::LoginGuard;
 use crate::error::CliError;
 
 /// The demo client's secret and the demo player's password, as in [`DEMO_CONFIG`].
@@ -37,9 +38,12 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), CliError> {
     })?;
     let banner = demo.then(|| demo_banner(&config));
 
-    let operator = Arc::new(DemoOperator::new(config.players));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let stores = open_stores(&config.store, &clock).await?;
+    let operator = Arc::new(DemoOperator::new(
+        config.players,
+        LoginGuard::new(config.login, stores.login_throttle),
+    ));
     let clients = StaticClients::new(config.clients).map_err(|e| CliError::Config(e.0))?;
     let server = OAuthServer::builder()
         .config(config.server)
@@ -76,6 +80,9 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), CliError> {
 struct Stores {
     grants: Arc<dyn GrantStore>,
     throttle: Arc<dyn ThrottleStore>,
+    /// The demo login's attempt counters, apart from the token endpoint's (their windows and
+    /// limits differ, and both count per address).
+    login_throttle: Arc<dyn ThrottleStore>,
     /// Drops expired records of the memory store; Redis expires them by TTL.
     sweeper: Option<SweeperHandle>,
 }
@@ -87,6 +94,7 @@ async fn open_stores(settings: &StoreSettings, clock: &Arc<dyn Clock>) -> Result
             Ok(Stores {
                 grants: store.clone(),
                 throttle: Arc::new(MemoryThrottleStore::new()),
+                login_throttle: Arc::new(MemoryThrottleStore::new()),
                 sweeper: Some(spawn_sweeper(store, clock.clone(), SWEEP_EVERY)),
             })
         }
@@ -104,15 +112,21 @@ async fn open_stores(settings: &StoreSettings, clock: &Arc<dyn Clock>) -> Result
                 .clock(clock.clone())
                 .build()
                 .map_err(|e| CliError::Config(e.0))?;
-            let throttle = RedisThrottleStore::builder(conn)
+            let throttle = RedisThrottleStore::builder(conn.clone())
                 .key_prefix(key_prefix.as_str())
                 .timeout(*timeout)
                 .build()
                 .map_err(|e| CliError::Config(e.0))?;
+            let login_throttle = RedisThrottleStore::builder(conn)
+                .key_prefix(format!("{key_prefix}login:"))
+                .timeout(*timeout)
+                .build()
+                .map_err(|e| CliError::Config(format!("store.key_prefix: {}", e.0)))?;
             eprintln!("grant store: redis, key prefix \"{key_prefix}\"");
             Ok(Stores {
                 grants: Arc::new(grants),
                 throttle: Arc::new(throttle),
+                login_throttle: Arc::new(login_throttle),
                 sweeper: None,
             })
         }
