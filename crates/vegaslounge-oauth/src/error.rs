@@ -100,6 +100,9 @@ pub enum Reason {
     CodeReplayed,
     /// The code belongs to another client or another redirect URI.
     CodeMismatch,
+    /// The PKCE code verifier is missing, malformed or does not match the code's challenge, or
+    /// was sent for a code issued without one.
+    PkceMismatch,
     /// The refresh token is unknown (or its grant was revoked).
     RefreshTokenInvalid,
     /// The refresh token has expired.
@@ -172,6 +175,7 @@ impl OAuthError {
             | Reason::CodeExpired
             | Reason::CodeReplayed
             | Reason::CodeMismatch
+            | Reason::PkceMismatch
             | Reason::RefreshTokenInvalid
             | Reason::RefreshTokenExpired
             | Reason::RefreshTokenReused
@@ -223,6 +227,7 @@ impl OAuthError {
             Reason::CodeExpired => "the authorization code has expired",
             Reason::CodeReplayed => "the authorization code was already used",
             Reason::CodeMismatch => "the authorization code was issued to another client",
+            Reason::PkceMismatch => "the code verifier does not match the code challenge",
             Reason::RefreshTokenInvalid => "the refresh token is not valid",
             Reason::RefreshTokenExpired => "the refresh token has expired",
             Reason::RefreshTokenReused => "the refresh token was already used",

@@ -80,11 +80,11 @@
 //! let code = server.issue_code("VL001", "https://fl.vegaslounge.live", "a3u").await?;
 //! // What Vegas Lounge then does on the token endpoint:
 //! let vl = server.authenticate_client("VL001", "change-me", None).await?;
-//! let tokens = server.exchange_code(&vl, code.expose_secret(), None).await?;
+//! let tokens = server.exchange_code(&vl, code.expose_secret(), None, None).await?;
 //! let account = server.account(tokens.access_token.expose_secret(), Some("VL001")).await?;
 //! assert!(account.to_json().contains(r#""balance":405.64"#));
 //! // A code works once.
-//! assert!(server.exchange_code(&vl, code.expose_secret(), None).await.is_err());
+//! assert!(server.exchange_code(&vl, code.expose_secret(), None, None).await.is_err());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```

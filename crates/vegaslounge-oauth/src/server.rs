@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use auth_core::{Clock, SystemClock};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::HeaderMap;
 
 use crate::client::{ClientRegistry, MAX_CLIENT_ID_LEN, MAX_REDIRECT_URI_LEN, RegisteredClient};
@@ -21,7 +23,7 @@ use crate::store::{
 };
 use crate::throttle::{MemoryThrottleStore, Throttle, ThrottleKey, ThrottleStore};
 use crate::token::{
-    AccessToken, AuthorizationCode, GrantId, RefreshToken, TokenHash, random_token,
+    AccessToken, AuthorizationCode, CodeVerifier, GrantId, RefreshToken, TokenHash, random_token,
 };
 
 /// Longest `state` echoed back; longer values are refused with `invalid_request`.
@@ -285,6 +287,10 @@ impl OAuthServer {
             Ok(_) => return fail(Reason::UnsupportedResponseType, state),
             Err(r) => return fail(r, state),
         }
+        let pkce_challenge = match pkce_challenge(&params) {
+            Ok(challenge) => challenge,
+            Err(r) => return fail(r, state),
+        };
         let player_id = match self.sessions.current_player(headers).await {
             Ok(Some(p)) => p,
             Ok(None) => {
@@ -301,7 +307,10 @@ impl OAuthServer {
             Ok(_) => return fail(Reason::AccessDenied, state),
             Err(e) => return fail(OAuthError::from(e).reason(), state),
         }
-        match self.store_code(&client, redirect_uri, &player_id).await {
+        match self
+            .store_code(&client, redirect_uri, &player_id, pkce_challenge)
+            .await
+        {
             Ok(code) => {
                 let mut query = vec![("code", code.expose_secret())];
                 query.extend(state.map(|s| ("state", s)));
@@ -328,7 +337,8 @@ impl OAuthServer {
         if !client.redirect_uri_matches(redirect_uri) {
             return Err(Reason::RedirectUriMismatch.into());
         }
-        self.store_code(&client, redirect_uri, player_id).await
+        self.store_code(&client, redirect_uri, player_id, None)
+            .await
     }
 
     async fn store_code(
@@ -336,6 +346,7 @@ impl OAuthServer {
         client: &RegisteredClient,
         redirect_uri: &str,
         player_id: &str,
+        pkce_challenge: Option<TokenHash>,
     ) -> Result<AuthorizationCode, OAuthError> {
         let code = random_token();
         let grant = Arc::new(Grant {
@@ -348,6 +359,7 @@ impl OAuthServer {
                 code: TokenHash::of(&code),
                 grant,
                 redirect_uri: redirect_uri.to_owned(),
+                pkce_challenge,
                 expires_at: self.clock.now() + self.config.code_ttl,
             })
             .await?;
@@ -404,9 +416,18 @@ impl OAuthServer {
             )
             .await?;
         match request.grant() {
-            TokenGrant::AuthorizationCode { code, redirect_uri } => {
-                self.exchange_code(&client, code.expose_secret(), redirect_uri.as_deref())
-                    .await
+            TokenGrant::AuthorizationCode {
+                code,
+                redirect_uri,
+                code_verifier,
+            } => {
+                self.exchange_code(
+                    &client,
+                    code.expose_secret(),
+                    redirect_uri.as_deref(),
+                    code_verifier.as_ref().map(CodeVerifier::expose_secret),
+                )
+                .await
             }
             TokenGrant::RefreshToken(token) => self.refresh(&client, token.expose_secret()).await,
             TokenGrant::Unsupported => Err(Reason::UnsupportedGrantType.into()),
@@ -425,17 +446,23 @@ impl OAuthServer {
         (AccessToken::new(access), RefreshToken::new(refresh), pair)
     }
 
-    /// Redeems an authorization code (single use, bound to the client and, when sent, the
-    /// redirect URI). A replayed code fails and revokes every token issued from it. A code of a
+    /// Redeems an authorization code (single use, bound to the client, to the redirect URI
+    /// when one is sent, and to its PKCE challenge: a code issued with `code_challenge` needs
+    /// the matching `code_verifier`, and a verifier for a code issued without one is refused,
+    /// `invalid_grant` either way). A replayed code fails and revokes every token issued from it. A code of a
     /// player who was disabled since the authorization fails (1005) and its grant is revoked.
     pub async fn exchange_code(
         &self,
         client: &AuthenticatedClient,
         code: &str,
         redirect_uri: Option<&str>,
+        code_verifier: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
         if code.len() > MAX_TOKEN_LEN {
             return Err(Reason::ParameterTooLong("code").into());
+        }
+        if code_verifier.is_some_and(|v| !is_code_verifier(v)) {
+            return Err(Reason::PkceMismatch.into());
         }
         let now = self.clock.now();
         let (access_token, refresh_token, pair) = self.new_pair(now);
@@ -445,6 +472,7 @@ impl OAuthServer {
                 code: TokenHash::of(code),
                 client_id: client.client_id().to_owned(),
                 redirect_uri: redirect_uri.map(str::to_owned),
+                pkce_verifier: code_verifier.map(TokenHash::of),
                 now,
                 pair,
             })
@@ -462,6 +490,7 @@ impl OAuthServer {
             Redeemed::NotFound => Err(Reason::CodeInvalid.into()),
             Redeemed::Expired => Err(Reason::CodeExpired.into()),
             Redeemed::Mismatch => Err(Reason::CodeMismatch.into()),
+            Redeemed::PkceMismatch => Err(Reason::PkceMismatch.into()),
             Redeemed::Replayed => {
                 tracing::warn!(
                     client_id = client.client_id(),
@@ -640,6 +669,37 @@ impl OAuthServer {
             revoked_grants,
         })
     }
+}
+
+/// The PKCE challenge of an authorize request (RFC 7636, RFC 9700): `code_challenge` with
+/// `code_challenge_method=S256`, decoded to the SHA-256 it carries. A challenge with the method
+/// `plain` or without a method (which means `plain`), a method without a challenge, or a
+/// challenge that is not 43 base64url characters is `invalid_request`.
+fn pkce_challenge(params: &Params<'_>) -> Result<Option<TokenHash>, Reason> {
+    let challenge = params.get("code_challenge", 128)?;
+    let method = params.get("code_challenge_method", 16)?;
+    match (challenge, method) {
+        (None, None) => Ok(None),
+        (None, Some(_)) => Err(Reason::MissingParameter("code_challenge")),
+        (Some(_), method) if method != Some("S256") => {
+            Err(Reason::MalformedParameter("code_challenge_method"))
+        }
+        (Some(challenge), _) => {
+            let mut digest = [0u8; 32];
+            match URL_SAFE_NO_PAD.decode_slice(challenge, &mut digest) {
+                Ok(32) if challenge.len() == 43 => Ok(Some(TokenHash::from_bytes(digest))),
+                _ => Err(Reason::MalformedParameter("code_challenge")),
+            }
+        }
+    }
+}
+
+/// RFC 7636 §4.1: 43 to 128 characters of `A-Z a-z 0-9 - . _ ~`.
+fn is_code_verifier(verifier: &str) -> bool {
+    (43..=128).contains(&verifier.len())
+        && verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
 fn remaining_secs(until: SystemTime, now: SystemTime) -> u64 {

@@ -5,6 +5,7 @@ mod authorize;
 mod e2e;
 mod logout;
 mod network;
+mod pkce;
 #[cfg(feature = "redis")]
 mod redis_faults;
 #[cfg(feature = "redis")]

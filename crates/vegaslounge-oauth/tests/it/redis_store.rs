@@ -260,12 +260,14 @@ async fn a_players_grant_set_holds_only_grants_within_their_retention() {
                 player_id: PLAYER.to_owned(),
             }),
             redirect_uri: "https://fl.vegaslounge.live".to_owned(),
+            pkce_challenge: None,
             expires_at: at + Duration::from_secs(60),
         };
         let request = RedeemCode {
             code,
             client_id: CLIENT.to_owned(),
             redirect_uri: None,
+            pkce_verifier: None,
             now: at,
             pair: NewPair {
                 access: TokenHash::of(&format!("access-{grant}")),
@@ -326,6 +328,7 @@ async fn refused_redemptions_leave_no_keys_behind() {
                 player_id: PLAYER.to_owned(),
             }),
             redirect_uri: "https://fl.vegaslounge.live".to_owned(),
+            pkce_challenge: None,
             expires_at: t0 + Duration::from_secs(60),
         })
         .await
@@ -335,6 +338,7 @@ async fn refused_redemptions_leave_no_keys_behind() {
         code,
         client_id: client.to_owned(),
         redirect_uri: None,
+        pkce_verifier: None,
         now: at,
         pair: NewPair {
             access: TokenHash::of(&format!("access-{tag}")),
