@@ -158,7 +158,7 @@ impl Client {
                 Err(e) => Err(Error::Transport(e)),
             };
             let retry_after = match &outcome {
-                Err(Error::Transport(e)) if retryable_transport(e) => None,
+                Err(Error::Transport(e)) if e.is_retryable() => None,
                 Err(Error::HttpStatus {
                     status,
                     retry_after,
@@ -174,13 +174,6 @@ impl Client {
             }
         }
     }
-}
-
-fn retryable_transport(e: &TransportError) -> bool {
-    matches!(
-        e.kind(),
-        TransportErrorKind::Connect | TransportErrorKind::Timeout | TransportErrorKind::Io
-    )
 }
 
 /// Sleeps before attempt number `attempt` if the policy allows it and the wait ends before the
