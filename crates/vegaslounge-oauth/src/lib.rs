@@ -133,4 +133,4 @@ pub use store::RedisStore;
 pub use store::{GrantStore, MemoryStore};
 #[cfg(feature = "redis")]
 pub use throttle::redis::RedisThrottleStore;
-pub use throttle::{MemoryThrottleStore, ThrottleConfig, ThrottleKey, ThrottleStore};
+pub use throttle::{MemoryThrottleStore, Throttle, ThrottleConfig, ThrottleKey, ThrottleStore};

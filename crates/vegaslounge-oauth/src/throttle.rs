@@ -173,20 +173,24 @@ impl ThrottleStore for MemoryThrottleStore {
     }
 }
 
-/// The server's throttle: its limits and the store that holds the counters.
+/// A throttle: limits and the store that holds the counters. The server keeps one for client
+/// authentication; a host can keep another for its own login form (with a store of its own,
+/// since both count per address).
 #[derive(Debug)]
-pub(crate) struct Throttle {
+pub struct Throttle {
     config: ThrottleConfig,
     store: Arc<dyn ThrottleStore>,
 }
 
 impl Throttle {
-    pub(crate) fn new(config: ThrottleConfig, store: Arc<dyn ThrottleStore>) -> Self {
+    /// Limits `config` over the counters in `store`; `max_failures == 0` disables it.
+    pub fn new(config: ThrottleConfig, store: Arc<dyn ThrottleStore>) -> Self {
         Self { config, store }
     }
 
-    /// Reserves an attempt under `keys`: `Some(wait)` when any key is at its limit.
-    pub(crate) async fn reserve(
+    /// Reserves an attempt under `keys`: `Some(wait)` when any key is at its limit (see
+    /// [`ThrottleStore::reserve`]). Check the credential only after `None`.
+    pub async fn reserve(
         &self,
         keys: &[ThrottleKey],
         now: SystemTime,
@@ -198,7 +202,7 @@ impl Throttle {
     }
 
     /// Gives back the reservation of a successful attempt made at `reserved_at`.
-    pub(crate) async fn release(
+    pub async fn release(
         &self,
         keys: &[ThrottleKey],
         reserved_at: SystemTime,

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use http::HeaderMap;
 use http::header::{HOST, ORIGIN, REFERER};
-use vegaslounge_oauth::{StoreError, ThrottleConfig, ThrottleKey, ThrottleStore};
+use vegaslounge_oauth::{StoreError, Throttle, ThrottleConfig, ThrottleKey, ThrottleStore};
 
 /// How long a login form may be used.
 const FORM_LIFETIME: Duration = Duration::from_secs(10 * 60);
@@ -48,8 +48,7 @@ impl Default for LoginSettings {
 #[derive(Debug)]
 pub(crate) struct LoginGuard {
     forms: Mutex<HashMap<String, Instant>>,
-    throttle: Arc<dyn ThrottleStore>,
-    config: ThrottleConfig,
+    throttle: Throttle,
     secure_cookies: bool,
 }
 
@@ -57,8 +56,10 @@ impl LoginGuard {
     pub(crate) fn new(settings: LoginSettings, throttle: Arc<dyn ThrottleStore>) -> Self {
         Self {
             forms: Mutex::new(HashMap::new()),
-            throttle,
-            config: ThrottleConfig::new(settings.max_failures, settings.window),
+            throttle: Throttle::new(
+                ThrottleConfig::new(settings.max_failures, settings.window),
+                throttle,
+            ),
             secure_cookies: settings.secure_cookies,
         }
     }
@@ -103,10 +104,7 @@ impl LoginGuard {
         keys: &[ThrottleKey],
         now: SystemTime,
     ) -> Result<Option<Duration>, StoreError> {
-        if self.config.max_failures == 0 || keys.is_empty() {
-            return Ok(None);
-        }
-        self.throttle.reserve(keys, &self.config, now).await
+        self.throttle.reserve(keys, now).await
     }
 
     /// Gives back the reservation of a successful login.
@@ -115,10 +113,7 @@ impl LoginGuard {
         keys: &[ThrottleKey],
         reserved_at: SystemTime,
     ) -> Result<(), StoreError> {
-        if self.config.max_failures == 0 || keys.is_empty() {
-            return Ok(());
-        }
-        self.throttle.release(keys, &self.config, reserved_at).await
+        self.throttle.release(keys, reserved_at).await
     }
 }
 

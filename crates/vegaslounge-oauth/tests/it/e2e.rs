@@ -4,18 +4,22 @@ use std::sync::Arc;
 
 use oauth2::basic::BasicClient;
 use oauth2::{
-    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
-    RedirectUrl, RequestTokenError, TokenResponse, TokenUrl,
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
+    EndpointSet, PkceCodeChallenge, RedirectUrl, RequestTokenError, TokenResponse, TokenUrl,
 };
 
 use crate::{CLIENT, Harness, PLAYER, REDIRECT, SECRET};
 
-#[tokio::test]
-async fn oauth2_client_completes_code_refresh_and_account_and_code_replay_is_refused() {
-    let h = Harness::new();
+/// An `oauth2` client as Vegas Lounge would configure it (credentials in the form body).
+type VlClient =
+    BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
+
+/// Serves `h`'s router on a loopback port; returns its base URL, a client for it and an HTTP
+/// client that follows no redirects.
+async fn serve_with_a_client(h: &Harness) -> (String, VlClient, reqwest::Client) {
     let app = vegaslounge_oauth::router(Arc::clone(&h.server));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
     let limits = h.server.config().http;
     tokio::spawn(vegaslounge_oauth::serve(
         listener,
@@ -23,8 +27,6 @@ async fn oauth2_client_completes_code_refresh_and_account_and_code_replay_is_ref
         limits,
         std::future::pending(),
     ));
-    let base = format!("http://{addr}");
-
     let client = BasicClient::new(ClientId::new(CLIENT.to_owned()))
         .set_client_secret(ClientSecret::new(SECRET.to_owned()))
         .set_auth_uri(AuthUrl::new(format!("{base}/oauth2.0/authorize")).unwrap())
@@ -35,6 +37,13 @@ async fn oauth2_client_completes_code_refresh_and_account_and_code_replay_is_ref
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
+    (base, client, http)
+}
+
+#[tokio::test]
+async fn oauth2_client_completes_code_refresh_and_account_and_code_replay_is_refused() {
+    let h = Harness::new();
+    let (base, client, http) = serve_with_a_client(&h).await;
 
     // The player's browser, logged in at the operator, follows the authorize URL.
     let (url, csrf) = client.authorize_url(CsrfToken::new_random).url();
@@ -126,27 +135,7 @@ async fn oauth2_client_completes_code_refresh_and_account_and_code_replay_is_ref
 #[tokio::test]
 async fn oauth2_client_with_pkce_s256_completes_and_a_wrong_verifier_is_refused() {
     let h = Harness::new();
-    let app = vegaslounge_oauth::router(Arc::clone(&h.server));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let limits = h.server.config().http;
-    tokio::spawn(vegaslounge_oauth::serve(
-        listener,
-        app,
-        limits,
-        std::future::pending(),
-    ));
-    let base = format!("http://{addr}");
-    let client = BasicClient::new(ClientId::new(CLIENT.to_owned()))
-        .set_client_secret(ClientSecret::new(SECRET.to_owned()))
-        .set_auth_uri(AuthUrl::new(format!("{base}/oauth2.0/authorize")).unwrap())
-        .set_token_uri(TokenUrl::new(format!("{base}/oauth2.0/token")).unwrap())
-        .set_redirect_uri(RedirectUrl::new(REDIRECT.to_owned()).unwrap())
-        .set_auth_type(AuthType::RequestBody);
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let (_, client, http) = serve_with_a_client(&h).await;
     let code_for = |challenge: PkceCodeChallenge| {
         let (url, _) = client
             .authorize_url(CsrfToken::new_random)

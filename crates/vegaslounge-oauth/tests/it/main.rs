@@ -279,6 +279,27 @@ impl Harness {
     }
 }
 
+/// Posts `form` to the token endpoint `n` times at once, taking turns over `instances`, and
+/// returns the answers' statuses.
+pub(crate) async fn concurrent_token_statuses(
+    instances: &[Arc<Harness>],
+    form: &str,
+    n: usize,
+) -> Vec<u16> {
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let h = Arc::clone(&instances[i % instances.len()]);
+            let form = form.to_owned();
+            tokio::spawn(async move { h.token(&form).await.status().as_u16() })
+        })
+        .collect();
+    let mut statuses = Vec::with_capacity(n);
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    statuses
+}
+
 pub(crate) fn form_post(path: &str, form: &str) -> Request<Bytes> {
     Request::post(path)
         .header("content-type", "application/x-www-form-urlencoded")

@@ -178,17 +178,7 @@ async fn concurrent_wrong_secrets_across_instances_never_exceed_the_limit() {
     let a = std::sync::Arc::new(instance(&conn, "vl:", &clock));
     let b = std::sync::Arc::new(instance(&conn, "vl:", &clock));
     let bad = format!("grant_type=authorization_code&code=c&client_id={CLIENT}&client_secret=bad");
-    let tasks: Vec<_> = (0..40)
-        .map(|i| {
-            let h = if i % 2 == 0 { a.clone() } else { b.clone() };
-            let bad = bad.clone();
-            tokio::spawn(async move { h.token(&bad).await.status().as_u16() })
-        })
-        .collect();
-    let mut statuses = Vec::new();
-    for task in tasks {
-        statuses.push(task.await.unwrap());
-    }
+    let statuses = crate::concurrent_token_statuses(&[a, b], &bad, 40).await;
     assert_eq!(
         statuses.iter().filter(|s| **s == 401).count(),
         3,

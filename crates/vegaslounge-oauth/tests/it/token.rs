@@ -408,16 +408,7 @@ async fn concurrent_wrong_secrets_never_get_more_checks_than_the_limit() {
         c.throttle = ThrottleConfig::new(10, std::time::Duration::from_secs(60));
     }));
     let bad = format!("grant_type=authorization_code&code=c&client_id={CLIENT}&client_secret=bad");
-    let tasks: Vec<_> = (0..40)
-        .map(|_| {
-            let (h, bad) = (h.clone(), bad.clone());
-            tokio::spawn(async move { h.token(&bad).await.status().as_u16() })
-        })
-        .collect();
-    let mut statuses = Vec::new();
-    for task in tasks {
-        statuses.push(task.await.unwrap());
-    }
+    let statuses = crate::concurrent_token_statuses(&[h], &bad, 40).await;
     assert_eq!(
         statuses.iter().filter(|s| **s == 401).count(),
         10,
