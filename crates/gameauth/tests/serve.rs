@@ -218,7 +218,7 @@ async fn demo_server_logs_in_completes_the_code_flow_and_stops_on_sigterm() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(status.success(), "{status:?}");
-    let rest: Vec<String> = server.stderr.try_iter().collect();
+    let rest = server.rest_of_stderr();
     assert!(rest.iter().any(|l| l == "stopped"), "{rest:#?}");
     for secret in ["alice-pass", code.as_str(), access, refresh] {
         assert!(

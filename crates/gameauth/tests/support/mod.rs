@@ -78,6 +78,23 @@ impl ServerProcess {
         }
     }
 
+    /// Every stderr line not read yet, up to the end of the stream. Call after the process
+    /// exited: the lines are forwarded by a reader thread, which may still be passing on the
+    /// last ones when the exit is seen, so this waits for the stream's end, not for what has
+    /// arrived so far.
+    pub(crate) fn rest_of_stderr(&self) -> Vec<String> {
+        let mut rest = Vec::new();
+        loop {
+            match self.stderr.recv_timeout(Duration::from_secs(60)) {
+                Ok(line) => rest.push(line),
+                Err(mpsc::RecvTimeoutError::Disconnected) => return rest,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    panic!("stderr did not end within 60 s; so far: {rest:#?}")
+                }
+            }
+        }
+    }
+
     /// Sends SIGTERM.
     pub(crate) fn terminate(&self) {
         let status = Command::new("kill")
