@@ -17,12 +17,12 @@
 
 use std::sync::{Arc, OnceLock};
 
-use auth_core::{AuthError, KeyRing, TokenVerifier, VerifiedPlayer, VerifyRequest, async_trait};
+use gameauth_core::{AuthError, KeyRing, TokenVerifier, VerifiedPlayer, VerifyRequest, async_trait};
 use bytes::Bytes;
-use creditpay_auth::callback::{CREDIT_LIMIT_TYPE, decode_query};
-use creditpay_auth::card::format_amount;
-use creditpay_auth::sign::{MISSPELT_SIGNATURE_HEADER, SIGNATURE_HEADER};
-use creditpay_auth::{
+use gameauth_creditpay::callback::{CREDIT_LIMIT_TYPE, decode_query};
+use gameauth_creditpay::card::format_amount;
+use gameauth_creditpay::sign::{MISSPELT_SIGNATURE_HEADER, SIGNATURE_HEADER};
+use gameauth_creditpay::{
     AvailableCard, CreditLimitAnswer, CreditLimitHandler, CreditLimitQuery, CreditLimitSource,
     InboundVerifier,
 };

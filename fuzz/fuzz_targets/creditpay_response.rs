@@ -10,8 +10,8 @@
 
 #![no_main]
 
-use creditpay_auth::Error;
-use creditpay_auth::response::parse_identify_auth;
+use gameauth_creditpay::Error;
+use gameauth_creditpay::response::parse_identify_auth;
 use gameauth_fuzz::{fields, json_code_is, response, status};
 use libfuzzer_sys::fuzz_target;
 

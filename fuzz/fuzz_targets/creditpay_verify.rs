@@ -17,10 +17,10 @@
 
 use std::sync::Arc;
 
-use auth_core::{KeyRing, ManualClock};
-use creditpay_auth::sign::{MISSPELT_SIGNATURE_HEADER, SIGNATURE_HEADER, check_signed_path};
-use creditpay_auth::verify::{presented_signature, verify_signature};
-use creditpay_auth::{Error, InboundVerifier, SignatureError};
+use gameauth_core::{KeyRing, ManualClock};
+use gameauth_creditpay::sign::{MISSPELT_SIGNATURE_HEADER, SIGNATURE_HEADER, check_signed_path};
+use gameauth_creditpay::verify::{presented_signature, verify_signature};
+use gameauth_creditpay::{Error, InboundVerifier, SignatureError};
 use gameauth_fuzz::{
     at, base64_decode, creditpay_oracle, creditpay_oracle_raw, fields, headers, text,
 };

@@ -16,11 +16,11 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use auth_core::{AuthError, KeyRing, ManualClock, async_trait};
+use gameauth_core::{AuthError, KeyRing, ManualClock, async_trait};
 use bytes::Bytes;
-use creditpay_auth::sign::{MISSPELT_SIGNATURE_HEADER, SIGNATURE_HEADER};
-use creditpay_auth::webhook::decode_event;
-use creditpay_auth::{
+use gameauth_creditpay::sign::{MISSPELT_SIGNATURE_HEADER, SIGNATURE_HEADER};
+use gameauth_creditpay::webhook::decode_event;
+use gameauth_creditpay::{
     InboundVerifier, MemoryDedupStore, WebhookDelivery, WebhookHandler, WebhookSink,
 };
 use gameauth_fuzz::{block_on, creditpay_oracle, fields, headers, json_record};
@@ -72,7 +72,7 @@ fuzz_target!(|data: &[u8]| {
         }
         assert!(e.retry >= 0);
         if let Some(amount) = &e.data.amount {
-            assert!(auth_core::lenient::is_decimal(amount), "amount {amount:?}");
+            assert!(gameauth_core::lenient::is_decimal(amount), "amount {amount:?}");
         }
         assert!(json_record(body), "a decoded body is a JSON object");
     }

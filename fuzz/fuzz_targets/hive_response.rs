@@ -16,11 +16,11 @@
 
 use std::sync::Arc;
 
-use auth_core::{HttpTransport, ManualClock, PlayerToken, TransportError};
+use gameauth_core::{HttpTransport, ManualClock, PlayerToken, TransportError};
 use bytes::Bytes;
 use gameauth_fuzz::{block_on, fields, json_code_is, response, status, text};
-use hive_auth::oauth::{TOKEN_PATH, jwt_expiry};
-use hive_auth::{HiveClient, HiveError, IncludeField, VerifyParams};
+use gameauth_hive::oauth::{TOKEN_PATH, jwt_expiry};
+use gameauth_hive::{HiveClient, HiveError, IncludeField, VerifyParams};
 use http::StatusCode;
 use libfuzzer_sys::fuzz_target;
 use secrecy::SecretString;

@@ -15,13 +15,13 @@
 
 use std::sync::{Arc, OnceLock};
 
-use auth_core::{
+use gameauth_core::{
     AuthError, KeyRing, ManualClock, TokenVerifier, VerifiedPlayer, VerifyRequest, async_trait,
 };
 use gameauth_fuzz::{block_on, fields, json_record, omg_oracle, text};
 use libfuzzer_sys::fuzz_target;
-use omg_auth::verify::trace_id;
-use omg_auth::{CallbackError, CallbackVerifier, SignatureError, VerifySessionResponder};
+use gameauth_omg::verify::trace_id;
+use gameauth_omg::{CallbackError, CallbackVerifier, SignatureError, VerifySessionResponder};
 use secrecy::SecretString;
 
 const KEY: &str = "39a6581c31ef3203a22edb2daa2ab6d1";
@@ -121,7 +121,7 @@ fuzz_target!(|data: &[u8]| {
         Ok(s) if s.operator_player_session.ct_eq(SESSION_DOWN) => 10015,
         Ok(s) if s.operator_player_session.ct_eq(SESSION_UP) => {
             let balance = s.custom_parameter.as_deref().unwrap_or_default();
-            if auth_core::lenient::is_decimal(balance) {
+            if gameauth_core::lenient::is_decimal(balance) {
                 1
             } else {
                 10015

@@ -13,11 +13,11 @@
 
 use std::sync::Arc;
 
-use auth_core::{FixedIds, HttpTransport, IssuedSecret, ManualClock, PlayerToken, TransportError};
+use gameauth_core::{FixedIds, HttpTransport, IssuedSecret, ManualClock, PlayerToken, TransportError};
 use bytes::Bytes;
 use gameauth_fuzz::{block_on, fields, json_code_is, response, status};
 use libfuzzer_sys::fuzz_target;
-use omg_auth::{AuthorizeRequest, Client, EnterGameRequest, Error, InGameRequest, ScreenMode};
+use gameauth_omg::{AuthorizeRequest, Client, EnterGameRequest, Error, InGameRequest, ScreenMode};
 use secrecy::SecretString;
 
 fn check<T>(outcome: &Result<T, Error>, status: http::StatusCode, body: &[u8]) {
@@ -65,7 +65,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(p) = &player {
         assert!(!p.token.expose_secret().is_empty());
         assert!(
-            auth_core::lenient::is_decimal(&p.balance),
+            gameauth_core::lenient::is_decimal(&p.balance),
             "balance {:?}",
             p.balance
         );

@@ -20,7 +20,7 @@ use gameauth_fuzz::{fields, headers, text};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use ipnet::IpNet;
 use libfuzzer_sys::fuzz_target;
-use vegaslounge_oauth::{ForwardedHeader, NetworkPolicy};
+use gameauth_vegaslounge::{ForwardedHeader, NetworkPolicy};
 
 const ALLOW: [&str; 3] = [
     "13.232.208.217/32",

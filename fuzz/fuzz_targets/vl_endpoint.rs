@@ -23,7 +23,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use auth_core::ManualClock;
+use gameauth_core::ManualClock;
 use bytes::Bytes;
 use gameauth_fuzz::{block_on, fields, headers, text};
 use http::header::{
@@ -32,8 +32,8 @@ use http::header::{
 };
 use http::{HeaderMap, Method, StatusCode, Uri};
 use libfuzzer_sys::fuzz_target;
-use vegaslounge_oauth::token::ClientSecret;
-use vegaslounge_oauth::{
+use gameauth_vegaslounge::token::ClientSecret;
+use gameauth_vegaslounge::{
     Account, AccountProvider, Balance, EndedSession, HookError, OAuthServer, PlayerSessions,
     RegisteredClient, StaticClients, StoredSecret, async_trait,
 };

@@ -14,12 +14,12 @@
 
 use std::sync::{Arc, OnceLock};
 
-use auth_core::ManualClock;
+use gameauth_core::ManualClock;
 use gameauth_fuzz::{block_on, text};
 use http::HeaderMap;
 use libfuzzer_sys::fuzz_target;
-use vegaslounge_oauth::token::ClientSecret;
-use vegaslounge_oauth::{
+use gameauth_vegaslounge::token::ClientSecret;
+use gameauth_vegaslounge::{
     Account, AccountProvider, AuthorizeOutcome, Balance, EndedSession, HookError, OAuthServer,
     PlayerSessions, RegisteredClient, StaticClients, StoredSecret, async_trait,
 };
@@ -152,7 +152,7 @@ fuzz_target!(|data: &[u8]| {
         .map(|(_, v)| v.as_str())
         .collect();
     if let [state] = sent_state.as_slice()
-        && state.len() <= vegaslounge_oauth::server::MAX_STATE_LEN
+        && state.len() <= gameauth_vegaslounge::server::MAX_STATE_LEN
     {
         assert_eq!(echoed, [state.as_str()], "state not echoed byte for byte");
     }

@@ -49,10 +49,10 @@ const MIN_SECRET_LEN: usize = 8;
 /// The provider crate whose tests must read a provider's signing vectors.
 fn crate_of(provider: &str) -> &'static str {
     match provider {
-        "omg" => "omg-auth",
-        "creditpay" => "creditpay-auth",
-        "hive" => "hive-auth",
-        _ => "vegaslounge-oauth",
+        "omg" => "gameauth-omg",
+        "creditpay" => "gameauth-creditpay",
+        "hive" => "gameauth-hive",
+        _ => "gameauth-vegaslounge",
     }
 }
 
@@ -353,7 +353,7 @@ fn signature_of(provider: &str, i: &Interaction, keys: &[&str]) -> Option<(&'sta
             let sign = find("sign")?;
             let query = i.request.query.as_deref().unwrap_or("");
             let ok = keys.iter().any(|k| {
-                auth_core::sign::md5_hex(&[query.as_bytes(), &body, k.as_bytes()])
+                gameauth_core::sign::md5_hex(&[query.as_bytes(), &body, k.as_bytes()])
                     .eq_ignore_ascii_case(sign)
             });
             Some(("sign", ok))
@@ -371,7 +371,8 @@ fn signature_of(provider: &str, i: &Interaction, keys: &[&str]) -> Option<(&'sta
                 _ => i.request.path.as_str(),
             };
             let ok = keys.iter().any(|k| {
-                auth_core::sign::hmac_sha1_base64(k.as_bytes(), &[path.as_bytes(), &body]) == sig
+                gameauth_core::sign::hmac_sha1_base64(k.as_bytes(), &[path.as_bytes(), &body])
+                    == sig
             });
             Some((header, ok))
         }
@@ -403,7 +404,7 @@ mod tests {
             pub(super) fn new() -> Self {
                 let p = std::env::temp_dir().join(format!(
                     "xtask-fixtures-{}",
-                    auth_core::ids::random_string(12, auth_core::ids::TRACE_ALPHABET)
+                    gameauth_core::ids::random_string(12, gameauth_core::ids::TRACE_ALPHABET)
                 ));
                 std::fs::create_dir_all(&p).unwrap();
                 Self(p)
@@ -439,7 +440,7 @@ mod tests {
     }
 
     fn good_sign() -> String {
-        auth_core::sign::md5_hex(&[b"trace_id=a", b"{}", KEY.as_bytes()])
+        gameauth_core::sign::md5_hex(&[b"trace_id=a", b"{}", KEY.as_bytes()])
     }
 
     #[test]

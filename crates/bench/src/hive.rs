@@ -1,4 +1,4 @@
-//! Items 2 and 3: Hive verification through `hive-auth` against a hand-written `reqwest` POST
+//! Items 2 and 3: Hive verification through `gameauth-hive` against a hand-written `reqwest` POST
 //! with the same headers and body, both against the same loopback stub; then failover to the
 //! fallback host when the primary accepts and never answers.
 
@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use auth_core::PlayerToken;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
-use hive_auth::{BreakerState, HiveClient, IncludeField, ServedBy, VerifyParams};
+use gameauth_core::PlayerToken;
+use gameauth_hive::{BreakerState, HiveClient, IncludeField, ServedBy, VerifyParams};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -61,7 +61,7 @@ fn params() -> VerifyParams {
         .include(IncludeField::IsBlocked)
 }
 
-/// The hand-written call: the same request `hive-auth` sends, on a `reqwest` client configured
+/// The hand-written call: the same request `gameauth-hive` sends, on a `reqwest` client configured
 /// like the SDK's default transport, and the same decision (result codes, `is_blocked`).
 #[derive(Clone)]
 struct Bare {
@@ -141,9 +141,9 @@ async fn ours_once(client: &HiveClient) -> Result<ServedBy, String> {
     let verified = client
         .verify_token(&params())
         .await
-        .map_err(|e| format!("hive-auth call: {e}"))?;
+        .map_err(|e| format!("gameauth-hive call: {e}"))?;
     if verified.fields.is_blocked.is_none() {
-        return Err("hive-auth call lost is_blocked".into());
+        return Err("gameauth-hive call lost is_blocked".into());
     }
     Ok(verified.served_by)
 }

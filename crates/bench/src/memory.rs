@@ -5,11 +5,11 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use serde_json::{Value, json};
-use vegaslounge_oauth::MemoryStore;
-use vegaslounge_oauth::store::{
+use gameauth_vegaslounge::MemoryStore;
+use gameauth_vegaslounge::store::{
     Grant, GrantId, GrantStore, NewCode, NewPair, RedeemCode, Redeemed, TokenHash,
 };
+use serde_json::{Value, json};
 
 use crate::report::{Bound, Row};
 use crate::vegas::{CLIENT_ID, REDIRECT_URI, player};

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use std::cell::RefCell;
 
+use gameauth_vegaslounge::store::redis::{ConnectionManager, RedisStore, connect};
 use serde_json::json;
 use tokio::runtime::Runtime;
-use vegaslounge_oauth::store::redis::{ConnectionManager, RedisStore, connect};
 
 use crate::Settings;
 use crate::hive::{first_error, sample};

@@ -4,9 +4,9 @@
 use std::hint::black_box;
 use std::time::{Duration, SystemTime};
 
-use auth_core::KeyRing;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use gameauth_core::KeyRing;
 use hmac::{Hmac, Mac};
 use md5::{Digest, Md5};
 use secrecy::SecretString;
@@ -114,18 +114,24 @@ pub(crate) fn run(settings: &Settings) -> Result<Vec<Row>, String> {
     let cp_key = SecretString::from(CP_KEY);
     let cp_ring = KeyRing::new(cp_key.clone());
     let now = SystemTime::now;
-    if omg_auth::sign::sign(OMG_QUERY, OMG_BODY, &omg_key) != OMG_SIGN
+    if gameauth_omg::sign::sign(OMG_QUERY, OMG_BODY, &omg_key) != OMG_SIGN
         || bare_md5_sign(OMG_QUERY, OMG_BODY, OMG_KEY) != OMG_SIGN
-        || omg_auth::verify::verify(Some(OMG_QUERY), OMG_BODY, Some(OMG_SIGN), &omg_ring, now())
+        || gameauth_omg::verify::verify(Some(OMG_QUERY), OMG_BODY, Some(OMG_SIGN), &omg_ring, now())
             .is_err()
         || !bare_md5_verify(OMG_QUERY, OMG_BODY, OMG_KEY, OMG_SIGN)
     {
         return Err("OMG signing sides disagree with the official vector".into());
     }
-    if creditpay_auth::sign::sign(&cp_key, CP_PATH, CP_BODY) != CP_SIGNATURE
+    if gameauth_creditpay::sign::sign(&cp_key, CP_PATH, CP_BODY) != CP_SIGNATURE
         || bare_hmac_sign(CP_KEY, CP_PATH, CP_BODY) != CP_SIGNATURE
-        || creditpay_auth::verify::verify_signature(&cp_ring, now(), CP_PATH, CP_BODY, CP_SIGNATURE)
-            .is_err()
+        || gameauth_creditpay::verify::verify_signature(
+            &cp_ring,
+            now(),
+            CP_PATH,
+            CP_BODY,
+            CP_SIGNATURE,
+        )
+        .is_err()
         || !bare_hmac_verify(CP_KEY, CP_PATH, CP_BODY, CP_SIGNATURE)
     {
         return Err("Credit Pay signing sides disagree with the official vector".into());
@@ -136,7 +142,7 @@ pub(crate) fn run(settings: &Settings) -> Result<Vec<Row>, String> {
             settings,
             "1a OMG sign vs bare MD5",
             || {
-                black_box(omg_auth::sign::sign(
+                black_box(gameauth_omg::sign::sign(
                     black_box(OMG_QUERY),
                     black_box(OMG_BODY),
                     &omg_key,
@@ -155,7 +161,7 @@ pub(crate) fn run(settings: &Settings) -> Result<Vec<Row>, String> {
             "1b OMG verify vs bare MD5 + compare",
             || {
                 // A verifier reads the clock on every call (for the key-rotation window).
-                let _ = black_box(omg_auth::verify::verify(
+                let _ = black_box(gameauth_omg::verify::verify(
                     Some(black_box(OMG_QUERY)),
                     black_box(OMG_BODY),
                     Some(black_box(OMG_SIGN)),
@@ -176,7 +182,7 @@ pub(crate) fn run(settings: &Settings) -> Result<Vec<Row>, String> {
             settings,
             "1c Credit Pay sign vs bare HMAC-SHA1",
             || {
-                black_box(creditpay_auth::sign::sign(
+                black_box(gameauth_creditpay::sign::sign(
                     &cp_key,
                     black_box(CP_PATH),
                     black_box(CP_BODY),
@@ -194,7 +200,7 @@ pub(crate) fn run(settings: &Settings) -> Result<Vec<Row>, String> {
             settings,
             "1d Credit Pay verify vs bare HMAC-SHA1 + compare",
             || {
-                let _ = black_box(creditpay_auth::verify::verify_signature(
+                let _ = black_box(gameauth_creditpay::verify::verify_signature(
                     &cp_ring,
                     now(),
                     black_box(CP_PATH),

@@ -9,6 +9,12 @@ use std::time::Duration;
 
 use axum::serve::ListenerExt as _;
 use bytes::Bytes;
+use gameauth_vegaslounge::token::ClientSecret;
+use gameauth_vegaslounge::{
+    Account, AccountProvider, Balance, EndedSession, GrantStore, HookError, NetworkPolicy,
+    OAuthServer, PlayerSessions, RegisteredClient, ServerConfig, StaticClients, StoredSecret,
+    async_trait,
+};
 use http::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue};
 use http::{Method, Request, StatusCode};
 use http_body_util::Full;
@@ -16,12 +22,6 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
-use vegaslounge_oauth::token::ClientSecret;
-use vegaslounge_oauth::{
-    Account, AccountProvider, Balance, EndedSession, GrantStore, HookError, NetworkPolicy,
-    OAuthServer, PlayerSessions, RegisteredClient, ServerConfig, StaticClients, StoredSecret,
-    async_trait,
-};
 
 use crate::Settings;
 use crate::hive::{first_error, sample};
@@ -104,7 +104,8 @@ pub(crate) fn serve(runtime: &Runtime, server: Arc<OAuthServer>) -> Result<Socke
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    let app = vegaslounge_oauth::router(server).into_make_service_with_connect_info::<SocketAddr>();
+    let app =
+        gameauth_vegaslounge::router(server).into_make_service_with_connect_info::<SocketAddr>();
     runtime.spawn(async move { axum::serve(listener, app).await });
     Ok(addr)
 }

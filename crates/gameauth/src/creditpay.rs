@@ -2,15 +2,15 @@
 //!
 //! The signature key comes from `CREDITPAY_SIGNATURE_KEY` (or `--signature-key-file`), the API
 //! key from `CREDITPAY_API_KEY` (or `--api-key-file`). Signing and verification are the
-//! `creditpay-auth` functions; `auth` is `creditpay_auth::Client::identify_auth`.
+//! `gameauth-creditpay` functions; `auth` is `gameauth_creditpay::Client::identify_auth`.
 
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use auth_core::secrecy::SecretString;
-use auth_core::{AuthError, KeyRing, PlayerToken};
 use clap::{Args, Subcommand};
-use creditpay_auth::{Client, IdentifyAuthRequest};
+use gameauth_core::secrecy::SecretString;
+use gameauth_core::{AuthError, KeyRing, PlayerToken};
+use gameauth_creditpay::{Client, IdentifyAuthRequest};
 use serde_json::{Value, json};
 
 use crate::body::{self, BodyArgs};
@@ -135,9 +135,9 @@ pub(crate) async fn run(command: Command) -> Result<(), CliError> {
 }
 
 fn check_path(path: &str) -> Result<(), Failure> {
-    creditpay_auth::sign::check_signed_path(path).map_err(|e| {
+    gameauth_creditpay::sign::check_signed_path(path).map_err(|e| {
         let why = match e {
-            creditpay_auth::Error::Config(m) => m,
+            gameauth_creditpay::Error::Config(m) => m,
             other => other.to_string(),
         };
         Failure::usage(format!(
@@ -150,7 +150,7 @@ fn sign(args: &SignArgs) -> Result<Value, Failure> {
     let key = args.key.key()?;
     let body = args.body.read()?;
     check_path(&args.path)?;
-    let signature = creditpay_auth::sign::sign(&key, &args.path, &body);
+    let signature = gameauth_creditpay::sign::sign(&key, &args.path, &body);
     let mut out = json!({ "signature": signature });
     if args.explain {
         out["string_to_sign"] = format!("{}{}", args.path, body::display(&body)).into();
@@ -164,7 +164,7 @@ fn verify(args: &VerifyArgs) -> Result<Value, Failure> {
     let body = args.body.read()?;
     check_path(&args.path)?;
     let keys = KeyRing::new(key);
-    match creditpay_auth::verify::verify_signature(
+    match gameauth_creditpay::verify::verify_signature(
         &keys,
         SystemTime::now(),
         &args.path,
@@ -185,7 +185,9 @@ async fn auth(args: &AuthArgs) -> Result<Value, Failure> {
     let client = Client::builder()
         .base_url(&args.base_url)
         .plat_id(&args.plat_id)
-        .api_key(auth_core::secrecy::ExposeSecret::expose_secret(&api_key))
+        .api_key(gameauth_core::secrecy::ExposeSecret::expose_secret(
+            &api_key,
+        ))
         .signature_keys(KeyRing::new(key))
         .build()
         .map_err(AuthError::from)?;

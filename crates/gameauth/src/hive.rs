@@ -1,6 +1,6 @@
 //! `gameauth hive …`: verify a player's login token and list a player's IdP accounts.
 //!
-//! Everything goes through `hive_auth::HiveClient`: v2 (the default) with the server OAuth token
+//! Everything goes through `gameauth_hive::HiveClient`: v2 (the default) with the server OAuth token
 //! from `HIVE_CLIENT_ID` / `HIVE_CLIENT_SECRET`, or the legacy v1 with the optional
 //! `HIVE_CERTIFICATION_KEY`; the documented hosts of an environment, or custom base URLs with an
 //! optional fallback.
@@ -8,9 +8,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use auth_core::{AuthError, PlayerToken};
 use clap::{Args, Subcommand, ValueEnum};
-use hive_auth::{
+use gameauth_core::{AuthError, PlayerToken};
+use gameauth_hive::{
     Environment, HiveClient, HiveError, IdpList, IncludeField, VerifiedToken, VerifyParams,
 };
 use serde_json::{Map, Value, json};
@@ -213,7 +213,7 @@ async fn verify(args: &VerifyArgs) -> Result<Value, Failure> {
             served_by,
         }) => Err(rejected(code.as_i64(), message, served_by.as_str())),
         Err(HiveError::DistributedTokenInvalid { message, served_by }) => Err(rejected(
-            hive_auth::VerifyCode::DistributedTokenInvalid.as_i64(),
+            gameauth_hive::VerifyCode::DistributedTokenInvalid.as_i64(),
             message,
             served_by.as_str(),
         )),

@@ -1,15 +1,15 @@
 //! `gameauth omg …`: OMG signatures and the player token call.
 //!
 //! The signing key comes from `OMG_SIGN_KEY` or `--key-file`. Signing and verification are the
-//! `omg-auth` functions over the exact query and body bytes; `authorize` is `omg_auth::Client`.
+//! `gameauth-omg` functions over the exact query and body bytes; `authorize` is `gameauth_omg::Client`.
 
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use auth_core::KeyRing;
-use auth_core::secrecy::SecretString;
 use clap::{Args, Subcommand};
-use omg_auth::{AuthorizeRequest, Client};
+use gameauth_core::KeyRing;
+use gameauth_core::secrecy::SecretString;
+use gameauth_omg::{AuthorizeRequest, Client};
 use serde_json::{Value, json};
 
 use crate::body::{self, BodyArgs};
@@ -115,13 +115,13 @@ pub(crate) async fn run(command: Command) -> Result<(), CliError> {
 fn sign(args: &SignArgs) -> Result<Value, Failure> {
     let key = args.key.key()?;
     let body = args.body.read()?;
-    omg_auth::verify::trace_id(&args.query).map_err(|_| {
+    gameauth_omg::verify::trace_id(&args.query).map_err(|_| {
         Failure::usage(
             "--query must be the raw query without the `?`: exactly one trace_id=<value> \
              parameter, e.g. trace_id=k3n9x0q2m7ab",
         )
     })?;
-    let sign = omg_auth::sign::sign(&args.query, &body, &key);
+    let sign = gameauth_omg::sign::sign(&args.query, &body, &key);
     let mut out = json!({ "sign": sign });
     if args.explain {
         out["string_to_sign"] = format!("{}{}<key>", args.query, body::display(&body)).into();
@@ -134,7 +134,7 @@ fn verify(args: &VerifyArgs) -> Result<Value, Failure> {
     let key = args.key.key()?;
     let body = args.body.read()?;
     let keys = KeyRing::new(key);
-    match omg_auth::verify::verify(
+    match gameauth_omg::verify::verify(
         Some(&args.query),
         &body,
         Some(&args.sign),
@@ -156,7 +156,7 @@ async fn authorize(args: &AuthorizeArgs) -> Result<Value, Failure> {
         .app_id(&args.app_id)
         .key(key)
         .build()
-        .map_err(auth_core::AuthError::from)?;
+        .map_err(gameauth_core::AuthError::from)?;
     let mut request = AuthorizeRequest::new(&args.uname, &args.nickname);
     if let Some(cid) = args.cid {
         request = request.with_cid(cid);
@@ -164,7 +164,7 @@ async fn authorize(args: &AuthorizeArgs) -> Result<Value, Failure> {
     let player = client
         .authorize(&request)
         .await
-        .map_err(auth_core::AuthError::from)?;
+        .map_err(gameauth_core::AuthError::from)?;
     let expires_at = player
         .expires_at
         .duration_since(UNIX_EPOCH)

@@ -20,7 +20,7 @@
 
 use std::io::Write;
 
-use auth_core::{AuthError, TransportErrorKind};
+use gameauth_core::{AuthError, TransportErrorKind};
 use serde_json::{Value, json};
 
 use crate::error::CliError;
@@ -164,7 +164,7 @@ fn print_json(value: &Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use auth_core::{DecodeError, TransportError};
+    use gameauth_core::{DecodeError, TransportError};
 
     #[test]
     fn provider_rejections_exit_1_with_code_and_message() {

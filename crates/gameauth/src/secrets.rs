@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use auth_core::secrecy::SecretString;
+use gameauth_core::secrecy::SecretString;
 
 use crate::output::Failure;
 

@@ -7,8 +7,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use auth_core::secrecy::SecretString;
-use auth_core::{KeyRing, ManualClock, PlayerToken, TransportErrorKind};
+use gameauth_core::secrecy::SecretString;
+use gameauth_core::{KeyRing, ManualClock, PlayerToken, TransportErrorKind};
 use testkit::{ChaosServer, Fault};
 
 /// Per-attempt timeout against a server that never answers: short, so those cells cost little.
@@ -48,24 +48,24 @@ fn transport_outcome(kind: TransportErrorKind) -> Outcome {
     }
 }
 
-fn omg_outcome<T>(r: Result<T, omg_auth::Error>) -> Outcome {
+fn omg_outcome<T>(r: Result<T, gameauth_omg::Error>) -> Outcome {
     match r {
         Ok(_) => Outcome::Ok,
-        Err(omg_auth::Error::Transport(t)) => transport_outcome(t.kind()),
-        Err(omg_auth::Error::HttpStatus { status, .. }) => Outcome::Status(status),
-        Err(omg_auth::Error::Decode(_)) => Outcome::Decode,
-        Err(omg_auth::Error::OutcomeUnknown) => Outcome::Unknown,
+        Err(gameauth_omg::Error::Transport(t)) => transport_outcome(t.kind()),
+        Err(gameauth_omg::Error::HttpStatus { status, .. }) => Outcome::Status(status),
+        Err(gameauth_omg::Error::Decode(_)) => Outcome::Decode,
+        Err(gameauth_omg::Error::OutcomeUnknown) => Outcome::Unknown,
         Err(e) => Outcome::Other(e.to_string()),
     }
 }
 
-fn creditpay_outcome<T>(r: Result<T, creditpay_auth::Error>) -> Outcome {
+fn creditpay_outcome<T>(r: Result<T, gameauth_creditpay::Error>) -> Outcome {
     match r {
         Ok(_) => Outcome::Ok,
-        Err(creditpay_auth::Error::Transport(t)) => transport_outcome(t.kind()),
-        Err(creditpay_auth::Error::HttpStatus { status, .. }) => Outcome::Status(status),
-        Err(creditpay_auth::Error::Decode(_)) => Outcome::Decode,
-        Err(creditpay_auth::Error::OutcomeUnknown) => Outcome::Unknown,
+        Err(gameauth_creditpay::Error::Transport(t)) => transport_outcome(t.kind()),
+        Err(gameauth_creditpay::Error::HttpStatus { status, .. }) => Outcome::Status(status),
+        Err(gameauth_creditpay::Error::Decode(_)) => Outcome::Decode,
+        Err(gameauth_creditpay::Error::OutcomeUnknown) => Outcome::Unknown,
         Err(e) => Outcome::Other(e.to_string()),
     }
 }
@@ -165,8 +165,8 @@ where
 
 const OMG_KEY: &str = "39a6581c31ef3203a22edb2daa2ab6d1";
 
-fn omg_client(base: String, attempt: Duration) -> omg_auth::Client {
-    omg_auth::Client::builder()
+fn omg_client(base: String, attempt: Duration) -> gameauth_omg::Client {
+    gameauth_omg::Client::builder()
         .base_url(base)
         .app_id("10013")
         .key(SecretString::from(OMG_KEY))
@@ -229,10 +229,10 @@ async fn omg_reads_retry_transport_failures_5xx_and_429_only() {
             cell(plain_outcome(fault), requests)
         },
         |base, attempt| async move {
-            let request = omg_auth::EnterGameRequest::new(
+            let request = gameauth_omg::EnterGameRequest::new(
                 "player-token-dummy".into(),
                 "1",
-                omg_auth::ScreenMode::HorizontalFull,
+                gameauth_omg::ScreenMode::HorizontalFull,
             );
             omg_outcome(omg_client(base, attempt).enter_game(&request).await)
         },
@@ -246,7 +246,7 @@ async fn omg_authorize_is_never_repeated_once_sent() {
         "OMG authorize (state-creating)",
         write_expectation,
         |base, attempt| async move {
-            let request = omg_auth::AuthorizeRequest::new("10032355", "Bill");
+            let request = gameauth_omg::AuthorizeRequest::new("10032355", "Bill");
             omg_outcome(omg_client(base, attempt).authorize(&request).await)
         },
     )
@@ -261,7 +261,7 @@ async fn creditpay_identify_auth_is_never_repeated_once_sent() {
         "Credit Pay identify_auth (state-creating)",
         write_expectation,
         |base, attempt| async move {
-            let client = creditpay_auth::Client::builder()
+            let client = gameauth_creditpay::Client::builder()
                 .base_url(format!("{base}/dg"))
                 .plat_id("328cf95950f54f89a2dd4c3bf98ac5fb")
                 .api_key("api-key-dummy")
@@ -270,7 +270,7 @@ async fn creditpay_identify_auth_is_never_repeated_once_sent() {
                 .clock(Arc::new(ManualClock::at_unix_seconds(1_732_520_000)))
                 .build()
                 .expect("valid Credit Pay client");
-            let request = creditpay_auth::IdentifyAuthRequest::new(
+            let request = gameauth_creditpay::IdentifyAuthRequest::new(
                 "473_32_86000698",
                 PlayerToken::new("customer-token-dummy"),
                 "https://platform.example/payment/callback",
@@ -291,14 +291,14 @@ fn hive_client(
     fallback: Option<String>,
     oauth: String,
     attempt: Duration,
-) -> hive_auth::HiveClient {
+) -> gameauth_hive::HiveClient {
     // Two attempts (primary, then fallback) fit in the deadline with room to spare.
     let deadline = if attempt == ATTEMPT {
         HIVE_DEADLINE
     } else {
         attempt * 2 + SLACK
     };
-    let mut b = hive_auth::HiveClient::builder()
+    let mut b = gameauth_hive::HiveClient::builder()
         .primary_url(primary)
         .oauth_url(oauth)
         .appid("com.com2us.hivesdk.normal.freefull.apple.global.ios.universal")
@@ -312,21 +312,21 @@ fn hive_client(
     b.build().expect("valid Hive client")
 }
 
-fn hive_outcome(r: Result<hive_auth::VerifiedToken, hive_auth::HiveError>) -> Outcome {
+fn hive_outcome(r: Result<gameauth_hive::VerifiedToken, gameauth_hive::HiveError>) -> Outcome {
     match r {
-        Ok(v) if v.served_by == hive_auth::ServedBy::Fallback => Outcome::Fallback,
+        Ok(v) if v.served_by == gameauth_hive::ServedBy::Fallback => Outcome::Fallback,
         Ok(_) => Outcome::Ok,
-        Err(hive_auth::HiveError::HttpStatus { status, .. }) => Outcome::Status(status),
-        Err(hive_auth::HiveError::Decode(_)) => Outcome::Decode,
-        Err(hive_auth::HiveError::Unavailable(_)) => Outcome::Unavailable,
+        Err(gameauth_hive::HiveError::HttpStatus { status, .. }) => Outcome::Status(status),
+        Err(gameauth_hive::HiveError::Decode(_)) => Outcome::Decode,
+        Err(gameauth_hive::HiveError::Unavailable(_)) => Outcome::Unavailable,
         Err(e) => Outcome::Other(e.to_string()),
     }
 }
 
 const HIVE_OK: &str = r#"{"result_code":0,"result_msg":"SUCCESS","token_validation":{"result_code":0,"result_msg":"SUCCESS"},"data":{}}"#;
 
-async fn hive_verify(client: &hive_auth::HiveClient) -> Outcome {
-    let params = hive_auth::VerifyParams::new(
+async fn hive_verify(client: &gameauth_hive::HiveClient) -> Outcome {
+    let params = gameauth_hive::VerifyParams::new(
         PlayerToken::new("player-token-dummy"),
         21,
         "255764404509548",

@@ -9,9 +9,9 @@
 
 use std::sync::Arc;
 
-use auth_core::secrecy::SecretString;
-use auth_core::{HttpTransport, KeyRing, ManualClock, PlayerToken, TransportError};
 use bytes::Bytes;
+use gameauth_core::secrecy::SecretString;
+use gameauth_core::{HttpTransport, KeyRing, ManualClock, PlayerToken, TransportError};
 
 fn answering(body: &'static str) -> Arc<dyn HttpTransport> {
     Arc::new(move |_req: http::Request<Bytes>| async move {
@@ -22,15 +22,15 @@ fn answering(body: &'static str) -> Arc<dyn HttpTransport> {
 /// A legacy Hive verification whose every answer comes from `transport`.
 async fn hive_v1_verification(
     transport: Arc<dyn HttpTransport>,
-) -> Result<hive_auth::VerifiedToken, hive_auth::HiveError> {
-    let client = hive_auth::HiveClient::builder()
+) -> Result<gameauth_hive::VerifiedToken, gameauth_hive::HiveError> {
+    let client = gameauth_hive::HiveClient::builder()
         .primary_url("https://hive.test")
         .appid("com.com2us.example")
         .certification_key(SecretString::from("dummy-certification-key"))
         .transport(transport)
         .build()
         .unwrap();
-    let params = hive_auth::VerifyParams::new(
+    let params = gameauth_hive::VerifyParams::new(
         PlayerToken::new("dummy-player-token"),
         21,
         "255764404509548",
@@ -42,14 +42,14 @@ async fn hive_v1_verification(
 async fn hive_never_verifies_a_player_from_an_array() {
     let outcome = hive_v1_verification(answering("[0]")).await;
     assert!(
-        matches!(outcome, Err(hive_auth::HiveError::Decode(_))),
+        matches!(outcome, Err(gameauth_hive::HiveError::Decode(_))),
         "{outcome:?}"
     );
 }
 
 #[tokio::test]
 async fn omg_issues_no_token_from_an_array() {
-    let client = omg_auth::Client::builder()
+    let client = gameauth_omg::Client::builder()
         .base_url("https://omg.test")
         .app_id("10013")
         .key(SecretString::from("39a6581c31ef3203a22edb2daa2ab6d1"))
@@ -57,17 +57,17 @@ async fn omg_issues_no_token_from_an_array() {
         .build()
         .unwrap();
     let outcome = client
-        .authorize(&omg_auth::AuthorizeRequest::new("10032355", "Bill"))
+        .authorize(&gameauth_omg::AuthorizeRequest::new("10032355", "Bill"))
         .await;
     assert!(
-        matches!(outcome, Err(omg_auth::Error::Decode(_))),
+        matches!(outcome, Err(gameauth_omg::Error::Decode(_))),
         "{outcome:?}"
     );
 }
 
 #[tokio::test]
 async fn creditpay_returns_no_code_from_an_array() {
-    let client = creditpay_auth::Client::builder()
+    let client = gameauth_creditpay::Client::builder()
         .base_url("https://cp.test/dg")
         .plat_id("328cf95950f54f89a2dd4c3bf98ac5fb")
         .api_key("dummy-api-key")
@@ -76,7 +76,7 @@ async fn creditpay_returns_no_code_from_an_array() {
         .transport(answering(r#"[0,null,["c0de","https://x.example/"]]"#))
         .build()
         .unwrap();
-    let request = creditpay_auth::IdentifyAuthRequest::new(
+    let request = gameauth_creditpay::IdentifyAuthRequest::new(
         "473_32_86000698",
         PlayerToken::new("dummy-customer-token"),
         "https://platform.example/payment/callback",
@@ -85,16 +85,18 @@ async fn creditpay_returns_no_code_from_an_array() {
     );
     let outcome = client.identify_auth(&request).await;
     assert!(
-        matches!(outcome, Err(creditpay_auth::Error::Decode(_))),
+        matches!(outcome, Err(gameauth_creditpay::Error::Decode(_))),
         "{outcome:?}"
     );
 }
 
 #[test]
 fn creditpay_refuses_a_webhook_event_given_as_an_array() {
-    assert!(creditpay_auth::webhook::decode_event(br#"["PAY_SUCCESS",null,0,"evt-1"]"#).is_err());
     assert!(
-        creditpay_auth::webhook::decode_event(
+        gameauth_creditpay::webhook::decode_event(br#"["PAY_SUCCESS",null,0,"evt-1"]"#).is_err()
+    );
+    assert!(
+        gameauth_creditpay::webhook::decode_event(
             br#"{"type":"PAY_SUCCESS","platform_id":"p","retry":0,"event_id":"evt-1","data":{}}"#
         )
         .is_ok()
@@ -106,7 +108,7 @@ async fn hive_decode_errors_carry_no_control_characters_from_the_answer() {
     // The reproducer's answer: an unknown `data` key with a CR whose number is out of range.
     let answer = r#"{"data":{"cresult^\reshina_Aamp":1e145719000},"result_code":0,"resuio9n":{"result_bodeest_msg":"SUCCESS"}}"#;
     let outcome = hive_v1_verification(answering(answer)).await;
-    let Err(err @ hive_auth::HiveError::Decode(_)) = &outcome else {
+    let Err(err @ gameauth_hive::HiveError::Decode(_)) = &outcome else {
         panic!("{outcome:?}");
     };
     let text = err.to_string();

@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
-use auth_core::secrecy::SecretString;
-use auth_core::{
+use bytes::Bytes;
+use gameauth_core::secrecy::SecretString;
+use gameauth_core::{
     AuthError, KeyRing, ManualClock, PlayerToken, TokenVerifier, VerifiedPlayer, VerifyRequest,
     async_trait,
 };
-use bytes::Bytes;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -86,7 +86,7 @@ async fn omg_flows_leak_no_secret() {
         .mount(&omg)
         .await;
     let key = SecretString::from("sentinel-omg-key");
-    let client = omg_auth::Client::builder()
+    let client = gameauth_omg::Client::builder()
         .base_url(omg.uri())
         .app_id("10013")
         .key(key.clone())
@@ -94,14 +94,14 @@ async fn omg_flows_leak_no_secret() {
         .unwrap();
     seen.debug("client", &client);
     let player = client
-        .authorize(&omg_auth::AuthorizeRequest::new("10032355", "Bill"))
+        .authorize(&gameauth_omg::AuthorizeRequest::new("10032355", "Bill"))
         .await
         .unwrap();
     seen.debug("authorized player", &player);
-    let launch = omg_auth::EnterGameRequest::new(
+    let launch = gameauth_omg::EnterGameRequest::new(
         player.token.clone(),
         "1",
-        omg_auth::ScreenMode::VerticalFull,
+        gameauth_omg::ScreenMode::VerticalFull,
     );
     seen.debug("launch request", &launch);
     let err = client.enter_game(&launch).await.unwrap_err();
@@ -109,17 +109,18 @@ async fn omg_flows_leak_no_secret() {
     seen.error("as AuthError", &AuthError::from(err));
 
     // Inbound: verify_session with a good and a bad signature.
-    let verifier = omg_auth::CallbackVerifier::builder()
+    let verifier = gameauth_omg::CallbackVerifier::builder()
         .key(key)
         .build()
         .unwrap();
     seen.debug("callback verifier", &verifier);
-    let responder = omg_auth::VerifySessionResponder::new(verifier, Arc::new(Sessions));
+    let responder = gameauth_omg::VerifySessionResponder::new(verifier, Arc::new(Sessions));
     let now = chrono_free_now();
     let body = format!(
         r#"{{"app_id":"10013","timestamp":{now},"operator_player_session":"sentinel-session-token","ip":"127.0.0.1","custom_parameter":"","game_id":1}}"#
     );
-    let sign = auth_core::sign::md5_hex(&[b"trace_id=abc", body.as_bytes(), b"sentinel-omg-key"]);
+    let sign =
+        gameauth_core::sign::md5_hex(&[b"trace_id=abc", body.as_bytes(), b"sentinel-omg-key"]);
     let ok = responder
         .respond(Some("trace_id=abc"), body.as_bytes(), Some(&sign))
         .await;
@@ -134,7 +135,7 @@ async fn omg_flows_leak_no_secret() {
 }
 
 fn chrono_free_now() -> i64 {
-    auth_core::clock::unix_millis(std::time::SystemTime::now()) / 1000
+    gameauth_core::clock::unix_millis(std::time::SystemTime::now()) / 1000
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -153,7 +154,7 @@ async fn creditpay_flows_leak_no_secret() {
         .respond_with(json(r#"{"code":500,"msg":"server error"}"#))
         .mount(&cp)
         .await;
-    let client = creditpay_auth::Client::builder()
+    let client = gameauth_creditpay::Client::builder()
         .base_url(format!("{}/dg", cp.uri()))
         .plat_id("328cf95950f54f89a2dd4c3bf98ac5fb")
         .api_key("sentinel-api-key")
@@ -162,7 +163,7 @@ async fn creditpay_flows_leak_no_secret() {
         .build()
         .unwrap();
     seen.debug("client", &client);
-    let request = creditpay_auth::IdentifyAuthRequest::new(
+    let request = gameauth_creditpay::IdentifyAuthRequest::new(
         "473_32_86000698",
         PlayerToken::new("sentinel-customer-token"),
         "https://platform.example/payment/callback",
@@ -176,14 +177,14 @@ async fn creditpay_flows_leak_no_secret() {
     seen.error("rejected", &err);
 
     // Inbound: a webhook carrying the customer token, signed with the sentinel key.
-    let verifier = creditpay_auth::InboundVerifier::new(
+    let verifier = gameauth_creditpay::InboundVerifier::new(
         "/api/v1/credit-pay/notify",
         KeyRing::new("sentinel-signature-key".into()),
     )
     .unwrap();
     seen.debug("inbound verifier", &verifier);
     let body = br#"{"type":"PAY_SUCCESS","platform_id":"p","retry":0,"event_id":"e-1","data":{"order_no":"o-1"}}"#;
-    let signature = auth_core::sign::hmac_sha1_base64(
+    let signature = gameauth_core::sign::hmac_sha1_base64(
         b"sentinel-signature-key",
         &[b"/api/v1/credit-pay/notify", body],
     );
@@ -216,7 +217,7 @@ async fn hive_flows_leak_no_secret() {
         ))
         .mount(&hive)
         .await;
-    let client = hive_auth::HiveClient::builder()
+    let client = gameauth_hive::HiveClient::builder()
         .primary_url(hive.uri())
         .appid("com.com2us.hivesdk.normal.freefull.apple.global.ios.universal")
         .client_credentials(
@@ -226,7 +227,7 @@ async fn hive_flows_leak_no_secret() {
         .build()
         .unwrap();
     seen.debug("client", &client);
-    let params = hive_auth::VerifyParams::new(
+    let params = gameauth_hive::VerifyParams::new(
         PlayerToken::new("sentinel-player-token"),
         21,
         "255764404509548",

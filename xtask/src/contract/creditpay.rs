@@ -19,10 +19,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use auth_core::{
+use gameauth_core::{
     AuthError, KeyRing, PlayerToken, TokenVerifier, VerifiedPlayer, VerifyRequest, async_trait,
 };
-use creditpay_auth::{
+use gameauth_creditpay::{
     AvailableCard, Client, CreditLimitAnswer, CreditLimitHandler, CreditLimitQuery,
     CreditLimitSource, Error, IdentifyAuthRequest, InboundVerifier, MemoryDedupStore, PlatIdParam,
     Recorded, ResponseCode, WebhookDedupStore, WebhookDelivery, WebhookEvent, WebhookHandler,

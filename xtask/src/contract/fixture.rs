@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use auth_core::{FixedIds, ManualClock};
+use gameauth_core::{FixedIds, ManualClock};
 use serde::Deserialize;
 use serde_json::Value;
 

@@ -1,4 +1,4 @@
-//! Contract runner for Hive: the `hive-auth` client against mocked `primary` and `fallback`
+//! Contract runner for Hive: the `gameauth-hive` client against mocked `primary` and `fallback`
 //! hosts (the OAuth token is served by the primary only).
 //!
 //! Keys: `client_id`, `client_secret` (v2) and, optionally, `certification_key` (v1). One client
@@ -25,9 +25,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use auth_core::secrecy::SecretString;
-use auth_core::{Clock, ManualClock, PlayerToken, TransportErrorKind};
-use hive_auth::{
+use gameauth_core::secrecy::SecretString;
+use gameauth_core::{Clock, ManualClock, PlayerToken, TransportErrorKind};
+use gameauth_hive::{
     AttemptFailure, HiveClient, HiveError, IdpCode, IdpIndex, IdpList, IncludeField, OAuthCode,
     PlayerFields, ServedBy, VerifiedToken, VerifyCode, VerifyParams,
 };
@@ -516,7 +516,7 @@ mod tests {
     #[test]
     fn outcome_checks_unavailable_details() {
         let err = || {
-            Err(HiveError::Unavailable(hive_auth::Unavailable {
+            Err(HiveError::Unavailable(gameauth_hive::Unavailable {
                 primary: AttemptFailure::Status(503),
                 fallback: Some(AttemptFailure::NotJson),
             }))

@@ -1,4 +1,4 @@
-//! Contract runner for OMG: the `omg-auth` client against mocked OMG hosts, and the
+//! Contract runner for OMG: the `gameauth-omg` client against mocked OMG hosts, and the
 //! `verify_session` responder against recorded callbacks.
 //!
 //! Steps (`"call"` selects the kind):
@@ -13,12 +13,12 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use auth_core::secrecy::SecretString;
-use auth_core::{
+use gameauth_core::secrecy::SecretString;
+use gameauth_core::{
     AuthError, Clock, FixedIds, ManualClock, TokenVerifier, VerifiedPlayer, VerifyRequest,
     async_trait,
 };
-use omg_auth::{
+use gameauth_omg::{
     AuthorizeRequest, CallbackVerifier, Client, EnterGameRequest, Error, InGameRequest, OmgCode,
     ScreenMode, VerifySessionResponder,
 };
@@ -305,7 +305,7 @@ async fn ingame(ctx: &Ctx<'_>, input: InGameInput, expect: Expect<LaunchOk>) -> 
 }
 
 fn launched(
-    result: Result<omg_auth::GameUrl, Error>,
+    result: Result<gameauth_omg::GameUrl, Error>,
     expect: Expect<LaunchOk>,
 ) -> Result<(), String> {
     match (result, expect) {

@@ -209,8 +209,8 @@ fn explain(request: &Request, candidates: &[&Interaction]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use auth_core::HttpTransport;
     use bytes::Bytes;
+    use gameauth_core::HttpTransport;
 
     fn fixture() -> Fixture {
         serde_json::from_value(serde_json::json!({
@@ -227,7 +227,7 @@ mod tests {
     }
 
     async fn send(uri: &str, sign: &str) -> (u16, Bytes) {
-        let t = auth_core::ReqwestTransport::new().unwrap();
+        let t = gameauth_core::ReqwestTransport::new().unwrap();
         let req = http::Request::post(format!("{uri}/x?trace_id=a"))
             .header("sign", sign)
             .body(Bytes::from_static(b"{\"k\":1}"))

@@ -24,18 +24,18 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use auth_core::ManualClock;
-use serde::Deserialize;
-use vegaslounge_oauth::store::{
+use gameauth_core::ManualClock;
+use gameauth_vegaslounge::store::{
     AccessGrant, GrantId, GrantStore, NewCode, RedeemCode, Redeemed, RotateRefresh, Rotated,
     TokenHash,
 };
-use vegaslounge_oauth::token::ClientSecret;
-use vegaslounge_oauth::{
+use gameauth_vegaslounge::token::ClientSecret;
+use gameauth_vegaslounge::{
     Account, AccountProvider, Balance, EndedSession, ErrorStyle, HookError, MemoryStore,
     NetworkPolicy, OAuthServer, PlayerSessions, RegisteredClient, ServerConfig, StaticClients,
     StoreError, StoredSecret, async_trait,
 };
+use serde::Deserialize;
 
 use super::fixture::RecordedResponse;
 use super::{Direction, Fixture, Vars, check_inbound_response, inbound_request};

@@ -4,12 +4,12 @@
 //! The runner builds a fresh client per step from the same `ids`, so every step draws the first
 //! id: the recorded `trace` headers (not covered by the signature) are all set to the first one.
 
-use auth_core::lenient::decode_json;
+use gameauth_core::lenient::decode_json;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
-use creditpay_auth::request::IDENTIFY_AUTH_PATH;
+use gameauth_creditpay::request::IDENTIFY_AUTH_PATH;
 
 use super::Secrets;
 use super::render::{Derived, Exchange, Scrubbed};
@@ -50,7 +50,7 @@ fn prefix(path: &str) -> &str {
 }
 
 fn sign(key: &str, body: &str) -> String {
-    auth_core::sign::hmac_sha1_base64(
+    gameauth_core::sign::hmac_sha1_base64(
         key.as_bytes(),
         &[IDENTIFY_AUTH_PATH.as_bytes(), body.as_bytes()],
     )
@@ -200,7 +200,7 @@ fn cards(cards: &Value) -> Result<Value, String> {
 
 #[derive(Deserialize)]
 struct Envelope {
-    #[serde(deserialize_with = "auth_core::lenient::i64_lenient")]
+    #[serde(deserialize_with = "gameauth_core::lenient::i64_lenient")]
     code: i64,
     #[serde(default)]
     msg: Option<String>,
@@ -226,7 +226,7 @@ fn expect(s: &Scrubbed) -> Value {
     let Ok(envelope) = decode_json::<Envelope>(s.response_body.as_bytes()) else {
         return decode;
     };
-    let message = auth_core::error::sanitize_message(envelope.msg.as_deref().unwrap_or(""));
+    let message = gameauth_core::error::sanitize_message(envelope.msg.as_deref().unwrap_or(""));
     match envelope.code {
         0 => {}
         500 => return json!({"error": {"kind": "server_error", "message": message}}),
@@ -246,7 +246,7 @@ fn expect(s: &Scrubbed) -> Value {
         {
             let mut ok = json!({"ident_code": d.ident_code, "url": d.url});
             if let Some(trace) = envelope.trace {
-                ok["trace"] = auth_core::error::sanitize_message(&trace).into();
+                ok["trace"] = gameauth_core::error::sanitize_message(&trace).into();
             }
             json!({ "ok": ok })
         }

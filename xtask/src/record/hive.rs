@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use hive_auth::{IdpCode, VerifyCode};
+use gameauth_hive::{IdpCode, VerifyCode};
 
 use super::FALLBACK_HOST;
 use super::render::{Derived, Exchange, Scrubbed};
@@ -33,11 +33,11 @@ pub(crate) const REQUEST_HEADERS: &[&str] =
 
 /// The v2 paths come first: the v1 paths are suffixes of them.
 const CALLS: [(&str, &str); 5] = [
-    (hive_auth::oauth::TOKEN_PATH, "oauth_token"),
-    (hive_auth::verify::V2_PATH, "verify"),
-    (hive_auth::idp::V2_PATH, "idp_list"),
-    (hive_auth::verify::V1_PATH, "verify_v1"),
-    (hive_auth::idp::V1_PATH, "idp_list_v1"),
+    (gameauth_hive::oauth::TOKEN_PATH, "oauth_token"),
+    (gameauth_hive::verify::V2_PATH, "verify"),
+    (gameauth_hive::idp::V2_PATH, "idp_list"),
+    (gameauth_hive::verify::V1_PATH, "verify_v1"),
+    (gameauth_hive::idp::V1_PATH, "idp_list_v1"),
 ];
 
 /// The call a request makes and the path to record (the endpoint, without any prefix).
@@ -72,7 +72,7 @@ fn envelope(s: &Scrubbed) -> Option<(i64, String)> {
         .or_else(|| body.get("result_message"))
         .and_then(wire::text)
         .unwrap_or_default();
-    Some((code, auth_core::error::sanitize_message(&message)))
+    Some((code, gameauth_core::error::sanitize_message(&message)))
 }
 
 /// The code and message of an answer that says our server token is not valid.
@@ -87,7 +87,7 @@ fn access_token_invalid(s: &Scrubbed) -> Option<(i64, String)> {
                 .or_else(|| v.get("result_message"))
                 .and_then(wire::text)
                 .unwrap_or_default();
-            return Some((tv, auth_core::error::sanitize_message(&m)));
+            return Some((tv, gameauth_core::error::sanitize_message(&m)));
         }
     }
     (code == 2499).then_some((code, message))
@@ -414,7 +414,7 @@ fn fields(data: Option<&Value>) -> Option<Value> {
         }
         let field = match name.as_str() {
             "join_timestamp" => wire::lenient_i64(value)?.into(),
-            "china_pi_no" => auth_core::error::sanitize_message(&wire::text(value)?).into(),
+            "china_pi_no" => gameauth_core::error::sanitize_message(&wire::text(value)?).into(),
             _ => match value {
                 Value::Bool(b) => (*b).into(),
                 other => match wire::text(other)?.trim() {

@@ -4,14 +4,14 @@
 //! Every `timestamp` of the recorded bodies is set to the fixture's clock (the first one seen),
 //! because the runner replays all steps at one frozen time; the requests are then re-signed.
 
-use auth_core::lenient::decode_json;
+use gameauth_core::lenient::decode_json;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
-use omg_auth::OmgCode;
-use omg_auth::authorize::{AUTHORIZE_PATH, TOKEN_LIFETIME};
-use omg_auth::launch::{ENTER_GAME_PATH, INGAME_PATH};
+use gameauth_omg::OmgCode;
+use gameauth_omg::authorize::{AUTHORIZE_PATH, TOKEN_LIFETIME};
+use gameauth_omg::launch::{ENTER_GAME_PATH, INGAME_PATH};
 
 use super::Secrets;
 use super::json::{self, Token};
@@ -49,7 +49,7 @@ pub(crate) fn call(method: &str, path: &str) -> Option<(&'static str, String)> {
 }
 
 fn sign(query: &str, body: &str, key: &str) -> String {
-    auth_core::sign::md5_hex(&[query.as_bytes(), body.as_bytes(), key.as_bytes()])
+    gameauth_core::sign::md5_hex(&[query.as_bytes(), body.as_bytes(), key.as_bytes()])
 }
 
 /// Refuses a request whose `sign` does not follow from the real key: re-signing it would
@@ -178,9 +178,12 @@ fn input(s: &Scrubbed) -> Result<Value, String> {
 
 #[derive(Deserialize)]
 struct Envelope {
-    #[serde(deserialize_with = "auth_core::lenient::i64_lenient")]
+    #[serde(deserialize_with = "gameauth_core::lenient::i64_lenient")]
     code: i64,
-    #[serde(default, deserialize_with = "auth_core::lenient::opt_string_or_number")]
+    #[serde(
+        default,
+        deserialize_with = "gameauth_core::lenient::opt_string_or_number"
+    )]
     msg: Option<String>,
     #[serde(default)]
     data: Option<Box<RawValue>>,
@@ -188,11 +191,11 @@ struct Envelope {
 
 #[derive(Deserialize)]
 struct AuthorizeData {
-    #[serde(deserialize_with = "auth_core::lenient::string_or_number")]
+    #[serde(deserialize_with = "gameauth_core::lenient::string_or_number")]
     token: String,
-    #[serde(deserialize_with = "auth_core::lenient::decimal")]
+    #[serde(deserialize_with = "gameauth_core::lenient::decimal")]
     balance: String,
-    #[serde(deserialize_with = "auth_core::lenient::string_or_number")]
+    #[serde(deserialize_with = "gameauth_core::lenient::string_or_number")]
     app_id: String,
 }
 
@@ -214,7 +217,7 @@ fn expect(call: &str, s: &Scrubbed, clock: i64) -> Value {
     };
     if envelope.code != 0 {
         let known = !matches!(OmgCode::from_code(envelope.code), OmgCode::Other(_));
-        let message = auth_core::error::sanitize_message(envelope.msg.as_deref().unwrap_or(""));
+        let message = gameauth_core::error::sanitize_message(envelope.msg.as_deref().unwrap_or(""));
         return json!({"error": {"kind": "rejected", "code": envelope.code, "known": known, "message": message}});
     }
     let Some(data) = envelope.data.filter(|d| d.get() != "null") else {

@@ -8,8 +8,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use auth_core::{HttpTransport, ReqwestTransport};
 use bytes::Bytes;
+use gameauth_core::{HttpTransport, ReqwestTransport};
 use http::{HeaderMap, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use auth_core::secrecy::SecretString;
-use auth_core::{HttpTransport, KeyRing, PlayerToken, ReqwestTransport};
 use bytes::Bytes;
+use gameauth_core::secrecy::SecretString;
+use gameauth_core::{HttpTransport, KeyRing, PlayerToken, ReqwestTransport};
 use serde_json::{Value, json};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
@@ -22,7 +22,7 @@ impl TempDir {
     fn new() -> Self {
         let p = std::env::temp_dir().join(format!(
             "xtask-record-{}",
-            auth_core::ids::random_string(12, auth_core::ids::TRACE_ALPHABET)
+            gameauth_core::ids::random_string(12, gameauth_core::ids::TRACE_ALPHABET)
         ));
         std::fs::create_dir_all(&p).unwrap();
         Self(p)
@@ -184,7 +184,7 @@ impl Respond for OmgStandIn {
     fn respond(&self, req: &wiremock::Request) -> ResponseTemplate {
         let query = req.url.query().unwrap_or("");
         let expected =
-            auth_core::sign::md5_hex(&[query.as_bytes(), &req.body, OMG_REAL_KEY.as_bytes()]);
+            gameauth_core::sign::md5_hex(&[query.as_bytes(), &req.body, OMG_REAL_KEY.as_bytes()]);
         if header(req, "sign") != expected {
             return json_answer(json!({"code": 10002, "msg": "sign invalid"}));
         }
@@ -224,8 +224,8 @@ impl Respond for OmgStandIn {
     }
 }
 
-fn omg_client(url: &str, key: &str) -> omg_auth::Client {
-    omg_auth::Client::builder()
+fn omg_client(url: &str, key: &str) -> gameauth_omg::Client {
+    gameauth_omg::Client::builder()
         .base_url(url)
         .app_id("10013")
         .key(SecretString::from(key.to_owned()))
@@ -235,7 +235,7 @@ fn omg_client(url: &str, key: &str) -> omg_auth::Client {
 
 #[tokio::test]
 async fn omg_recording_replays_and_holds_no_real_value() {
-    use omg_auth::{AuthorizeRequest, EnterGameRequest, InGameRequest, ScreenMode};
+    use gameauth_omg::{AuthorizeRequest, EnterGameRequest, InGameRequest, ScreenMode};
     let upstream = stand_in(OmgStandIn::default()).await;
     let rec = Recording::start(
         Provider::Omg,
@@ -270,7 +270,7 @@ async fn omg_recording_replays_and_holds_no_real_value() {
             ScreenMode::Half,
         ))
         .await;
-    assert!(matches!(refused, Err(omg_auth::Error::Rejected { .. })));
+    assert!(matches!(refused, Err(gameauth_omg::Error::Rejected { .. })));
     client
         .ingame(&InGameRequest::new(
             PlayerToken::new("opsess-5b8e1c2d9f"),
@@ -323,7 +323,7 @@ async fn omg_fixture_fails_to_replay_when_its_signature_is_not_the_dummy_keys() 
     )
     .await;
     omg_client(&rec.url(), OMG_REAL_KEY)
-        .authorize(&omg_auth::AuthorizeRequest::new("u1", "n1"))
+        .authorize(&gameauth_omg::AuthorizeRequest::new("u1", "n1"))
         .await
         .unwrap();
     let mut fixture = rec.fixture();
@@ -331,7 +331,7 @@ async fn omg_fixture_fails_to_replay_when_its_signature_is_not_the_dummy_keys() 
     let query = req["query"].as_str().unwrap().to_owned();
     let body = req["body"].as_str().unwrap().to_owned();
     let with_real_key =
-        auth_core::sign::md5_hex(&[query.as_bytes(), body.as_bytes(), OMG_REAL_KEY.as_bytes()]);
+        gameauth_core::sign::md5_hex(&[query.as_bytes(), body.as_bytes(), OMG_REAL_KEY.as_bytes()]);
     fixture["interactions"][0]["request"]["headers"]["sign"] = with_real_key.into();
     std::fs::write(&rec.file, fixture.to_string()).unwrap();
     let loaded = crate::contract::Fixture::load(&rec.file, "omg").unwrap();
@@ -341,7 +341,7 @@ async fn omg_fixture_fails_to_replay_when_its_signature_is_not_the_dummy_keys() 
 
 #[tokio::test]
 async fn an_omg_launch_repeated_after_a_502_is_the_same_step() {
-    use omg_auth::{InGameRequest, ScreenMode};
+    use gameauth_omg::{InGameRequest, ScreenMode};
     let upstream = stand_in(OmgStandIn {
         launch_502s: AtomicUsize::new(1),
         ..OmgStandIn::default()
@@ -383,9 +383,9 @@ async fn a_request_signed_with_another_key_is_forwarded_but_not_recorded() {
     )
     .await;
     let result = omg_client(&rec.url(), "some-other-key")
-        .authorize(&omg_auth::AuthorizeRequest::new("u1", "n1"))
+        .authorize(&gameauth_omg::AuthorizeRequest::new("u1", "n1"))
         .await;
-    assert!(matches!(result, Err(omg_auth::Error::Rejected { .. })));
+    assert!(matches!(result, Err(gameauth_omg::Error::Rejected { .. })));
     assert!(!rec.file.exists());
 }
 
@@ -462,7 +462,7 @@ fn a_real_value_that_survives_scrubbing_is_refused_and_nothing_is_written() {
     let body = r#"{"app_id":"10013","uname":"u1","nickname":"n1","timestamp":1711954264}"#;
     let query = "trace_id=k3n9x0q2m7ab";
     let sign =
-        auth_core::sign::md5_hex(&[query.as_bytes(), body.as_bytes(), OMG_REAL_KEY.as_bytes()]);
+        gameauth_core::sign::md5_hex(&[query.as_bytes(), body.as_bytes(), OMG_REAL_KEY.as_bytes()]);
     let exchange = |note: &str| Exchange {
         host: "default",
         method: "POST".into(),
@@ -519,7 +519,7 @@ impl Respond for CreditPayStandIn {
         let Some(signed) = path.strip_prefix("/dg") else {
             return ResponseTemplate::new(404);
         };
-        let expected = auth_core::sign::hmac_sha1_base64(
+        let expected = gameauth_core::sign::hmac_sha1_base64(
             CP_REAL_SIGNATURE_KEY.as_bytes(),
             &[signed.as_bytes(), &req.body],
         );
@@ -542,7 +542,7 @@ impl Respond for CreditPayStandIn {
 
 #[tokio::test]
 async fn creditpay_recording_replays_and_holds_no_real_value() {
-    use creditpay_auth::{Client, IdentifyAuthRequest};
+    use gameauth_creditpay::{Client, IdentifyAuthRequest};
     let upstream = stand_in(CreditPayStandIn::default()).await;
     let rec = Recording::start(
         Provider::CreditPay,
@@ -561,7 +561,7 @@ async fn creditpay_recording_replays_and_holds_no_real_value() {
         .signature_keys(KeyRing::new(CP_REAL_SIGNATURE_KEY.into()))
         .build()
         .unwrap();
-    let expire = auth_core::clock::unix_millis(SystemTime::now()) + 3_600_000;
+    let expire = gameauth_core::clock::unix_millis(SystemTime::now()) + 3_600_000;
     let request = |customer: &str| {
         IdentifyAuthRequest::new(
             customer,
@@ -579,7 +579,10 @@ async fn creditpay_recording_replays_and_holds_no_real_value() {
     let busy = client
         .identify_auth(&request("busy-customer").with_lang("zh-CN"))
         .await;
-    assert!(matches!(busy, Err(creditpay_auth::Error::Rejected { .. })));
+    assert!(matches!(
+        busy,
+        Err(gameauth_creditpay::Error::Rejected { .. })
+    ));
 
     let fixture = rec.fixture();
     assert_eq!(interactions(&fixture), 2);
@@ -693,8 +696,8 @@ const HIVE_ENV: [(&str, &str); 2] = [
 ];
 
 /// A v2 Hive client with the real credentials on `primary` and, when given, `fallback`.
-fn hive_client(primary: String, fallback: Option<String>) -> hive_auth::HiveClient {
-    let mut builder = hive_auth::HiveClient::builder()
+fn hive_client(primary: String, fallback: Option<String>) -> gameauth_hive::HiveClient {
+    let mut builder = gameauth_hive::HiveClient::builder()
         .primary_url(primary)
         .appid("com.example.game.android")
         .client_credentials(
@@ -709,7 +712,7 @@ fn hive_client(primary: String, fallback: Option<String>) -> hive_auth::HiveClie
 
 #[tokio::test]
 async fn hive_recording_replays_and_holds_no_real_value() {
-    use hive_auth::{IncludeField, VerifyParams};
+    use gameauth_hive::{IncludeField, VerifyParams};
     let upstream = stand_in(HiveStandIn::default()).await;
     let rec = Recording::start(
         Provider::Hive,
@@ -733,7 +736,7 @@ async fn hive_recording_replays_and_holds_no_real_value() {
     let rejected = client.verify_token(&params("hiveWrongTok_0000")).await;
     assert!(matches!(
         rejected,
-        Err(hive_auth::HiveError::TokenRejected { .. })
+        Err(gameauth_hive::HiveError::TokenRejected { .. })
     ));
     let list = client.idp_list(21).await.unwrap();
     assert_eq!(list.accounts.len(), 2);
@@ -819,7 +822,7 @@ impl Respond for FallbackHost {
 
 #[tokio::test]
 async fn hive_fallback_calls_are_recorded_through_the_second_proxy_and_replay() {
-    use hive_auth::{HiveError, ServedBy, VerifyParams};
+    use gameauth_hive::{HiveError, ServedBy, VerifyParams};
     // No first refusal of the server token: this recording is about the hosts.
     let hive = Arc::new(HiveStandIn {
         refused_once: AtomicUsize::new(1),
@@ -910,7 +913,7 @@ async fn hive_fallback_calls_are_recorded_through_the_second_proxy_and_replay() 
 
 #[tokio::test]
 async fn a_fallback_call_without_a_primary_attempt_is_left_out() {
-    use hive_auth::VerifyParams;
+    use gameauth_hive::VerifyParams;
     let hive = Arc::new(HiveStandIn {
         refused_once: AtomicUsize::new(1),
         ..HiveStandIn::default()
@@ -943,7 +946,7 @@ async fn a_fallback_call_without_a_primary_attempt_is_left_out() {
 
 #[tokio::test]
 async fn a_server_token_request_retried_after_a_503_replays_with_its_call() {
-    use hive_auth::VerifyParams;
+    use gameauth_hive::VerifyParams;
     let upstream = stand_in(HiveStandIn {
         oauth_503s: AtomicUsize::new(1),
         // The first verification answers normally.

@@ -23,10 +23,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use auth_core::secrecy::{ExposeSecret, SecretString};
-use auth_core::{HttpTransport, ReqwestTransport, TransportError};
 use bytes::Bytes;
 use clap::Args;
+use gameauth_core::secrecy::{ExposeSecret, SecretString};
+use gameauth_core::{HttpTransport, ReqwestTransport, TransportError};
 use http::header::{
     ACCEPT, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, COOKIE, LOCATION, PRAGMA, SET_COOKIE,
 };
@@ -723,7 +723,7 @@ fn json_object(response: &Response<Bytes>) -> Result<Map<String, Value>, String>
 
 /// A short, printable excerpt of text the deployment sent.
 fn quote(text: &str) -> String {
-    let clean = auth_core::error::sanitize_message(text);
+    let clean = gameauth_core::error::sanitize_message(text);
     match clean.char_indices().nth(MAX_QUOTE) {
         Some((cut, _)) => format!("{}…", &clean[..cut]),
         None => clean,

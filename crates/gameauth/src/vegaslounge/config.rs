@@ -3,13 +3,13 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use ipnet::IpNet;
-use serde::Deserialize;
-use vegaslounge_oauth::token::ClientSecret;
-use vegaslounge_oauth::{
+use gameauth_vegaslounge::token::ClientSecret;
+use gameauth_vegaslounge::{
     Account, Balance, ErrorStyle, ForwardedHeader, HttpLimits, NetworkPolicy, RegisteredClient,
     ServerConfig, StoredSecret,
 };
+use ipnet::IpNet;
+use serde::Deserialize;
 
 use super::login::LoginSettings;
 use crate::error::CliError;
@@ -426,7 +426,7 @@ fn store(section: StoreSection) -> Result<StoreSettings, CliError> {
     let key_prefix = section
         .key_prefix
         .unwrap_or_else(|| DEFAULT_KEY_PREFIX.to_owned());
-    vegaslounge_oauth::store::redis::validate_key_prefix(&key_prefix)
+    gameauth_vegaslounge::store::redis::validate_key_prefix(&key_prefix)
         .map_err(|e| config_err(format!("store.key_prefix: {}", e.0)))?;
     let timeout_ms = section.timeout_ms.unwrap_or(DEFAULT_REDIS_TIMEOUT_MS);
     if !(1..=MAX_REDIS_TIMEOUT_MS).contains(&timeout_ms) {

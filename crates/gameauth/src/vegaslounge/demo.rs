@@ -12,21 +12,21 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use auth_core::inbound::{BodyError, DEFAULT_BODY_READ_TIMEOUT, read_body};
 use axum::Router;
 use axum::extract::{ConnectInfo, RawQuery, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use gameauth_core::inbound::{BodyError, DEFAULT_BODY_READ_TIMEOUT, read_body};
+use gameauth_vegaslounge::endpoint::escape_html;
+use gameauth_vegaslounge::redirect::is_local_path;
+use gameauth_vegaslounge::{
+    Account, AccountProvider, EndedSession, HookError, PlayerSessions, ThrottleKey, async_trait,
+};
 use http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, LOCATION, RETRY_AFTER,
     SET_COOKIE, X_FRAME_OPTIONS,
 };
 use http::{HeaderMap, HeaderValue, StatusCode};
-use vegaslounge_oauth::endpoint::escape_html;
-use vegaslounge_oauth::redirect::is_local_path;
-use vegaslounge_oauth::{
-    Account, AccountProvider, EndedSession, HookError, PlayerSessions, ThrottleKey, async_trait,
-};
 
 use super::config::Player;
 use super::login::{LoginGuard, is_same_origin};
@@ -53,7 +53,7 @@ struct Session {
 
 /// 43 random characters of the URL-safe alphabet: session ids and form tokens.
 pub(crate) fn random_token() -> String {
-    auth_core::ids::random_string(
+    gameauth_core::ids::random_string(
         43,
         b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
     )
@@ -263,7 +263,7 @@ async fn login_submit(State(operator): State<Arc<DemoOperator>>, request: Reques
     let submitted = field("csrf");
     let csrf_ok = match cookie(&headers, CSRF_COOKIE) {
         Some(expected) if !expected.is_empty() => {
-            auth_core::secret::ct_eq_bytes(expected.as_bytes(), submitted.as_bytes())
+            gameauth_core::secret::ct_eq_bytes(expected.as_bytes(), submitted.as_bytes())
                 && operator.guard.redeem_form_token(submitted)
         }
         _ => false,

@@ -14,9 +14,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
+use gameauth_vegaslounge::{StoreError, Throttle, ThrottleConfig, ThrottleKey, ThrottleStore};
 use http::HeaderMap;
 use http::header::{HOST, ORIGIN, REFERER};
-use vegaslounge_oauth::{StoreError, Throttle, ThrottleConfig, ThrottleKey, ThrottleStore};
 
 /// How long a login form may be used.
 const FORM_LIFETIME: Duration = Duration::from_secs(10 * 60);
@@ -151,8 +151,8 @@ pub(crate) fn is_same_origin(headers: &HeaderMap) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gameauth_vegaslounge::MemoryThrottleStore;
     use http::HeaderValue;
-    use vegaslounge_oauth::MemoryThrottleStore;
 
     fn guard() -> LoginGuard {
         LoginGuard::new(

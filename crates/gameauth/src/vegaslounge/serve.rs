@@ -3,9 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::{Clock, SystemClock};
-use vegaslounge_oauth::store::{SweeperHandle, spawn_sweeper};
-use vegaslounge_oauth::{
+use gameauth_core::{Clock, SystemClock};
+use gameauth_vegaslounge::store::{SweeperHandle, spawn_sweeper};
+use gameauth_vegaslounge::{
     GrantStore, MemoryStore, MemoryThrottleStore, OAuthServer, RedisStore, RedisThrottleStore,
     StaticClients, ThrottleStore,
 };
@@ -57,7 +57,7 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), CliError> {
         .map_err(|e| CliError::Config(e.0))?;
     let _sweeper = stores.sweeper;
     let limits = server.config().http;
-    let app = vegaslounge_oauth::router(Arc::new(server)).merge(operator.router());
+    let app = gameauth_vegaslounge::router(Arc::new(server)).merge(operator.router());
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -69,7 +69,7 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), CliError> {
         eprint!("{}", banner.replace("{base}", &format!("http://{addr}")));
     }
     eprintln!("listening on http://{addr}");
-    vegaslounge_oauth::serve(listener, app, limits, shutdown_signal())
+    gameauth_vegaslounge::serve(listener, app, limits, shutdown_signal())
         .await
         .map_err(|e| CliError::Io(format!("server failed: {e}")))?;
     eprintln!("stopped");
@@ -103,7 +103,7 @@ async fn open_stores(settings: &StoreSettings, clock: &Arc<dyn Clock>) -> Result
             key_prefix,
             timeout,
         } => {
-            let conn = vegaslounge_oauth::store::redis::connect(url.expose_secret(), *timeout)
+            let conn = gameauth_vegaslounge::store::redis::connect(url.expose_secret(), *timeout)
                 .await
                 .map_err(|e| CliError::Io(format!("cannot use the Redis store: {e}")))?;
             let grants = RedisStore::builder(conn.clone())

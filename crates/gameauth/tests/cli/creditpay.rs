@@ -2,7 +2,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use auth_core::secrecy::SecretString;
+use gameauth_core::secrecy::SecretString;
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -15,7 +15,7 @@ const PLAT_ID: &str = "328cf95950f54f89a2dd4c3bf98ac5fb";
 
 /// The signature covers the path after the gateway prefix and the exact body bytes received.
 fn signed_over_the_path_after_the_prefix(request: &Request) -> bool {
-    let expected = creditpay_auth::sign::sign(
+    let expected = gameauth_creditpay::sign::sign(
         &SecretString::from(SIGNATURE_KEY),
         "/v1/platform/identify/auth",
         &request.body,

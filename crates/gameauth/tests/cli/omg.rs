@@ -2,7 +2,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use auth_core::secrecy::SecretString;
+use gameauth_core::secrecy::SecretString;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -20,7 +20,7 @@ fn signed_authorize_request(request: &Request) -> bool {
     let Some(sign) = request.headers.get("sign").and_then(|v| v.to_str().ok()) else {
         return false;
     };
-    let expected = omg_auth::sign::sign(query, &request.body, &SecretString::from(KEY));
+    let expected = gameauth_omg::sign::sign(query, &request.body, &SecretString::from(KEY));
     let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
         return false;
     };

@@ -1,0 +1,87 @@
+//! Shared foundation of the gameauth SDK.
+//!
+//! Every provider crate (`gameauth-omg`, `gameauth-creditpay`, `gameauth-hive`, `gameauth-vegaslounge`) builds
+//! on the pieces defined here:
+//!
+//! * [`TokenIssuer`] and [`TokenVerifier`]: the provider-neutral traits, speaking the normalised
+//!   [`IssueRequest`], [`IssuedToken`], [`VerifyRequest`] and [`VerifiedPlayer`] types.
+//! * [`transport`]: a bytes-in/bytes-out HTTP trait with a hardened `reqwest` implementation.
+//! * [`secret`]: token newtypes whose `Debug` is redacted, with constant-time comparison.
+//! * [`sign`]: pure signing primitives (MD5 hex, HMAC-SHA1 base64) and key rotation.
+//! * [`inbound`]: the one reader of inbound request bodies (size cap, read deadline).
+//! * [`clock`] and [`ids`]: injected time and identifiers, so signatures are reproducible in tests.
+//! * [`resilience`]: retry policy as data, a circuit breaker and a single-flight expiring cache.
+//! * [`error`]: the error model shared by the traits.
+//!
+//! # Example: a registry of verifiers across providers
+//!
+//! ```
+//! use std::sync::Arc;
+//! use gameauth_core::{
+//!     async_trait, AuthError, TokenVerifier, VerifiedPlayer, VerifyRequest,
+//! };
+//!
+//! /// A verifier backed by the operator's own session table.
+//! struct Sessions;
+//!
+//! #[async_trait]
+//! impl TokenVerifier for Sessions {
+//!     fn provider(&self) -> &str {
+//!         "operator"
+//!     }
+//!
+//!     async fn verify(&self, request: &VerifyRequest) -> Result<VerifiedPlayer, AuthError> {
+//!         if request.token.expose_secret() == "session-1" {
+//!             Ok(VerifiedPlayer::new("player-1").with_display_name("Alice"))
+//!         } else {
+//!             Err(AuthError::rejected(10011, "unknown session"))
+//!         }
+//!     }
+//! }
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let registry: Vec<Arc<dyn TokenVerifier>> = vec![Arc::new(Sessions)];
+//! let player = registry[0]
+//!     .verify(&VerifyRequest::new("session-1".into()))
+//!     .await
+//!     .unwrap();
+//! assert_eq!(player.player_id, "player-1");
+//! # });
+//! ```
+
+pub mod clock;
+pub mod error;
+pub mod ids;
+pub mod inbound;
+pub mod lenient;
+pub mod resilience;
+pub mod secret;
+pub mod sign;
+pub mod token;
+pub mod transport;
+
+pub use async_trait::async_trait;
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{AuthError, DecodeError, TransportError, TransportErrorKind};
+pub use ids::{FixedIds, IdGenerator, RandomIds};
+pub use secret::{IssuedSecret, PlayerToken};
+pub use sign::KeyRing;
+pub use token::{
+    IssueRequest, IssuedToken, TokenIssuer, TokenVerifier, VerifiedPlayer, VerifyRequest,
+};
+pub use transport::{HttpTransport, ReqwestTransport};
+
+/// Re-exported so users can pass their own `reqwest::Client` of the matching version.
+pub use reqwest;
+/// Re-exported so users name exactly the `secrecy` version this SDK speaks.
+pub use secrecy;
+
+#[doc(hidden)]
+pub mod __private {
+    pub use serde;
+}
+
+/// The guide `docs/adding-a-provider.md`, compiled so its example stays correct.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/adding-a-provider.md")]
+pub struct AddingAProviderGuide;

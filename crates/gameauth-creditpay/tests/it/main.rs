@@ -1,0 +1,14 @@
+//! Integration tests of `gameauth-creditpay`, one binary with a module per concern.
+
+mod support;
+
+#[cfg(feature = "axum")]
+mod axum_routes;
+mod callback;
+mod client;
+mod faults;
+mod inbound_faults;
+#[cfg(feature = "redis")]
+mod redis_dedup;
+mod secrets;
+mod webhook;

@@ -1,0 +1,236 @@
+//! `RedisDedupStore`: webhook de-duplication shared by several instances, on a private
+//! `redis-server`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use gameauth_core::{AuthError, async_trait};
+use gameauth_creditpay::webhook::MIN_DEDUP_TTL;
+use gameauth_creditpay::{
+    Error, Recorded, RedisDedupStore, WebhookDedupStore, WebhookDelivery, WebhookHandler,
+    WebhookSink,
+};
+use http::StatusCode;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use testkit::redis::RedisServer;
+
+use crate::support::*;
+
+const TIMEOUT: Duration = Duration::from_millis(500);
+
+async fn connection(redis: &RedisServer) -> ConnectionManager {
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(TIMEOUT))
+        .set_response_timeout(Some(TIMEOUT))
+        .set_number_of_retries(1);
+    let client = redis::Client::open(redis.url()).unwrap();
+    ConnectionManager::new_with_config(client, config)
+        .await
+        .unwrap()
+}
+
+fn store(conn: ConnectionManager) -> RedisDedupStore {
+    RedisDedupStore::new(conn, "cp:webhook:")
+        .unwrap()
+        .with_timeout(TIMEOUT)
+        .unwrap()
+}
+
+#[derive(Default)]
+struct Counter(AtomicUsize);
+
+#[async_trait]
+impl WebhookSink for Counter {
+    async fn handle(&self, _: &WebhookDelivery) -> Result<(), AuthError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+fn handler(store: RedisDedupStore, sink: Arc<Counter>) -> WebhookHandler {
+    WebhookHandler::builder()
+        .verifier(verifier(WEBHOOK_ROUTE))
+        .store(Arc::new(store))
+        .sink(sink)
+        .build()
+        .unwrap()
+}
+
+fn delivery(event_id: &str) -> http::Request<bytes::Bytes> {
+    let body = format!(
+        r#"{{"type":"PAY_SUCCESS","platform_id":"{PLAT_ID}","retry":0,"event_id":"{event_id}","data":{{"orderNo":"P1","amount":"100.00","currency":"CNY"}}}}"#
+    );
+    signed_request(WEBHOOK_ROUTE, KEY, &body, &[])
+}
+
+async fn pttl(conn: &mut ConnectionManager, key: &str) -> i64 {
+    redis::cmd("PTTL").arg(key).query_async(conn).await.unwrap()
+}
+
+#[tokio::test]
+async fn an_event_is_claimed_once_then_remembered_for_the_ttl() {
+    let Some(redis) = RedisServer::start_or_skip("redis dedup record") else {
+        return;
+    };
+    let mut conn = connection(&redis).await;
+    let s = store(conn.clone());
+    let lease = Duration::from_secs(120);
+    assert_eq!(s.claim("ev-1", lease).await.unwrap(), Recorded::New);
+    assert_eq!(s.claim("ev-1", lease).await.unwrap(), Recorded::InProgress);
+    let ttl = pttl(&mut conn, "cp:webhook:ev-1").await;
+    assert!(ttl > 60_000 && ttl <= 120_000, "claim TTL {ttl} ms");
+    s.complete("ev-1", MIN_DEDUP_TTL).await.unwrap();
+    assert_eq!(s.claim("ev-1", lease).await.unwrap(), Recorded::Duplicate);
+    let ttl = pttl(&mut conn, "cp:webhook:ev-1").await;
+    let day = i64::try_from(MIN_DEDUP_TTL.as_millis()).unwrap();
+    assert!(ttl > day - 60_000 && ttl <= day, "record TTL {ttl} ms");
+    s.forget("ev-1").await.unwrap();
+    assert_eq!(
+        s.claim("ev-1", lease).await.unwrap(),
+        Recorded::Duplicate,
+        "forget never drops a processed record"
+    );
+
+    // A claim is dropped by forget, or lapses by itself.
+    assert_eq!(s.claim("ev-2", lease).await.unwrap(), Recorded::New);
+    s.forget("ev-2").await.unwrap();
+    assert_eq!(
+        s.claim("ev-2", Duration::from_millis(50)).await.unwrap(),
+        Recorded::New
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        s.claim("ev-2", lease).await.unwrap(),
+        Recorded::New,
+        "a lapsed claim no longer holds the event"
+    );
+
+    // The scripts survive a SCRIPT FLUSH.
+    let _: () = redis::cmd("SCRIPT")
+        .arg("FLUSH")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(s.claim("ev-3", lease).await.unwrap(), Recorded::New);
+    s.forget("ev-3").await.unwrap();
+    assert_eq!(s.claim("ev-3", lease).await.unwrap(), Recorded::New);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_deliveries_of_one_event_are_claimed_once() {
+    let Some(redis) = RedisServer::start_or_skip("redis dedup race") else {
+        return;
+    };
+    let conn = connection(&redis).await;
+    for round in 0..10 {
+        let tasks: Vec<_> = (0..32)
+            .map(|_| {
+                let s = store(conn.clone());
+                tokio::spawn(async move {
+                    s.claim(&format!("ev-race-{round}"), Duration::from_secs(120))
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut new = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Recorded::New => new += 1,
+                Recorded::InProgress => {}
+                Recorded::Duplicate => panic!("nothing was completed"),
+            }
+        }
+        assert_eq!(new, 1, "round {round}");
+    }
+}
+
+#[tokio::test]
+async fn two_instances_process_a_redelivered_event_once() {
+    let Some(redis) = RedisServer::start_or_skip("redis dedup two instances") else {
+        return;
+    };
+    let sink = Arc::new(Counter::default());
+    let a = handler(store(connection(&redis).await), sink.clone());
+    let b = handler(store(connection(&redis).await), sink.clone());
+    assert_eq!(
+        a.handle(delivery("ev-shared")).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        b.handle(delivery("ev-shared")).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        a.handle(delivery("ev-shared")).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        sink.0.load(Ordering::SeqCst),
+        1,
+        "processed once across instances"
+    );
+    assert_eq!(
+        b.handle(delivery("ev-other")).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(sink.0.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn redis_down_is_never_acknowledged_and_the_event_is_processed_after_recovery() {
+    let Some(redis) = RedisServer::start_or_skip("redis dedup outage") else {
+        return;
+    };
+    let sink = Arc::new(Counter::default());
+    let h = handler(store(connection(&redis).await), sink.clone());
+    redis.kill();
+    let started = Instant::now();
+    let response = h.handle(delivery("ev-outage")).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(started.elapsed() < GENEROUS, "{:?}", started.elapsed());
+    assert_eq!(
+        sink.0.load(Ordering::SeqCst),
+        0,
+        "nothing processed unrecorded"
+    );
+
+    redis.restart();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut status = StatusCode::SERVICE_UNAVAILABLE;
+    while status != StatusCode::OK && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        status = h.handle(delivery("ev-outage")).await.status();
+    }
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "Credit Pay's redelivery succeeds once Redis is back"
+    );
+    assert_eq!(sink.0.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn prefix_and_timeout_are_checked_and_debug_is_pinned() {
+    let Some(redis) = RedisServer::start_or_skip("redis dedup settings") else {
+        return;
+    };
+    let conn = connection(&redis).await;
+    for bad in ["cp{", "a b", "x*", &"p".repeat(65)] {
+        assert!(matches!(
+            RedisDedupStore::new(conn.clone(), bad),
+            Err(Error::Config(_))
+        ));
+    }
+    assert!(matches!(
+        RedisDedupStore::new(conn.clone(), "cp:")
+            .unwrap()
+            .with_timeout(Duration::ZERO),
+        Err(Error::Config(_))
+    ));
+    assert_eq!(
+        format!("{:?}", store(conn)),
+        "RedisDedupStore { key_prefix: \"cp:webhook:\", timeout: 500ms, .. }"
+    );
+}

@@ -1,0 +1,178 @@
+//! The response envelope every Hive authentication API shares.
+//!
+//! `{"result_code": 0, "result_msg": "SUCCESS", "token_validation": {...}, "data": ...}`, read
+//! leniently: numbers may arrive as strings, unknown fields are ignored, and the message may be
+//! called `result_msg` or (in legacy samples) `result_message`. `data` is kept raw and decoded
+//! by the endpoint only when the code says success, so a rejection with an odd `data` is still
+//! reported as the rejection it is.
+
+use gameauth_core::DecodeError;
+use gameauth_core::error::sanitize_message;
+use gameauth_core::lenient::{decode_json, decode_object, i64_lenient, opt_string_or_number};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+
+use bytes::Bytes;
+use http::Response;
+
+use crate::error::HiveError;
+use crate::failover::expect_ok;
+
+/// A decoded envelope.
+#[derive(Debug)]
+pub(crate) struct Envelope {
+    pub(crate) result_code: i64,
+    /// The sanitised message (empty when Hive sent none).
+    pub(crate) message: String,
+    /// `token_validation.result_code` and its message, when present (v2 only).
+    pub(crate) token_validation: Option<(i64, String)>,
+    data: Option<Box<RawValue>>,
+}
+
+#[derive(Deserialize)]
+struct WireEnvelope {
+    #[serde(deserialize_with = "i64_lenient")]
+    result_code: i64,
+    #[serde(default, deserialize_with = "opt_string_or_number")]
+    result_msg: Option<String>,
+    #[serde(default, deserialize_with = "opt_string_or_number")]
+    result_message: Option<String>,
+    #[serde(default)]
+    token_validation: Option<WireValidation>,
+    #[serde(default)]
+    data: Option<Box<RawValue>>,
+}
+
+#[derive(Deserialize)]
+struct WireValidation {
+    #[serde(deserialize_with = "i64_lenient")]
+    result_code: i64,
+    #[serde(default, deserialize_with = "opt_string_or_number")]
+    result_msg: Option<String>,
+    #[serde(default, deserialize_with = "opt_string_or_number")]
+    result_message: Option<String>,
+}
+
+impl Envelope {
+    /// Decodes the envelope of a response body.
+    pub(crate) fn decode(body: &[u8]) -> Result<Self, DecodeError> {
+        let wire: WireEnvelope = decode_object(body)?;
+        let message = wire.result_msg.or(wire.result_message).unwrap_or_default();
+        Ok(Self {
+            result_code: wire.result_code,
+            message: sanitize_message(&message),
+            token_validation: wire.token_validation.map(|v| {
+                let m = v.result_msg.or(v.result_message).unwrap_or_default();
+                (v.result_code, sanitize_message(&m))
+            }),
+            data: wire.data,
+        })
+    }
+
+    /// Decodes the envelope of a definitive answer, which must be a 200.
+    pub(crate) fn from_response(response: &Response<Bytes>) -> Result<Self, HiveError> {
+        expect_ok(response)?;
+        Ok(Self::decode(response.body())?)
+    }
+
+    /// Whether the answer says our server access token is not valid: code 2499, or a
+    /// `token_validation` block with a non-zero code. Returns that code and its message.
+    pub(crate) fn access_token_invalid(&self) -> Option<(i64, String)> {
+        const JWT_VERIFICATION_FAILED: i64 = 2499;
+        match &self.token_validation {
+            Some((code, message)) if *code != 0 => Some((*code, message.clone())),
+            _ if self.result_code == JWT_VERIFICATION_FAILED => {
+                Some((self.result_code, self.message.clone()))
+            }
+            _ => None,
+        }
+    }
+
+    /// The raw `data` member, `None` when absent or `null`.
+    pub(crate) fn raw_data(&self) -> Option<&[u8]> {
+        self.data.as_deref().map(|d| d.get().as_bytes())
+    }
+
+    /// Decodes `data` as `T`; errors name the field below `data`.
+    pub(crate) fn data<T: DeserializeOwned>(&self) -> Result<Option<T>, DecodeError> {
+        self.raw_data()
+            .map(|raw| {
+                decode_json(raw).map_err(|e| {
+                    let path = if e.path == "$" {
+                        "data".to_owned()
+                    } else {
+                        format!("data.{}", e.path)
+                    };
+                    DecodeError::new(path, e.reason)
+                })
+            })
+            .transpose()
+    }
+}
+
+/// Whether `body` is syntactically one JSON document. A body that is not (an HTML error page,
+/// a truncated answer) is a broken host, not an answer.
+pub(crate) fn is_json(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_result_msg_or_result_message_and_string_codes() {
+        let a = Envelope::decode(br#"{"result_code":"7000","result_msg":"invalid"}"#).unwrap();
+        assert_eq!((a.result_code, a.message.as_str()), (7000, "invalid"));
+        let b = Envelope::decode(br#"{"result_code":0,"result_message":"SUCCESS"}"#).unwrap();
+        assert_eq!((b.result_code, b.message.as_str()), (0, "SUCCESS"));
+        let c = Envelope::decode(br#"{"result_code":0,"extra":[1,2],"data":null}"#).unwrap();
+        assert_eq!(c.message, "");
+        assert!(c.raw_data().is_none());
+    }
+
+    #[test]
+    fn access_token_invalid_by_2499_or_token_validation() {
+        let a = Envelope::decode(br#"{"result_code":2499,"result_msg":"jwt"}"#).unwrap();
+        assert_eq!(a.access_token_invalid(), Some((2499, "jwt".to_owned())));
+        let b = Envelope::decode(
+            br#"{"result_code":0,"token_validation":{"result_code":"1","result_msg":"expired"}}"#,
+        )
+        .unwrap();
+        assert_eq!(b.access_token_invalid(), Some((1, "expired".to_owned())));
+        let c = Envelope::decode(
+            br#"{"result_code":7000,"token_validation":{"result_code":0,"result_msg":"ok"}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.access_token_invalid(), None);
+    }
+
+    #[test]
+    fn missing_result_code_is_a_decode_error() {
+        let e = Envelope::decode(br#"{"result_msg":"SUCCESS"}"#).unwrap_err();
+        assert_eq!(e.path, "$");
+        let e = Envelope::decode(br#"{"result_code":true}"#).unwrap_err();
+        assert_eq!(e.path, "result_code");
+    }
+
+    #[test]
+    fn data_errors_are_reported_below_data() {
+        #[derive(Debug, Deserialize)]
+        struct D {
+            n: u8,
+        }
+        let ok = Envelope::decode(br#"{"result_code":0,"data":{"n":3}}"#).unwrap();
+        assert_eq!(ok.data::<D>().unwrap().map(|d| d.n), Some(3));
+        let e = Envelope::decode(br#"{"result_code":0,"data":{"n":"x"}}"#).unwrap();
+        assert_eq!(e.data::<D>().unwrap_err().path, "data.n");
+    }
+
+    #[test]
+    fn html_and_truncated_bodies_are_not_json() {
+        assert!(!is_json(b"<html><body>502</body></html>"));
+        assert!(!is_json(br#"{"result_code":0,"#));
+        assert!(!is_json(b""));
+        assert!(is_json(br#"{"result_code":0}"#));
+    }
+}

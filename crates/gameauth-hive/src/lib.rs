@@ -1,0 +1,82 @@
+//! Server-side player authentication with Hive (Com2uS) Authentication v4.
+//!
+//! A game client logs in with the Hive SDK and hands the game server a player id, a device id
+//! and a login token. The game server asks Hive whether the token is valid. This crate does that
+//! asking:
+//!
+//! * **v2 token verification** (the default, [`HiveClient::verify_token`]) with a server OAuth
+//!   token (`X-Access-Token`) that is fetched with client credentials, cached until shortly before
+//!   its JWT `exp`, shared by all concurrent callers, and replaced once when Hive refuses it.
+//! * **v2 IdP list** ([`HiveClient::idp_list`]), with [`IdpIndex`] as an open integer.
+//! * **Legacy v1** verification and IdP list with the optional certification key, for games that
+//!   have not migrated yet. Hive refuses them from 20 Nov 2026 (extension on request until
+//!   31 Dec 2026).
+//! * **Primary → fallback routing**: one attempt on the primary host, then one on the distributed
+//!   fallback host when the primary is broken (no answer, 5xx, 429, non-JSON 200), within an
+//!   overall deadline, with a circuit breaker on the primary. Definitive answers never go to the
+//!   fallback. Every result says which host answered ([`ServedBy`]).
+//! * **Fail closed**: only `result_code == 0` in a well-formed answer verifies a player.
+//!
+//! [`HiveClient`] also implements [`gameauth_core::TokenVerifier`], so it can sit in a registry of
+//! verifiers next to other providers.
+//!
+//! # Example
+//!
+//! The transport below stands in for Hive; in production leave it out (the default is a hardened
+//! `reqwest` transport) and choose [`Environment::Production`].
+//!
+//! ```
+//! use std::sync::Arc;
+//! use gameauth_core::secrecy::SecretString;
+//! use gameauth_core::{HttpTransport, PlayerToken, TransportError};
+//! use bytes::Bytes;
+//! use gameauth_hive::{HiveClient, IncludeField, ServedBy, VerifyParams};
+//!
+//! // A stand-in for Hive: a server token, then a successful verification.
+//! let hive = |request: http::Request<Bytes>| async move {
+//!     let body = match request.uri().path() {
+//!         "/oauth/token" => r#"{"result_code":0,"data":{"access_token":"server-token"}}"#,
+//!         _ => r#"{"result_code":0,"result_msg":"SUCCESS","data":{"is_blocked":false}}"#,
+//!     };
+//!     Ok::<_, TransportError>(http::Response::new(Bytes::from_static(body.as_bytes())))
+//! };
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let client = HiveClient::builder()
+//!     .primary_url("https://hive.example")
+//!     .appid("com.com2us.example.normal.freefull.google.global.android.common")
+//!     .client_credentials("project_abc123", SecretString::from("secret_xyz789"))
+//!     .transport(Arc::new(hive) as Arc<dyn HttpTransport>)
+//!     .build()?;
+//!
+//! let params = VerifyParams::new(PlayerToken::new("token-from-the-game-client"), 21, "255764404509548")
+//!     .include(IncludeField::IsBlocked);
+//! let verified = client.verify_token(&params).await?;
+//! assert_eq!(verified.player_id, 21);
+//! assert_eq!(verified.fields.is_blocked, Some(false));
+//! assert_eq!(verified.served_by, ServedBy::Primary);
+//! # Ok::<_, gameauth_hive::HiveError>(())
+//! # }).unwrap();
+//! ```
+
+mod client;
+pub mod code;
+mod envelope;
+pub mod environment;
+pub mod error;
+mod failover;
+pub mod idp;
+pub mod oauth;
+pub mod verify;
+
+pub use client::{
+    DEFAULT_DEADLINE, DEFAULT_FALLBACK_TIMEOUT, DEFAULT_OAUTH_ATTEMPT_TIMEOUT,
+    DEFAULT_OAUTH_DEADLINE, DEFAULT_PRIMARY_TIMEOUT, HiveClient, HiveClientBuilder,
+};
+pub use code::{IdpCode, OAuthCode, VerifyCode};
+pub use environment::{Environment, ServedBy};
+pub use error::{AttemptFailure, HiveError, Unavailable};
+pub use gameauth_core::resilience::{BreakerConfig, BreakerState};
+pub use idp::{IdpAccount, IdpIndex, IdpList};
+pub use oauth::AccessToken;
+pub use verify::{IncludeField, PlayerFields, VerifiedToken, VerifyParams};

@@ -1,0 +1,512 @@
+//! Player token verification: request building and answer interpretation (v2 and legacy v1).
+//!
+//! v2 (`/v2/game/token/get-token`) sends the player's token raw in `Authorization` (no `Bearer`)
+//! and our server access token in `X-Access-Token`; the body carries `appid`, `did` (a string),
+//! `player_id` (a JSON number) and optionally `include_fields`. The legacy v1
+//! (`/game/token/get-token`) has no access token and an optional `hive_certification_key`.
+//!
+//! Fail closed: only `result_code == 0` in a well-formed body verifies a player. A success whose
+//! `data` does not decode is a decode error, not a verified player.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use gameauth_core::error::sanitize_message;
+use gameauth_core::{DecodeError, PlayerToken};
+use http::HeaderMap;
+use http::header::{AUTHORIZATION, HeaderName, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::code::VerifyCode;
+use crate::envelope::Envelope;
+use crate::environment::ServedBy;
+use crate::error::HiveError;
+use crate::failover::Prepared;
+use crate::oauth::AccessToken;
+
+/// Path of v2 token verification.
+pub const V2_PATH: &str = "/v2/game/token/get-token";
+/// Path of the legacy v1 token verification.
+pub const V1_PATH: &str = "/game/token/get-token";
+
+/// A player field Hive can add to a v2 verification answer.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum IncludeField {
+    /// `is_blocked`: whether the player is blocked (bool).
+    IsBlocked,
+    /// `is_device_registered`: whether the device is registered (bool).
+    IsDeviceRegistered,
+    /// `join_timestamp`: when the player joined (unix seconds).
+    JoinTimestamp,
+    /// `china_pi_no`: the China real-name identification number (string or null).
+    ChinaPiNo,
+    /// A field name this crate does not know yet (lower-case letters, digits, `_`).
+    Other(String),
+}
+
+impl IncludeField {
+    /// The name on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::IsBlocked => "is_blocked",
+            Self::IsDeviceRegistered => "is_device_registered",
+            Self::JoinTimestamp => "join_timestamp",
+            Self::ChinaPiNo => "china_pi_no",
+            Self::Other(name) => name,
+        }
+    }
+
+    /// The field of a wire name; names outside `[a-z0-9_]+` are refused.
+    pub fn parse(name: &str) -> Result<Self, HiveError> {
+        Ok(match name {
+            "is_blocked" => Self::IsBlocked,
+            "is_device_registered" => Self::IsDeviceRegistered,
+            "join_timestamp" => Self::JoinTimestamp,
+            "china_pi_no" => Self::ChinaPiNo,
+            other
+                if !other.is_empty()
+                    && other
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') =>
+            {
+                Self::Other(other.to_owned())
+            }
+            _ => {
+                return Err(HiveError::InvalidInput(
+                    "include_fields names are lower-case letters, digits and `_`".into(),
+                ));
+            }
+        })
+    }
+
+    /// Parses a comma-separated list (`"is_blocked, join_timestamp"`); empty items are skipped.
+    pub fn parse_list(list: &str) -> Result<Vec<Self>, HiveError> {
+        list.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(Self::parse)
+            .collect()
+    }
+}
+
+/// What to verify: the player's token from the client login and who it claims to be.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct VerifyParams {
+    /// The token from the client login (`PlayerInfo.token`).
+    pub token: PlayerToken,
+    /// The player id (`player_id`).
+    pub player_id: i64,
+    /// The device id (`did`).
+    pub did: String,
+    /// Player fields to include in the answer (v2 only).
+    pub include_fields: Vec<IncludeField>,
+}
+
+impl VerifyParams {
+    /// Parameters with no extra fields requested.
+    pub fn new(token: PlayerToken, player_id: i64, did: impl Into<String>) -> Self {
+        Self {
+            token,
+            player_id,
+            did: did.into(),
+            include_fields: Vec::new(),
+        }
+    }
+
+    /// Requests `field` in the answer (v2 only).
+    pub fn include(mut self, field: IncludeField) -> Self {
+        if !self.include_fields.contains(&field) {
+            self.include_fields.push(field);
+        }
+        self
+    }
+
+    fn validate(&self) -> Result<(), HiveError> {
+        if self.token.is_empty() {
+            return Err(HiveError::InvalidInput("the player token is empty".into()));
+        }
+        if self.player_id < 0 {
+            return Err(HiveError::InvalidInput("player_id is negative".into()));
+        }
+        if self.did.trim().is_empty() {
+            return Err(HiveError::InvalidInput("did is empty".into()));
+        }
+        Ok(())
+    }
+}
+
+/// Player fields returned by v2 verification, as requested with `include_fields`.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct PlayerFields {
+    /// Whether the player is blocked.
+    pub is_blocked: Option<bool>,
+    /// Whether the device is registered.
+    pub is_device_registered: Option<bool>,
+    /// When the player joined (unix seconds).
+    pub join_timestamp: Option<i64>,
+    /// The China real-name identification number.
+    pub china_pi_no: Option<String>,
+    /// Fields this crate does not know, exactly as received.
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// A verified player token.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct VerifiedToken {
+    /// The player id the token was verified for.
+    pub player_id: i64,
+    /// The requested player fields (empty for v1).
+    pub fields: PlayerFields,
+    /// Which host answered.
+    pub served_by: ServedBy,
+}
+
+#[derive(Serialize)]
+struct V2Body<'a> {
+    appid: &'a str,
+    did: &'a str,
+    player_id: i64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    include_fields: Vec<&'a str>,
+}
+
+#[derive(Serialize)]
+struct V1Body<'a> {
+    appid: &'a str,
+    did: &'a str,
+    player_id: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hive_certification_key: Option<&'a str>,
+}
+
+/// A header value marked sensitive; refuses characters HTTP forbids.
+pub(crate) fn sensitive(name: &str, value: &str) -> Result<HeaderValue, HiveError> {
+    let mut v = HeaderValue::from_str(value)
+        .map_err(|_| HiveError::InvalidInput(format!("{name} has characters HTTP forbids")))?;
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+pub(crate) fn x_access_token(token: &AccessToken) -> Result<(HeaderName, HeaderValue), HiveError> {
+    Ok((
+        HeaderName::from_static("x-access-token"),
+        sensitive("the server access token", token.expose_secret())?,
+    ))
+}
+
+fn to_json<T: Serialize>(body: &T) -> Result<Bytes, HiveError> {
+    serde_json::to_vec(body)
+        .map(Bytes::from)
+        .map_err(|_| HiveError::InvalidInput("cannot serialise the request".into()))
+}
+
+/// Builds a v2 verification request.
+pub(crate) fn v2_request(
+    appid: &str,
+    params: &VerifyParams,
+    access_token: &AccessToken,
+) -> Result<Prepared, HiveError> {
+    params.validate()?;
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        AUTHORIZATION,
+        sensitive("the player token", params.token.expose_secret())?,
+    );
+    let (name, value) = x_access_token(access_token)?;
+    headers.insert(name, value);
+    let body = V2Body {
+        appid,
+        did: &params.did,
+        player_id: params.player_id,
+        include_fields: params
+            .include_fields
+            .iter()
+            .map(IncludeField::as_str)
+            .collect(),
+    };
+    Ok(Prepared::json(V2_PATH, headers, to_json(&body)?))
+}
+
+/// Builds a legacy v1 verification request.
+pub(crate) fn v1_request(
+    appid: &str,
+    params: &VerifyParams,
+    certification_key: Option<&SecretString>,
+) -> Result<Prepared, HiveError> {
+    params.validate()?;
+    if !params.include_fields.is_empty() {
+        return Err(HiveError::InvalidInput(
+            "include_fields is a v2 feature; v1 cannot return player fields".into(),
+        ));
+    }
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        AUTHORIZATION,
+        sensitive("the player token", params.token.expose_secret())?,
+    );
+    let body = V1Body {
+        appid,
+        did: &params.did,
+        player_id: params.player_id,
+        hive_certification_key: certification_key.map(ExposeSecret::expose_secret),
+    };
+    Ok(Prepared::json(V1_PATH, headers, to_json(&body)?))
+}
+
+/// Interprets a verification answer (v1 or v2, after the access-token check).
+pub(crate) fn interpret(
+    envelope: &Envelope,
+    player_id: i64,
+    served_by: ServedBy,
+) -> Result<VerifiedToken, HiveError> {
+    match VerifyCode::from_i64(envelope.result_code) {
+        VerifyCode::Success => Ok(VerifiedToken {
+            player_id,
+            fields: fields(envelope)?,
+            served_by,
+        }),
+        VerifyCode::DistributedTokenInvalid => Err(HiveError::DistributedTokenInvalid {
+            message: envelope.message.clone(),
+            served_by,
+        }),
+        code => Err(HiveError::TokenRejected {
+            code,
+            message: envelope.message.clone(),
+            served_by,
+        }),
+    }
+}
+
+fn fields(envelope: &Envelope) -> Result<PlayerFields, HiveError> {
+    let Some(map) = envelope.data::<Map<String, Value>>()? else {
+        return Ok(PlayerFields::default());
+    };
+    let mut fields = PlayerFields::default();
+    for (name, value) in map {
+        match name.as_str() {
+            "is_blocked" => fields.is_blocked = lenient_bool(&name, &value)?,
+            "is_device_registered" => fields.is_device_registered = lenient_bool(&name, &value)?,
+            "join_timestamp" => fields.join_timestamp = lenient_i64(&name, &value)?,
+            "china_pi_no" => fields.china_pi_no = lenient_string(&name, &value)?,
+            _ => {
+                fields.extra.insert(name, value);
+            }
+        }
+    }
+    Ok(fields)
+}
+
+fn bad(name: &str, reason: &str) -> HiveError {
+    HiveError::Decode(DecodeError::new(format!("data.{name}"), reason))
+}
+
+/// `true`/`false`, `1`/`0`, or those as strings; `null` is absent.
+fn lenient_bool(name: &str, value: &Value) -> Result<Option<bool>, HiveError> {
+    match value {
+        Value::Null => Ok(None),
+        Value::Bool(b) => Ok(Some(*b)),
+        Value::Number(n) if n.as_i64() == Some(1) => Ok(Some(true)),
+        Value::Number(n) if n.as_i64() == Some(0) => Ok(Some(false)),
+        Value::String(s) => match s.trim() {
+            "true" | "1" => Ok(Some(true)),
+            "false" | "0" => Ok(Some(false)),
+            _ => Err(bad(name, "expected a boolean")),
+        },
+        _ => Err(bad(name, "expected a boolean")),
+    }
+}
+
+/// An integer number or a string holding one; `null` is absent.
+fn lenient_i64(name: &str, value: &Value) -> Result<Option<i64>, HiveError> {
+    match value {
+        Value::Null => Ok(None),
+        Value::Number(n) => n
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| bad(name, "expected an integer")),
+        Value::String(s) => s
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| bad(name, "expected an integer")),
+        _ => Err(bad(name, "expected an integer")),
+    }
+}
+
+/// A string, or a number kept as its text; `null` is absent.
+fn lenient_string(name: &str, value: &Value) -> Result<Option<String>, HiveError> {
+    match value {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(sanitize_message(s))),
+        Value::Number(n) => Ok(Some(n.to_string())),
+        _ => Err(bad(name, "expected a string")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params() -> VerifyParams {
+        VerifyParams::new(PlayerToken::new("player-token"), 21, "255764404509548")
+    }
+
+    fn decode(body: &str) -> Envelope {
+        Envelope::decode(body.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn v2_request_sends_player_id_as_number_did_as_string_and_sensitive_headers() {
+        let p = params()
+            .include(IncludeField::IsBlocked)
+            .include(IncludeField::JoinTimestamp);
+        let r = v2_request("com.withhive", &p, &AccessToken::new("jwt")).unwrap();
+        assert_eq!(r.path, "/v2/game/token/get-token");
+        assert_eq!(
+            std::str::from_utf8(&r.body).unwrap(),
+            r#"{"appid":"com.withhive","did":"255764404509548","player_id":21,"include_fields":["is_blocked","join_timestamp"]}"#
+        );
+        assert_eq!(r.headers["authorization"], "player-token");
+        assert!(r.headers["authorization"].is_sensitive());
+        assert_eq!(r.headers["x-access-token"], "jwt");
+        assert!(r.headers["x-access-token"].is_sensitive());
+        assert_eq!(r.headers["iscrypt"], "0");
+        assert_eq!(r.headers["content-type"], "application/json");
+    }
+
+    #[test]
+    fn include_fields_is_omitted_when_none_requested() {
+        let r = v2_request("a", &params(), &AccessToken::new("jwt")).unwrap();
+        assert!(
+            !std::str::from_utf8(&r.body)
+                .unwrap()
+                .contains("include_fields")
+        );
+    }
+
+    #[test]
+    fn v1_request_has_the_optional_certification_key_and_no_access_token() {
+        let key = SecretString::from("cert-key");
+        let r = v1_request("com.withhive", &params(), Some(&key)).unwrap();
+        assert_eq!(r.path, "/game/token/get-token");
+        assert_eq!(
+            std::str::from_utf8(&r.body).unwrap(),
+            r#"{"appid":"com.withhive","did":"255764404509548","player_id":21,"hive_certification_key":"cert-key"}"#
+        );
+        assert!(!r.headers.contains_key("x-access-token"));
+        let r = v1_request("com.withhive", &params(), None).unwrap();
+        assert!(
+            !std::str::from_utf8(&r.body)
+                .unwrap()
+                .contains("hive_certification_key")
+        );
+    }
+
+    #[test]
+    fn bad_input_is_refused_before_sending() {
+        let t = AccessToken::new("jwt");
+        let empty = VerifyParams::new(PlayerToken::new(""), 21, "d");
+        let negative = VerifyParams::new(PlayerToken::new("t"), -1, "d");
+        let no_did = VerifyParams::new(PlayerToken::new("t"), 21, " ");
+        let newline = VerifyParams::new(PlayerToken::new("t\r\nX-Evil: 1"), 21, "d");
+        for p in [empty, negative, no_did, newline] {
+            assert!(matches!(
+                v2_request("a", &p, &t),
+                Err(HiveError::InvalidInput(_))
+            ));
+        }
+        let v1_with_fields = params().include(IncludeField::IsBlocked);
+        assert!(matches!(
+            v1_request("a", &v1_with_fields, None),
+            Err(HiveError::InvalidInput(_))
+        ));
+    }
+
+    #[test]
+    fn include_fields_parse_known_and_open_names() {
+        assert_eq!(
+            IncludeField::parse_list(" is_blocked,china_pi_no,,new_field ").unwrap(),
+            vec![
+                IncludeField::IsBlocked,
+                IncludeField::ChinaPiNo,
+                IncludeField::Other("new_field".into())
+            ]
+        );
+        assert!(IncludeField::parse("Bad Name").is_err());
+    }
+
+    #[test]
+    fn only_result_code_zero_verifies() {
+        let ok = interpret(&decode(r#"{"result_code":0}"#), 21, ServedBy::Primary).unwrap();
+        assert_eq!((ok.player_id, ok.served_by), (21, ServedBy::Primary));
+        assert_eq!(ok.fields, PlayerFields::default());
+        for (body, code) in [
+            (
+                r#"{"result_code":7000,"result_msg":"invalid token"}"#,
+                VerifyCode::InvalidToken,
+            ),
+            (r#"{"result_code":"4000"}"#, VerifyCode::InvalidParameter),
+            (r#"{"result_code":-1}"#, VerifyCode::Other(-1)),
+            (r#"{"result_code":1}"#, VerifyCode::Other(1)),
+        ] {
+            match interpret(&decode(body), 21, ServedBy::Primary) {
+                Err(HiveError::TokenRejected { code: c, .. }) => assert_eq!(c, code),
+                other => panic!("{body}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn code_5001_is_its_own_error_kind() {
+        let e = interpret(
+            &decode(r#"{"result_code":5001,"result_msg":"x"}"#),
+            21,
+            ServedBy::Fallback,
+        );
+        assert!(matches!(
+            e,
+            Err(HiveError::DistributedTokenInvalid {
+                served_by: ServedBy::Fallback,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn requested_fields_are_typed_and_unknown_fields_kept() {
+        let body = r#"{"result_code":0,"data":{"is_blocked":false,"is_device_registered":"1",
+            "join_timestamp":"1711954264","china_pi_no":null,"vip":{"level":3}}}"#;
+        let v = interpret(&decode(body), 21, ServedBy::Primary).unwrap();
+        assert_eq!(v.fields.is_blocked, Some(false));
+        assert_eq!(v.fields.is_device_registered, Some(true));
+        assert_eq!(v.fields.join_timestamp, Some(1_711_954_264));
+        assert_eq!(v.fields.china_pi_no, None);
+        assert_eq!(v.fields.extra["vip"], serde_json::json!({"level": 3}));
+    }
+
+    #[test]
+    fn success_with_malformed_fields_fails_closed() {
+        for (body, path) in [
+            (
+                r#"{"result_code":0,"data":{"is_blocked":"maybe"}}"#,
+                "data.is_blocked",
+            ),
+            (
+                r#"{"result_code":0,"data":{"join_timestamp":1.5}}"#,
+                "data.join_timestamp",
+            ),
+            (r#"{"result_code":0,"data":[1]}"#, "data"),
+        ] {
+            match interpret(&decode(body), 21, ServedBy::Primary) {
+                Err(HiveError::Decode(d)) => assert_eq!(d.path, path, "{body}"),
+                other => panic!("{body}: {other:?}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! Integration tests of gameauth-hive, one binary with a module per concern.
+
+mod builder;
+mod routing;
+mod secrets;
+mod sockets;
+mod support;
+mod token_cache;
+mod verifier;
+mod wire;

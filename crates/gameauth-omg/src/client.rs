@@ -1,0 +1,431 @@
+//! The async client: glues the pure request builders, the signature, the transport and the
+//! response decoder together, with the retry rules of the OMG contract.
+//!
+//! * `authorize` creates state at OMG (each call issues a new token), so it is repeated only when
+//!   the connection failed before any byte was sent; a timeout or a broken connection after
+//!   sending is [`Error::OutcomeUnknown`].
+//! * `enter_game` and `ingame` are idempotent reads: up to 3 attempts on transport failure, 5xx
+//!   or 429, with jittered backoff and `Retry-After` honoured up to 10 s, all within the deadline.
+//!   A retry repeats the same request byte for byte, `trace_id` included.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use gameauth_core::resilience::{RetryPolicy, instant_after};
+use gameauth_core::transport::send_with_timeout;
+use gameauth_core::{
+    Clock, HttpTransport, IdGenerator, KeyRing, RandomIds, ReqwestTransport, SystemClock,
+    TransportError, TransportErrorKind,
+};
+use secrecy::SecretString;
+use tokio::time::Instant;
+
+use crate::authorize::{self, AUTHORIZE_PATH, AuthorizeRequest, AuthorizedPlayer};
+use crate::error::Error;
+use crate::launch::{self, ENTER_GAME_PATH, EnterGameRequest, GameUrl, INGAME_PATH, InGameRequest};
+use crate::request::SignedRequest;
+use crate::response;
+
+/// Length of the trace ids this client generates.
+pub const TRACE_ID_LEN: usize = 12;
+
+/// Default time for one attempt.
+pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Default time for a whole call, retries and backoff included.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
+
+/// A client of OMG's game API. Cheap to clone; clones share configuration and transport.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    base_url: String,
+    app_id: String,
+    keys: KeyRing,
+    attempt_timeout: Duration,
+    deadline: Duration,
+    transport: Arc<dyn HttpTransport>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGenerator>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.base_url)
+            .field("app_id", &self.inner.app_id)
+            .field("keys", &self.inner.keys)
+            .field("attempt_timeout", &self.inner.attempt_timeout)
+            .field("deadline", &self.inner.deadline)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A builder; `base_url`, `app_id` and a key are required.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The merchant id requests are sent with.
+    pub fn app_id(&self) -> &str {
+        &self.inner.app_id
+    }
+
+    /// Obtains a new player token (transfer wallet), valid 7 days.
+    ///
+    /// Invalid input (empty `uname`, a nickname over 40 bytes) is refused before sending. Only a
+    /// connection failure before sending is retried; a timeout after sending is
+    /// [`Error::OutcomeUnknown`].
+    pub async fn authorize(&self, request: &AuthorizeRequest) -> Result<AuthorizedPlayer, Error> {
+        let issued_at = self.inner.clock.now();
+        let timestamp = self.inner.clock.unix_seconds();
+        let body = request.body(&self.inner.app_id, timestamp)?;
+        let signed = self.sign(AUTHORIZE_PATH, body)?;
+        let data: authorize::Data = self.send_state_creating(&signed).await?;
+        AuthorizedPlayer::from_data(data, issued_at)
+    }
+
+    /// Launch URL for a transfer-wallet player (`/api/game/v1/entergame`).
+    pub async fn enter_game(&self, request: &EnterGameRequest) -> Result<GameUrl, Error> {
+        let body = request.body(&self.inner.app_id, self.inner.clock.unix_seconds())?;
+        let signed = self.sign(ENTER_GAME_PATH, body)?;
+        let data: launch::Data = self.send_idempotent(&signed).await?;
+        data.into_url()
+    }
+
+    /// Launch URL for a single-wallet player (`/api/usr/ingame`).
+    pub async fn ingame(&self, request: &InGameRequest) -> Result<GameUrl, Error> {
+        let body = request.body(&self.inner.app_id)?;
+        let signed = self.sign(INGAME_PATH, body)?;
+        let data: launch::Data = self.send_idempotent(&signed).await?;
+        data.into_url()
+    }
+
+    fn sign(&self, path: &str, body: Vec<u8>) -> Result<SignedRequest, Error> {
+        let trace = self.inner.ids.trace_id(TRACE_ID_LEN);
+        SignedRequest::new(
+            &self.inner.base_url,
+            path,
+            &trace,
+            body,
+            self.inner.keys.current(),
+        )
+    }
+
+    /// One attempt, bounded by the attempt timeout and what is left of the deadline.
+    async fn attempt(
+        &self,
+        signed: &SignedRequest,
+        deadline: Instant,
+    ) -> Result<http::Response<bytes::Bytes>, TransportError> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let timeout = self.inner.attempt_timeout.min(left);
+        send_with_timeout(self.inner.transport.as_ref(), signed.to_http(), timeout).await
+    }
+
+    async fn send_state_creating<T: serde::de::DeserializeOwned>(
+        &self,
+        signed: &SignedRequest,
+    ) -> Result<T, Error> {
+        let deadline = instant_after(Instant::now(), self.inner.deadline);
+        let mut attempt = 1;
+        loop {
+            match self.attempt(signed, deadline).await {
+                Ok(response) => return response::parse(&response),
+                Err(e) if e.request_sent() => return Err(Error::OutcomeUnknown),
+                Err(e) if e.kind() != TransportErrorKind::Connect => return Err(e.into()),
+                Err(e) => {
+                    attempt += 1;
+                    wait_before_retry(attempt, None, deadline).await.ok_or(e)?;
+                }
+            }
+        }
+    }
+
+    async fn send_idempotent<T: serde::de::DeserializeOwned>(
+        &self,
+        signed: &SignedRequest,
+    ) -> Result<T, Error> {
+        let deadline = instant_after(Instant::now(), self.inner.deadline);
+        let mut attempt = 1;
+        loop {
+            let outcome = match self.attempt(signed, deadline).await {
+                Ok(response) => response::parse(&response),
+                Err(e) => Err(Error::Transport(e)),
+            };
+            let retry_after = match &outcome {
+                Err(Error::Transport(e)) if e.is_retryable() => None,
+                Err(Error::HttpStatus {
+                    status,
+                    retry_after,
+                }) if *status == 429 || *status >= 500 => *retry_after,
+                _ => return outcome,
+            };
+            attempt += 1;
+            if wait_before_retry(attempt, retry_after, deadline)
+                .await
+                .is_none()
+            {
+                return outcome;
+            }
+        }
+    }
+}
+
+/// Sleeps before attempt number `attempt` if the policy allows it and the wait ends before the
+/// deadline; `None` means stop retrying.
+async fn wait_before_retry(
+    attempt: u32,
+    retry_after: Option<Duration>,
+    deadline: Instant,
+) -> Option<()> {
+    let wait = RetryPolicy::IDEMPOTENT.backoff(attempt, retry_after)?;
+    if Instant::now() + wait >= deadline {
+        return None;
+    }
+    tokio::time::sleep(wait).await;
+    Some(())
+}
+
+/// Builder of a [`Client`], validated at [`build`](ClientBuilder::build).
+#[derive(Default)]
+pub struct ClientBuilder {
+    base_url: Option<String>,
+    app_id: Option<String>,
+    keys: Option<KeyRing>,
+    attempt_timeout: Option<Duration>,
+    deadline: Option<Duration>,
+    transport: Option<Arc<dyn HttpTransport>>,
+    clock: Option<Arc<dyn Clock>>,
+    ids: Option<Arc<dyn IdGenerator>>,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("base_url", &self.base_url)
+            .field("app_id", &self.app_id)
+            .field("keys", &self.keys)
+            .field("attempt_timeout", &self.attempt_timeout)
+            .field("deadline", &self.deadline)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// OMG's API host (`{OMG_API_URL}`), optionally with a path prefix: `https`, or `http` only
+    /// for a loopback host (a local mock).
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// The merchant id from the OMG backend.
+    pub fn app_id(mut self, app_id: impl Into<String>) -> Self {
+        self.app_id = Some(app_id.into());
+        self
+    }
+
+    /// The signature key from the OMG backend.
+    pub fn key(self, key: SecretString) -> Self {
+        self.key_ring(KeyRing::new(key))
+    }
+
+    /// The signature keys; requests are signed with the current key.
+    pub fn key_ring(mut self, keys: KeyRing) -> Self {
+        self.keys = Some(keys);
+        self
+    }
+
+    /// Time for one attempt (default 5 s).
+    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.attempt_timeout = Some(timeout);
+        self
+    }
+
+    /// Time for a whole call, retries included (default 10 s).
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// The HTTP transport (default: [`ReqwestTransport`] with its hardened settings).
+    pub fn transport(mut self, transport: Arc<dyn HttpTransport>) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+
+    /// The clock for `timestamp` fields and token expiry (default: the system clock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The source of `trace_id`s (default: 12 random characters from the OS CSPRNG).
+    pub fn ids(mut self, ids: Arc<dyn IdGenerator>) -> Self {
+        self.ids = Some(ids);
+        self
+    }
+
+    /// Validates the settings and builds the client.
+    pub fn build(self) -> Result<Client, Error> {
+        let base_url = validate_base_url(self.base_url.as_deref())?;
+        let app_id = self
+            .app_id
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| Error::Config("app_id is required".into()))?;
+        if !app_id.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(Error::Config("app_id must be printable ASCII".into()));
+        }
+        let keys = self.keys.filter(|k| !k.is_empty()).ok_or_else(|| {
+            Error::Config(
+                "non-empty signature keys are required (the current one and any previous one)"
+                    .into(),
+            )
+        })?;
+        let attempt_timeout = self.attempt_timeout.unwrap_or(DEFAULT_ATTEMPT_TIMEOUT);
+        let deadline = self.deadline.unwrap_or(DEFAULT_DEADLINE);
+        if attempt_timeout.is_zero() || deadline.is_zero() {
+            return Err(Error::Config("timeouts must be greater than zero".into()));
+        }
+        let transport = match self.transport {
+            Some(t) => t,
+            None => Arc::new(
+                ReqwestTransport::new()
+                    .map_err(|_| Error::Config("cannot initialise the HTTP client".into()))?,
+            ),
+        };
+        Ok(Client {
+            inner: Arc::new(Inner {
+                base_url,
+                app_id,
+                keys,
+                attempt_timeout,
+                deadline,
+                transport,
+                clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+                ids: self.ids.unwrap_or_else(|| Arc::new(RandomIds)),
+            }),
+        })
+    }
+}
+
+/// Accepts `https://host[:port][/prefix]` (`http` for a loopback host) without user info, query
+/// or fragment, and returns it without a trailing `/` so endpoint paths can be appended.
+fn validate_base_url(url: Option<&str>) -> Result<String, Error> {
+    let url = url.ok_or_else(|| Error::Config("base_url is required".into()))?;
+    let bad = || Error::Config("base_url must be an http(s) URL without query or user info".into());
+    let uri: http::Uri = url.parse().map_err(|_| bad())?;
+    let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
+    let authority = uri.authority().ok_or_else(bad)?;
+    if !scheme_ok || authority.as_str().contains('@') || uri.query().is_some() || url.contains('#')
+    {
+        return Err(bad());
+    }
+    gameauth_core::transport::check_base_url_scheme(
+        uri.scheme_str().unwrap_or(""),
+        authority.host(),
+    )
+    .map_err(|why| Error::Config(format!("base_url: {why}")))?;
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn builder() -> ClientBuilder {
+        Client::builder()
+            .base_url("http://127.0.0.1:9/")
+            .app_id("10013")
+            .key(SecretString::from("sentinel-key"))
+    }
+
+    #[test]
+    fn builder_requires_base_url_app_id_and_key() {
+        assert!(builder().build().is_ok());
+        let missing = [
+            Client::builder().app_id("1").key("k".into()).build(),
+            Client::builder()
+                .base_url("https://h")
+                .key("k".into())
+                .build(),
+            Client::builder().base_url("https://h").app_id("1").build(),
+            Client::builder()
+                .base_url("https://h")
+                .app_id("1")
+                .key("".into())
+                .build(),
+            Client::builder()
+                .base_url("https://h")
+                .app_id("")
+                .key("k".into())
+                .build(),
+        ];
+        for result in missing {
+            assert!(matches!(result, Err(Error::Config(_))));
+        }
+    }
+
+    #[test]
+    fn base_url_must_be_plain_http_or_https() {
+        for bad in [
+            "http://api.example/omg",
+            "http://10.1.2.3:8080",
+            "ftp://h",
+            "h/path",
+            "https://user:pw@h",
+            "https://h/?x=1",
+            "https://h/#f",
+            "not a url",
+        ] {
+            assert!(
+                matches!(builder().base_url(bad).build(), Err(Error::Config(_))),
+                "{bad}"
+            );
+        }
+        let c = builder()
+            .base_url("https://api.example/omg/")
+            .build()
+            .unwrap();
+        assert_eq!(c.inner.base_url, "https://api.example/omg");
+    }
+
+    #[test]
+    fn zero_timeouts_are_refused() {
+        assert!(matches!(
+            builder().attempt_timeout(Duration::ZERO).build(),
+            Err(Error::Config(_))
+        ));
+        assert!(matches!(
+            builder().deadline(Duration::ZERO).build(),
+            Err(Error::Config(_))
+        ));
+    }
+
+    #[test]
+    fn client_debug_does_not_show_the_key() {
+        let c = builder().build().unwrap();
+        assert_eq!(
+            format!("{c:?}"),
+            "Client { base_url: \"http://127.0.0.1:9\", app_id: \"10013\", \
+             keys: KeyRing { current: \"[redacted]\", previous_valid_until: None }, \
+             attempt_timeout: 5s, deadline: 10s, .. }"
+        );
+    }
+
+    #[test]
+    fn builder_debug_does_not_show_the_key() {
+        let b = builder();
+        assert_eq!(
+            format!("{b:?}"),
+            "ClientBuilder { base_url: Some(\"http://127.0.0.1:9/\"), app_id: Some(\"10013\"), \
+             keys: Some(KeyRing { current: \"[redacted]\", previous_valid_until: None }), \
+             attempt_timeout: None, deadline: None, .. }"
+        );
+    }
+}

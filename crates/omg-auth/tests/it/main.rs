@@ -1,9 +1,0 @@
-//! Integration tests of `omg-auth`: the client against a mocked OMG (wiremock and raw sockets),
-//! and the callback side through direct calls and the axum router.
-
-mod callback;
-mod client;
-mod faults;
-#[cfg(feature = "axum")]
-mod router;
-mod support;
