@@ -3,8 +3,15 @@
 //! Providers send the same field as a string in one example and a number in another (`app_id`,
 //! `balance`, `player_id`), and amounts must stay exact. These helpers read the raw JSON token so
 //! a number like `42766.25` is kept as the text `"42766.25"`, never via `f64`.
+//!
+//! Signed bodies are decoded strictly: [`decode_signed_object`] refuses any object that repeats a
+//! key, so the bytes a signature covers can only mean one thing.
 
-use serde::de::{DeserializeOwned, Error as _};
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::fmt;
+
+use serde::de::{DeserializeOwned, DeserializeSeed, Error as _, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
@@ -53,6 +60,112 @@ pub fn decode_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError
     match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'{') => decode_json(bytes),
         _ => Err(DecodeError::new("$", "expected a JSON object")),
+    }
+}
+
+/// Like [`decode_object`], for a body whose signature was verified: refuses it first when any
+/// object in it, at any depth, repeats a key, whatever the values (see [`check_unique_keys`]).
+///
+/// JSON parsers disagree about repeated keys (the first wins, the last wins, or an error), so a
+/// signed body with one could be read differently by the SDK and by whatever else reads it.
+///
+/// # Errors
+///
+/// A [`DecodeError`] whose path names the repeated key when any object repeats one (see
+/// [`check_unique_keys`]); otherwise the errors of [`decode_object`].
+pub fn decode_signed_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
+    check_unique_keys(bytes)?;
+    decode_object(bytes)
+}
+
+/// Refuses a JSON document in which any object repeats a key. Keys are compared as decoded text,
+/// so `"a"` and `"\u0061"` are the same key. The error's path names the repeated key.
+///
+/// # Errors
+///
+/// A [`DecodeError`] with the reason "a key is repeated" and the key's path when an object
+/// repeats a key; a [`DecodeError`] as from [`decode_json`] when `bytes` is not one well-formed
+/// JSON document.
+pub fn check_unique_keys(bytes: &[u8]) -> Result<(), DecodeError> {
+    let repeated = RefCell::new(None);
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let mut track = serde_path_to_error::Track::new();
+    let result = UniqueKeys {
+        repeated: &repeated,
+    }
+    .deserialize(serde_path_to_error::Deserializer::new(&mut de, &mut track))
+    .and_then(|()| de.end());
+    match (result, repeated.into_inner()) {
+        (Ok(()), _) => Ok(()),
+        (Err(_), Some(key)) => {
+            let parent = track.path().to_string();
+            let path = if parent == "." {
+                key
+            } else {
+                format!("{parent}.{key}")
+            };
+            Err(DecodeError::new(path, "a key is repeated"))
+        }
+        (Err(e), None) => Err(DecodeError::from_json(&e)),
+    }
+}
+
+/// Walks a document, refusing repeated keys; records the first repeated key.
+#[derive(Clone, Copy)]
+struct UniqueKeys<'a> {
+    repeated: &'a RefCell<Option<String>>,
+}
+
+impl<'de> DeserializeSeed<'de> for UniqueKeys<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for UniqueKeys<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(self)?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if seen.contains(&key) {
+                *self.repeated.borrow_mut() = Some(key);
+                return Err(A::Error::custom("a key is repeated"));
+            }
+            seen.insert(key);
+            map.next_value_seed(self)?;
+        }
+        Ok(())
     }
 }
 
@@ -215,6 +328,41 @@ mod tests {
         assert!(decode_object::<Sample>(b"").is_err());
         let ok: Sample = decode_object(br#" {"app_id":"1","balance":"2"}"#).unwrap();
         assert_eq!(ok.balance, "2");
+    }
+
+    #[test]
+    fn any_repeated_key_in_a_signed_body_is_refused_same_value_or_not() {
+        #[derive(Debug, Deserialize)]
+        struct Body {
+            #[allow(dead_code)]
+            a: String,
+        }
+        for (body, path) in [
+            (&br#"{"a":"1","a":"1"}"#[..], "a"),
+            (br#"{"a":"1","a":"2"}"#, "a"),
+            (br#"{"a":"1","x":1,"x":1}"#, "x"),
+            (br#"{"a":"1","data":{"k":null,"k":null}}"#, "data.k"),
+            (br#"{"a":"1","list":[{"k":1},{"k":1,"k":2}]}"#, "list[1].k"),
+            (br#"{"a":"1","\u0061":"1"}"#, "a"),
+        ] {
+            let err = decode_signed_object::<Body>(body).unwrap_err();
+            assert_eq!(
+                (err.path.as_str(), err.reason.as_str()),
+                (path, "a key is repeated"),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        // The same keys in different objects are not repeats.
+        let ok: Body =
+            decode_signed_object(br#"{"a":"1","o":{"a":1},"p":[{"a":1},{"a":2}]}"#).unwrap();
+        assert_eq!(ok.a, "1");
+        // Other faults are reported as before.
+        assert_eq!(
+            decode_signed_object::<Body>(br#"{"a":1"#).unwrap_err().path,
+            "$"
+        );
+        assert!(decode_signed_object::<Body>(b"[]").is_err());
     }
 
     #[test]

@@ -75,6 +75,39 @@ pub async fn send_with_timeout(
     }
 }
 
+/// The scheme rule of every provider base URL: `https`, or plain `http` only for a loopback host
+/// (`localhost`, `127.0.0.0/8`, `::1`), where nothing leaves the machine.
+///
+/// Provider clients send API keys, client secrets and player tokens; a base URL mistyped as
+/// `http://` must not send them in clear over a network, so such a client is not built.
+/// `host` is the URL's host as written (an IPv6 address may keep its brackets).
+///
+/// # Errors
+///
+/// A short reason, for the caller's configuration error, when the scheme is plain `http` and the
+/// host is not a loopback host, or when the scheme is neither `https` nor `http`.
+pub fn check_base_url_scheme(scheme: &str, host: &str) -> Result<(), &'static str> {
+    match scheme {
+        s if s.eq_ignore_ascii_case("https") => Ok(()),
+        s if s.eq_ignore_ascii_case("http") && is_loopback_host(host) => Ok(()),
+        s if s.eq_ignore_ascii_case("http") => {
+            Err("plain http is allowed only for a loopback host; use https")
+        }
+        _ => Err("the scheme must be https (or http for a loopback host)"),
+    }
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    bare.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.to_canonical().is_loopback())
+}
+
 /// A header value marked sensitive (HTTP/2 never indexes it, and `Debug` hides it).
 ///
 /// # Errors
@@ -336,6 +369,40 @@ mod tests {
             .unwrap_err();
         assert!(err.is_timeout());
         assert!(err.request_sent());
+    }
+
+    #[test]
+    fn base_urls_need_https_except_on_loopback() {
+        for (scheme, host) in [
+            ("https", "api.example"),
+            ("HTTPS", "10.0.0.1"),
+            ("http", "127.0.0.1"),
+            ("http", "127.8.9.10"),
+            ("http", "localhost"),
+            ("http", "LOCALHOST"),
+            ("http", "[::1]"),
+            ("http", "::ffff:127.0.0.1"),
+        ] {
+            assert_eq!(
+                check_base_url_scheme(scheme, host),
+                Ok(()),
+                "{scheme}://{host}"
+            );
+        }
+        for (scheme, host) in [
+            ("http", "api.example"),
+            ("http", "10.0.0.1"),
+            ("http", "[::2]"),
+            ("http", "localhost.example"),
+            ("http", "127.0.0.1.nip.io"),
+            ("ftp", "127.0.0.1"),
+            ("ws", "api.example"),
+        ] {
+            assert!(
+                check_base_url_scheme(scheme, host).is_err(),
+                "{scheme}://{host}"
+            );
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use gameauth_core::lenient::{decode_object, string_or_number};
+use gameauth_core::lenient::{decode_signed_object, string_or_number};
 use gameauth_core::{AuthError, DecodeError, TokenVerifier, VerifiedPlayer, VerifyRequest};
 use http::{Request, Response, StatusCode};
 use serde::{Deserialize, Serialize};
@@ -53,7 +53,7 @@ struct WireQueryData {
 
 /// Decodes a credit-limit query body. Call only after the signature verified.
 pub fn decode_query(body: &[u8]) -> Result<CreditLimitQuery, Error> {
-    let wire: WireQuery = decode_object(body)?;
+    let wire: WireQuery = decode_signed_object(body)?;
     if wire.kind != CREDIT_LIMIT_TYPE {
         return Err(DecodeError::new("type", "not a credit-limit query").into());
     }

@@ -274,7 +274,8 @@ impl std::fmt::Debug for ClientBuilder {
 
 impl ClientBuilder {
     /// The base URL including the gateway prefix, e.g. `https://credit-pay-dev.aatest.online/dg`.
-    /// The signed path is what follows it (`/v1/...`).
+    /// The signed path is what follows it (`/v1/...`). `https`, or `http` only for a loopback
+    /// host (a local mock): the API key must never travel in clear.
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
         self
@@ -438,6 +439,8 @@ fn check_base_url(value: Option<&str>) -> Result<String, Error> {
             "base_url must be an http(s) URL with a host".into(),
         ));
     }
+    gameauth_core::transport::check_base_url_scheme(url.scheme(), url.host_str().unwrap_or(""))
+        .map_err(|why| Error::Config(format!("base_url: {why}")))?;
     if url.query().is_some() || url.fragment().is_some() {
         return Err(Error::Config(
             "base_url must not have a query or fragment".into(),
@@ -468,11 +471,19 @@ mod tests {
     fn base_url_keeps_the_gateway_prefix_without_trailing_slash() {
         let c = builder().build().unwrap();
         assert_eq!(c.base_url, "https://credit-pay-dev.aatest.online/dg");
+        let local = builder()
+            .base_url("http://127.0.0.1:8080/dg")
+            .build()
+            .unwrap();
+        assert_eq!(local.base_url, "http://127.0.0.1:8080/dg");
     }
 
     #[test]
     fn builder_refuses_incomplete_or_bad_configuration() {
         let bad = [
+            // The API key would travel in clear: plain http only for a loopback host.
+            builder().base_url("http://credit-pay.example/dg"),
+            builder().base_url("http://10.0.0.1/dg"),
             builder().base_url("ftp://h/dg"),
             builder().base_url("https://h/dg?x=1"),
             builder().base_url("https://u:p@h/dg"),

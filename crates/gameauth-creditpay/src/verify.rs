@@ -34,6 +34,7 @@ pub const TIMESTAMP_HEADER: &str = "timestamp";
 /// at `now` (the current key, and the previous one inside its rotation window).
 ///
 /// The comparison decodes the presented base64, checks its length and compares in constant time.
+/// A ring with an empty key verifies nothing ([`SignatureError::EmptyKey`]).
 pub fn verify_signature(
     keys: &KeyRing,
     now: SystemTime,
@@ -41,6 +42,9 @@ pub fn verify_signature(
     body: &[u8],
     presented: &str,
 ) -> Result<(), SignatureError> {
+    if keys.is_empty() {
+        return Err(SignatureError::EmptyKey);
+    }
     if presented.is_empty() {
         return Err(SignatureError::Empty);
     }
@@ -292,6 +296,29 @@ mod tests {
                 Err(SignatureError::Mismatch)
             );
         }
+    }
+
+    #[test]
+    fn the_free_verification_refuses_an_empty_key() {
+        let empty = SecretString::from("");
+        // A signature made with the empty key, which anyone can compute.
+        let forged = sign(&empty, ROUTE, BODY.as_bytes());
+        let now = SystemTime::now();
+        assert_eq!(
+            verify_signature(
+                &KeyRing::new(empty.clone()),
+                now,
+                ROUTE,
+                BODY.as_bytes(),
+                &forged
+            ),
+            Err(SignatureError::EmptyKey)
+        );
+        let with_empty_previous = ring().with_previous(empty, now + Duration::from_secs(60));
+        assert_eq!(
+            verify_signature(&with_empty_previous, now, ROUTE, BODY.as_bytes(), C6),
+            Err(SignatureError::EmptyKey)
+        );
     }
 
     #[test]

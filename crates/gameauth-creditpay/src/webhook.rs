@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use bytes::Bytes;
 use gameauth_core::lenient::{
-    decode_object, opt_i64_lenient, opt_string_or_number, string_or_number,
+    decode_signed_object, opt_i64_lenient, opt_string_or_number, string_or_number,
 };
 use gameauth_core::{AuthError, Clock, DecodeError, PlayerToken, SystemClock};
 use http::{Request, Response, StatusCode};
@@ -196,7 +196,7 @@ pub const MAX_EVENT_TYPE_BYTES: usize = 64;
 /// `type` and `event_id` must be printable ASCII without spaces (at most
 /// [`MAX_EVENT_TYPE_BYTES`] and [`MAX_EVENT_ID_BYTES`]); anything else is malformed.
 pub fn decode_event(body: &[u8]) -> Result<WebhookEvent, Error> {
-    let wire: WireEvent = decode_object(body)?;
+    let wire: WireEvent = decode_signed_object(body)?;
     if wire.kind.is_empty() {
         return Err(DecodeError::new("type", "empty").into());
     }
@@ -239,19 +239,13 @@ fn decode_data(raw: BTreeMap<String, Box<RawValue>>) -> Result<EventData, Error>
             "custom_no" => "customer_no".to_owned(),
             other => other.to_owned(),
         };
-        let text = value_text(&value);
-        match fields.get(&name) {
-            Some(existing) if *existing != text => {
-                return Err(DecodeError::new(
-                    format!("data.{name}"),
-                    "sent twice with different values",
-                )
-                .into());
-            }
-            _ => {
-                fields.insert(name, text);
-            }
+        // Two spellings of one key (`orderNo` and `order_no`) are a repeated key, like any other:
+        // refused whatever the values.
+        if fields.contains_key(&name) {
+            return Err(DecodeError::new(format!("data.{name}"), "a key is repeated").into());
         }
+        let text = value_text(&value);
+        fields.insert(name, text);
     }
     let mut take = |name: &str| fields.remove(name).flatten();
     let data = EventData {
@@ -678,11 +672,31 @@ mod tests {
     }
 
     #[test]
-    fn conflicting_spellings_of_one_key_are_refused() {
-        let body = br#"{"type":"REFUND","event_id":"e","data":{"orderNo":"A","order_no":"B"}}"#;
-        assert!(matches!(decode_event(body), Err(Error::Decode(d)) if d.path == "data.order_no"));
-        let same = br#"{"type":"REFUND","event_id":"e","data":{"orderNo":"A","order_no":"A"}}"#;
-        assert!(decode_event(same).is_ok());
+    fn any_repeated_key_is_refused_same_value_or_not() {
+        for body in [
+            &br#"{"type":"REFUND","event_id":"e","data":{"orderNo":"A","order_no":"B"}}"#[..],
+            br#"{"type":"REFUND","event_id":"e","data":{"orderNo":"A","order_no":"A"}}"#,
+            br#"{"type":"REFUND","event_id":"e","data":{"order_no":"A","order_no":"A"}}"#,
+            br#"{"type":"REFUND","event_id":"e","data":{"order_no":"A","order_no":"B"}}"#,
+        ] {
+            let err = decode_event(body).unwrap_err();
+            assert!(
+                matches!(&err, Error::Decode(d) if d.path == "data.order_no" && d.reason == "a key is repeated"),
+                "{}: {err:?}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        for body in [
+            &br#"{"type":"REFUND","type":"REFUND","event_id":"e","data":{}}"#[..],
+            br#"{"type":"REFUND","event_id":"e","event_id":"f","data":{}}"#,
+            br#"{"type":"REFUND","event_id":"e","x":1,"x":1,"data":{}}"#,
+        ] {
+            assert!(
+                matches!(decode_event(body), Err(Error::Decode(d)) if d.reason == "a key is repeated"),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
     }
 
     #[test]

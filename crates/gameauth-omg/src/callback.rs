@@ -18,7 +18,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use gameauth_core::lenient::{decode_object, i64_lenient, opt_i64_lenient, string_or_number};
+use gameauth_core::lenient::{
+    decode_signed_object, i64_lenient, opt_i64_lenient, string_or_number,
+};
 use gameauth_core::{
     AuthError, Clock, DecodeError, KeyRing, PlayerToken, SystemClock, TokenVerifier, VerifyRequest,
 };
@@ -246,7 +248,7 @@ impl CallbackVerifier {
         sign: Option<&str>,
     ) -> Result<VerifiedCallback, CallbackError> {
         let verified = self.verify(raw_query, body, sign)?;
-        let Timestamped { timestamp } = decode_object(body)?;
+        let Timestamped { timestamp } = decode_signed_object(body)?;
         self.check_freshness(timestamp)?;
         Ok(verified)
     }
@@ -276,7 +278,7 @@ impl CallbackVerifier {
         sign: Option<&str>,
     ) -> Result<VerifySession, CallbackError> {
         let VerifiedCallback { trace_id } = self.verify(raw_query, body, sign)?;
-        let b: VerifySessionBody = decode_object(body)?;
+        let b: VerifySessionBody = decode_signed_object(body)?;
         self.check_freshness(b.timestamp)?;
         Ok(VerifySession {
             trace_id,

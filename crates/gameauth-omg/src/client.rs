@@ -214,7 +214,7 @@ impl Client {
                 Err(e) => Err(Error::Transport(e)),
             };
             let retry_after = match &outcome {
-                Err(Error::Transport(e)) if retryable_transport(e) => None,
+                Err(Error::Transport(e)) if e.is_retryable() => None,
                 Err(Error::HttpStatus {
                     status,
                     retry_after,
@@ -230,13 +230,6 @@ impl Client {
             }
         }
     }
-}
-
-fn retryable_transport(e: &TransportError) -> bool {
-    matches!(
-        e.kind(),
-        TransportErrorKind::Connect | TransportErrorKind::Timeout | TransportErrorKind::Io
-    )
 }
 
 /// Sleeps before attempt number `attempt` if the policy allows it and the wait ends before the
@@ -280,7 +273,8 @@ impl std::fmt::Debug for ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// OMG's API host (`{OMG_API_URL}`), `http` or `https`, optionally with a path prefix.
+    /// OMG's API host (`{OMG_API_URL}`), optionally with a path prefix: `https`, or `http` only
+    /// for a loopback host (a local mock).
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
         self
@@ -386,8 +380,8 @@ impl ClientBuilder {
     }
 }
 
-/// Accepts `http(s)://host[:port][/prefix]` without user info, query or fragment, and returns it
-/// without a trailing `/` so endpoint paths can be appended.
+/// Accepts `https://host[:port][/prefix]` (`http` for a loopback host) without user info, query
+/// or fragment, and returns it without a trailing `/` so endpoint paths can be appended.
 fn validate_base_url(url: Option<&str>) -> Result<String, Error> {
     let url = url.ok_or_else(|| Error::Config("base_url is required".into()))?;
     let bad = || Error::Config("base_url must be an http(s) URL without query or user info".into());
@@ -398,6 +392,11 @@ fn validate_base_url(url: Option<&str>) -> Result<String, Error> {
     {
         return Err(bad());
     }
+    gameauth_core::transport::check_base_url_scheme(
+        uri.scheme_str().unwrap_or(""),
+        authority.host(),
+    )
+    .map_err(|why| Error::Config(format!("base_url: {why}")))?;
     Ok(url.trim_end_matches('/').to_owned())
 }
 
@@ -418,17 +417,17 @@ mod tests {
         let missing = [
             Client::builder().app_id("1").key("k".into()).build(),
             Client::builder()
-                .base_url("http://h")
+                .base_url("https://h")
                 .key("k".into())
                 .build(),
-            Client::builder().base_url("http://h").app_id("1").build(),
+            Client::builder().base_url("https://h").app_id("1").build(),
             Client::builder()
-                .base_url("http://h")
+                .base_url("https://h")
                 .app_id("1")
                 .key("".into())
                 .build(),
             Client::builder()
-                .base_url("http://h")
+                .base_url("https://h")
                 .app_id("")
                 .key("k".into())
                 .build(),
@@ -441,11 +440,13 @@ mod tests {
     #[test]
     fn base_url_must_be_plain_http_or_https() {
         for bad in [
+            "http://api.example/omg",
+            "http://10.1.2.3:8080",
             "ftp://h",
             "h/path",
-            "http://user:pw@h",
-            "http://h/?x=1",
-            "http://h/#f",
+            "https://user:pw@h",
+            "https://h/?x=1",
+            "https://h/#f",
             "not a url",
         ] {
             assert!(

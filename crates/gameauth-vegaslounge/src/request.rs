@@ -11,7 +11,7 @@ use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use crate::client::{MAX_CLIENT_ID_LEN, MAX_CLIENT_SECRET_LEN, MAX_REDIRECT_URI_LEN};
 use crate::error::{OAuthError, Reason};
 use crate::params::Params;
-use crate::token::{AccessToken, AuthorizationCode, ClientSecret, RefreshToken};
+use crate::token::{AccessToken, AuthorizationCode, ClientSecret, CodeVerifier, RefreshToken};
 
 /// Longest authorization code or refresh token accepted (TEXT(255)).
 pub const MAX_TOKEN_LEN: usize = 255;
@@ -35,6 +35,8 @@ pub enum TokenGrant {
         code: AuthorizationCode,
         /// The `redirect_uri`, when sent (Vegas Lounge sends none).
         redirect_uri: Option<String>,
+        /// The PKCE `code_verifier`, when sent (RFC 7636; Vegas Lounge sends none).
+        code_verifier: Option<CodeVerifier>,
     },
     /// `grant_type=refresh_token`.
     RefreshToken(RefreshToken),
@@ -120,6 +122,9 @@ impl TokenRequest {
                 redirect_uri: form
                     .get("redirect_uri", MAX_REDIRECT_URI_LEN)?
                     .map(str::to_owned),
+                code_verifier: form
+                    .get("code_verifier", MAX_TOKEN_LEN)?
+                    .map(CodeVerifier::new),
             },
             "refresh_token" => TokenGrant::RefreshToken(RefreshToken::new(
                 form.require("refresh_token", MAX_TOKEN_LEN)?,

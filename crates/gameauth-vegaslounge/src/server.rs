@@ -4,6 +4,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gameauth_core::{Clock, SystemClock};
 use http::HeaderMap;
 
@@ -21,7 +23,7 @@ use crate::store::{
 };
 use crate::throttle::{MemoryThrottleStore, Throttle, ThrottleKey, ThrottleStore};
 use crate::token::{
-    AccessToken, AuthorizationCode, GrantId, RefreshToken, TokenHash, random_token,
+    AccessToken, AuthorizationCode, CodeVerifier, GrantId, RefreshToken, TokenHash, random_token,
 };
 
 /// Longest `state` echoed back; longer values are refused with `invalid_request`.
@@ -286,6 +288,10 @@ impl OAuthServer {
             Ok(_) => return fail(Reason::UnsupportedResponseType, state),
             Err(r) => return fail(r, state),
         }
+        let pkce_challenge = match pkce_challenge(&params) {
+            Ok(challenge) => challenge,
+            Err(r) => return fail(r, state),
+        };
         let player_id = match self.sessions.current_player(headers).await {
             Ok(Some(p)) => p,
             Ok(None) => {
@@ -302,7 +308,10 @@ impl OAuthServer {
             Ok(_) => return fail(Reason::AccessDenied, state),
             Err(e) => return fail(OAuthError::from(e).reason(), state),
         }
-        match self.store_code(&client, redirect_uri, &player_id).await {
+        match self
+            .store_code(&client, redirect_uri, &player_id, pkce_challenge)
+            .await
+        {
             Ok(code) => {
                 let mut query = vec![("code", code.expose_secret())];
                 query.extend(state.map(|s| ("state", s)));
@@ -329,7 +338,8 @@ impl OAuthServer {
         if !client.redirect_uri_allowed(redirect_uri, self.config.redirect_uri_policy) {
             return Err(Reason::RedirectUriMismatch.into());
         }
-        self.store_code(&client, redirect_uri, player_id).await
+        self.store_code(&client, redirect_uri, player_id, None)
+            .await
     }
 
     async fn store_code(
@@ -337,6 +347,7 @@ impl OAuthServer {
         client: &RegisteredClient,
         redirect_uri: &str,
         player_id: &str,
+        pkce_challenge: Option<TokenHash>,
     ) -> Result<AuthorizationCode, OAuthError> {
         let code = random_token();
         let grant = Arc::new(Grant {
@@ -349,14 +360,18 @@ impl OAuthServer {
                 code: TokenHash::of(&code),
                 grant,
                 redirect_uri: redirect_uri.to_owned(),
+                pkce_challenge,
                 expires_at: self.clock.now() + self.config.code_ttl,
             })
             .await?;
         Ok(AuthorizationCode::new(code))
     }
 
-    /// Checks a client's credentials, with throttling of repeated failures per client id and
-    /// per caller IP (429 with a retry time once over the limit).
+    /// Checks a client's credentials, with throttling of failures per client id (registered ids
+    /// only) and per caller IP: 429 with a retry time once a key is at its limit.
+    ///
+    /// The attempt reserves its place in the counts before the secret is checked and gives it
+    /// back when the secret is right, so concurrent guesses never get more checks than the limit.
     pub async fn authenticate_client(
         &self,
         client_id: &str,
@@ -364,24 +379,27 @@ impl OAuthServer {
         caller_ip: Option<IpAddr>,
     ) -> Result<AuthenticatedClient, OAuthError> {
         let now = self.clock.now();
+        let client = self.clients.client(client_id).await?;
         let mut keys = Vec::with_capacity(2);
         keys.extend(caller_ip.map(ThrottleKey::Ip));
-        keys.push(ThrottleKey::Client(client_id.to_owned()));
-        if let Some(wait) = self.throttle.blocked_for(&keys, now).await? {
+        if client.is_some() {
+            // Only registered ids get a per-client counter, so random ids cannot grow the table;
+            // the per-IP counter still applies.
+            keys.push(ThrottleKey::Client(client_id.to_owned()));
+        }
+        if let Some(wait) = self.throttle.reserve(&keys, now).await? {
             return Err(Reason::Throttled(wait).into());
         }
-        let client = self.clients.client(client_id).await?;
         match client {
-            Some(c) if c.verify_secret(client_secret) => Ok(AuthenticatedClient { client: c }),
-            found => {
-                if found.is_none() {
-                    // Only registered ids get a per-client counter, so random ids cannot grow
-                    // the table; the per-IP counter still applies.
-                    keys.pop();
+            Some(c) if c.verify_secret(client_secret) => {
+                if let Err(e) = self.throttle.release(&keys, now).await {
+                    // The client did authenticate; an unreleased place only makes the limit
+                    // stricter until its window ends.
+                    tracing::warn!(error = %e, "a throttle reservation could not be released");
                 }
-                self.throttle.record_failure(&keys, now).await?;
-                Err(Reason::ClientAuthenticationFailed.into())
+                Ok(AuthenticatedClient { client: c })
             }
+            _ => Err(Reason::ClientAuthenticationFailed.into()),
         }
     }
 
@@ -399,9 +417,18 @@ impl OAuthServer {
             )
             .await?;
         match request.grant() {
-            TokenGrant::AuthorizationCode { code, redirect_uri } => {
-                self.exchange_code(&client, code.expose_secret(), redirect_uri.as_deref())
-                    .await
+            TokenGrant::AuthorizationCode {
+                code,
+                redirect_uri,
+                code_verifier,
+            } => {
+                self.exchange_code(
+                    &client,
+                    code.expose_secret(),
+                    redirect_uri.as_deref(),
+                    code_verifier.as_ref().map(CodeVerifier::expose_secret),
+                )
+                .await
             }
             TokenGrant::RefreshToken(token) => self.refresh(&client, token.expose_secret()).await,
             TokenGrant::Unsupported => Err(Reason::UnsupportedGrantType.into()),
@@ -420,16 +447,23 @@ impl OAuthServer {
         (AccessToken::new(access), RefreshToken::new(refresh), pair)
     }
 
-    /// Redeems an authorization code (single use, bound to the client and, when sent, the
-    /// redirect URI). A replayed code fails and revokes every token issued from it.
+    /// Redeems an authorization code (single use, bound to the client, to the redirect URI
+    /// when one is sent, and to its PKCE challenge: a code issued with `code_challenge` needs
+    /// the matching `code_verifier`, and a verifier for a code issued without one is refused,
+    /// `invalid_grant` either way). A replayed code fails and revokes every token issued from it. A code of a
+    /// player who was disabled since the authorization fails (1005) and its grant is revoked.
     pub async fn exchange_code(
         &self,
         client: &AuthenticatedClient,
         code: &str,
         redirect_uri: Option<&str>,
+        code_verifier: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
         if code.len() > MAX_TOKEN_LEN {
             return Err(Reason::ParameterTooLong("code").into());
+        }
+        if code_verifier.is_some_and(|v| !is_code_verifier(v)) {
+            return Err(Reason::PkceMismatch.into());
         }
         let now = self.clock.now();
         let (access_token, refresh_token, pair) = self.new_pair(now);
@@ -439,19 +473,25 @@ impl OAuthServer {
                 code: TokenHash::of(code),
                 client_id: client.client_id().to_owned(),
                 redirect_uri: redirect_uri.map(str::to_owned),
+                pkce_verifier: code_verifier.map(TokenHash::of),
                 now,
                 pair,
             })
             .await?;
         match outcome {
-            Redeemed::Issued(_) => Ok(TokenResponse {
-                access_token,
-                refresh_token,
-                expires_in: self.config.access_ttl.as_secs(),
-            }),
+            Redeemed::Issued(grant) => {
+                self.require_enabled_player(&grant, Reason::CodeInvalid)
+                    .await?;
+                Ok(TokenResponse {
+                    access_token,
+                    refresh_token,
+                    expires_in: self.config.access_ttl.as_secs(),
+                })
+            }
             Redeemed::NotFound => Err(Reason::CodeInvalid.into()),
             Redeemed::Expired => Err(Reason::CodeExpired.into()),
             Redeemed::Mismatch => Err(Reason::CodeMismatch.into()),
+            Redeemed::PkceMismatch => Err(Reason::PkceMismatch.into()),
             Redeemed::Replayed => {
                 tracing::warn!(
                     client_id = client.client_id(),
@@ -464,7 +504,8 @@ impl OAuthServer {
 
     /// Rotates a refresh token: the old refresh token and its access token die. The same
     /// request repeated within the grace window gets the same answer; reuse after it revokes
-    /// the whole grant.
+    /// the whole grant. A disabled player's grant does not refresh: it fails (1005) and the
+    /// grant is revoked.
     pub async fn refresh(
         &self,
         client: &AuthenticatedClient,
@@ -475,11 +516,14 @@ impl OAuthServer {
         }
         let now = self.clock.now();
         let (access_token, new_refresh, pair) = self.new_pair(now);
-        let sealed = SealedAnswer(seal::seal(
-            refresh_token,
-            access_token.expose_secret(),
-            new_refresh.expose_secret(),
-        ));
+        let sealed = SealedAnswer(
+            seal::seal(
+                refresh_token,
+                access_token.expose_secret(),
+                new_refresh.expose_secret(),
+            )
+            .ok_or(Reason::Internal)?,
+        );
         let outcome = self
             .store
             .rotate_refresh(RotateRefresh {
@@ -492,17 +536,23 @@ impl OAuthServer {
             })
             .await?;
         match outcome {
-            Rotated::Rotated(_) => Ok(TokenResponse {
-                access_token,
-                refresh_token: new_refresh,
-                expires_in: self.config.access_ttl.as_secs(),
-            }),
+            Rotated::Rotated(grant) => {
+                self.require_enabled_player(&grant, Reason::RefreshTokenInvalid)
+                    .await?;
+                Ok(TokenResponse {
+                    access_token,
+                    refresh_token: new_refresh,
+                    expires_in: self.config.access_ttl.as_secs(),
+                })
+            }
             Rotated::Repeat {
+                grant,
                 sealed,
                 access,
                 access_expires_at,
-                ..
             } => {
+                self.require_enabled_player(&grant, Reason::RefreshTokenInvalid)
+                    .await?;
                 let (a, r) = seal::open(refresh_token, &sealed.0)
                     .filter(|(a, _)| TokenHash::of(a) == access)
                     .ok_or(Reason::Internal)?;
@@ -523,6 +573,28 @@ impl OAuthServer {
                 Err(Reason::RefreshTokenReused.into())
             }
         }
+    }
+
+    /// Refuses to hand out tokens of a grant whose player is disabled (1005) or no longer in the
+    /// directory (`unknown`, Vegas Lounge 1001), and revokes the grant, so it cannot be refreshed
+    /// again even if the player is re-enabled. A directory failure answers 503 and keeps the grant:
+    /// a refresh retried inside the grace window gets the same answer once the directory is back.
+    async fn require_enabled_player(
+        &self,
+        grant: &Grant,
+        unknown: Reason,
+    ) -> Result<(), OAuthError> {
+        let refused = match self.accounts.account(&grant.player_id).await? {
+            Some(account) if !account.disabled => return Ok(()),
+            Some(_) => Reason::AccountDisabled,
+            None => unknown,
+        };
+        self.store.revoke_grant(&grant.grant_id).await?;
+        tracing::info!(
+            client_id = grant.client_id.as_str(),
+            "grant of a disabled or unknown player revoked"
+        );
+        Err(refused.into())
     }
 
     /// Checks an access token: one hash on the stack and one store lookup.
@@ -598,6 +670,37 @@ impl OAuthServer {
             revoked_grants,
         })
     }
+}
+
+/// The PKCE challenge of an authorize request (RFC 7636, RFC 9700): `code_challenge` with
+/// `code_challenge_method=S256`, decoded to the SHA-256 it carries. A challenge with the method
+/// `plain` or without a method (which means `plain`), a method without a challenge, or a
+/// challenge that is not 43 base64url characters is `invalid_request`.
+fn pkce_challenge(params: &Params<'_>) -> Result<Option<TokenHash>, Reason> {
+    let challenge = params.get("code_challenge", 128)?;
+    let method = params.get("code_challenge_method", 16)?;
+    match (challenge, method) {
+        (None, None) => Ok(None),
+        (None, Some(_)) => Err(Reason::MissingParameter("code_challenge")),
+        (Some(_), method) if method != Some("S256") => {
+            Err(Reason::MalformedParameter("code_challenge_method"))
+        }
+        (Some(challenge), _) => {
+            let mut digest = [0u8; 32];
+            match URL_SAFE_NO_PAD.decode_slice(challenge, &mut digest) {
+                Ok(32) if challenge.len() == 43 => Ok(Some(TokenHash::from_bytes(digest))),
+                _ => Err(Reason::MalformedParameter("code_challenge")),
+            }
+        }
+    }
+}
+
+/// RFC 7636 §4.1: 43 to 128 characters of `A-Z a-z 0-9 - . _ ~`.
+fn is_code_verifier(verifier: &str) -> bool {
+    (43..=128).contains(&verifier.len())
+        && verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
 fn remaining_secs(until: SystemTime, now: SystemTime) -> u64 {

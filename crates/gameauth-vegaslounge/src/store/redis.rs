@@ -7,7 +7,7 @@
 //!
 //! | key | type | holds | TTL |
 //! |---|---|---|---|
-//! | `P{T}:grant` | hash | client, player, code hash, expiries, one field per access/refresh token hash | the grant's retention |
+//! | `P{T}:grant` | hash | client, player, code hash, PKCE challenge hash, expiries, one field per access/refresh token hash | the grant's retention |
 //! | `P{T}:sealed` | hash | the last rotation's answer, encrypted under the old refresh token | the grace window |
 //! | `Pcode:<hash>`, `Paccess:<hash>`, `Prefresh:<hash>` | string | `T:<player tag>`: where the token's grant lives | the token's retention |
 //! | `Pplayer:<player tag>` | sorted set | the tags of the player's redeemed grants, scored by retention | the longest retention |
@@ -584,6 +584,7 @@ impl GrantStore for RedisStore {
                 arg(&code.redirect_uri),
                 arg(millis(code.expires_at)),
                 arg(ttl),
+                arg(code.pkce_challenge.map(|h| h.to_hex()).unwrap_or_default()),
             ];
             self.run_script(&self.scripts.put_code, &pointer.tag, &args)
                 .await
@@ -619,6 +620,10 @@ impl GrantStore for RedisStore {
                 arg(millis(pair.refresh_expires_at)),
                 arg(millis(retain)),
                 arg(keep),
+                arg(request
+                    .pkce_verifier
+                    .map(|h| h.to_hex())
+                    .unwrap_or_default()),
             ];
             let reply = self
                 .run_script(&self.scripts.redeem, &pointer.tag, &args)
@@ -637,6 +642,7 @@ impl GrantStore for RedisStore {
                 Some(b"not_found") => Ok(Redeemed::NotFound),
                 Some(b"expired") => Ok(Redeemed::Expired),
                 Some(b"mismatch") => Ok(Redeemed::Mismatch),
+                Some(b"pkce_mismatch") => Ok(Redeemed::PkceMismatch),
                 Some(b"replayed") => Ok(Redeemed::Replayed),
                 _ => Err(StoreError::unavailable("Redis returned an unknown outcome")),
             }
