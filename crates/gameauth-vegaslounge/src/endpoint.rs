@@ -108,6 +108,13 @@ impl OAuthServer {
 
     /// The checks made before reading the body: the IP allow-list on the server-to-server
     /// routes (403, before any credential is looked at), then the method (405).
+    ///
+    /// # Errors
+    ///
+    /// Returns the ready refusal to send, in the style of `route`: `403`
+    /// ([`Reason::IpNotAllowed`]) when `route` is restricted and the caller is not allowed by
+    /// [`ServerConfig::network`](crate::ServerConfig::network), or `405`
+    /// ([`Reason::MethodNotAllowed`], with `Allow`) when the method is not the route's.
     pub fn precheck(
         &self,
         route: Route,

@@ -67,6 +67,13 @@ pub enum ThrottleKey {
 pub trait ThrottleStore: Send + Sync + fmt::Debug {
     /// How long the caller must wait: the longest remaining window among `keys` that already
     /// hold `config.max_failures` failures, or `None`.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`StoreError`] when the counters cannot be read (connection lost, timeout);
+    /// [`OAuthServer::authenticate_client`](crate::OAuthServer::authenticate_client) then fails
+    /// with [`Reason::StoreUnavailable`](crate::error::Reason::StoreUnavailable) rather than let
+    /// the attempt through unthrottled.
     async fn blocked_for(
         &self,
         keys: &[ThrottleKey],
@@ -75,6 +82,12 @@ pub trait ThrottleStore: Send + Sync + fmt::Debug {
     ) -> Result<Option<Duration>, StoreError>;
 
     /// Counts one failure for each of `keys`, starting a new window for a key whose window ended.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`StoreError`] when the failure cannot be counted; the authentication then
+    /// fails with [`Reason::StoreUnavailable`](crate::error::Reason::StoreUnavailable) instead of
+    /// `invalid_client`.
     async fn record_failure(
         &self,
         keys: &[ThrottleKey],
