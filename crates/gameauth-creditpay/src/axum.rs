@@ -57,6 +57,12 @@ pub fn webhook_router(handler: Arc<WebhookHandler>) -> Router {
 
 /// Reads an axum request into an `http::Request<Bytes>`, refusing bodies over `limit` bytes
 /// (413, a declared `Content-Length` before reading anything) without buffering them and bodies that take longer than [`BODY_READ_TIMEOUT`] (408).
+///
+/// # Errors
+///
+/// Returns the ready failure response to send instead: `413 Payload Too Large` when the declared
+/// `Content-Length` or the body exceeds `limit` bytes, `408 Request Timeout` when it is not complete within
+/// [`BODY_READ_TIMEOUT`], and `400 Bad Request` when reading it fails otherwise.
 pub async fn read_request(
     request: Request,
     limit: usize,

@@ -35,6 +35,13 @@ pub const TIMESTAMP_HEADER: &str = "timestamp";
 ///
 /// The comparison decodes the presented base64, checks its length and compares in constant time.
 /// A ring with an empty key verifies nothing ([`SignatureError::EmptyKey`]).
+///
+/// # Errors
+///
+/// * [`SignatureError::EmptyKey`] when a key of the ring is empty;
+/// * [`SignatureError::Empty`] when `presented` is empty;
+/// * [`SignatureError::Mismatch`] when it matches no accepted key: not base64, the wrong length,
+///   or a different MAC.
 pub fn verify_signature(
     keys: &KeyRing,
     now: SystemTime,
@@ -63,6 +70,13 @@ pub fn verify_signature(
 ///
 /// Either header repeated (even with the same value), or both spellings with different values,
 /// is refused rather than guessed; both spellings once each with the same value are accepted.
+///
+/// # Errors
+///
+/// * [`SignatureError::Missing`] when neither header is present;
+/// * [`SignatureError::Repeated`] when either header occurs more than once, or both occur with
+///   different values;
+/// * [`SignatureError::Mismatch`] when the value is not UTF-8 (it cannot be a signature).
 pub fn presented_signature(headers: &HeaderMap) -> Result<&str, SignatureError> {
     let mut found: Option<&[u8]> = None;
     for name in [SIGNATURE_HEADER, MISSPELT_SIGNATURE_HEADER] {
@@ -110,6 +124,11 @@ pub struct InboundVerifier {
 impl InboundVerifier {
     /// A verifier for requests Credit Pay signs over `route_path` (the path configured in the
     /// Credit Pay backend, e.g. `/api/v1/credit-pay/notify`) with the signature key(s) in `keys`.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`Error::Config`] when `route_path` is not a signed path (see
+    /// [`check_signed_path`]) or a key of `keys` is empty (the current one, or a previous one).
     pub fn new(route_path: impl Into<String>, keys: KeyRing) -> Result<Self, Error> {
         let route_path = route_path.into();
         check_signed_path(&route_path)?;
@@ -170,6 +189,14 @@ impl InboundVerifier {
 
     /// Checks the size and the signature of a raw inbound request and collects its unsigned
     /// headers. Call this before parsing the body.
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::BodyTooLarge`] when `body` exceeds the [size limit](Self::max_body_bytes),
+    ///   checked first;
+    /// * [`Error::Signature`] when the signature header is missing, repeated or not UTF-8 (see
+    ///   [`presented_signature`]), empty, or matches none of the accepted keys (see
+    ///   [`verify_signature`]).
     pub fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<InboundHeaders, Error> {
         if body.len() > self.max_body_bytes {
             return Err(Error::BodyTooLarge {

@@ -195,6 +195,15 @@ pub const MAX_EVENT_TYPE_BYTES: usize = 64;
 ///
 /// `type` and `event_id` must be printable ASCII without spaces (at most
 /// [`MAX_EVENT_TYPE_BYTES`] and [`MAX_EVENT_ID_BYTES`]); anything else is malformed.
+///
+/// # Errors
+///
+/// Returns [`Error::Decode`] when `body` is not a JSON object with a string `type` and an
+/// `event_id` (`eventId`; a string or number), when `type` or `event_id` is not 1 to
+/// [`MAX_EVENT_TYPE_BYTES`] or [`MAX_EVENT_ID_BYTES`] printable ASCII characters without spaces,
+/// when `retry` is present but not an integer or negative, when `data` is present but not an
+/// object, when two spellings of one `data` key (`orderNo` and `order_no`) carry different
+/// values, or when `data.amount` is not a plain decimal.
 pub fn decode_event(body: &[u8]) -> Result<WebhookEvent, Error> {
     let wire: WireEvent = decode_signed_object(body)?;
     if wire.kind.is_empty() {
@@ -322,13 +331,28 @@ pub enum Recorded {
 pub trait WebhookDedupStore: Send + Sync {
     /// Claims `event_id` for `lease` unless it is processed ([`Recorded::Duplicate`]) or
     /// claimed by a live lease ([`Recorded::InProgress`]), in one atomic step.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`Error::Store`] when the store cannot answer (unreachable, too slow) or `lease`
+    /// cannot be represented; the handler then answers 503 and does not process the event.
     async fn claim(&self, event_id: &str, lease: Duration) -> Result<Recorded, Error>;
 
     /// Records `event_id` as processed for `ttl`, replacing its claim.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`Error::Store`] when the store cannot record it or `ttl` cannot be represented;
+    /// the handler still acknowledges the processed event and only logs the failure.
     async fn complete(&self, event_id: &str, ttl: Duration) -> Result<(), Error>;
 
     /// Drops the claim of `event_id`, so that a redelivery is processed again; called when
     /// processing the claimed event failed.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`Error::Store`] when the store cannot drop the claim; the handler logs it and
+    /// relies on the claim lapsing after its lease.
     async fn forget(&self, event_id: &str) -> Result<(), Error>;
 }
 
@@ -442,6 +466,12 @@ pub struct WebhookDelivery {
 pub trait WebhookSink: Send + Sync {
     /// Processes a new event. An error makes the handler answer non-2xx (Credit Pay redelivers)
     /// and un-record the event.
+    ///
+    /// # Errors
+    ///
+    /// An implementation returns an [`AuthError`] when it could not process the event. The
+    /// handler answers [`AuthError::Store`] and [`AuthError::Unavailable`] with 503 and any
+    /// other variant with 500; either way Credit Pay redelivers it.
     async fn handle(&self, delivery: &WebhookDelivery) -> Result<(), AuthError>;
 }
 
@@ -606,6 +636,12 @@ impl WebhookHandlerBuilder {
     }
 
     /// Validates the configuration and builds the handler.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`Error::Config`] when the verifier or the sink is missing, the
+    /// [de-duplication TTL](Self::dedup_ttl) is shorter than [`MIN_DEDUP_TTL`] (24 h), or the
+    /// [processing lease](Self::processing_lease) is shorter than 1 s or longer than that TTL.
     pub fn build(self) -> Result<WebhookHandler, Error> {
         let verifier = self
             .verifier

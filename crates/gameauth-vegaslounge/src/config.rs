@@ -93,6 +93,11 @@ impl Default for HttpLimits {
 impl HttpLimits {
     /// Checks every limit: deadlines between 1 ms and [`MAX_HTTP_TIMEOUT`], at least one
     /// connection.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming the setting when a deadline is shorter than 1 ms or longer than
+    /// [`MAX_HTTP_TIMEOUT`], or when `max_connections` is zero.
     pub fn validate(&self) -> Result<(), ConfigError> {
         for (name, value) in [
             ("header_read_timeout", self.header_read_timeout),
@@ -137,6 +142,15 @@ impl Default for ServerConfig {
 
 impl ServerConfig {
     /// Checks every setting; [`OAuthServer`](crate::OAuthServer) refuses to build otherwise.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`ConfigError`] when `code_ttl` is zero or over 600 s, `access_ttl` is under
+    /// 1 s, `refresh_ttl` is shorter than `access_ttl`, `refresh_grace` is over 60 s,
+    /// `login_url` is neither a path starting with `/` nor an `http(s)` URL or contains `#`, a
+    /// space or a control character, `authorize_path` is not a local path (see
+    /// [`is_local_path`](crate::redirect::is_local_path)) or has a query, or `max_body_bytes` is
+    /// zero.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let err = |m: &str| Err(ConfigError(m.to_owned()));
         if self.code_ttl.is_zero() || self.code_ttl > MAX_CODE_TTL {

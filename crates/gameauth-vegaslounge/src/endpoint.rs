@@ -111,6 +111,13 @@ impl OAuthServer {
 
     /// The checks made before reading the body: the IP allow-list on the server-to-server
     /// routes (403, before any credential is looked at), then the method (405).
+    ///
+    /// # Errors
+    ///
+    /// Returns the ready refusal to send, in the style of `route`: `403`
+    /// ([`Reason::IpNotAllowed`]) when `route` is restricted and the caller is not allowed by
+    /// [`ServerConfig::network`](crate::ServerConfig::network), or `405`
+    /// ([`Reason::MethodNotAllowed`], with `Allow`) when the method is not the route's.
     pub fn precheck(
         &self,
         route: Route,
@@ -132,6 +139,13 @@ impl OAuthServer {
     /// `Content-Length` is refused before reading) within
     /// [`body_read_timeout`](crate::config::HttpLimits::body_read_timeout). The error is the
     /// reason to [`reject`](Self::reject) the request with (413, 408 or 400).
+    ///
+    /// # Errors
+    ///
+    /// * [`Reason::BodyTooLarge`] when the declared `Content-Length` or the body exceeds
+    ///   `max_body_bytes`;
+    /// * [`Reason::BodyTimeout`] when the body is not complete within `body_read_timeout`;
+    /// * [`Reason::MalformedParameter`] (`body`) when reading it fails otherwise.
     pub async fn read_body<B>(&self, headers: &http::HeaderMap, body: B) -> Result<Bytes, Reason>
     where
         B: http_body::Body,

@@ -70,8 +70,10 @@ const WARN_EVERY: Duration = Duration::from_secs(10);
 /// # }
 /// ```
 ///
-/// The error is an I/O error of the listener that is not about one connection (for example,
-/// the listening socket was closed).
+/// # Errors
+///
+/// An I/O error of the listener that is not about one connection (for example, the listening
+/// socket was closed).
 pub async fn serve<F>(
     listener: TcpListener,
     app: Router,

@@ -208,6 +208,12 @@ impl OAuthServerBuilder {
     }
 
     /// Validates the settings and builds the server.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`ConfigError`] in the cases of [`ServerConfig::validate`], or when the
+    /// [client registry](Self::clients), the [player sessions](Self::sessions) or the
+    /// [account provider](Self::accounts) hook is not set.
     pub fn build(self) -> Result<OAuthServer, ConfigError> {
         self.config.validate()?;
         let missing = |what: &str| ConfigError(format!("the {what} hook is required"));
@@ -324,6 +330,15 @@ impl OAuthServer {
     /// Issues a code for `player_id` directly, for an operator-initiated launch
     /// (`https://fl.vegaslounge.live/?client_id=<client_id>&code=<code>`). The client must exist
     /// and `redirect_uri` must match one of its registered URIs.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`OAuthError`] whose [`reason`](OAuthError::reason) is
+    /// * [`Reason::UnknownClient`] when no client has `client_id`;
+    /// * [`Reason::RedirectUriMismatch`] when `redirect_uri` matches none of the client's
+    ///   registered URIs under [`ServerConfig::redirect_uri_policy`];
+    /// * [`Reason::HookFailed`] when the client registry fails;
+    /// * [`Reason::StoreUnavailable`] when the grant store cannot store the code.
     pub async fn issue_code(
         &self,
         client_id: &str,
@@ -372,6 +387,18 @@ impl OAuthServer {
     ///
     /// The attempt reserves its place in the counts before the secret is checked and gives it
     /// back when the secret is right, so concurrent guesses never get more checks than the limit.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`OAuthError`] whose [`reason`](OAuthError::reason) is
+    /// * [`Reason::Throttled`], with the time to wait, when `caller_ip` or `client_id` already
+    ///   holds the configured number of attempts inside the current window (the reservation is
+    ///   made first, so the secret is not checked);
+    /// * [`Reason::ClientAuthenticationFailed`] when the client id is unknown or the secret is
+    ///   wrong (not told apart); the reservation then stays as a failure for the caller IP and,
+    ///   for a registered id, for the client;
+    /// * [`Reason::HookFailed`] when the client registry fails;
+    /// * [`Reason::StoreUnavailable`] when the throttle store fails.
     pub async fn authenticate_client(
         &self,
         client_id: &str,
@@ -404,6 +431,14 @@ impl OAuthServer {
     }
 
     /// Handles a parsed token request: authenticates the client, then dispatches on the grant.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`OAuthError`] with the reasons of
+    /// [`authenticate_client`](Self::authenticate_client); then
+    /// [`Reason::UnsupportedGrantType`] for a grant type other than `authorization_code` and
+    /// `refresh_token`, or the reasons of [`exchange_code`](Self::exchange_code) or
+    /// [`refresh`](Self::refresh).
     pub async fn token(
         &self,
         request: &TokenRequest,
@@ -452,6 +487,24 @@ impl OAuthServer {
     /// the matching `code_verifier`, and a verifier for a code issued without one is refused,
     /// `invalid_grant` either way). A replayed code fails and revokes every token issued from it. A code of a
     /// player who was disabled since the authorization fails (1005) and its grant is revoked.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`OAuthError`] whose [`reason`](OAuthError::reason) is
+    /// * [`Reason::ParameterTooLong`] (`code`) when `code` is longer than
+    ///   [`MAX_TOKEN_LEN`];
+    /// * [`Reason::CodeInvalid`] when the code is unknown (or its record was dropped);
+    /// * [`Reason::CodeExpired`] when it expired;
+    /// * [`Reason::CodeMismatch`] when it was issued to another client or, when `redirect_uri`
+    ///   is sent, for another redirect URI (the code stays unused);
+    /// * [`Reason::CodeReplayed`] when it was already used: the grant and every token issued
+    ///   from it are revoked;
+    /// * [`Reason::PkceMismatch`] when the code was issued with a `code_challenge` and
+    ///   `code_verifier` is missing or does not match, or a verifier is sent for a code issued
+    ///   without one (the code stays usable with the right verifier);
+    /// * [`Reason::AccountDisabled`] when the player was disabled since the authorization: the
+    ///   grant is revoked;
+    /// * [`Reason::StoreUnavailable`] when the grant store cannot answer.
     pub async fn exchange_code(
         &self,
         client: &AuthenticatedClient,
@@ -506,6 +559,21 @@ impl OAuthServer {
     /// request repeated within the grace window gets the same answer; reuse after it revokes
     /// the whole grant. A disabled player's grant does not refresh: it fails (1005) and the
     /// grant is revoked.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`OAuthError`] whose [`reason`](OAuthError::reason) is
+    /// * [`Reason::ParameterTooLong`] (`refresh_token`) when the token is longer than
+    ///   [`MAX_TOKEN_LEN`];
+    /// * [`Reason::RefreshTokenInvalid`] when it is unknown or its grant was revoked;
+    /// * [`Reason::RefreshTokenExpired`] when it expired;
+    /// * [`Reason::RefreshTokenMismatch`] when it belongs to another client (nothing changes);
+    /// * [`Reason::RefreshTokenReused`] when an already rotated token comes back after the grace
+    ///   window or after its successor was used: the whole grant is revoked;
+    /// * [`Reason::AccountDisabled`] when the player was disabled: the grant is revoked;
+    /// * [`Reason::StoreUnavailable`] when the grant store cannot answer;
+    /// * [`Reason::Internal`] when a repeat inside the grace window finds a stored answer that
+    ///   does not open with this token or does not match the stored access token.
     pub async fn refresh(
         &self,
         client: &AuthenticatedClient,
@@ -598,6 +666,13 @@ impl OAuthServer {
     }
 
     /// Checks an access token: one hash on the stack and one store lookup.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`OAuthError`] whose [`reason`](OAuthError::reason) is
+    /// [`Reason::TokenInvalid`] when the token is unknown, revoked or past its retention,
+    /// [`Reason::TokenExpired`] when it has expired, or [`Reason::StoreUnavailable`] when the
+    /// grant store cannot answer.
     pub async fn verify_access_token(&self, token: &str) -> Result<AccessGrant, OAuthError> {
         let hash = TokenHash::of(token);
         let found = self
@@ -613,6 +688,14 @@ impl OAuthServer {
 
     /// Handles `GET /account`: the account of the token's player. When `client_id` is sent it
     /// must be the client the token was issued to.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`OAuthError`] with the reasons of
+    /// [`verify_access_token`](Self::verify_access_token); [`Reason::TokenInvalid`] also when
+    /// `client_id` is sent and is not the token's client, or the account provider has no account
+    /// for the player; [`Reason::AccountDisabled`] when the account is disabled;
+    /// [`Reason::HookFailed`] when the account provider fails.
     pub async fn account(
         &self,
         access_token: &str,
@@ -639,6 +722,14 @@ impl OAuthServer {
     /// Handles `GET /logout?<raw_query>`: ends the operator's browser session through the hook,
     /// revokes the player's tokens when `revoke_on_logout` is set, and redirects only to a
     /// `redirect_uri` that matches one registered for the `client_id` given.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`OAuthError`] whose [`reason`](OAuthError::reason) is
+    /// [`Reason::HookFailed`] when the session hook or the client registry fails, or
+    /// [`Reason::StoreUnavailable`] when revoking the player's grants fails (only with
+    /// `revoke_on_logout`). A missing, malformed or unregistered `client_id` or `redirect_uri` is
+    /// not an error: the outcome then has no redirect.
     pub async fn logout(
         &self,
         raw_query: &str,

@@ -81,6 +81,13 @@ pub trait ThrottleStore: Send + Sync + fmt::Debug {
     ///
     /// Each key's check-and-count must be atomic, so that concurrent attempts can never pass a
     /// full key.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`StoreError`] when the counters cannot be read or written (connection lost,
+    /// timeout); [`OAuthServer::authenticate_client`](crate::OAuthServer::authenticate_client)
+    /// then fails with [`Reason::StoreUnavailable`](crate::error::Reason::StoreUnavailable) rather
+    /// than let the attempt through unthrottled.
     async fn reserve(
         &self,
         keys: &[ThrottleKey],
@@ -90,6 +97,12 @@ pub trait ThrottleStore: Send + Sync + fmt::Debug {
 
     /// Gives back a reservation made at `reserved_at` under `keys`: the attempt succeeded. A key
     /// whose window started after `reserved_at` (the reservation's window ended) is left alone.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`StoreError`] when the reservation cannot be given back. The authentication
+    /// still succeeds (it is logged): an unreleased place only makes the limit stricter until
+    /// its window ends.
     async fn release(
         &self,
         keys: &[ThrottleKey],
@@ -190,6 +203,10 @@ impl Throttle {
 
     /// Reserves an attempt under `keys`: `Some(wait)` when any key is at its limit (see
     /// [`ThrottleStore::reserve`]). Check the credential only after `None`.
+    ///
+    /// # Errors
+    ///
+    /// The store's [`StoreError`] when the counters cannot be read or written.
     pub async fn reserve(
         &self,
         keys: &[ThrottleKey],
@@ -202,6 +219,10 @@ impl Throttle {
     }
 
     /// Gives back the reservation of a successful attempt made at `reserved_at`.
+    ///
+    /// # Errors
+    ///
+    /// The store's [`StoreError`] when the reservation cannot be given back.
     pub async fn release(
         &self,
         keys: &[ThrottleKey],

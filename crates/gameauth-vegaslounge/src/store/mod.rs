@@ -201,24 +201,67 @@ pub struct AccessGrant {
 #[async_trait]
 pub trait GrantStore: Send + Sync + fmt::Debug {
     /// Stores a fresh authorization code.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`StoreError`] only when the store cannot answer (connection lost, timeout,
+    /// script error, memory store full); the server turns it into `server_error`
+    /// ([`Reason::StoreUnavailable`](crate::error::Reason::StoreUnavailable)), never into a "no".
     async fn put_code(&self, code: NewCode) -> Result<(), StoreError>;
 
     /// Atomically consumes a code and issues its grant's first pair.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`StoreError`] only when the store cannot answer (connection lost, timeout,
+    /// script error, memory store full); an unknown, expired, mismatched or replayed code
+    /// is a [`Redeemed`] outcome; the server turns it into `server_error`
+    /// ([`Reason::StoreUnavailable`](crate::error::Reason::StoreUnavailable)), never into a "no".
     async fn redeem_code(&self, request: RedeemCode) -> Result<Redeemed, StoreError>;
 
     /// Atomically rotates a refresh token, with grace-window repeats and reuse detection.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`StoreError`] only when the store cannot answer (connection lost, timeout,
+    /// script error, memory store full); an unknown, expired, mismatched or reused token
+    /// is a [`Rotated`] outcome; the server turns it into `server_error`
+    /// ([`Reason::StoreUnavailable`](crate::error::Reason::StoreUnavailable)), never into a "no".
     async fn rotate_refresh(&self, request: RotateRefresh) -> Result<Rotated, StoreError>;
 
     /// Looks up an access token by hash. Returns expired tokens too until their retention ends.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`StoreError`] only when the store cannot answer (connection lost, timeout,
+    /// script error, memory store full); an unknown token is `Ok(None)`; the server turns it into `server_error`
+    /// ([`Reason::StoreUnavailable`](crate::error::Reason::StoreUnavailable)), never into a "no".
     async fn access_token(&self, token: &TokenHash) -> Result<Option<AccessGrant>, StoreError>;
 
     /// Revokes a grant: every access and refresh token issued under it stops working.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`StoreError`] only when the store cannot answer (connection lost, timeout,
+    /// script error, memory store full); an unknown grant is not an error; the server turns it into `server_error`
+    /// ([`Reason::StoreUnavailable`](crate::error::Reason::StoreUnavailable)), never into a "no".
     async fn revoke_grant(&self, grant_id: &GrantId) -> Result<(), StoreError>;
 
     /// Revokes every grant of a player; returns how many grants were revoked.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`StoreError`] only when the store cannot answer (connection lost, timeout,
+    /// script error, memory store full); a player without grants gives `Ok(0)`; the server turns it into `server_error`
+    /// ([`Reason::StoreUnavailable`](crate::error::Reason::StoreUnavailable)), never into a "no".
     async fn revoke_player(&self, player_id: &str) -> Result<usize, StoreError>;
 
     /// Drops every record whose retention ended at `now`; returns how many were dropped.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`StoreError`] when the store cannot answer; the
+    /// [sweeper](spawn_sweeper) logs it and tries again at its next tick.
     async fn sweep_expired(&self, now: SystemTime) -> Result<usize, StoreError>;
 }
 

@@ -103,6 +103,12 @@ pub fn manager_config(timeout: Duration) -> ConnectionManagerConfig {
 /// [`manager_config`]`(timeout)`, and checks that Redis answers.
 ///
 /// The error never contains the URL (it may carry a password).
+///
+/// # Errors
+///
+/// Returns a [`StoreError`] when `url` is not a valid Redis URL, when the connection or its
+/// first check fails (refused, authentication failed, I/O error), or when it is not established
+/// within four times `timeout`.
 pub async fn connect(url: &str, timeout: Duration) -> Result<ConnectionManager, StoreError> {
     let client = ::redis::Client::open(url)
         .map_err(|e| StoreError::unavailable(format!("invalid Redis URL: {}", describe(&e))))?;
@@ -156,6 +162,11 @@ pub(crate) async fn with_deadline<T>(
 /// Checks a key prefix: at most [`MAX_PREFIX_LEN`] characters from `A-Z a-z 0-9 : _ . -`, so it
 /// can neither open a hash tag nor act as a `SCAN` pattern. The builders call it; configuration
 /// loaders can call it early.
+///
+/// # Errors
+///
+/// Returns a [`ConfigError`] when `prefix` is longer than [`MAX_PREFIX_LEN`] bytes or has a
+/// character outside `A-Z a-z 0-9 : _ . -`.
 pub fn validate_key_prefix(prefix: &str) -> Result<(), ConfigError> {
     if prefix.len() > MAX_PREFIX_LEN
         || !prefix
@@ -377,6 +388,11 @@ impl RedisStoreBuilder {
 
     /// Checks the settings: the prefix is at most [`MAX_PREFIX_LEN`] characters from
     /// `A-Z a-z 0-9 : _ . -`, and the timeout is positive.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`ConfigError`] when the prefix fails [`validate_key_prefix`] or the timeout is
+    /// zero.
     pub fn build(self) -> Result<RedisStore, ConfigError> {
         validate_key_prefix(&self.prefix)?;
         if self.timeout.is_zero() {

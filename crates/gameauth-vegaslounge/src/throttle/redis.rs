@@ -72,6 +72,11 @@ impl RedisThrottleStoreBuilder {
     }
 
     /// Checks the prefix and the timeout.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`ConfigError`] when the prefix fails
+    /// [`validate_key_prefix`](crate::store::redis::validate_key_prefix) or the timeout is zero.
     pub fn build(self) -> Result<RedisThrottleStore, ConfigError> {
         validate_key_prefix(&self.prefix)?;
         if self.timeout.is_zero() {
