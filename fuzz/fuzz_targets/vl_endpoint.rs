@@ -115,7 +115,7 @@ async fn live_values(server: &OAuthServer) -> [(&'static str, String); 3] {
         .await
         .expect("the client authenticates");
     let tokens = server
-        .exchange_code(&client, other.expose_secret(), None)
+        .exchange_code(&client, other.expose_secret(), None, None)
         .await
         .expect("the code exchanges");
     [

@@ -7,7 +7,8 @@
 //! * an accepted request has exactly one form content type, no credential or code in the URL
 //!   query, no repeated parameter, and exactly one client-authentication method, whose values
 //!   are the ones a plain form decoder and base64 decoder read from the request;
-//! * the grant carries the form's `code` or `refresh_token`;
+//! * the grant carries the form's `code` (with its `redirect_uri` and `code_verifier`) or
+//!   `refresh_token`;
 //! * any client id and secret within the length limits survive HTTP Basic encoding
 //!   (`base64(urlencode(id):urlencode(secret))`) byte for byte;
 //! * with JSON enabled, a form parses as before, and the same pairs sent as a JSON object of
@@ -123,10 +124,18 @@ fn check_token_request(query: Option<&str>, headers: &HeaderMap, body: &[u8]) {
 
     let grant_type = only(&form, "grant_type").expect("a grant type");
     match request.grant() {
-        TokenGrant::AuthorizationCode { code, redirect_uri } => {
+        TokenGrant::AuthorizationCode {
+            code,
+            redirect_uri,
+            code_verifier,
+        } => {
             assert_eq!(grant_type, "authorization_code");
             assert_eq!(Some(code.expose_secret()), only(&form, "code"));
             assert_eq!(redirect_uri.as_deref(), only(&form, "redirect_uri"));
+            assert_eq!(
+                code_verifier.as_ref().map(|v| v.expose_secret()),
+                only(&form, "code_verifier")
+            );
         }
         TokenGrant::RefreshToken(token) => {
             assert_eq!(grant_type, "refresh_token");

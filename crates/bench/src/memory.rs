@@ -70,6 +70,7 @@ pub(crate) fn child(grants: usize) -> Result<(), String> {
                     code: hash(i, 1),
                     grant,
                     redirect_uri: REDIRECT_URI.to_owned(),
+                    pkce_challenge: None,
                     expires_at: now + Duration::from_secs(60),
                 })
                 .await
@@ -79,6 +80,7 @@ pub(crate) fn child(grants: usize) -> Result<(), String> {
                     code: hash(i, 1),
                     client_id: CLIENT_ID.to_owned(),
                     redirect_uri: None,
+                    pkce_verifier: None,
                     now,
                     pair: NewPair {
                         access: hash(i, 2),

@@ -121,7 +121,7 @@ pub(crate) async fn grant(server: &OAuthServer, i: usize) -> Result<(String, Str
         .await
         .map_err(|e| e.to_string())?;
     let tokens = server
-        .exchange_code(&client, code.expose_secret(), None)
+        .exchange_code(&client, code.expose_secret(), None, None)
         .await
         .map_err(|e| e.to_string())?;
     Ok((

@@ -65,6 +65,16 @@ impl TransportError {
     pub fn is_connect(&self) -> bool {
         self.kind == TransportErrorKind::Connect
     }
+
+    /// Whether the same request may succeed when sent again: after a connection failure, a
+    /// timeout or a broken connection, yes; after an answer over the size cap (it would be too
+    /// large again) or a request that could not be built, no.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self.kind,
+            TransportErrorKind::Connect | TransportErrorKind::Timeout | TransportErrorKind::Io
+        )
+    }
 }
 
 /// A response that could not be decoded.
@@ -176,9 +186,12 @@ impl AuthError {
     }
 
     /// Whether repeating the same call later may succeed without any change on our side.
+    ///
+    /// For a transport failure, see [`TransportError::is_retryable`].
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Transport(_) | Self::Unavailable(_) | Self::Store(_) => true,
+            Self::Transport(t) => t.is_retryable(),
+            Self::Unavailable(_) | Self::Store(_) => true,
             Self::HttpStatus { status, .. } => *status == 429 || *status >= 500,
             _ => false,
         }
@@ -251,5 +264,15 @@ mod tests {
         );
         assert!(!AuthError::OutcomeUnknown.is_retryable());
         assert!(!AuthError::rejected(7000, "invalid token").is_retryable());
+        for (kind, retryable) in [
+            (TransportErrorKind::Connect, true),
+            (TransportErrorKind::Timeout, true),
+            (TransportErrorKind::Io, true),
+            (TransportErrorKind::BodyTooLarge, false),
+            (TransportErrorKind::InvalidRequest, false),
+        ] {
+            let err = AuthError::Transport(TransportError::new(kind, true, "x"));
+            assert_eq!(err.is_retryable(), retryable, "{kind:?}");
+        }
     }
 }

@@ -8,6 +8,7 @@
 //! * [`transport`]: a bytes-in/bytes-out HTTP trait with a hardened `reqwest` implementation.
 //! * [`secret`]: token newtypes whose `Debug` is redacted, with constant-time comparison.
 //! * [`sign`]: pure signing primitives (MD5 hex, HMAC-SHA1 base64) and key rotation.
+//! * [`inbound`]: the one reader of inbound request bodies (size cap, read deadline).
 //! * [`clock`] and [`ids`]: injected time and identifiers, so signatures are reproducible in tests.
 //! * [`resilience`]: retry policy as data, a circuit breaker and a single-flight expiring cache.
 //! * [`error`]: the error model shared by the traits.
@@ -48,10 +49,12 @@
 //! # });
 //! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
+#![warn(clippy::missing_errors_doc)]
 
 pub mod clock;
 pub mod error;
 pub mod ids;
+pub mod inbound;
 pub mod lenient;
 pub mod resilience;
 pub mod secret;

@@ -308,6 +308,13 @@ impl<T: Clone, E: Clone> ExpiringCache<T, E> {
     ///
     /// If a refresh-ahead fetch fails while the old value is still valid, the old value is
     /// returned; otherwise the fetch error is.
+    ///
+    /// # Errors
+    ///
+    /// Returns the fetch error `E` when no still-valid value is cached and either this call's
+    /// `fetch` failed, or a fetch that finished while this call waited for it failed (then that
+    /// error is shared and `fetch` is not called). With a still-valid value in its refresh-ahead
+    /// period, a failed fetch returns that value instead; the cache adds no errors of its own.
     pub async fn get_or_refresh<F, Fut>(&self, fetch: F) -> Result<Cached<T>, E>
     where
         F: FnOnce() -> Fut,

@@ -137,14 +137,16 @@ impl KeyRing {
     }
 
     /// The keys that verify at `now`: the current one, then the previous one inside its window.
+    /// An empty key is never among them, even in a ring no builder checked.
     pub fn verifying_keys(&self, now: SystemTime) -> impl Iterator<Item = &SecretString> {
-        // An empty previous key never verifies, even in a ring no builder checked.
         let previous = self
             .previous
             .as_ref()
-            .filter(|(k, until)| now <= *until && !k.expose_secret().is_empty())
+            .filter(|(_, until)| now <= *until)
             .map(|(k, _)| k);
-        std::iter::once(&self.current).chain(previous)
+        std::iter::once(&self.current)
+            .chain(previous)
+            .filter(|k| !k.expose_secret().is_empty())
     }
 }
 
@@ -215,6 +217,11 @@ mod tests {
             "only the current key verifies"
         );
         assert!(KeyRing::new("".into()).is_empty());
+        assert_eq!(
+            KeyRing::new("".into()).verifying_keys(t0).count(),
+            0,
+            "an empty current key never verifies either"
+        );
         assert!(
             !KeyRing::new("new".into())
                 .with_previous("old".into(), t0)

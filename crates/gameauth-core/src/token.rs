@@ -21,6 +21,22 @@ pub trait TokenIssuer: Send + Sync {
     fn provider(&self) -> &str;
 
     /// Issues a token for the player described by `request`.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`AuthError`] when no token was issued; each implementation documents which
+    /// variants it returns, with these meanings:
+    /// * [`AuthError::InvalidInput`]: the request cannot be valid; refused before anything is
+    ///   sent;
+    /// * [`AuthError::Config`]: the issuer is misconfigured, or the provider refused its
+    ///   credentials;
+    /// * [`AuthError::Rejected`]: the provider said no, with its code;
+    /// * [`AuthError::Transport`], [`AuthError::HttpStatus`] or [`AuthError::Unavailable`]: the
+    ///   provider did not answer, or answered with a failure status;
+    /// * [`AuthError::Decode`] or [`AuthError::Signature`]: the answer is not the documented one,
+    ///   or not authentic;
+    /// * [`AuthError::OutcomeUnknown`]: the request was sent but no answer arrived, so a token
+    ///   may have been issued; reconcile before repeating.
     async fn issue(&self, request: &IssueRequest) -> Result<IssuedToken, AuthError>;
 }
 
@@ -33,6 +49,21 @@ pub trait TokenVerifier: Send + Sync {
     /// Verifies `request.token`. A definitive "no" is [`AuthError::Rejected`]; an outage of the
     /// verifier's own dependencies is [`AuthError::Store`] or [`AuthError::Unavailable`], which
     /// callers must never turn into a rejection.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`AuthError`] when the player is not verified; each implementation documents
+    /// which variants it returns, with these meanings:
+    /// * [`AuthError::Rejected`]: the token is definitively not valid, with the code that says
+    ///   so;
+    /// * [`AuthError::InvalidInput`]: the request cannot be valid (missing context such as a
+    ///   required player id, a malformed value); refused before anything is sent;
+    /// * [`AuthError::Store`], [`AuthError::Unavailable`], [`AuthError::Transport`] or
+    ///   [`AuthError::HttpStatus`]: a dependency of the verifier failed; the token may be valid;
+    /// * [`AuthError::Decode`] or [`AuthError::Signature`]: a provider's answer is not the
+    ///   documented one, or not authentic;
+    /// * [`AuthError::Config`]: the verifier is misconfigured, or the provider refused its
+    ///   credentials.
     async fn verify(&self, request: &VerifyRequest) -> Result<VerifiedPlayer, AuthError>;
 }
 

@@ -28,6 +28,14 @@ pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 #[async_trait]
 pub trait HttpTransport: Send + Sync {
     /// Sends `request` once.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`TransportError`] when no complete HTTP response within the implementation's
+    /// limits was obtained: its [`kind`](TransportError::kind) says why, and
+    /// [`request_sent`](TransportError::request_sent) whether any byte of the request may have
+    /// reached the server. Every HTTP status, 3xx, 4xx and 5xx included, is a response (`Ok`),
+    /// not an error.
     async fn send(&self, request: Request<Bytes>) -> Result<Response<Bytes>, TransportError>;
 }
 
@@ -46,6 +54,12 @@ where
 ///
 /// A timeout here cannot tell whether the request reached the server, so it reports
 /// `request_sent() == true`: state-creating calls must treat it as "outcome unknown".
+///
+/// # Errors
+///
+/// Returns a [`TransportError`] of kind [`Timeout`](TransportErrorKind::Timeout) with
+/// `request_sent() == true` when `timeout` elapses first, and otherwise the error of
+/// `transport.send`, unchanged.
 pub async fn send_with_timeout(
     transport: &dyn HttpTransport,
     request: Request<Bytes>,
@@ -61,7 +75,45 @@ pub async fn send_with_timeout(
     }
 }
 
+/// The scheme rule of every provider base URL: `https`, or plain `http` only for a loopback host
+/// (`localhost`, `127.0.0.0/8`, `::1`), where nothing leaves the machine.
+///
+/// Provider clients send API keys, client secrets and player tokens; a base URL mistyped as
+/// `http://` must not send them in clear over a network, so such a client is not built.
+/// `host` is the URL's host as written (an IPv6 address may keep its brackets).
+///
+/// # Errors
+///
+/// A short reason, for the caller's configuration error, when the scheme is plain `http` and the
+/// host is not a loopback host, or when the scheme is neither `https` nor `http`.
+pub fn check_base_url_scheme(scheme: &str, host: &str) -> Result<(), &'static str> {
+    match scheme {
+        s if s.eq_ignore_ascii_case("https") => Ok(()),
+        s if s.eq_ignore_ascii_case("http") && is_loopback_host(host) => Ok(()),
+        s if s.eq_ignore_ascii_case("http") => {
+            Err("plain http is allowed only for a loopback host; use https")
+        }
+        _ => Err("the scheme must be https (or http for a loopback host)"),
+    }
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    bare.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.to_canonical().is_loopback())
+}
+
 /// A header value marked sensitive (HTTP/2 never indexes it, and `Debug` hides it).
+///
+/// # Errors
+///
+/// Returns [`AuthError::InvalidInput`] when `value` holds a byte HTTP forbids in a header value:
+/// a control character other than horizontal tab (CR, LF, NUL, …) or DEL.
 pub fn sensitive_header(value: &str) -> Result<HeaderValue, AuthError> {
     let mut v = HeaderValue::from_str(value)
         .map_err(|_| AuthError::InvalidInput("header value has forbidden characters".into()))?;
@@ -86,6 +138,11 @@ pub struct ReqwestTransport {
 impl ReqwestTransport {
     /// A transport with the hardened defaults: rustls, no redirects, 5 s connect timeout, 10 s
     /// per attempt, 1 MiB response cap.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`AuthError::Config`] when the `reqwest` client cannot be built (for example its
+    /// TLS backend fails to initialise).
     pub fn new() -> Result<Self, AuthError> {
         Self::builder().build()
     }
@@ -160,6 +217,24 @@ impl ReqwestTransport {
 
 #[async_trait]
 impl HttpTransport for ReqwestTransport {
+    /// Sends `request` once, without following redirects, within the attempt timeout, reading
+    /// at most the body cap.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`TransportError`] of kind
+    /// * [`InvalidRequest`](TransportErrorKind::InvalidRequest) when `request` cannot be sent
+    ///   as it is (its URI is not an absolute `http` or `https` URL); nothing was sent;
+    /// * [`Connect`](TransportErrorKind::Connect) when the connection cannot be established
+    ///   (refused, unreachable, DNS, TLS handshake); nothing was sent;
+    /// * [`Timeout`](TransportErrorKind::Timeout) when the connect timeout elapses (nothing was
+    ///   sent) or the attempt timeout does (the request may have been sent);
+    /// * [`Io`](TransportErrorKind::Io) when the connection breaks after it was established or
+    ///   the response is malformed;
+    /// * [`BodyTooLarge`](TransportErrorKind::BodyTooLarge) when the announced `Content-Length`
+    ///   or the body received so far exceeds the cap.
+    ///
+    /// Every HTTP status, redirects included, is returned as a response.
     async fn send(&self, request: Request<Bytes>) -> Result<Response<Bytes>, TransportError> {
         send_with_timeout(&|r| self.execute(r), request, self.attempt_timeout).await
     }
@@ -244,6 +319,12 @@ impl ReqwestTransportBuilder {
     /// The attempt timeout is enforced around the whole exchange (connect, send, read the capped
     /// body) by [`send_with_timeout`], so the client itself gets only the connect timeout: one
     /// timer per attempt instead of two.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`AuthError::Config`] when the connect timeout or the attempt timeout is zero, or
+    /// when the `reqwest` client cannot be built (for example its TLS backend fails to
+    /// initialise).
     pub fn build(self) -> Result<ReqwestTransport, AuthError> {
         if self.connect_timeout.is_zero() || self.attempt_timeout.is_zero() {
             return Err(AuthError::Config(
@@ -288,6 +369,40 @@ mod tests {
             .unwrap_err();
         assert!(err.is_timeout());
         assert!(err.request_sent());
+    }
+
+    #[test]
+    fn base_urls_need_https_except_on_loopback() {
+        for (scheme, host) in [
+            ("https", "api.example"),
+            ("HTTPS", "10.0.0.1"),
+            ("http", "127.0.0.1"),
+            ("http", "127.8.9.10"),
+            ("http", "localhost"),
+            ("http", "LOCALHOST"),
+            ("http", "[::1]"),
+            ("http", "::ffff:127.0.0.1"),
+        ] {
+            assert_eq!(
+                check_base_url_scheme(scheme, host),
+                Ok(()),
+                "{scheme}://{host}"
+            );
+        }
+        for (scheme, host) in [
+            ("http", "api.example"),
+            ("http", "10.0.0.1"),
+            ("http", "[::2]"),
+            ("http", "localhost.example"),
+            ("http", "127.0.0.1.nip.io"),
+            ("ftp", "127.0.0.1"),
+            ("ws", "api.example"),
+        ] {
+            assert!(
+                check_base_url_scheme(scheme, host).is_err(),
+                "{scheme}://{host}"
+            );
+        }
     }
 
     #[test]

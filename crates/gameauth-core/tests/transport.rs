@@ -161,6 +161,35 @@ async fn declared_ten_mebibyte_body_is_refused_before_reading() {
 }
 
 #[tokio::test]
+async fn a_declared_oversized_answer_is_refused_at_once_however_slowly_its_body_trickles() {
+    // The body would take hours at this pace; only the declared length can answer, and the
+    // answer is "too large" (final), never a timeout (which a caller might retry).
+    let url = server(|mut stream| async move {
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n",
+            10 * 1024 * 1024
+        );
+        let _ = stream.write_all(head.as_bytes()).await;
+        loop {
+            if stream.write_all(b"x").await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    let err = transport(Duration::from_secs(120))
+        .send(get(&url))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), TransportErrorKind::BodyTooLarge);
+    assert!(
+        !gameauth_core::AuthError::from(err).is_retryable(),
+        "an oversized answer is final"
+    );
+}
+
+#[tokio::test]
 async fn chunked_body_over_the_cap_is_refused_while_reading() {
     let url = server(|mut stream| async move {
         let _ = stream

@@ -11,15 +11,15 @@ use axum::Router;
 use axum::extract::Request;
 use axum::routing::post;
 use bytes::Bytes;
+use gameauth_core::inbound::{BodyError, read_body};
 use http::StatusCode;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use crate::callback::CreditLimitHandler;
 use crate::reply;
 use crate::webhook::WebhookHandler;
 
 /// How long a client may take to send the whole body.
-pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+pub const BODY_READ_TIMEOUT: Duration = gameauth_core::inbound::DEFAULT_BODY_READ_TIMEOUT;
 
 /// A router serving `POST <route path>` with the credit-limit handler.
 pub fn credit_limit_router(handler: Arc<CreditLimitHandler>) -> Router {
@@ -56,24 +56,29 @@ pub fn webhook_router(handler: Arc<WebhookHandler>) -> Router {
 }
 
 /// Reads an axum request into an `http::Request<Bytes>`, refusing bodies over `limit` bytes
-/// (413) without buffering them and bodies that take longer than [`BODY_READ_TIMEOUT`] (408).
+/// (413, a declared `Content-Length` before reading anything) without buffering them and bodies that take longer than [`BODY_READ_TIMEOUT`] (408).
+///
+/// # Errors
+///
+/// Returns the ready failure response to send instead: `413 Payload Too Large` when the declared
+/// `Content-Length` or the body exceeds `limit` bytes, `408 Request Timeout` when it is not complete within
+/// [`BODY_READ_TIMEOUT`], and `400 Bad Request` when reading it fails otherwise.
 pub async fn read_request(
     request: Request,
     limit: usize,
 ) -> Result<http::Request<Bytes>, http::Response<Bytes>> {
     let (parts, body) = request.into_parts();
-    let collect = Limited::new(body, limit).collect();
-    match tokio::time::timeout(BODY_READ_TIMEOUT, collect).await {
-        Ok(Ok(collected)) => Ok(http::Request::from_parts(parts, collected.to_bytes())),
-        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Err(reply::failure(
+    match read_body(&parts.headers, body, limit, BODY_READ_TIMEOUT).await {
+        Ok(bytes) => Ok(http::Request::from_parts(parts, bytes)),
+        Err(BodyError::TooLarge) => Err(reply::failure(
             StatusCode::PAYLOAD_TOO_LARGE,
             "body too large",
         )),
-        Ok(Err(_)) => Err(reply::failure(StatusCode::BAD_REQUEST, "unreadable body")),
-        Err(_) => Err(reply::failure(
+        Err(BodyError::TimedOut) => Err(reply::failure(
             StatusCode::REQUEST_TIMEOUT,
             "body not received in time",
         )),
+        Err(_) => Err(reply::failure(StatusCode::BAD_REQUEST, "unreadable body")),
     }
 }
 

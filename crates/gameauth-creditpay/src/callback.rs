@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use gameauth_core::lenient::{decode_object, string_or_number};
+use gameauth_core::lenient::{decode_signed_object, string_or_number};
 use gameauth_core::{AuthError, DecodeError, TokenVerifier, VerifiedPlayer, VerifyRequest};
 use http::{Request, Response, StatusCode};
 use serde::{Deserialize, Serialize};
@@ -52,8 +52,14 @@ struct WireQueryData {
 }
 
 /// Decodes a credit-limit query body. Call only after the signature verified.
+///
+/// # Errors
+///
+/// Returns [`Error::Decode`] when `body` is not a JSON object with a string `type` and a `data`
+/// object holding a string `currency` and `digits` (a string or number), when `type` is not
+/// [`CREDIT_LIMIT_TYPE`], or when `digits` is not an integer from 0 to [`MAX_DIGITS`] (18).
 pub fn decode_query(body: &[u8]) -> Result<CreditLimitQuery, Error> {
-    let wire: WireQuery = decode_object(body)?;
+    let wire: WireQuery = decode_signed_object(body)?;
     if wire.kind != CREDIT_LIMIT_TYPE {
         return Err(DecodeError::new("type", "not a credit-limit query").into());
     }
@@ -109,6 +115,12 @@ impl CreditLimitAnswer {
 
     /// The response body with every amount written with exactly `digits` decimal places.
     /// Fails rather than round.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`Error::InvalidInput`] when a card fails [`AvailableCard::validate`], when
+    /// `digits` exceeds [`MAX_DIGITS`] (18), or when an amount has more significant decimal
+    /// places than `digits` (see [`format_amount`](crate::card::format_amount)).
     pub fn encode(&self, digits: u32) -> Result<Bytes, Error> {
         let cards = self
             .cards
@@ -132,6 +144,13 @@ impl CreditLimitAnswer {
 pub trait CreditLimitSource: Send + Sync {
     /// The credit limit of `player` for `query`. Amounts may have fewer decimal places than
     /// `query.digits` (they are padded) but not more significant ones.
+    ///
+    /// # Errors
+    ///
+    /// An implementation returns an [`AuthError`] when it has no answer for the player. The
+    /// handler answers [`AuthError::Rejected`] with 403; [`AuthError::Store`],
+    /// [`AuthError::Unavailable`], [`AuthError::Transport`] and [`AuthError::OutcomeUnknown`]
+    /// with 503; any other variant with 500.
     async fn credit_limit(
         &self,
         player: &VerifiedPlayer,

@@ -31,6 +31,10 @@ pub struct AvailableCard {
 impl AvailableCard {
     /// A card with `tag`, `amount` (an exact non-negative decimal such as `"1000.00"`) and
     /// `currency`; `icon` and `input` are empty.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`Error::InvalidInput`] in the cases of [`validate`](Self::validate).
     pub fn new(
         tag: impl Into<String>,
         amount: impl Into<String>,
@@ -61,6 +65,12 @@ impl AvailableCard {
 
     /// Checks the amount and currency (fields are public, so a card may have been changed after
     /// [`new`](Self::new)).
+    ///
+    /// # Errors
+    ///
+    /// Returns [`Error::InvalidInput`] when `amount` is not a plain non-negative decimal (digits,
+    /// optionally `.` and digits: no sign, exponent or spaces), or `currency` is empty or has a
+    /// byte that is not an ASCII letter.
     pub fn validate(&self) -> Result<(), Error> {
         if !is_decimal(&self.amount) || self.amount.starts_with('-') {
             return Err(Error::InvalidInput(
@@ -76,6 +86,11 @@ impl AvailableCard {
     }
 
     /// This card with its amount written with exactly `digits` decimal places.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`Error::InvalidInput`] in the cases of [`validate`](Self::validate) and of
+    /// [`format_amount`]: `digits` above [`MAX_DIGITS`], or an amount that would need rounding.
     pub fn at_digits(&self, digits: u32) -> Result<Self, Error> {
         self.validate()?;
         Ok(Self {
@@ -89,6 +104,12 @@ impl AvailableCard {
 ///
 /// Missing places are padded with zeros; surplus places are dropped only when they are zeros.
 /// An amount that would need rounding is an error: a credit limit is never rounded silently.
+///
+/// # Errors
+///
+/// Returns [`Error::InvalidInput`] when `amount` is not a plain decimal (see
+/// [`is_decimal`]), when `digits` exceeds [`MAX_DIGITS`]
+/// (18), or when `amount` has a non-zero digit past `digits` decimal places.
 pub fn format_amount(amount: &str, digits: u32) -> Result<String, Error> {
     if !is_decimal(amount) {
         return Err(Error::InvalidInput(

@@ -103,6 +103,24 @@ impl Client {
     /// it is repeated only when the connection failed before any byte was sent; a timeout, a
     /// broken connection or an unreadable (over-sized) answer after sending is
     /// [`Error::OutcomeUnknown`].
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::InvalidInput`], before anything is sent, in the cases of
+    ///   [`IdentifyAuthRequest::validate`] (at the clock's current time), or when the `trace` id
+    ///   from the configured [`ids`](ClientBuilder::ids) generator is not a valid header value;
+    /// * [`Error::Config`], before anything is sent, when the API key is not a valid header value
+    ///   or the base URL does not form a valid request URI;
+    /// * [`Error::OutcomeUnknown`] when the transport timed out, the connection broke or the
+    ///   answer was over the size cap after the request may have been sent
+    ///   ([`request_sent`](gameauth_core::TransportError::request_sent)): Credit Pay may have
+    ///   issued a code;
+    /// * [`Error::Transport`] for any other transport failure after sending, and when nothing
+    ///   was sent: a failed or timed-out connect once the
+    ///   [`connect_retry`](ClientBuilder::connect_retry) policy or the deadline is used up, or at
+    ///   once for another failure before sending;
+    /// * [`Error::HttpStatus`], [`Error::Rejected`] or [`Error::Decode`] for an answer that is
+    ///   not a success, as described at [`parse_identify_auth`].
     pub async fn identify_auth(
         &self,
         request: &IdentifyAuthRequest,
@@ -204,6 +222,13 @@ impl TokenIssuer for Client {
     /// `player_token_expires_at` → `token_expire`, `client_ip` → `client_ip`, and the attributes
     /// `callback_url` (else the builder's default), `session_sign` and `credit_limit_tag`.
     /// The issued token is the one-time code, with the cashier URL.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`AuthError::InvalidInput`] when `player_token`, `player_token_expires_at` or
+    /// `client_ip` is missing, or there is neither a `callback_url` attribute nor a
+    /// [`default_callback_url`](ClientBuilder::default_callback_url); otherwise the errors of
+    /// [`Client::identify_auth`], converted by meaning (`From<Error> for AuthError`).
     async fn issue(&self, request: &IssueRequest) -> Result<IssuedToken, AuthError> {
         let token = request
             .player_token
@@ -274,7 +299,8 @@ impl std::fmt::Debug for ClientBuilder {
 
 impl ClientBuilder {
     /// The base URL including the gateway prefix, e.g. `https://credit-pay-dev.aatest.online/dg`.
-    /// The signed path is what follows it (`/v1/...`).
+    /// The signed path is what follows it (`/v1/...`). `https`, or `http` only for a loopback
+    /// host (a local mock): the API key must never travel in clear.
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
         self
@@ -363,6 +389,19 @@ impl ClientBuilder {
     }
 
     /// Validates the configuration and builds the client.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`Error::Config`] when
+    /// * `base_url` is missing, not an `http` or `https` URL with a host, or has a query, a
+    ///   fragment or credentials;
+    /// * `plat_id` is missing or blank, or `api_key` is missing, empty or not a valid header
+    ///   value;
+    /// * no signature key is set, or the current or the previous key is empty;
+    /// * `lang` is not a language tag (1 to 35 ASCII letters, digits, `-` or `_`);
+    /// * the timeout or the connect timeout is zero;
+    /// * the default callback URL is set but not an `http` or `https` URL with a host;
+    /// * no transport is given and the default [`ReqwestTransport`] cannot be built.
     pub fn build(self) -> Result<Client, Error> {
         let base_url = check_base_url(self.base_url.as_deref())?;
         let plat_id = self
@@ -438,6 +477,8 @@ fn check_base_url(value: Option<&str>) -> Result<String, Error> {
             "base_url must be an http(s) URL with a host".into(),
         ));
     }
+    gameauth_core::transport::check_base_url_scheme(url.scheme(), url.host_str().unwrap_or(""))
+        .map_err(|why| Error::Config(format!("base_url: {why}")))?;
     if url.query().is_some() || url.fragment().is_some() {
         return Err(Error::Config(
             "base_url must not have a query or fragment".into(),
@@ -468,11 +509,19 @@ mod tests {
     fn base_url_keeps_the_gateway_prefix_without_trailing_slash() {
         let c = builder().build().unwrap();
         assert_eq!(c.base_url, "https://credit-pay-dev.aatest.online/dg");
+        let local = builder()
+            .base_url("http://127.0.0.1:8080/dg")
+            .build()
+            .unwrap();
+        assert_eq!(local.base_url, "http://127.0.0.1:8080/dg");
     }
 
     #[test]
     fn builder_refuses_incomplete_or_bad_configuration() {
         let bad = [
+            // The API key would travel in clear: plain http only for a loopback host.
+            builder().base_url("http://credit-pay.example/dg"),
+            builder().base_url("http://10.0.0.1/dg"),
             builder().base_url("ftp://h/dg"),
             builder().base_url("https://h/dg?x=1"),
             builder().base_url("https://u:p@h/dg"),

@@ -57,6 +57,10 @@ pub enum SignatureError {
     /// currently accepted (wrong size, malformed base64 or a different MAC).
     #[error("signature mismatch")]
     Mismatch,
+    /// A key of the ring is empty: anyone can compute a signature under an empty key, so
+    /// nothing verifies (a configuration error, never the sender's fault).
+    #[error("the signature key is empty")]
+    EmptyKey,
 }
 
 /// Everything that can go wrong talking to Credit Pay or checking what it sends.

@@ -64,6 +64,7 @@
 //!
 #![doc = document_features::document_features!()]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+#![warn(clippy::missing_errors_doc)]
 
 #[cfg(feature = "axum")]
 pub mod axum;

@@ -57,6 +57,11 @@ impl RedisDedupStore {
     /// A store over a connection the caller opened. `prefix` is at most [`MAX_PREFIX_LEN`]
     /// characters from `A-Z a-z 0-9 : _ . -`; instances that share de-duplication use the same
     /// one.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`Error::Config`] when `prefix` is longer than [`MAX_PREFIX_LEN`] bytes or has a
+    /// character outside `A-Z a-z 0-9 : _ . -`.
     pub fn new(conn: ConnectionManager, prefix: impl Into<String>) -> Result<Self, Error> {
         let prefix = prefix.into();
         if prefix.len() > MAX_PREFIX_LEN
@@ -79,6 +84,10 @@ impl RedisDedupStore {
 
     /// The deadline of one operation (default [`DEFAULT_TIMEOUT`]); a late answer is an
     /// [`Error::Store`], so the webhook is not acknowledged and Credit Pay redelivers it.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`Error::Config`] when `timeout` is zero.
     pub fn with_timeout(mut self, timeout: Duration) -> Result<Self, Error> {
         if timeout.is_zero() {
             return Err(Error::Config("the Redis timeout must be positive".into()));

@@ -119,6 +119,14 @@ impl IdentifyAuthRequest {
 
     /// Checks every field against the contract; `now_millis` is the current time in epoch
     /// milliseconds (the token must not already have expired).
+    ///
+    /// # Errors
+    ///
+    /// Returns [`Error::InvalidInput`] when `customer_no` or `customer_token` is blank,
+    /// `callback_url` is not an `http` or `https` URL with a host, `token_expire` is not 13-digit
+    /// epoch milliseconds or not after `now_millis`, `client_ip` is not an IP address, `lang` is
+    /// set but not a language tag (1 to 35 ASCII letters, digits, `-` or `_`), or a card fails
+    /// [`AvailableCard::validate`].
     pub fn validate(&self, now_millis: i64) -> Result<(), Error> {
         if self.customer_no.trim().is_empty() {
             return Err(invalid("customer_no must not be empty"));
@@ -148,6 +156,10 @@ impl IdentifyAuthRequest {
     /// Validates the request and serialises the body exactly as it is signed and sent: the
     /// required fields in the order of the official example, then the optional ones present.
     /// `field` names the player's number (second in either spelling).
+    ///
+    /// # Errors
+    ///
+    /// Returns [`Error::InvalidInput`] in the cases of [`validate`](Self::validate).
     pub fn encode_body(&self, now_millis: i64, field: CustomerNoField) -> Result<Bytes, Error> {
         self.validate(now_millis)?;
         let wire = Wire {

@@ -49,6 +49,15 @@ struct Data {
 }
 
 /// Decodes a raw `identify/auth` response.
+///
+/// # Errors
+///
+/// * [`Error::HttpStatus`] when the status is not 200, with the server's `Retry-After`;
+/// * [`Error::Rejected`] when the 200 body has a `code` other than 0, typed as
+///   [`ResponseCode`] with the sanitised `msg`;
+/// * [`Error::Decode`] when the body is not a JSON object with an integer `code`, or a success
+///   has no `data` object with a non-empty `ident_code` and a `url` that is an `http` or
+///   `https` URL with a host.
 pub fn parse_identify_auth(response: &http::Response<Bytes>) -> Result<IdentifyAuth, Error> {
     let status = response.status();
     if status != http::StatusCode::OK {

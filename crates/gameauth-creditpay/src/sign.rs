@@ -28,6 +28,11 @@ pub fn sign(key: &SecretString, path: &str, body: &[u8]) -> String {
 
 /// Checks that `path` can be a signed path: it starts with `/` and has no query, fragment,
 /// scheme, whitespace or control character.
+///
+/// # Errors
+///
+/// Returns [`Error::Config`] when `path` does not start with `/`, starts with `//`, contains
+/// `?` or `#`, or contains whitespace or a control character.
 pub fn check_signed_path(path: &str) -> Result<(), Error> {
     if !path.starts_with('/') {
         return Err(Error::Config("signed path must start with `/`".into()));

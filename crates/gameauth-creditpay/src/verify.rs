@@ -34,6 +34,14 @@ pub const TIMESTAMP_HEADER: &str = "timestamp";
 /// at `now` (the current key, and the previous one inside its rotation window).
 ///
 /// The comparison decodes the presented base64, checks its length and compares in constant time.
+/// A ring with an empty key verifies nothing ([`SignatureError::EmptyKey`]).
+///
+/// # Errors
+///
+/// * [`SignatureError::EmptyKey`] when a key of the ring is empty;
+/// * [`SignatureError::Empty`] when `presented` is empty;
+/// * [`SignatureError::Mismatch`] when it matches no accepted key: not base64, the wrong length,
+///   or a different MAC.
 pub fn verify_signature(
     keys: &KeyRing,
     now: SystemTime,
@@ -41,6 +49,9 @@ pub fn verify_signature(
     body: &[u8],
     presented: &str,
 ) -> Result<(), SignatureError> {
+    if keys.is_empty() {
+        return Err(SignatureError::EmptyKey);
+    }
     if presented.is_empty() {
         return Err(SignatureError::Empty);
     }
@@ -59,6 +70,13 @@ pub fn verify_signature(
 ///
 /// Either header repeated (even with the same value), or both spellings with different values,
 /// is refused rather than guessed; both spellings once each with the same value are accepted.
+///
+/// # Errors
+///
+/// * [`SignatureError::Missing`] when neither header is present;
+/// * [`SignatureError::Repeated`] when either header occurs more than once, or both occur with
+///   different values;
+/// * [`SignatureError::Mismatch`] when the value is not UTF-8 (it cannot be a signature).
 pub fn presented_signature(headers: &HeaderMap) -> Result<&str, SignatureError> {
     let mut found: Option<&[u8]> = None;
     for name in [SIGNATURE_HEADER, MISSPELT_SIGNATURE_HEADER] {
@@ -106,6 +124,11 @@ pub struct InboundVerifier {
 impl InboundVerifier {
     /// A verifier for requests Credit Pay signs over `route_path` (the path configured in the
     /// Credit Pay backend, e.g. `/api/v1/credit-pay/notify`) with the signature key(s) in `keys`.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`Error::Config`] when `route_path` is not a signed path (see
+    /// [`check_signed_path`]) or a key of `keys` is empty (the current one, or a previous one).
     pub fn new(route_path: impl Into<String>, keys: KeyRing) -> Result<Self, Error> {
         let route_path = route_path.into();
         check_signed_path(&route_path)?;
@@ -166,6 +189,14 @@ impl InboundVerifier {
 
     /// Checks the size and the signature of a raw inbound request and collects its unsigned
     /// headers. Call this before parsing the body.
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::BodyTooLarge`] when `body` exceeds the [size limit](Self::max_body_bytes),
+    ///   checked first;
+    /// * [`Error::Signature`] when the signature header is missing, repeated or not UTF-8 (see
+    ///   [`presented_signature`]), empty, or matches none of the accepted keys (see
+    ///   [`verify_signature`]).
     pub fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<InboundHeaders, Error> {
         if body.len() > self.max_body_bytes {
             return Err(Error::BodyTooLarge {
@@ -292,6 +323,29 @@ mod tests {
                 Err(SignatureError::Mismatch)
             );
         }
+    }
+
+    #[test]
+    fn the_free_verification_refuses_an_empty_key() {
+        let empty = SecretString::from("");
+        // A signature made with the empty key, which anyone can compute.
+        let forged = sign(&empty, ROUTE, BODY.as_bytes());
+        let now = SystemTime::now();
+        assert_eq!(
+            verify_signature(
+                &KeyRing::new(empty.clone()),
+                now,
+                ROUTE,
+                BODY.as_bytes(),
+                &forged
+            ),
+            Err(SignatureError::EmptyKey)
+        );
+        let with_empty_previous = ring().with_previous(empty, now + Duration::from_secs(60));
+        assert_eq!(
+            verify_signature(&with_empty_previous, now, ROUTE, BODY.as_bytes(), C6),
+            Err(SignatureError::EmptyKey)
+        );
     }
 
     #[test]

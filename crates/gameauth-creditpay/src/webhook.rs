@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use bytes::Bytes;
 use gameauth_core::lenient::{
-    decode_object, opt_i64_lenient, opt_string_or_number, string_or_number,
+    decode_signed_object, opt_i64_lenient, opt_string_or_number, string_or_number,
 };
 use gameauth_core::{AuthError, Clock, DecodeError, PlayerToken, SystemClock};
 use http::{Request, Response, StatusCode};
@@ -195,8 +195,17 @@ pub const MAX_EVENT_TYPE_BYTES: usize = 64;
 ///
 /// `type` and `event_id` must be printable ASCII without spaces (at most
 /// [`MAX_EVENT_TYPE_BYTES`] and [`MAX_EVENT_ID_BYTES`]); anything else is malformed.
+///
+/// # Errors
+///
+/// Returns [`Error::Decode`] when `body` is not a JSON object with a string `type` and an
+/// `event_id` (`eventId`; a string or number), when `type` or `event_id` is not 1 to
+/// [`MAX_EVENT_TYPE_BYTES`] or [`MAX_EVENT_ID_BYTES`] printable ASCII characters without spaces,
+/// when `retry` is present but not an integer or negative, when `data` is present but not an
+/// object, when two spellings of one `data` key (`orderNo` and `order_no`) carry different
+/// values, or when `data.amount` is not a plain decimal.
 pub fn decode_event(body: &[u8]) -> Result<WebhookEvent, Error> {
-    let wire: WireEvent = decode_object(body)?;
+    let wire: WireEvent = decode_signed_object(body)?;
     if wire.kind.is_empty() {
         return Err(DecodeError::new("type", "empty").into());
     }
@@ -239,19 +248,13 @@ fn decode_data(raw: BTreeMap<String, Box<RawValue>>) -> Result<EventData, Error>
             "custom_no" => "customer_no".to_owned(),
             other => other.to_owned(),
         };
-        let text = value_text(&value);
-        match fields.get(&name) {
-            Some(existing) if *existing != text => {
-                return Err(DecodeError::new(
-                    format!("data.{name}"),
-                    "sent twice with different values",
-                )
-                .into());
-            }
-            _ => {
-                fields.insert(name, text);
-            }
+        // Two spellings of one key (`orderNo` and `order_no`) are a repeated key, like any other:
+        // refused whatever the values.
+        if fields.contains_key(&name) {
+            return Err(DecodeError::new(format!("data.{name}"), "a key is repeated").into());
         }
+        let text = value_text(&value);
+        fields.insert(name, text);
     }
     let mut take = |name: &str| fields.remove(name).flatten();
     let data = EventData {
@@ -328,13 +331,28 @@ pub enum Recorded {
 pub trait WebhookDedupStore: Send + Sync {
     /// Claims `event_id` for `lease` unless it is processed ([`Recorded::Duplicate`]) or
     /// claimed by a live lease ([`Recorded::InProgress`]), in one atomic step.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`Error::Store`] when the store cannot answer (unreachable, too slow) or `lease`
+    /// cannot be represented; the handler then answers 503 and does not process the event.
     async fn claim(&self, event_id: &str, lease: Duration) -> Result<Recorded, Error>;
 
     /// Records `event_id` as processed for `ttl`, replacing its claim.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`Error::Store`] when the store cannot record it or `ttl` cannot be represented;
+    /// the handler still acknowledges the processed event and only logs the failure.
     async fn complete(&self, event_id: &str, ttl: Duration) -> Result<(), Error>;
 
     /// Drops the claim of `event_id`, so that a redelivery is processed again; called when
     /// processing the claimed event failed.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`Error::Store`] when the store cannot drop the claim; the handler logs it and
+    /// relies on the claim lapsing after its lease.
     async fn forget(&self, event_id: &str) -> Result<(), Error>;
 }
 
@@ -448,6 +466,12 @@ pub struct WebhookDelivery {
 pub trait WebhookSink: Send + Sync {
     /// Processes a new event. An error makes the handler answer non-2xx (Credit Pay redelivers)
     /// and un-record the event.
+    ///
+    /// # Errors
+    ///
+    /// An implementation returns an [`AuthError`] when it could not process the event. The
+    /// handler answers [`AuthError::Store`] and [`AuthError::Unavailable`] with 503 and any
+    /// other variant with 500; either way Credit Pay redelivers it.
     async fn handle(&self, delivery: &WebhookDelivery) -> Result<(), AuthError>;
 }
 
@@ -612,6 +636,12 @@ impl WebhookHandlerBuilder {
     }
 
     /// Validates the configuration and builds the handler.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`Error::Config`] when the verifier or the sink is missing, the
+    /// [de-duplication TTL](Self::dedup_ttl) is shorter than [`MIN_DEDUP_TTL`] (24 h), or the
+    /// [processing lease](Self::processing_lease) is shorter than 1 s or longer than that TTL.
     pub fn build(self) -> Result<WebhookHandler, Error> {
         let verifier = self
             .verifier
@@ -678,11 +708,31 @@ mod tests {
     }
 
     #[test]
-    fn conflicting_spellings_of_one_key_are_refused() {
-        let body = br#"{"type":"REFUND","event_id":"e","data":{"orderNo":"A","order_no":"B"}}"#;
-        assert!(matches!(decode_event(body), Err(Error::Decode(d)) if d.path == "data.order_no"));
-        let same = br#"{"type":"REFUND","event_id":"e","data":{"orderNo":"A","order_no":"A"}}"#;
-        assert!(decode_event(same).is_ok());
+    fn any_repeated_key_is_refused_same_value_or_not() {
+        for body in [
+            &br#"{"type":"REFUND","event_id":"e","data":{"orderNo":"A","order_no":"B"}}"#[..],
+            br#"{"type":"REFUND","event_id":"e","data":{"orderNo":"A","order_no":"A"}}"#,
+            br#"{"type":"REFUND","event_id":"e","data":{"order_no":"A","order_no":"A"}}"#,
+            br#"{"type":"REFUND","event_id":"e","data":{"order_no":"A","order_no":"B"}}"#,
+        ] {
+            let err = decode_event(body).unwrap_err();
+            assert!(
+                matches!(&err, Error::Decode(d) if d.path == "data.order_no" && d.reason == "a key is repeated"),
+                "{}: {err:?}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        for body in [
+            &br#"{"type":"REFUND","type":"REFUND","event_id":"e","data":{}}"#[..],
+            br#"{"type":"REFUND","event_id":"e","event_id":"f","data":{}}"#,
+            br#"{"type":"REFUND","event_id":"e","x":1,"x":1,"data":{}}"#,
+        ] {
+            assert!(
+                matches!(decode_event(body), Err(Error::Decode(d)) if d.reason == "a key is repeated"),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
     }
 
     #[test]

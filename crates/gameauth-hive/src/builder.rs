@@ -214,6 +214,23 @@ impl HiveClientBuilder {
     }
 
     /// Checks the settings and builds the client.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`HiveError::Config`] when
+    /// * both an environment and a primary URL are set, or neither is, or a fallback or OAuth URL
+    ///   is set with an environment;
+    /// * a custom URL is not `http(s)://host[:port]` (it cannot be parsed, or has another scheme,
+    ///   no host, credentials, a path, a query or a fragment);
+    /// * the app id is missing, blank or has control characters;
+    /// * a timeout or deadline (primary, fallback, routing deadline, OAuth attempt, OAuth
+    ///   deadline, call deadline) or the breaker's initial cool-down is zero, the breaker's
+    ///   failure threshold is zero, or its maximum cool-down is shorter than the initial one;
+    /// * the certification key is empty;
+    /// * only one of client id and client secret is set, the client id is blank or has control
+    ///   characters, or the client secret is empty;
+    /// * [`VerifyAccessToken::Server`] is chosen without client credentials;
+    /// * no transport is given and the default [`ReqwestTransport`] cannot be built.
     pub fn build(self) -> Result<HiveClient, HiveError> {
         let config = |m: &str| HiveError::Config(m.to_owned());
         let hosts = match (self.environment, &self.primary_url) {

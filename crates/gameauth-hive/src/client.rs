@@ -88,6 +88,35 @@ impl HiveClient {
     /// a failed `token_validation` makes the client fetch a new one and try once more, and the
     /// whole call, the token fetch and the repetition included, ends within the call deadline
     /// ([`HiveClientBuilder::call_deadline`](crate::HiveClientBuilder::call_deadline), 9.5 s).
+    ///
+    /// # Errors
+    ///
+    /// * [`HiveError::InvalidInput`] before anything is sent: the token is empty, `player_id` is
+    ///   not positive, `did` is blank, a token has characters HTTP forbids in a header, or (with
+    ///   [`VerifyAccessToken::Player`]) the access token is missing or empty, or (with
+    ///   [`VerifyAccessToken::Server`]) one is given;
+    /// * [`HiveError::Unavailable`] when no host gave a usable answer: the primary (or the
+    ///   fallback, when there is one) failed with a transport error, a 5xx or 429, or a 200 that
+    ///   is not JSON, was skipped by the open breaker, or the deadline left no time;
+    /// * [`HiveError::HttpStatus`] when the answering host replied with another status than 200
+    ///   (3xx, 4xx other than 429);
+    /// * [`HiveError::Decode`] when the 200 body is not the documented envelope (a JSON object with
+    ///   an integer `result_code`), or a success's `data` is present but not an object whose known
+    ///   fields have their documented types;
+    /// * [`HiveError::TokenRejected`] for any `result_code` other than 0 and 5001, and
+    ///   [`HiveError::DistributedTokenInvalid`] for 5001;
+    /// * with [`VerifyAccessToken::Player`]: [`HiveError::PlayerAccessTokenRejected`] when Hive
+    ///   refuses the player's access token (2499, or a failed `token_validation`);
+    /// * with [`VerifyAccessToken::Server`]:
+    ///   - the errors of fetching the server token when none is usable (none cached, or Hive
+    ///     refused the cached one): [`HiveError::OAuthRejected`] when `/oauth/token` answers a
+    ///     non-zero code, [`HiveError::HttpStatus`] or [`HiveError::Decode`] as above (a success
+    ///     without a non-empty `data.access_token` included), [`HiveError::Unavailable`] when
+    ///     both attempts fail or the OAuth or call deadline passes, and
+    ///     [`HiveError::InvalidInput`] when the issued token has characters HTTP forbids in a
+    ///     header;
+    ///   - [`HiveError::AccessTokenRejected`] when Hive refuses the server token (2499, or a
+    ///     failed `token_validation`) again after a freshly fetched one.
     pub async fn verify_token(&self, params: &VerifyParams) -> Result<VerifiedToken, HiveError> {
         let mode = self.inner.verify_access_token;
         let prepared = verify::v2_request(&self.inner.appid, params, mode)?;
@@ -114,6 +143,28 @@ impl HiveClient {
     ///
     /// Authorised by the server token, so the client needs client credentials; the call follows
     /// the server-token rules of [`verify_token`](Self::verify_token).
+    ///
+    /// # Errors
+    ///
+    /// * [`HiveError::InvalidInput`] when `player_id` is not positive, and [`HiveError::Config`]
+    ///   when the client has no client credentials; both before anything is sent;
+    /// * the errors of fetching the server token when none is usable (none cached, or Hive
+    ///   refused the cached one): [`HiveError::OAuthRejected`] when `/oauth/token` answers a
+    ///   non-zero code, [`HiveError::HttpStatus`] or [`HiveError::Decode`] as below (a success
+    ///   without a non-empty `data.access_token` included), [`HiveError::Unavailable`] when both
+    ///   attempts fail or the OAuth or call deadline passes, and [`HiveError::InvalidInput`] when
+    ///   the issued token has characters HTTP forbids in a header;
+    /// * [`HiveError::AccessTokenRejected`] when Hive refuses the server token (2499, or a
+    ///   failed `token_validation`) again after a freshly fetched one;
+    /// * [`HiveError::Unavailable`] when no host gave a usable answer: the primary (or the
+    ///   fallback, when there is one) failed with a transport error, a 5xx or 429, or a 200 that
+    ///   is not JSON, was skipped by the open breaker, or the deadline left no time;
+    /// * [`HiveError::HttpStatus`] when the answering host replied with another status than 200
+    ///   (3xx, 4xx other than 429);
+    /// * [`HiveError::Decode`] when the 200 body is not the documented envelope (a JSON object with
+    ///   an integer `result_code`), or a success's `data` is not a list of accounts of the
+    ///   documented shape;
+    /// * [`HiveError::IdpRejected`] for any other `result_code` than 0.
     pub async fn idp_list(&self, player_id: i64) -> Result<IdpList, HiveError> {
         let prepared = idp::v2_request(&self.inner.appid, player_id)?;
         self.call_with_server_token(&prepared, idp::interpret).await
@@ -126,6 +177,22 @@ impl HiveClient {
     /// verification (primary, then fallback, one breaker). `Ok` only for `result_code == 0` with
     /// a well-formed list of this player's accounts; 7000 (the token does not match), 4000 and
     /// unknown codes are [`HiveError::PlayerIdpsRejected`].
+    ///
+    /// # Errors
+    ///
+    /// * [`HiveError::InvalidInput`] before anything is sent: the token is empty or has
+    ///   characters HTTP forbids in a header, `player_id` is not positive, or `did` is blank;
+    /// * [`HiveError::Unavailable`] when no host gave a usable answer: the primary (or the
+    ///   fallback, when there is one) failed with a transport error, a 5xx or 429, or a 200 that
+    ///   is not JSON, was skipped by the open breaker, or the deadline left no time;
+    /// * [`HiveError::HttpStatus`] when the answering host replied with another status than 200
+    ///   (3xx, 4xx other than 429);
+    /// * [`HiveError::Decode`] when the 200 body is not the documented envelope (a JSON object with
+    ///   an integer `result_code`), a success has no well-formed `data.list`, or an account of the
+    ///   list belongs to another player;
+    /// * [`HiveError::PlayerIdpsRejected`] for any other `result_code` than 0.
+    ///
+    /// # Examples
     ///
     /// ```
     /// # use std::sync::Arc;
@@ -162,6 +229,22 @@ impl HiveClient {
     /// **Legacy.** Hive refuses server APIs authenticated with the certification key from
     /// 20 Nov 2026 (extension on request until 31 Dec 2026). Use
     /// [`verify_token`](Self::verify_token) (v2) instead.
+    ///
+    /// # Errors
+    ///
+    /// * [`HiveError::InvalidInput`] before anything is sent: the token is empty or has
+    ///   characters HTTP forbids in a header, `player_id` is not positive, `did` is blank, or
+    ///   `params` asks for `include_fields` or carries an access token (v2 features);
+    /// * [`HiveError::Unavailable`] when no host gave a usable answer: the primary (or the
+    ///   fallback, when there is one) failed with a transport error, a 5xx or 429, or a 200 that
+    ///   is not JSON, was skipped by the open breaker, or the deadline left no time;
+    /// * [`HiveError::HttpStatus`] when the answering host replied with another status than 200
+    ///   (3xx, 4xx other than 429);
+    /// * [`HiveError::Decode`] when the 200 body is not the documented envelope (a JSON object with
+    ///   an integer `result_code`), or a success's `data` is present but not an object whose known
+    ///   fields have their documented types;
+    /// * [`HiveError::TokenRejected`] for any `result_code` other than 0 and 5001, and
+    ///   [`HiveError::DistributedTokenInvalid`] for 5001.
     pub async fn verify_token_v1(&self, params: &VerifyParams) -> Result<VerifiedToken, HiveError> {
         let prepared = verify::v1_request(
             &self.inner.appid,
@@ -176,6 +259,19 @@ impl HiveClient {
     ///
     /// **Legacy.** Hive refuses server APIs authenticated with the certification key from
     /// 20 Nov 2026 (extension on request until 31 Dec 2026). Use [`idp_list`](Self::idp_list).
+    ///
+    /// # Errors
+    ///
+    /// * [`HiveError::InvalidInput`] when `player_id` is not positive, before anything is sent;
+    /// * [`HiveError::Unavailable`] when no host gave a usable answer: the primary (or the
+    ///   fallback, when there is one) failed with a transport error, a 5xx or 429, or a 200 that
+    ///   is not JSON, was skipped by the open breaker, or the deadline left no time;
+    /// * [`HiveError::HttpStatus`] when the answering host replied with another status than 200
+    ///   (3xx, 4xx other than 429);
+    /// * [`HiveError::Decode`] when the 200 body is not the documented envelope (a JSON object with
+    ///   an integer `result_code`), or a success's `data` is not a list of accounts of the
+    ///   documented shape;
+    /// * [`HiveError::IdpRejected`] for any other `result_code` than 0.
     pub async fn idp_list_v1(&self, player_id: i64) -> Result<IdpList, HiveError> {
         let prepared = idp::v1_request(
             &self.inner.appid,
@@ -271,6 +367,18 @@ impl fmt::Debug for HiveClient {
 ///
 /// A blocked player (`is_blocked == "true"`) is still a verified token: whether to let them play
 /// is the operator's policy, so request the field and check it.
+///
+/// # Errors
+///
+/// [`AuthError::InvalidInput`] before anything is sent when `player_id` or `device_id` is
+/// missing, `player_id` is not an integer, or `include_fields` names an invalid field; otherwise
+/// the errors of [`HiveClient::verify_token`], converted: Hive's refusals of the player
+/// ([`HiveError::TokenRejected`], [`HiveError::PlayerAccessTokenRejected`],
+/// [`HiveError::DistributedTokenInvalid`]) become [`AuthError::Rejected`] with Hive's code;
+/// a refused server credential ([`HiveError::OAuthRejected`], [`HiveError::AccessTokenRejected`])
+/// becomes [`AuthError::Config`], or [`AuthError::Unavailable`] when Hive failed to issue the
+/// server token (code 5000 or an unknown code); the other variants map to the [`AuthError`]
+/// variant of the same name.
 #[async_trait]
 impl TokenVerifier for HiveClient {
     fn provider(&self) -> &str {

@@ -86,8 +86,9 @@ impl Hosts {
     }
 }
 
-/// Validates a base URL: `http` or `https`, a host, an optional port, nothing else (a path
-/// would silently change where the documented paths land; a query or credentials would leak).
+/// Validates a base URL: `https` (or `http` for a loopback host: the client secret must never
+/// travel in clear), a host, an optional port, nothing else (a path would silently change where
+/// the documented paths land; a query or credentials would leak).
 fn base_url(which: &str, raw: &str) -> Result<String, String> {
     let invalid = |why: &str| format!("{which} base URL is invalid: {why}");
     let url = Url::parse(raw.trim_end_matches('/')).map_err(|_| invalid("cannot be parsed"))?;
@@ -97,6 +98,7 @@ fn base_url(which: &str, raw: &str) -> Result<String, String> {
     let Some(host) = url.host_str() else {
         return Err(invalid("a host is required"));
     };
+    gameauth_core::transport::check_base_url_scheme(url.scheme(), host).map_err(invalid)?;
     if !url.username().is_empty() || url.password().is_some() {
         return Err(invalid("credentials are not allowed"));
     }
@@ -148,6 +150,8 @@ mod tests {
     #[test]
     fn custom_base_urls_reject_anything_but_scheme_host_port() {
         for bad in [
+            "http://a.example",
+            "http://10.0.0.1:8080",
             "ftp://a.example",
             "a.example",
             "http://a.example/prefix",

@@ -104,6 +104,7 @@
 //! # }).unwrap();
 //! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
+#![warn(clippy::missing_errors_doc)]
 
 mod builder;
 mod client;

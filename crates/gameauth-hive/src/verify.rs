@@ -65,6 +65,11 @@ impl IncludeField {
     }
 
     /// The field of a wire name; names outside `[a-z0-9_]+` are refused.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`HiveError::InvalidInput`] when `name` is empty or has a character other than a
+    /// lower-case ASCII letter, a digit or `_`.
     pub fn parse(name: &str) -> Result<Self, HiveError> {
         Ok(match name {
             "is_blocked" => Self::IsBlocked,
@@ -88,6 +93,11 @@ impl IncludeField {
     }
 
     /// Parses a comma-separated list (`"is_blocked, join_timestamp"`); empty items are skipped.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`HiveError::InvalidInput`] when a non-empty item, trimmed, is not a valid name
+    /// (see [`parse`](Self::parse)).
     pub fn parse_list(list: &str) -> Result<Vec<Self>, HiveError> {
         list.split(',')
             .map(str::trim)

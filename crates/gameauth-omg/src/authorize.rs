@@ -55,6 +55,12 @@ impl AuthorizeRequest {
     ///
     /// OMG requires a nickname, so a missing `display_name` is invalid input rather than
     /// silently replaced.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`Error::InvalidInput`] when `display_name` is `None`, or when the attribute `cid`
+    /// is present but, trimmed, not an integer. The documented limits are checked later, by
+    /// [`validate`](Self::validate).
     pub fn from_issue_request(request: &IssueRequest) -> Result<Self, Error> {
         let nickname = request
             .display_name
@@ -72,6 +78,11 @@ impl AuthorizeRequest {
     }
 
     /// Checks the documented limits before anything is sent.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`Error::InvalidInput`] when `uname` is empty, or `nickname` is empty or longer
+    /// than [`MAX_NICKNAME_BYTES`] (40) UTF-8 bytes.
     pub fn validate(&self) -> Result<(), Error> {
         if self.uname.is_empty() {
             return Err(Error::InvalidInput("uname must not be empty".into()));
@@ -80,6 +91,10 @@ impl AuthorizeRequest {
     }
 
     /// The exact body bytes: `app_id`, `uname`, `nickname`, `timestamp`, then `cid` when set.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`Error::InvalidInput`] in the cases of [`validate`](Self::validate).
     pub fn body(&self, app_id: &str, timestamp: i64) -> Result<Vec<u8>, Error> {
         self.validate()?;
         let body = Body {

@@ -18,7 +18,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use gameauth_core::lenient::{decode_object, i64_lenient, opt_i64_lenient, string_or_number};
+use gameauth_core::lenient::{
+    decode_signed_object, i64_lenient, opt_i64_lenient, string_or_number,
+};
 use gameauth_core::{
     AuthError, Clock, DecodeError, KeyRing, PlayerToken, SystemClock, TokenVerifier, VerifyRequest,
 };
@@ -189,6 +191,17 @@ impl CallbackVerifier {
     ///
     /// `raw_query` is the query exactly as on the request line (`request.uri().query()`), `body`
     /// the exact body bytes and `sign` the `sign` header (see [`sign_header`]).
+    ///
+    /// # Errors
+    ///
+    /// * [`CallbackError::BodyTooLarge`] when `body` exceeds [`MAX_BODY_BYTES`] (1 MiB),
+    ///   checked first;
+    /// * [`CallbackError::Signature`] when `sign` is missing or empty
+    ///   ([`MissingSign`](SignatureError::MissingSign)), the query is not exactly one
+    ///   `trace_id` following the configured [`TraceIdRule`]
+    ///   ([`InvalidQuery`](SignatureError::InvalidQuery)), or the signature matches neither the
+    ///   current key nor the previous key inside its rotation window
+    ///   ([`Mismatch`](SignatureError::Mismatch)); see [`crate::verify::verify`].
     pub fn verify(
         &self,
         raw_query: Option<&str>,
@@ -213,6 +226,21 @@ impl CallbackVerifier {
 
     /// [`verify`](Self::verify), then the freshness window on the body's `timestamp`: for
     /// `get_balance` and other callbacks that move no money.
+    ///
+    /// # Errors
+    ///
+    /// * [`CallbackError::BodyTooLarge`] when `body` exceeds [`MAX_BODY_BYTES`] (1 MiB),
+    ///   checked first;
+    /// * [`CallbackError::Signature`] when `sign` is missing or empty
+    ///   ([`MissingSign`](SignatureError::MissingSign)), the query is not exactly one
+    ///   `trace_id` following the configured [`TraceIdRule`]
+    ///   ([`InvalidQuery`](SignatureError::InvalidQuery)), or the signature matches neither the
+    ///   current key nor the previous key inside its rotation window
+    ///   ([`Mismatch`](SignatureError::Mismatch)); see [`crate::verify::verify`];
+    /// * [`CallbackError::Malformed`] when the signed body is not a JSON object with an integer
+    ///   `timestamp` (a number or a string holding one);
+    /// * [`CallbackError::Stale`] when that `timestamp` is outside the freshness window (see
+    ///   [`check_freshness`](Self::check_freshness)).
     pub fn verify_fresh(
         &self,
         raw_query: Option<&str>,
@@ -220,13 +248,29 @@ impl CallbackVerifier {
         sign: Option<&str>,
     ) -> Result<VerifiedCallback, CallbackError> {
         let verified = self.verify(raw_query, body, sign)?;
-        let Timestamped { timestamp } = decode_object(body)?;
+        let Timestamped { timestamp } = decode_signed_object(body)?;
         self.check_freshness(timestamp)?;
         Ok(verified)
     }
 
     /// Verifies a `verify_session` callback: signature, then the documented body, then the
     /// freshness window.
+    ///
+    /// # Errors
+    ///
+    /// * [`CallbackError::BodyTooLarge`] when `body` exceeds [`MAX_BODY_BYTES`] (1 MiB),
+    ///   checked first;
+    /// * [`CallbackError::Signature`] when `sign` is missing or empty
+    ///   ([`MissingSign`](SignatureError::MissingSign)), the query is not exactly one
+    ///   `trace_id` following the configured [`TraceIdRule`]
+    ///   ([`InvalidQuery`](SignatureError::InvalidQuery)), or the signature matches neither the
+    ///   current key nor the previous key inside its rotation window
+    ///   ([`Mismatch`](SignatureError::Mismatch)); see [`crate::verify::verify`];
+    /// * [`CallbackError::Malformed`] when the signed body is not a JSON object with `app_id` (a
+    ///   string or number), an integer `timestamp`, a string `operator_player_session` and, when
+    ///   present and not `null`, an integer `game_id` and string `ip` and `custom_parameter`;
+    /// * [`CallbackError::Stale`] when `timestamp` is outside the freshness window (see
+    ///   [`check_freshness`](Self::check_freshness)).
     pub fn verify_session(
         &self,
         raw_query: Option<&str>,
@@ -234,7 +278,7 @@ impl CallbackVerifier {
         sign: Option<&str>,
     ) -> Result<VerifySession, CallbackError> {
         let VerifiedCallback { trace_id } = self.verify(raw_query, body, sign)?;
-        let b: VerifySessionBody = decode_object(body)?;
+        let b: VerifySessionBody = decode_signed_object(body)?;
         self.check_freshness(b.timestamp)?;
         Ok(VerifySession {
             trace_id,
@@ -248,6 +292,11 @@ impl CallbackVerifier {
     }
 
     /// Whether `timestamp` (Unix seconds) is inside the freshness window, when one is set.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`CallbackError::Stale`] when a window is set and `timestamp` is more than the
+    /// window away from the clock, in either direction; never fails without a window.
     pub fn check_freshness(&self, timestamp: i64) -> Result<(), CallbackError> {
         let Some(window) = self.freshness else {
             return Ok(());
@@ -319,6 +368,10 @@ impl CallbackVerifierBuilder {
     }
 
     /// Validates the settings and builds the verifier.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`Error::Config`] when no key is set, or the current or the previous key is empty.
     pub fn build(self) -> Result<CallbackVerifier, Error> {
         let keys = self.keys.filter(|k| !k.is_empty()).ok_or_else(|| {
             Error::Config(

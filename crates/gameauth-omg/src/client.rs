@@ -80,6 +80,26 @@ impl Client {
     /// Invalid input (empty `uname`, a nickname over 40 bytes) is refused before sending. Only a
     /// connection failure before sending is retried; a timeout after sending is
     /// [`Error::OutcomeUnknown`].
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::InvalidInput`], before anything is sent, when `uname` is empty, or the
+    ///   nickname is empty or longer than 40 UTF-8 bytes;
+    /// * [`Error::Config`], before anything is sent, when the configured
+    ///   [`ids`](ClientBuilder::ids) generator produces a `trace_id` that is empty, longer than
+    ///   128 bytes or not made of URL-unreserved characters;
+    /// * [`Error::OutcomeUnknown`] when the transport failed after the request may have been
+    ///   sent ([`request_sent`](gameauth_core::TransportError::request_sent): a timeout, a broken
+    ///   connection, an oversized answer): OMG may have issued a token;
+    /// * [`Error::Transport`] when it failed before anything was sent: a connection failure on
+    ///   every attempt (up to 3 within the deadline), or at once for another failure before
+    ///   sending (a connect timeout, a request that cannot be sent);
+    /// * [`Error::HttpStatus`] when OMG answers with another HTTP status than 200 (not retried);
+    /// * [`Error::Rejected`] when OMG answers 200 with a `code` other than 0 (success), typed as
+    ///   [`OmgCode`](crate::code::OmgCode);
+    /// * [`Error::Decode`] when the 200 body is not a JSON object with an integer `code`, or a
+    ///   success has no `data` with a non-empty `token`, an exact decimal `balance` and an
+    ///   `app_id`.
     pub async fn authorize(&self, request: &AuthorizeRequest) -> Result<AuthorizedPlayer, Error> {
         let issued_at = self.inner.clock.now();
         let timestamp = self.inner.clock.unix_seconds();
@@ -90,6 +110,24 @@ impl Client {
     }
 
     /// Launch URL for a transfer-wallet player (`/api/game/v1/entergame`).
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::InvalidInput`], before anything is sent, when `token` or `game_id` is empty,
+    ///   or `lang` or `back_url` is set but empty;
+    /// * [`Error::Config`], before anything is sent, when the configured
+    ///   [`ids`](ClientBuilder::ids) generator produces a `trace_id` that is empty, longer than
+    ///   128 bytes or not made of URL-unreserved characters;
+    /// * [`Error::Transport`] when no response was obtained: after the last attempt for a
+    ///   connection failure, a timeout or a broken connection (up to 3 attempts within the
+    ///   deadline), at once for an oversized body or a request that cannot be sent;
+    /// * [`Error::HttpStatus`] when OMG answers with another HTTP status than 200; a 5xx or 429
+    ///   is returned only when the attempts or the deadline are used up, or its `Retry-After` is
+    ///   longer than 10 s;
+    /// * [`Error::Rejected`] when OMG answers 200 with a `code` other than 0 (success), typed as
+    ///   [`OmgCode`](crate::code::OmgCode); never retried;
+    /// * [`Error::Decode`] when the 200 body is not a JSON object with an integer `code`, or a
+    ///   success has no `data` with a non-empty `gameurl`.
     pub async fn enter_game(&self, request: &EnterGameRequest) -> Result<GameUrl, Error> {
         let body = request.body(&self.inner.app_id, self.inner.clock.unix_seconds())?;
         let signed = self.sign(ENTER_GAME_PATH, body)?;
@@ -98,6 +136,24 @@ impl Client {
     }
 
     /// Launch URL for a single-wallet player (`/api/usr/ingame`).
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::InvalidInput`], before anything is sent, when `token` or `game_id` is empty,
+    ///   `nick` is empty or longer than 40 UTF-8 bytes, or `lang` or `back_url` is set but empty;
+    /// * [`Error::Config`], before anything is sent, when the configured
+    ///   [`ids`](ClientBuilder::ids) generator produces a `trace_id` that is empty, longer than
+    ///   128 bytes or not made of URL-unreserved characters;
+    /// * [`Error::Transport`] when no response was obtained: after the last attempt for a
+    ///   connection failure, a timeout or a broken connection (up to 3 attempts within the
+    ///   deadline), at once for an oversized body or a request that cannot be sent;
+    /// * [`Error::HttpStatus`] when OMG answers with another HTTP status than 200; a 5xx or 429
+    ///   is returned only when the attempts or the deadline are used up, or its `Retry-After` is
+    ///   longer than 10 s;
+    /// * [`Error::Rejected`] when OMG answers 200 with a `code` other than 0 (success), typed as
+    ///   [`OmgCode`](crate::code::OmgCode); never retried;
+    /// * [`Error::Decode`] when the 200 body is not a JSON object with an integer `code`, or a
+    ///   success has no `data` with a non-empty `gameurl`.
     pub async fn ingame(&self, request: &InGameRequest) -> Result<GameUrl, Error> {
         let body = request.body(&self.inner.app_id)?;
         let signed = self.sign(INGAME_PATH, body)?;
@@ -158,7 +214,7 @@ impl Client {
                 Err(e) => Err(Error::Transport(e)),
             };
             let retry_after = match &outcome {
-                Err(Error::Transport(e)) if retryable_transport(e) => None,
+                Err(Error::Transport(e)) if e.is_retryable() => None,
                 Err(Error::HttpStatus {
                     status,
                     retry_after,
@@ -174,13 +230,6 @@ impl Client {
             }
         }
     }
-}
-
-fn retryable_transport(e: &TransportError) -> bool {
-    matches!(
-        e.kind(),
-        TransportErrorKind::Connect | TransportErrorKind::Timeout | TransportErrorKind::Io
-    )
 }
 
 /// Sleeps before attempt number `attempt` if the policy allows it and the wait ends before the
@@ -224,7 +273,8 @@ impl std::fmt::Debug for ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// OMG's API host (`{OMG_API_URL}`), `http` or `https`, optionally with a path prefix.
+    /// OMG's API host (`{OMG_API_URL}`), optionally with a path prefix: `https`, or `http` only
+    /// for a loopback host (a local mock).
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
         self
@@ -278,6 +328,16 @@ impl ClientBuilder {
     }
 
     /// Validates the settings and builds the client.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`Error::Config`] when
+    /// * `base_url` is missing or not an `http` or `https` URL with a host, or has user info, a
+    ///   query or a fragment;
+    /// * `app_id` is missing, empty or not printable ASCII without spaces;
+    /// * no key is set, or the current or the previous key is empty;
+    /// * the attempt timeout or the deadline is zero;
+    /// * no transport is given and the default [`ReqwestTransport`] cannot be built.
     pub fn build(self) -> Result<Client, Error> {
         let base_url = validate_base_url(self.base_url.as_deref())?;
         let app_id = self
@@ -320,8 +380,8 @@ impl ClientBuilder {
     }
 }
 
-/// Accepts `http(s)://host[:port][/prefix]` without user info, query or fragment, and returns it
-/// without a trailing `/` so endpoint paths can be appended.
+/// Accepts `https://host[:port][/prefix]` (`http` for a loopback host) without user info, query
+/// or fragment, and returns it without a trailing `/` so endpoint paths can be appended.
 fn validate_base_url(url: Option<&str>) -> Result<String, Error> {
     let url = url.ok_or_else(|| Error::Config("base_url is required".into()))?;
     let bad = || Error::Config("base_url must be an http(s) URL without query or user info".into());
@@ -332,6 +392,11 @@ fn validate_base_url(url: Option<&str>) -> Result<String, Error> {
     {
         return Err(bad());
     }
+    gameauth_core::transport::check_base_url_scheme(
+        uri.scheme_str().unwrap_or(""),
+        authority.host(),
+    )
+    .map_err(|why| Error::Config(format!("base_url: {why}")))?;
     Ok(url.trim_end_matches('/').to_owned())
 }
 
@@ -352,17 +417,17 @@ mod tests {
         let missing = [
             Client::builder().app_id("1").key("k".into()).build(),
             Client::builder()
-                .base_url("http://h")
+                .base_url("https://h")
                 .key("k".into())
                 .build(),
-            Client::builder().base_url("http://h").app_id("1").build(),
+            Client::builder().base_url("https://h").app_id("1").build(),
             Client::builder()
-                .base_url("http://h")
+                .base_url("https://h")
                 .app_id("1")
                 .key("".into())
                 .build(),
             Client::builder()
-                .base_url("http://h")
+                .base_url("https://h")
                 .app_id("")
                 .key("k".into())
                 .build(),
@@ -375,11 +440,13 @@ mod tests {
     #[test]
     fn base_url_must_be_plain_http_or_https() {
         for bad in [
+            "http://api.example/omg",
+            "http://10.1.2.3:8080",
             "ftp://h",
             "h/path",
-            "http://user:pw@h",
-            "http://h/?x=1",
-            "http://h/#f",
+            "https://user:pw@h",
+            "https://h/?x=1",
+            "https://h/#f",
             "not a url",
         ] {
             assert!(

@@ -50,7 +50,7 @@ impl Error {
     /// Whether repeating the same call later may succeed without any change on our side.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Transport(_) => true,
+            Self::Transport(t) => t.is_retryable(),
             Self::HttpStatus { status, .. } => *status == 429 || *status >= 500,
             Self::Rejected { code, .. } => *code == OmgCode::TooFrequent,
             _ => false,

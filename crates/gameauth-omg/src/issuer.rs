@@ -11,6 +11,12 @@ pub const PROVIDER: &str = "omg";
 /// `player_id` → `uname`, `display_name` → `nickname` (required), attribute `cid` → `cid`.
 /// The issued token carries its 7-day expiry and the attributes `balance` and `app_id` exactly
 /// as OMG sent them.
+///
+/// # Errors
+///
+/// [`AuthError::InvalidInput`] when `display_name` is missing or the attribute `cid` is not an
+/// integer; otherwise the errors of [`Client::authorize`], each converted into the
+/// [`AuthError`] variant of the same name ([`AuthError::Rejected`] keeps OMG's numeric code).
 #[async_trait]
 impl TokenIssuer for Client {
     fn provider(&self) -> &str {

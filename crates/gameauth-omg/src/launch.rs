@@ -93,6 +93,11 @@ impl EnterGameRequest {
 
     /// The exact body bytes: `app_id`, `token`, `gameid`, `timestamp`, `lang`, `back_url`,
     /// `screen_mode` (optional fields omitted when unset).
+    ///
+    /// # Errors
+    ///
+    /// Returns [`Error::InvalidInput`] when `token` or `game_id` is empty, or `lang` or
+    /// `back_url` is set but empty.
     pub fn body(&self, app_id: &str, timestamp: i64) -> Result<Vec<u8>, Error> {
         require("token", self.token.expose_secret())?;
         require("game_id", &self.game_id)?;
@@ -171,6 +176,12 @@ impl InGameRequest {
     /// The exact body bytes: `app_id`, `gameid`, `token`, `nick`, `lang`, `cid`, `back_url`,
     /// `screen_mode` (optional fields omitted when unset). The contract documents no
     /// `timestamp` for this endpoint, so none is sent.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`Error::InvalidInput`] when `token` or `game_id` is empty, `nick` is empty or
+    /// longer than [`MAX_NICKNAME_BYTES`](crate::authorize::MAX_NICKNAME_BYTES) (40) UTF-8 bytes,
+    /// or `lang` or `back_url` is set but empty.
     pub fn body(&self, app_id: &str) -> Result<Vec<u8>, Error> {
         require("token", self.token.expose_secret())?;
         require("game_id", &self.game_id)?;

@@ -12,14 +12,13 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
 use axum::routing::post;
+use gameauth_core::inbound::{BodyError, read_body};
 use http::StatusCode;
-use http::header::CONTENT_LENGTH;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use crate::callback::{MAX_BODY_BYTES, VERIFY_SESSION_PATH, VerifySessionResponder, sign_header};
 
 /// Time allowed for the whole callback body to arrive.
-pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+pub const BODY_TIMEOUT: Duration = gameauth_core::inbound::DEFAULT_BODY_READ_TIMEOUT;
 
 /// A router serving `POST /api/luck/user/verify_session` with `responder`.
 pub fn verify_session_router(responder: Arc<VerifySessionResponder>) -> Router {
@@ -34,23 +33,11 @@ pub async fn verify_session_handler(
     request: Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let declared = parts
-        .headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
-        return status(StatusCode::PAYLOAD_TOO_LARGE);
-    }
-    let collected =
-        tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, MAX_BODY_BYTES).collect());
-    let bytes = match collected.await {
-        Ok(Ok(c)) => c.to_bytes(),
-        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            return status(StatusCode::PAYLOAD_TOO_LARGE);
-        }
-        Ok(Err(_)) => return status(StatusCode::BAD_REQUEST),
-        Err(_) => return status(StatusCode::REQUEST_TIMEOUT),
+    let bytes = match read_body(&parts.headers, body, MAX_BODY_BYTES, BODY_TIMEOUT).await {
+        Ok(bytes) => bytes,
+        Err(BodyError::TooLarge) => return status(StatusCode::PAYLOAD_TOO_LARGE),
+        Err(BodyError::TimedOut) => return status(StatusCode::REQUEST_TIMEOUT),
+        Err(_) => return status(StatusCode::BAD_REQUEST),
     };
     responder
         .respond(parts.uri.query(), &bytes, sign_header(&parts.headers))

@@ -8,7 +8,8 @@
 //!   bytes, since OMG documents neither an alphabet nor a length;
 //! * the `sign` header must be present and non-empty; either letter case of hex is accepted;
 //! * the presented signature is hex-decoded, length-checked and compared in constant time;
-//! * the current key verifies, and the previous key verifies until its rotation window closes.
+//! * the current key verifies, and the previous key verifies until its rotation window closes;
+//! * a ring with an empty key verifies nothing (anyone can sign with an empty key).
 
 use std::time::SystemTime;
 
@@ -34,6 +35,10 @@ pub enum SignatureError {
     /// The signature does not match the request under any verifying key.
     #[error("signature does not match")]
     Mismatch,
+    /// A key of the ring is empty: anyone can compute a signature under an empty key, so
+    /// nothing verifies (a configuration error, never the sender's fault).
+    #[error("the signature key is empty")]
+    EmptyKey,
 }
 
 /// The characters a `trace_id` may consist of.
@@ -79,6 +84,10 @@ impl TraceIdRule {
     };
 
     /// A rule; `max_len` must be between 1 and [`MAX_LEN`](Self::MAX_LEN).
+    ///
+    /// # Errors
+    ///
+    /// Returns [`Error::Config`] when `max_len` is 0 or greater than [`MAX_LEN`](Self::MAX_LEN).
     pub fn new(alphabet: TraceIdAlphabet, max_len: usize) -> Result<Self, Error> {
         if !(1..=Self::MAX_LEN).contains(&max_len) {
             return Err(Error::Config(format!(
@@ -103,6 +112,13 @@ impl TraceIdRule {
     /// (`trace_id=<value>`, no `&`), when the value follows this rule.
     ///
     /// The value is returned as on the request line, percent escapes included.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`SignatureError::InvalidQuery`] when `raw_query` is not exactly one
+    /// `trace_id=<value>` parameter (another name, no `=`, a second parameter after `&`), or the
+    /// value is empty, has a character outside the rule's alphabet, or is longer than its
+    /// maximum length.
     pub fn trace_id(self, raw_query: &str) -> Result<&str, SignatureError> {
         let value = raw_query
             .strip_prefix(TRACE_ID_PARAM)
@@ -154,6 +170,18 @@ fn printable_len(value: &str) -> Option<usize> {
 /// `raw_query` is the query exactly as on the request line without the `?` (`None` when the
 /// request line has none), `body` the exact body bytes and `sign` the `sign` header value.
 /// `now` selects the keys of `keys` that still verify.
+///
+/// # Errors
+///
+/// Checked in this order:
+/// * [`SignatureError::EmptyKey`] when a key of `keys` is empty: such a ring verifies nothing;
+/// * [`SignatureError::MissingSign`] when `sign` is `None` or empty;
+/// * [`SignatureError::InvalidQuery`] when `raw_query` is `None` or does not follow `rule` (see
+///   [`TraceIdRule::trace_id`]);
+/// * [`SignatureError::Mismatch`] when `sign` is not, in either letter case, the
+///   [`sign`](crate::sign::sign) of `raw_query` and `body` under any key of `keys` that verifies
+///   at `now` (the current key, and the previous one inside its rotation window), including a
+///   `sign` that is not hex or has the wrong length.
 pub fn verify<'q>(
     rule: TraceIdRule,
     raw_query: Option<&'q str>,
@@ -162,6 +190,9 @@ pub fn verify<'q>(
     keys: &KeyRing,
     now: SystemTime,
 ) -> Result<&'q str, SignatureError> {
+    if keys.is_empty() {
+        return Err(SignatureError::EmptyKey);
+    }
     let sign = sign
         .filter(|s| !s.is_empty())
         .ok_or(SignatureError::MissingSign)?;
@@ -275,6 +306,32 @@ mod tests {
             check(Some(O1_QUERY), &spaced, Some(O1_SIGN)),
             Err(SignatureError::Mismatch)
         );
+    }
+
+    #[test]
+    fn the_free_verification_refuses_an_empty_key() {
+        let empty = SecretString::from("");
+        // A signature made with the empty key, which anyone can compute.
+        let forged = sign(O1_QUERY, O1_BODY.as_bytes(), &empty);
+        let refused = verify(
+            TraceIdRule::DEFAULT,
+            Some(O1_QUERY),
+            O1_BODY.as_bytes(),
+            Some(&forged),
+            &KeyRing::new(empty.clone()),
+            now(),
+        );
+        assert_eq!(refused, Err(SignatureError::EmptyKey));
+        let with_empty_previous = ring().with_previous(empty, now() + Duration::from_secs(60));
+        let refused = verify(
+            TraceIdRule::DEFAULT,
+            Some(O1_QUERY),
+            O1_BODY.as_bytes(),
+            Some(O1_SIGN),
+            &with_empty_previous,
+            now(),
+        );
+        assert_eq!(refused, Err(SignatureError::EmptyKey));
     }
 
     #[test]

@@ -28,6 +28,10 @@ pub enum StoredSecret {
 
 impl StoredSecret {
     /// A stored SHA-256 from its hex form (64 hex digits, either case).
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`ConfigError`] when `hex_digest` is not exactly 64 hex digits.
     pub fn sha256_hex(hex_digest: &str) -> Result<Self, ConfigError> {
         let mut out = [0u8; 32];
         if hex::decode_to_slice(hex_digest, &mut out).is_err() {
@@ -73,6 +77,15 @@ impl RegisteredClient {
     /// A client. Fails when the id is empty or longer than 40 characters, when there is no
     /// redirect URI, or when a redirect URI is not an absolute `http(s)` URI without fragment,
     /// whitespace or control characters, at most 255 characters long.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`ConfigError`] when `client_id` is empty, longer than [`MAX_CLIENT_ID_LEN`]
+    /// (40) bytes or contains a control character; when a [`StoredSecret::Plain`] secret is empty
+    /// or longer than [`MAX_CLIENT_SECRET_LEN`] (255) bytes; when `redirect_uris` is empty; or
+    /// when a redirect URI is longer than [`MAX_REDIRECT_URI_LEN`] (255) bytes, does not start
+    /// with `https://` or `http://`, has a fragment, whitespace or a control character, no host,
+    /// or user information.
     pub fn new(
         client_id: impl Into<String>,
         secret: StoredSecret,
@@ -169,6 +182,12 @@ fn validate_redirect_uri(uri: &str) -> Result<(), &'static str> {
 #[async_trait]
 pub trait ClientRegistry: Send + Sync {
     /// The client with this id, or `None` when there is none.
+    ///
+    /// # Errors
+    ///
+    /// An implementation returns a [`HookError`] when it cannot look the client up (its
+    /// database is unreachable); the server answers `server_error`
+    /// ([`Reason::HookFailed`](crate::error::Reason::HookFailed)), never `invalid_client`.
     async fn client(&self, client_id: &str) -> Result<Option<Arc<RegisteredClient>>, HookError>;
 }
 
@@ -180,6 +199,10 @@ pub struct StaticClients {
 
 impl StaticClients {
     /// A registry of `clients`; fails on a duplicated client id.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`ConfigError`] when two clients have the same id.
     pub fn new(clients: impl IntoIterator<Item = RegisteredClient>) -> Result<Self, ConfigError> {
         let mut map = HashMap::new();
         for c in clients {

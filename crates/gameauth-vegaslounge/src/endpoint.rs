@@ -4,14 +4,17 @@
 //! address and returns the whole response. It applies, per route, the order the security rules
 //! need: the IP allow-list (403) before anything else on the server-to-server routes, then the
 //! method (405), the body limit (413), and only then credentials. Frameworks that stream bodies
-//! call [`OAuthServer::precheck`] first, read the body with [`ServerConfig::max_body_bytes`] as
-//! the limit, and answer an overflow with [`OAuthServer::reject`].
+//! call [`OAuthServer::precheck`] first, read the body with [`OAuthServer::read_body`] (the
+//! limit [`ServerConfig::max_body_bytes`], the deadline of [`HttpLimits::body_read_timeout`]),
+//! and answer a refusal with [`OAuthServer::reject`].
 //!
 //! [`ServerConfig::max_body_bytes`]: crate::ServerConfig::max_body_bytes
+//! [`HttpLimits::body_read_timeout`]: crate::config::HttpLimits::body_read_timeout
 
 use std::net::SocketAddr;
 
 use bytes::Bytes;
+use gameauth_core::inbound::BodyError;
 use http::header::{
     ALLOW, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, HeaderValue, LOCATION, PRAGMA,
     REFERRER_POLICY, RETRY_AFTER, WWW_AUTHENTICATE, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
@@ -108,6 +111,13 @@ impl OAuthServer {
 
     /// The checks made before reading the body: the IP allow-list on the server-to-server
     /// routes (403, before any credential is looked at), then the method (405).
+    ///
+    /// # Errors
+    ///
+    /// Returns the ready refusal to send, in the style of `route`: `403`
+    /// ([`Reason::IpNotAllowed`]) when `route` is restricted and the caller is not allowed by
+    /// [`ServerConfig::network`](crate::ServerConfig::network), or `405`
+    /// ([`Reason::MethodNotAllowed`], with `Allow`) when the method is not the route's.
     pub fn precheck(
         &self,
         route: Route,
@@ -124,8 +134,40 @@ impl OAuthServer {
         Ok(())
     }
 
-    /// The response for a request refused before it was handled (bad method, body too large,
-    /// address not allowed), in the style of `route`.
+    /// Reads a request body with the server's limits: at most
+    /// [`max_body_bytes`](crate::ServerConfig::max_body_bytes) (a larger declared
+    /// `Content-Length` is refused before reading) within
+    /// [`body_read_timeout`](crate::config::HttpLimits::body_read_timeout). The error is the
+    /// reason to [`reject`](Self::reject) the request with (413, 408 or 400).
+    ///
+    /// # Errors
+    ///
+    /// * [`Reason::BodyTooLarge`] when the declared `Content-Length` or the body exceeds
+    ///   `max_body_bytes`;
+    /// * [`Reason::BodyTimeout`] when the body is not complete within `body_read_timeout`;
+    /// * [`Reason::MalformedParameter`] (`body`) when reading it fails otherwise.
+    pub async fn read_body<B>(&self, headers: &http::HeaderMap, body: B) -> Result<Bytes, Reason>
+    where
+        B: http_body::Body,
+        B::Error: Into<gameauth_core::inbound::BoxError>,
+    {
+        let config = self.config();
+        gameauth_core::inbound::read_body(
+            headers,
+            body,
+            config.max_body_bytes,
+            config.http.body_read_timeout,
+        )
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge => Reason::BodyTooLarge,
+            BodyError::TimedOut => Reason::BodyTimeout,
+            _ => Reason::MalformedParameter("body"),
+        })
+    }
+
+    /// The response for a request refused before it was handled (bad method, body too large or
+    /// late, address not allowed), in the style of `route`.
     pub fn reject(&self, route: Route, reason: Reason) -> Response<Bytes> {
         let err = OAuthError::new(reason);
         let mut response = match route {
@@ -312,6 +354,8 @@ fn error_page(err: &OAuthError) -> Response<Bytes> {
         ErrorKind::ServerError => StatusCode::SERVICE_UNAVAILABLE,
         ErrorKind::AccessDenied => StatusCode::FORBIDDEN,
         _ if err.reason() == Reason::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        _ if err.reason() == Reason::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+        _ if err.reason() == Reason::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         _ => StatusCode::BAD_REQUEST,
     };
     page(status, "Sign-in request refused", err.description())

@@ -78,6 +78,8 @@ pub enum Reason {
     MethodNotAllowed,
     /// The request body is larger than the limit.
     BodyTooLarge,
+    /// The request body did not arrive within the body deadline.
+    BodyTimeout,
     /// No client credentials were presented.
     ClientAuthenticationMissing,
     /// The client id is unknown or its secret is wrong (deliberately not told apart).
@@ -98,6 +100,9 @@ pub enum Reason {
     CodeReplayed,
     /// The code belongs to another client or another redirect URI.
     CodeMismatch,
+    /// The PKCE code verifier is missing, malformed or does not match the code's challenge, or
+    /// was sent for a code issued without one.
+    PkceMismatch,
     /// The refresh token is unknown (or its grant was revoked).
     RefreshTokenInvalid,
     /// The refresh token has expired.
@@ -159,6 +164,7 @@ impl OAuthError {
             | Reason::UnsupportedMediaType
             | Reason::MethodNotAllowed
             | Reason::BodyTooLarge
+            | Reason::BodyTimeout
             | Reason::RedirectUriMismatch => ErrorKind::InvalidRequest,
             Reason::ClientAuthenticationMissing
             | Reason::ClientAuthenticationFailed
@@ -169,6 +175,7 @@ impl OAuthError {
             | Reason::CodeExpired
             | Reason::CodeReplayed
             | Reason::CodeMismatch
+            | Reason::PkceMismatch
             | Reason::RefreshTokenInvalid
             | Reason::RefreshTokenExpired
             | Reason::RefreshTokenReused
@@ -209,6 +216,7 @@ impl OAuthError {
             Reason::UnsupportedMediaType => "the body must be application/x-www-form-urlencoded",
             Reason::MethodNotAllowed => "method not allowed",
             Reason::BodyTooLarge => "the request body is too large",
+            Reason::BodyTimeout => "the request body did not arrive in time",
             Reason::ClientAuthenticationMissing => "client authentication is required",
             Reason::ClientAuthenticationFailed => "client authentication failed",
             Reason::UnknownClient => "the client is not registered",
@@ -219,6 +227,7 @@ impl OAuthError {
             Reason::CodeExpired => "the authorization code has expired",
             Reason::CodeReplayed => "the authorization code was already used",
             Reason::CodeMismatch => "the authorization code was issued to another client",
+            Reason::PkceMismatch => "the code verifier does not match the code challenge",
             Reason::RefreshTokenInvalid => "the refresh token is not valid",
             Reason::RefreshTokenExpired => "the refresh token has expired",
             Reason::RefreshTokenReused => "the refresh token was already used",

@@ -16,9 +16,22 @@ use crate::error::HookError;
 pub trait PlayerSessions: Send + Sync {
     /// The id of the player logged in for this browser request (from its cookies, typically),
     /// or `None` when nobody is.
+    ///
+    /// # Errors
+    ///
+    /// An implementation returns a [`HookError`] when it cannot tell (its session store is
+    /// unreachable); [`OAuthServer::authorize`](crate::OAuthServer::authorize) then redirects
+    /// with `error=server_error`
+    /// ([`Reason::HookFailed`](crate::error::Reason::HookFailed)).
     async fn current_player(&self, headers: &HeaderMap) -> Result<Option<String>, HookError>;
 
     /// Ends the browser session of this request (`GET /logout`).
+    ///
+    /// # Errors
+    ///
+    /// An implementation returns a [`HookError`] when it cannot end the session;
+    /// [`OAuthServer::logout`](crate::OAuthServer::logout) then fails with
+    /// [`Reason::HookFailed`](crate::error::Reason::HookFailed) and revokes nothing.
     async fn end_session(&self, headers: &HeaderMap) -> Result<EndedSession, HookError>;
 }
 
@@ -52,6 +65,12 @@ impl EndedSession {
 #[async_trait]
 pub trait AccountProvider: Send + Sync {
     /// The account of `player_id`, or `None` when the player does not exist (any more).
+    ///
+    /// # Errors
+    ///
+    /// An implementation returns a [`HookError`] when it cannot answer (its directory is
+    /// unreachable); the server answers `server_error`
+    /// ([`Reason::HookFailed`](crate::error::Reason::HookFailed)), never "no such player".
     async fn account(&self, player_id: &str) -> Result<Option<Account>, HookError>;
 }
 
@@ -68,6 +87,12 @@ pub struct InvalidBalance;
 impl Balance {
     /// Parses a decimal string such as `"405.64"` or `"-3"`. No exponent, no `+`, no leading
     /// zeros, at most 16 integer digits and 4 fractional digits.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`InvalidBalance`] when `text` is not a plain decimal (optional `-`, digits,
+    /// optionally `.` and digits), has more than 16 integer or 4 fractional digits, or has a
+    /// leading zero before another integer digit.
     pub fn new(text: impl Into<String>) -> Result<Self, InvalidBalance> {
         let text = text.into();
         if !gameauth_core::lenient::is_decimal(&text) {

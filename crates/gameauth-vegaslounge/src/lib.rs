@@ -22,7 +22,9 @@
 //!   feature `test-util`, `store::conformance` checks any store.
 //! * Throttling of failed client authentication counts in a [`ThrottleStore`]
 //!   ([`MemoryThrottleStore`], or `RedisThrottleStore` with feature `redis`).
-//! * With feature `axum`, `router()` mounts the fixed route set.
+//! * With feature `axum`, `router()` mounts the fixed route set and `serve()` serves it (and the
+//!   host's own routes) with a deadline on every phase of a connection and a connection cap
+//!   ([`HttpLimits`]).
 //! * Errors are RFC 6749 classes internally ([`OAuthError`]) and become Vegas Lounge's
 //!   `{"errorCode","error"}` or RFC bodies in one place ([`response`]).
 //!
@@ -78,11 +80,11 @@
 //! let code = server.issue_code("VL001", "https://fl.vegaslounge.live", "a3u").await?;
 //! // What Vegas Lounge then does on the token endpoint:
 //! let vl = server.authenticate_client("VL001", "change-me", None).await?;
-//! let tokens = server.exchange_code(&vl, code.expose_secret(), None).await?;
+//! let tokens = server.exchange_code(&vl, code.expose_secret(), None, None).await?;
 //! let account = server.account(tokens.access_token.expose_secret(), Some("VL001")).await?;
 //! assert!(account.to_json().contains(r#""balance":405.64"#));
 //! // A code works once.
-//! assert!(server.exchange_code(&vl, code.expose_secret(), None).await.is_err());
+//! assert!(server.exchange_code(&vl, code.expose_secret(), None, None).await.is_err());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```
@@ -91,6 +93,7 @@
 //!
 #![doc = document_features::document_features!()]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+#![warn(clippy::missing_errors_doc)]
 
 pub mod client;
 pub mod config;
@@ -105,6 +108,8 @@ pub mod response;
 #[cfg(feature = "axum")]
 mod router;
 mod seal;
+#[cfg(feature = "axum")]
+mod serve;
 pub mod server;
 pub mod store;
 mod throttle;
@@ -113,7 +118,7 @@ mod verifier;
 
 pub use async_trait::async_trait;
 pub use client::{ClientRegistry, RegisteredClient, StaticClients, StoredSecret};
-pub use config::ServerConfig;
+pub use config::{HttpLimits, ServerConfig};
 pub use endpoint::Route;
 pub use error::{ConfigError, ErrorKind, HookError, OAuthError, Reason, StoreError};
 /// The clock the server and the sweeper read time from (re-exported from `gameauth-core`).
@@ -124,6 +129,8 @@ pub use redirect::RedirectUriPolicy;
 pub use response::ErrorStyle;
 #[cfg(feature = "axum")]
 pub use router::router;
+#[cfg(feature = "axum")]
+pub use serve::serve;
 pub use server::{
     AccountInfo, AuthenticatedClient, AuthorizeOutcome, LogoutOutcome, OAuthServer,
     OAuthServerBuilder, TokenResponse,
@@ -133,4 +140,4 @@ pub use store::RedisStore;
 pub use store::{GrantStore, MemoryStore};
 #[cfg(feature = "redis")]
 pub use throttle::redis::RedisThrottleStore;
-pub use throttle::{MemoryThrottleStore, ThrottleConfig, ThrottleKey, ThrottleStore};
+pub use throttle::{MemoryThrottleStore, Throttle, ThrottleConfig, ThrottleKey, ThrottleStore};

@@ -11,7 +11,7 @@ use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use crate::client::{MAX_CLIENT_ID_LEN, MAX_CLIENT_SECRET_LEN, MAX_REDIRECT_URI_LEN};
 use crate::error::{OAuthError, Reason};
 use crate::params::Params;
-use crate::token::{AccessToken, AuthorizationCode, ClientSecret, RefreshToken};
+use crate::token::{AccessToken, AuthorizationCode, ClientSecret, CodeVerifier, RefreshToken};
 
 /// Longest authorization code or refresh token accepted (TEXT(255)).
 pub const MAX_TOKEN_LEN: usize = 255;
@@ -35,6 +35,8 @@ pub enum TokenGrant {
         code: AuthorizationCode,
         /// The `redirect_uri`, when sent (Vegas Lounge sends none).
         redirect_uri: Option<String>,
+        /// The PKCE `code_verifier`, when sent (RFC 7636; Vegas Lounge sends none).
+        code_verifier: Option<CodeVerifier>,
     },
     /// `grant_type=refresh_token`.
     RefreshToken(RefreshToken),
@@ -58,6 +60,29 @@ impl TokenRequest {
     /// Enforces: `application/x-www-form-urlencoded` only; no credentials or codes in the URL
     /// query; no repeated parameter; one client-authentication method (body credentials as
     /// Vegas Lounge sends them, or HTTP Basic); the contract's field lengths.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`OAuthError`] whose [`reason`](OAuthError::reason) is, in the order checked:
+    /// * [`Reason::CredentialsInQuery`] when the URL query has `client_secret`, `code`,
+    ///   `refresh_token`, `access_token` or `password`;
+    /// * [`Reason::UnsupportedMediaType`] unless there is exactly one `Content-Type` header and
+    ///   it is `application/x-www-form-urlencoded`;
+    /// * [`Reason::DuplicateParameter`] when a body parameter is repeated;
+    /// * [`Reason::MissingParameter`] (`grant_type`) or [`Reason::ParameterTooLong`] when
+    ///   `grant_type` is absent or over 64 bytes, `client_id` over [`MAX_CLIENT_ID_LEN`] (40),
+    ///   `client_secret` over [`MAX_CLIENT_SECRET_LEN`] (255) bytes;
+    /// * [`Reason::MalformedAuthorization`] when `Authorization` is repeated, not ASCII text,
+    ///   not `Basic`, or not base64 of UTF-8 `id:secret`;
+    /// * [`Reason::ClientAuthenticationMissing`] when Basic has an empty id or secret, or there
+    ///   is no Basic and the body lacks `client_id` or `client_secret`;
+    /// * [`Reason::MultipleClientAuthentication`] when Basic is used together with a body
+    ///   `client_secret` or a different body `client_id`;
+    /// * [`Reason::MissingParameter`] or [`Reason::ParameterTooLong`] for `code` or
+    ///   `refresh_token` (absent, or over [`MAX_TOKEN_LEN`] bytes) and `redirect_uri` (over
+    ///   [`MAX_REDIRECT_URI_LEN`] bytes) of the grant asked for.
+    ///
+    /// Another `grant_type` is no error here: it parses as [`TokenGrant::Unsupported`].
     pub fn parse(
         headers: &HeaderMap,
         raw_query: Option<&str>,
@@ -71,6 +96,12 @@ impl TokenRequest {
     /// errors. A repeated member is a repeated parameter; a value that is not a string (number,
     /// `null`, array, object, boolean), or a body that is not one JSON object, is
     /// [`Reason::MalformedParameter`]; an empty string is absent, as an empty form value is.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`parse`](Self::parse), with `application/json` accepted as a media type, and
+    /// [`Reason::MalformedParameter`] when the JSON body is not one object or a member's value is
+    /// not a string.
     pub fn parse_form_or_json(
         headers: &HeaderMap,
         raw_query: Option<&str>,
@@ -120,6 +151,9 @@ impl TokenRequest {
                 redirect_uri: form
                     .get("redirect_uri", MAX_REDIRECT_URI_LEN)?
                     .map(str::to_owned),
+                code_verifier: form
+                    .get("code_verifier", MAX_TOKEN_LEN)?
+                    .map(CodeVerifier::new),
             },
             "refresh_token" => TokenGrant::RefreshToken(RefreshToken::new(
                 form.require("refresh_token", MAX_TOKEN_LEN)?,
@@ -238,6 +272,16 @@ fn form_decode(s: &str) -> String {
 /// `Authorization: Bearer <token>` (scheme case-insensitive); the `access_token` query
 /// parameter only when `allow_query` is set (and never together with the header). Another
 /// scheme, or nothing, is "no credentials" ([`Reason::TokenMissing`]).
+///
+/// # Errors
+///
+/// Returns an [`OAuthError`] whose [`reason`](OAuthError::reason) is
+/// * [`Reason::MalformedAuthorization`] when `Authorization` is repeated or not ASCII text;
+/// * [`Reason::TokenInvalid`] when the header is `Bearer` with no token or a token containing a
+///   space;
+/// * [`Reason::DuplicateParameter`] (`access_token`) when the query is allowed and repeats it;
+/// * [`Reason::MultipleClientAuthentication`] when both the header and the query carry a token;
+/// * [`Reason::TokenMissing`] when neither does (another scheme counts as none).
 pub fn bearer_token(
     headers: &HeaderMap,
     raw_query: Option<&str>,

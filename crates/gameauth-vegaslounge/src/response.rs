@@ -47,11 +47,12 @@ pub struct VlError {
 }
 
 /// The Vegas Lounge mapping of an error (the table of the contract, plus our decisions for
-/// situations the table does not list: 403, 405, 413, 429, 503).
+/// situations the table does not list: 403, 405, 408, 413, 429, 503).
 pub fn vegaslounge_error(err: &OAuthError) -> VlError {
     let (status, code, text) = match err.reason() {
         Reason::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, 1007, VL_TEXT_1007),
         Reason::BodyTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, 1007, VL_TEXT_1007),
+        Reason::BodyTimeout => (StatusCode::REQUEST_TIMEOUT, 1007, VL_TEXT_1007),
         Reason::CodeExpired => (StatusCode::UNAUTHORIZED, 1001, VL_TEXT_CODE_EXPIRED),
         Reason::TokenExpired => (StatusCode::UNAUTHORIZED, 1004, VL_TEXT_1004),
         Reason::AccountDisabled => (StatusCode::UNAUTHORIZED, 1005, VL_TEXT_1005),
@@ -79,6 +80,7 @@ pub fn rfc_status(err: &OAuthError) -> StatusCode {
     match err.reason() {
         Reason::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         Reason::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        Reason::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
         _ => match err.kind() {
             ErrorKind::InvalidClient | ErrorKind::InvalidToken => StatusCode::UNAUTHORIZED,
             ErrorKind::AccessDenied => StatusCode::FORBIDDEN,

@@ -2,12 +2,12 @@
 //!
 //! ```no_run
 //! # async fn run(server: std::sync::Arc<gameauth_vegaslounge::OAuthServer>) -> std::io::Result<()> {
-//! use std::net::SocketAddr;
-//!
+//! let limits = server.config().http;
 //! let app = gameauth_vegaslounge::router(server);
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-//! // The peer address drives the IP allow-list: serve with connect info.
-//! axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
+//! // Deadlines on every phase of a connection, a connection cap, and the peer address for the
+//! // IP allow-list.
+//! gameauth_vegaslounge::serve(listener, app, limits, std::future::pending()).await
 //! # }
 //! ```
 
@@ -22,15 +22,18 @@ use axum::routing::any;
 use bytes::Bytes;
 
 use crate::endpoint::{ACCOUNT_PATH, AUTHORIZE_PATH, LOGOUT_PATH, REFRESH_PATH, Route, TOKEN_PATH};
-use crate::error::Reason;
 use crate::server::OAuthServer;
 
 /// A router serving `GET /oauth2.0/authorize`, `POST /oauth2.0/token`,
 /// `POST /oauth2.0/refresh`, `GET /account` and `GET /logout`.
 ///
-/// Serve it with `into_make_service_with_connect_info::<SocketAddr>()`: without the peer address
-/// the restricted routes answer 403 (the allow-list fails closed). Merge it into the host's own
-/// router to add the login page and anything else; it adds no CORS headers.
+/// Serve it with [`serve`](crate::serve), which applies the [`HttpLimits`](crate::HttpLimits)
+/// and passes the peer address. Another server must at least pass the peer address
+/// (`into_make_service_with_connect_info::<SocketAddr>()`): without it the restricted routes
+/// answer 403 (the allow-list fails closed); it must also bound how long a client may take to
+/// send a request's head, which `axum::serve` does not. Bodies are read with the configured
+/// size cap and deadline either way. Merge it into the host's own router to add the login page
+/// and anything else; it adds no CORS headers.
 pub fn router(server: Arc<OAuthServer>) -> Router {
     Router::new()
         .route(AUTHORIZE_PATH, any(handle))
@@ -56,31 +59,13 @@ async fn handle(State(server): State<Arc<OAuthServer>>, request: Request) -> Res
         if let Err(refused) = server.precheck(route, &parts, peer) {
             return (*refused).map(Body::from);
         }
-        bytes = match axum::body::to_bytes(body, server.config().max_body_bytes).await {
+        bytes = match server.read_body(&parts.headers, body).await {
             Ok(b) => b,
-            Err(e) if is_length_limit(&e) => {
-                return server.reject(route, Reason::BodyTooLarge).map(Body::from);
-            }
-            Err(_) => {
-                return server
-                    .reject(route, Reason::MalformedParameter("body"))
-                    .map(Body::from);
-            }
+            Err(reason) => return server.reject(route, reason).map(Body::from),
         };
     }
     server
         .handle(Request::from_parts(parts, bytes), peer)
         .await
         .map(Body::from)
-}
-
-fn is_length_limit(err: &axum::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(e) = source {
-        if e.is::<http_body_util::LengthLimitError>() {
-            return true;
-        }
-        source = e.source();
-    }
-    false
 }

@@ -4,6 +4,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gameauth_core::{Clock, SystemClock};
 use http::HeaderMap;
 
@@ -21,7 +23,7 @@ use crate::store::{
 };
 use crate::throttle::{MemoryThrottleStore, Throttle, ThrottleKey, ThrottleStore};
 use crate::token::{
-    AccessToken, AuthorizationCode, GrantId, RefreshToken, TokenHash, random_token,
+    AccessToken, AuthorizationCode, CodeVerifier, GrantId, RefreshToken, TokenHash, random_token,
 };
 
 /// Longest `state` echoed back; longer values are refused with `invalid_request`.
@@ -206,6 +208,12 @@ impl OAuthServerBuilder {
     }
 
     /// Validates the settings and builds the server.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`ConfigError`] in the cases of [`ServerConfig::validate`], or when the
+    /// [client registry](Self::clients), the [player sessions](Self::sessions) or the
+    /// [account provider](Self::accounts) hook is not set.
     pub fn build(self) -> Result<OAuthServer, ConfigError> {
         self.config.validate()?;
         let missing = |what: &str| ConfigError(format!("the {what} hook is required"));
@@ -286,6 +294,10 @@ impl OAuthServer {
             Ok(_) => return fail(Reason::UnsupportedResponseType, state),
             Err(r) => return fail(r, state),
         }
+        let pkce_challenge = match pkce_challenge(&params) {
+            Ok(challenge) => challenge,
+            Err(r) => return fail(r, state),
+        };
         let player_id = match self.sessions.current_player(headers).await {
             Ok(Some(p)) => p,
             Ok(None) => {
@@ -302,7 +314,10 @@ impl OAuthServer {
             Ok(_) => return fail(Reason::AccessDenied, state),
             Err(e) => return fail(OAuthError::from(e).reason(), state),
         }
-        match self.store_code(&client, redirect_uri, &player_id).await {
+        match self
+            .store_code(&client, redirect_uri, &player_id, pkce_challenge)
+            .await
+        {
             Ok(code) => {
                 let mut query = vec![("code", code.expose_secret())];
                 query.extend(state.map(|s| ("state", s)));
@@ -315,6 +330,15 @@ impl OAuthServer {
     /// Issues a code for `player_id` directly, for an operator-initiated launch
     /// (`https://fl.vegaslounge.live/?client_id=<client_id>&code=<code>`). The client must exist
     /// and `redirect_uri` must match one of its registered URIs.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`OAuthError`] whose [`reason`](OAuthError::reason) is
+    /// * [`Reason::UnknownClient`] when no client has `client_id`;
+    /// * [`Reason::RedirectUriMismatch`] when `redirect_uri` matches none of the client's
+    ///   registered URIs under [`ServerConfig::redirect_uri_policy`];
+    /// * [`Reason::HookFailed`] when the client registry fails;
+    /// * [`Reason::StoreUnavailable`] when the grant store cannot store the code.
     pub async fn issue_code(
         &self,
         client_id: &str,
@@ -329,7 +353,8 @@ impl OAuthServer {
         if !client.redirect_uri_allowed(redirect_uri, self.config.redirect_uri_policy) {
             return Err(Reason::RedirectUriMismatch.into());
         }
-        self.store_code(&client, redirect_uri, player_id).await
+        self.store_code(&client, redirect_uri, player_id, None)
+            .await
     }
 
     async fn store_code(
@@ -337,6 +362,7 @@ impl OAuthServer {
         client: &RegisteredClient,
         redirect_uri: &str,
         player_id: &str,
+        pkce_challenge: Option<TokenHash>,
     ) -> Result<AuthorizationCode, OAuthError> {
         let code = random_token();
         let grant = Arc::new(Grant {
@@ -349,14 +375,30 @@ impl OAuthServer {
                 code: TokenHash::of(&code),
                 grant,
                 redirect_uri: redirect_uri.to_owned(),
+                pkce_challenge,
                 expires_at: self.clock.now() + self.config.code_ttl,
             })
             .await?;
         Ok(AuthorizationCode::new(code))
     }
 
-    /// Checks a client's credentials, with throttling of repeated failures per client id and
-    /// per caller IP (429 with a retry time once over the limit).
+    /// Checks a client's credentials, with throttling of failures per client id (registered ids
+    /// only) and per caller IP: 429 with a retry time once a key is at its limit.
+    ///
+    /// The attempt reserves its place in the counts before the secret is checked and gives it
+    /// back when the secret is right, so concurrent guesses never get more checks than the limit.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`OAuthError`] whose [`reason`](OAuthError::reason) is
+    /// * [`Reason::Throttled`], with the time to wait, when `caller_ip` or `client_id` already
+    ///   holds the configured number of attempts inside the current window (the reservation is
+    ///   made first, so the secret is not checked);
+    /// * [`Reason::ClientAuthenticationFailed`] when the client id is unknown or the secret is
+    ///   wrong (not told apart); the reservation then stays as a failure for the caller IP and,
+    ///   for a registered id, for the client;
+    /// * [`Reason::HookFailed`] when the client registry fails;
+    /// * [`Reason::StoreUnavailable`] when the throttle store fails.
     pub async fn authenticate_client(
         &self,
         client_id: &str,
@@ -364,28 +406,39 @@ impl OAuthServer {
         caller_ip: Option<IpAddr>,
     ) -> Result<AuthenticatedClient, OAuthError> {
         let now = self.clock.now();
+        let client = self.clients.client(client_id).await?;
         let mut keys = Vec::with_capacity(2);
         keys.extend(caller_ip.map(ThrottleKey::Ip));
-        keys.push(ThrottleKey::Client(client_id.to_owned()));
-        if let Some(wait) = self.throttle.blocked_for(&keys, now).await? {
+        if client.is_some() {
+            // Only registered ids get a per-client counter, so random ids cannot grow the table;
+            // the per-IP counter still applies.
+            keys.push(ThrottleKey::Client(client_id.to_owned()));
+        }
+        if let Some(wait) = self.throttle.reserve(&keys, now).await? {
             return Err(Reason::Throttled(wait).into());
         }
-        let client = self.clients.client(client_id).await?;
         match client {
-            Some(c) if c.verify_secret(client_secret) => Ok(AuthenticatedClient { client: c }),
-            found => {
-                if found.is_none() {
-                    // Only registered ids get a per-client counter, so random ids cannot grow
-                    // the table; the per-IP counter still applies.
-                    keys.pop();
+            Some(c) if c.verify_secret(client_secret) => {
+                if let Err(e) = self.throttle.release(&keys, now).await {
+                    // The client did authenticate; an unreleased place only makes the limit
+                    // stricter until its window ends.
+                    tracing::warn!(error = %e, "a throttle reservation could not be released");
                 }
-                self.throttle.record_failure(&keys, now).await?;
-                Err(Reason::ClientAuthenticationFailed.into())
+                Ok(AuthenticatedClient { client: c })
             }
+            _ => Err(Reason::ClientAuthenticationFailed.into()),
         }
     }
 
     /// Handles a parsed token request: authenticates the client, then dispatches on the grant.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`OAuthError`] with the reasons of
+    /// [`authenticate_client`](Self::authenticate_client); then
+    /// [`Reason::UnsupportedGrantType`] for a grant type other than `authorization_code` and
+    /// `refresh_token`, or the reasons of [`exchange_code`](Self::exchange_code) or
+    /// [`refresh`](Self::refresh).
     pub async fn token(
         &self,
         request: &TokenRequest,
@@ -399,9 +452,18 @@ impl OAuthServer {
             )
             .await?;
         match request.grant() {
-            TokenGrant::AuthorizationCode { code, redirect_uri } => {
-                self.exchange_code(&client, code.expose_secret(), redirect_uri.as_deref())
-                    .await
+            TokenGrant::AuthorizationCode {
+                code,
+                redirect_uri,
+                code_verifier,
+            } => {
+                self.exchange_code(
+                    &client,
+                    code.expose_secret(),
+                    redirect_uri.as_deref(),
+                    code_verifier.as_ref().map(CodeVerifier::expose_secret),
+                )
+                .await
             }
             TokenGrant::RefreshToken(token) => self.refresh(&client, token.expose_secret()).await,
             TokenGrant::Unsupported => Err(Reason::UnsupportedGrantType.into()),
@@ -420,16 +482,41 @@ impl OAuthServer {
         (AccessToken::new(access), RefreshToken::new(refresh), pair)
     }
 
-    /// Redeems an authorization code (single use, bound to the client and, when sent, the
-    /// redirect URI). A replayed code fails and revokes every token issued from it.
+    /// Redeems an authorization code (single use, bound to the client, to the redirect URI
+    /// when one is sent, and to its PKCE challenge: a code issued with `code_challenge` needs
+    /// the matching `code_verifier`, and a verifier for a code issued without one is refused,
+    /// `invalid_grant` either way). A replayed code fails and revokes every token issued from it. A code of a
+    /// player who was disabled since the authorization fails (1005) and its grant is revoked.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`OAuthError`] whose [`reason`](OAuthError::reason) is
+    /// * [`Reason::ParameterTooLong`] (`code`) when `code` is longer than
+    ///   [`MAX_TOKEN_LEN`];
+    /// * [`Reason::CodeInvalid`] when the code is unknown (or its record was dropped);
+    /// * [`Reason::CodeExpired`] when it expired;
+    /// * [`Reason::CodeMismatch`] when it was issued to another client or, when `redirect_uri`
+    ///   is sent, for another redirect URI (the code stays unused);
+    /// * [`Reason::CodeReplayed`] when it was already used: the grant and every token issued
+    ///   from it are revoked;
+    /// * [`Reason::PkceMismatch`] when the code was issued with a `code_challenge` and
+    ///   `code_verifier` is missing or does not match, or a verifier is sent for a code issued
+    ///   without one (the code stays usable with the right verifier);
+    /// * [`Reason::AccountDisabled`] when the player was disabled since the authorization: the
+    ///   grant is revoked;
+    /// * [`Reason::StoreUnavailable`] when the grant store cannot answer.
     pub async fn exchange_code(
         &self,
         client: &AuthenticatedClient,
         code: &str,
         redirect_uri: Option<&str>,
+        code_verifier: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
         if code.len() > MAX_TOKEN_LEN {
             return Err(Reason::ParameterTooLong("code").into());
+        }
+        if code_verifier.is_some_and(|v| !is_code_verifier(v)) {
+            return Err(Reason::PkceMismatch.into());
         }
         let now = self.clock.now();
         let (access_token, refresh_token, pair) = self.new_pair(now);
@@ -439,19 +526,25 @@ impl OAuthServer {
                 code: TokenHash::of(code),
                 client_id: client.client_id().to_owned(),
                 redirect_uri: redirect_uri.map(str::to_owned),
+                pkce_verifier: code_verifier.map(TokenHash::of),
                 now,
                 pair,
             })
             .await?;
         match outcome {
-            Redeemed::Issued(_) => Ok(TokenResponse {
-                access_token,
-                refresh_token,
-                expires_in: self.config.access_ttl.as_secs(),
-            }),
+            Redeemed::Issued(grant) => {
+                self.require_enabled_player(&grant, Reason::CodeInvalid)
+                    .await?;
+                Ok(TokenResponse {
+                    access_token,
+                    refresh_token,
+                    expires_in: self.config.access_ttl.as_secs(),
+                })
+            }
             Redeemed::NotFound => Err(Reason::CodeInvalid.into()),
             Redeemed::Expired => Err(Reason::CodeExpired.into()),
             Redeemed::Mismatch => Err(Reason::CodeMismatch.into()),
+            Redeemed::PkceMismatch => Err(Reason::PkceMismatch.into()),
             Redeemed::Replayed => {
                 tracing::warn!(
                     client_id = client.client_id(),
@@ -464,7 +557,23 @@ impl OAuthServer {
 
     /// Rotates a refresh token: the old refresh token and its access token die. The same
     /// request repeated within the grace window gets the same answer; reuse after it revokes
-    /// the whole grant.
+    /// the whole grant. A disabled player's grant does not refresh: it fails (1005) and the
+    /// grant is revoked.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`OAuthError`] whose [`reason`](OAuthError::reason) is
+    /// * [`Reason::ParameterTooLong`] (`refresh_token`) when the token is longer than
+    ///   [`MAX_TOKEN_LEN`];
+    /// * [`Reason::RefreshTokenInvalid`] when it is unknown or its grant was revoked;
+    /// * [`Reason::RefreshTokenExpired`] when it expired;
+    /// * [`Reason::RefreshTokenMismatch`] when it belongs to another client (nothing changes);
+    /// * [`Reason::RefreshTokenReused`] when an already rotated token comes back after the grace
+    ///   window or after its successor was used: the whole grant is revoked;
+    /// * [`Reason::AccountDisabled`] when the player was disabled: the grant is revoked;
+    /// * [`Reason::StoreUnavailable`] when the grant store cannot answer;
+    /// * [`Reason::Internal`] when a repeat inside the grace window finds a stored answer that
+    ///   does not open with this token or does not match the stored access token.
     pub async fn refresh(
         &self,
         client: &AuthenticatedClient,
@@ -475,11 +584,14 @@ impl OAuthServer {
         }
         let now = self.clock.now();
         let (access_token, new_refresh, pair) = self.new_pair(now);
-        let sealed = SealedAnswer(seal::seal(
-            refresh_token,
-            access_token.expose_secret(),
-            new_refresh.expose_secret(),
-        ));
+        let sealed = SealedAnswer(
+            seal::seal(
+                refresh_token,
+                access_token.expose_secret(),
+                new_refresh.expose_secret(),
+            )
+            .ok_or(Reason::Internal)?,
+        );
         let outcome = self
             .store
             .rotate_refresh(RotateRefresh {
@@ -492,17 +604,23 @@ impl OAuthServer {
             })
             .await?;
         match outcome {
-            Rotated::Rotated(_) => Ok(TokenResponse {
-                access_token,
-                refresh_token: new_refresh,
-                expires_in: self.config.access_ttl.as_secs(),
-            }),
+            Rotated::Rotated(grant) => {
+                self.require_enabled_player(&grant, Reason::RefreshTokenInvalid)
+                    .await?;
+                Ok(TokenResponse {
+                    access_token,
+                    refresh_token: new_refresh,
+                    expires_in: self.config.access_ttl.as_secs(),
+                })
+            }
             Rotated::Repeat {
+                grant,
                 sealed,
                 access,
                 access_expires_at,
-                ..
             } => {
+                self.require_enabled_player(&grant, Reason::RefreshTokenInvalid)
+                    .await?;
                 let (a, r) = seal::open(refresh_token, &sealed.0)
                     .filter(|(a, _)| TokenHash::of(a) == access)
                     .ok_or(Reason::Internal)?;
@@ -525,7 +643,36 @@ impl OAuthServer {
         }
     }
 
+    /// Refuses to hand out tokens of a grant whose player is disabled (1005) or no longer in the
+    /// directory (`unknown`, Vegas Lounge 1001), and revokes the grant, so it cannot be refreshed
+    /// again even if the player is re-enabled. A directory failure answers 503 and keeps the grant:
+    /// a refresh retried inside the grace window gets the same answer once the directory is back.
+    async fn require_enabled_player(
+        &self,
+        grant: &Grant,
+        unknown: Reason,
+    ) -> Result<(), OAuthError> {
+        let refused = match self.accounts.account(&grant.player_id).await? {
+            Some(account) if !account.disabled => return Ok(()),
+            Some(_) => Reason::AccountDisabled,
+            None => unknown,
+        };
+        self.store.revoke_grant(&grant.grant_id).await?;
+        tracing::info!(
+            client_id = grant.client_id.as_str(),
+            "grant of a disabled or unknown player revoked"
+        );
+        Err(refused.into())
+    }
+
     /// Checks an access token: one hash on the stack and one store lookup.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`OAuthError`] whose [`reason`](OAuthError::reason) is
+    /// [`Reason::TokenInvalid`] when the token is unknown, revoked or past its retention,
+    /// [`Reason::TokenExpired`] when it has expired, or [`Reason::StoreUnavailable`] when the
+    /// grant store cannot answer.
     pub async fn verify_access_token(&self, token: &str) -> Result<AccessGrant, OAuthError> {
         let hash = TokenHash::of(token);
         let found = self
@@ -541,6 +688,14 @@ impl OAuthServer {
 
     /// Handles `GET /account`: the account of the token's player. When `client_id` is sent it
     /// must be the client the token was issued to.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`OAuthError`] with the reasons of
+    /// [`verify_access_token`](Self::verify_access_token); [`Reason::TokenInvalid`] also when
+    /// `client_id` is sent and is not the token's client, or the account provider has no account
+    /// for the player; [`Reason::AccountDisabled`] when the account is disabled;
+    /// [`Reason::HookFailed`] when the account provider fails.
     pub async fn account(
         &self,
         access_token: &str,
@@ -567,6 +722,14 @@ impl OAuthServer {
     /// Handles `GET /logout?<raw_query>`: ends the operator's browser session through the hook,
     /// revokes the player's tokens when `revoke_on_logout` is set, and redirects only to a
     /// `redirect_uri` that matches one registered for the `client_id` given.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`OAuthError`] whose [`reason`](OAuthError::reason) is
+    /// [`Reason::HookFailed`] when the session hook or the client registry fails, or
+    /// [`Reason::StoreUnavailable`] when revoking the player's grants fails (only with
+    /// `revoke_on_logout`). A missing, malformed or unregistered `client_id` or `redirect_uri` is
+    /// not an error: the outcome then has no redirect.
     pub async fn logout(
         &self,
         raw_query: &str,
@@ -598,6 +761,37 @@ impl OAuthServer {
             revoked_grants,
         })
     }
+}
+
+/// The PKCE challenge of an authorize request (RFC 7636, RFC 9700): `code_challenge` with
+/// `code_challenge_method=S256`, decoded to the SHA-256 it carries. A challenge with the method
+/// `plain` or without a method (which means `plain`), a method without a challenge, or a
+/// challenge that is not 43 base64url characters is `invalid_request`.
+fn pkce_challenge(params: &Params<'_>) -> Result<Option<TokenHash>, Reason> {
+    let challenge = params.get("code_challenge", 128)?;
+    let method = params.get("code_challenge_method", 16)?;
+    match (challenge, method) {
+        (None, None) => Ok(None),
+        (None, Some(_)) => Err(Reason::MissingParameter("code_challenge")),
+        (Some(_), method) if method != Some("S256") => {
+            Err(Reason::MalformedParameter("code_challenge_method"))
+        }
+        (Some(challenge), _) => {
+            let mut digest = [0u8; 32];
+            match URL_SAFE_NO_PAD.decode_slice(challenge, &mut digest) {
+                Ok(32) if challenge.len() == 43 => Ok(Some(TokenHash::from_bytes(digest))),
+                _ => Err(Reason::MalformedParameter("code_challenge")),
+            }
+        }
+    }
+}
+
+/// RFC 7636 §4.1: 43 to 128 characters of `A-Z a-z 0-9 - . _ ~`.
+fn is_code_verifier(verifier: &str) -> bool {
+    (43..=128).contains(&verifier.len())
+        && verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
 fn remaining_secs(until: SystemTime, now: SystemTime) -> u64 {

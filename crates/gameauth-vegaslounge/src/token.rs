@@ -27,6 +27,11 @@ gameauth_core::secret_string! {
     pub struct ClientSecret;
 }
 
+gameauth_core::secret_string! {
+    /// A PKCE code verifier presented with `grant_type=authorization_code` (RFC 7636).
+    pub struct CodeVerifier;
+}
+
 /// Number of random bytes in every code and token.
 pub const TOKEN_BYTES: usize = 32;
 
@@ -140,6 +145,10 @@ mod tests {
         assert_eq!(
             format!("{:?}", ClientSecret::new("sentinel")),
             "ClientSecret([redacted])"
+        );
+        assert_eq!(
+            format!("{:?}", CodeVerifier::new("sentinel")),
+            "CodeVerifier([redacted])"
         );
     }
 

@@ -122,6 +122,7 @@ async fn code_from(client: &reqwest::Client, base: &str) -> String {
     let login = client
         .post(format!("{base}/login"))
         .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", base)
         .header("cookie", format!("gameauth_csrf={csrf_cookie}"))
         .body(body)
         .send()

@@ -120,6 +120,7 @@ async fn demo_server_logs_in_completes_the_code_flow_and_stops_on_sigterm() {
     let response = client
         .post(format!("{base}/login"))
         .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", &base)
         .header("cookie", format!("gameauth_csrf={csrf_cookie}"))
         .body(login_body)
         .send()
@@ -134,7 +135,12 @@ async fn demo_server_logs_in_completes_the_code_flow_and_stops_on_sigterm() {
         .map(|v| v.to_str().unwrap().to_owned())
         .find(|v| v.starts_with("gameauth_session="))
         .unwrap();
-    assert!(session_header.contains("HttpOnly") && session_header.contains("SameSite=Lax"));
+    assert!(
+        session_header.contains("HttpOnly")
+            && session_header.contains("SameSite=Lax")
+            && session_header.contains("Secure"),
+        "{session_header}"
+    );
     let session = set_cookie(&response, "gameauth_session");
 
     // Back to authorize, logged in: a code for the registered redirect URI.
@@ -212,7 +218,7 @@ async fn demo_server_logs_in_completes_the_code_flow_and_stops_on_sigterm() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(status.success(), "{status:?}");
-    let rest: Vec<String> = server.stderr.try_iter().collect();
+    let rest = server.rest_of_stderr();
     assert!(rest.iter().any(|l| l == "stopped"), "{rest:#?}");
     for secret in ["alice-pass", code.as_str(), access, refresh] {
         assert!(
@@ -220,6 +226,106 @@ async fn demo_server_logs_in_completes_the_code_flow_and_stops_on_sigterm() {
             "a secret reached the log"
         );
     }
+}
+
+/// A fresh login form: its token (also the cookie's value).
+async fn login_form(client: &reqwest::Client, base: &str) -> (String, String) {
+    let response = client.get(format!("{base}/login")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let cookie = set_cookie(&response, "gameauth_csrf");
+    let html = response.text().await.unwrap();
+    (hidden_field(&html, "csrf"), cookie)
+}
+
+/// Posts the login form as a browser on `origin` would.
+async fn post_login(
+    client: &reqwest::Client,
+    base: &str,
+    origin: Option<&str>,
+    (csrf, cookie): &(String, String),
+    username: &str,
+    password: &str,
+) -> reqwest::Response {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("username", username)
+        .append_pair("password", password)
+        .append_pair("return_to", "/")
+        .append_pair("csrf", csrf)
+        .finish();
+    let mut request = client
+        .post(format!("{base}/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", format!("gameauth_csrf={cookie}"))
+        .body(body);
+    if let Some(origin) = origin {
+        request = request.header("origin", origin);
+    }
+    request.send().await.unwrap()
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn demo_login_form_tokens_work_once_and_only_from_this_site() {
+    let server = start(&["vegaslounge", "serve", "--listen", "127.0.0.1:0"], &[]);
+    let base = server.base.clone();
+    let client = http();
+    // A post from another site, or one that names no origin at all, is refused.
+    let form = login_form(&client, &base).await;
+    for origin in [Some("https://evil.example"), Some("null"), None] {
+        let refused = post_login(&client, &base, origin, &form, "alice", "alice-pass").await;
+        assert_eq!(refused.status(), 403, "{origin:?}");
+    }
+    // A wrong password uses the form up: the same token cannot be tried again.
+    let form = login_form(&client, &base).await;
+    let wrong = post_login(&client, &base, Some(&base), &form, "alice", "wrong").await;
+    assert_eq!(wrong.status(), 401);
+    let again = post_login(&client, &base, Some(&base), &form, "alice", "alice-pass").await;
+    assert_eq!(again.status(), 403, "a used form token is refused");
+    let fresh = login_form(&client, &base).await;
+    let ok = post_login(&client, &base, Some(&base), &fresh, "alice", "alice-pass").await;
+    assert_eq!(ok.status(), 303);
+    server.terminate();
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn demo_login_is_throttled_per_username_and_per_address() {
+    let path = write_config(
+        "serve-login-throttle.toml",
+        &format!(
+            "{CONFIG}\n[login]\nmax_failures = 3\nwindow_secs = 600\nsecure_cookies = false\n"
+        ),
+    );
+    let server = start(
+        &["vegaslounge", "serve", "--config", path.to_str().unwrap()],
+        &[("GAMEAUTH_TEST_VL777_SECRET", "from-the-environment")],
+    );
+    let base = server.base.clone();
+    let client = http();
+    for _ in 0..3 {
+        let form = login_form(&client, &base).await;
+        let wrong = post_login(&client, &base, Some(&base), &form, "bob", "guess").await;
+        assert_eq!(wrong.status(), 401);
+    }
+    // Even the right password is refused now, with the time to wait.
+    let form = login_form(&client, &base).await;
+    let refused = post_login(&client, &base, Some(&base), &form, "bob", "bob-pass").await;
+    assert_eq!(refused.status(), 429);
+    let wait: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=600).contains(&wait), "{wait}");
+    // Without `Secure` when so configured (a plain-http demo on another host).
+    let session = refused
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect::<Vec<_>>();
+    assert!(session.iter().all(|c| !c.contains("Secure")), "{session:?}");
+    server.terminate();
 }
 
 fn write_config(name: &str, text: &str) -> std::path::PathBuf {
@@ -273,6 +379,82 @@ async fn config_file_with_client_secret_env_is_served() {
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))
     );
+    server.terminate();
+}
+
+/// Reads until the server closes the connection; `None` when it stays open for `wait`.
+async fn closed_within(stream: &mut tokio::net::TcpStream, wait: Duration) -> Option<Vec<u8>> {
+    use tokio::io::AsyncReadExt as _;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 1024];
+    tokio::time::timeout(wait, async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await
+    .ok()?;
+    Some(out)
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn slow_clients_beyond_the_file_descriptor_limit_never_starve_healthz_or_the_token_endpoint()
+{
+    use tokio::io::AsyncWriteExt as _;
+    // 64 open files for the whole process, 80 half-sent requests: the attack that used to make
+    // /healthz time out until the clients gave up.
+    let path = write_config(
+        "serve-slow-clients.toml",
+        &format!("{CONFIG}\n[http]\nheader_read_timeout_ms = 2000\n"),
+    );
+    let server = ServerProcess::start_with_open_files_limit(
+        64,
+        &["vegaslounge", "serve", "--config", path.to_str().unwrap()],
+        |command| {
+            command.env("GAMEAUTH_TEST_VL777_SECRET", "from-the-environment");
+        },
+    );
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut slow = Vec::new();
+    for _ in 0..80 {
+        let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        stream
+            .write_all(b"POST /oauth2.0/token HTTP/1.1\r\nHost: operator\r\nContent-Ty")
+            .await
+            .unwrap();
+        slow.push(stream);
+    }
+    let client = http();
+    let margin = Duration::from_secs(30);
+    let health = tokio::time::timeout(
+        margin,
+        client.get(format!("{}/healthz", server.base)).send(),
+    )
+    .await
+    .expect("/healthz answered")
+    .unwrap();
+    assert_eq!(health.status(), 200);
+    let token = tokio::time::timeout(
+        margin,
+        form(
+            &client,
+            format!("{}/oauth2.0/token", server.base),
+            "grant_type=authorization_code&code=x&client_id=VL777&client_secret=from-the-environment".into(),
+        ),
+    )
+    .await
+    .expect("the token endpoint answered");
+    assert_eq!(token.status(), 400, "answered: the code is unknown");
+    // Every half-sent request is closed, unanswered: at its header deadline, or earlier to free a
+    // file descriptor.
+    for stream in &mut slow {
+        let answer = closed_within(stream, margin).await.expect("closed");
+        assert!(answer.is_empty());
+    }
     server.terminate();
 }
 

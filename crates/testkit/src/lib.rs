@@ -4,7 +4,8 @@
 //!   the reliability rules ([`Fault`]), counting the connections it accepted and the requests it
 //!   read, so a test can prove both what a client returned and what it sent.
 //! * [`capture_logs`]: a TRACE-level `tracing` subscriber writing into memory, so a test can run a
-//!   full flow and assert that no sentinel secret was logged.
+//!   full flow and assert that no sentinel secret was logged, and that cannot miss events because
+//!   other tests' threads reached an event site first.
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -355,7 +356,20 @@ impl std::io::Write for LogBuffer {
 /// what it writes. Use with a current-thread runtime so every task logs through it.
 ///
 /// Records of the `log` crate (used by some dependencies) are forwarded to it too.
+///
+/// `tracing` caches, per event site, whether any subscriber wants it, and decides that when a
+/// thread first reaches the site: while only one thread-local subscriber exists, it asks the
+/// reaching thread's own subscriber. A site first reached by another test's thread (which has
+/// none) would then be cached as unwanted, and this thread's subscriber would miss its events.
+/// So the first call also installs a global subscriber that wants every site but records
+/// nothing ([`EverySite`]): no site is ever cached as unwanted, and each event still goes to
+/// the subscriber of the thread that emits it.
 pub fn capture_logs() -> (tracing::subscriber::DefaultGuard, LogBuffer) {
+    static GLOBAL: std::sync::Once = std::sync::Once::new();
+    GLOBAL.call_once(|| {
+        // A test binary whose own code set a global subscriber keeps it.
+        let _ = tracing::subscriber::set_global_default(EverySite);
+    });
     // Only the first call in a process installs the bridge; later ones find it in place.
     let _ = tracing_log::LogTracer::init();
     let buffer = LogBuffer::default();
@@ -366,6 +380,39 @@ pub fn capture_logs() -> (tracing::subscriber::DefaultGuard, LogBuffer) {
         .with_writer(move || writer.clone())
         .finish();
     (tracing::subscriber::set_default(subscriber), buffer)
+}
+
+/// The global subscriber of [`capture_logs`]: interested in every event site, so that `tracing`
+/// never caches a site as unwanted, and enabled for nothing, so it records nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct EverySite;
+
+impl tracing::Subscriber for EverySite {
+    fn register_callsite(
+        &self,
+        _: &'static tracing::Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        tracing::subscriber::Interest::sometimes()
+    }
+
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        false
+    }
+
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        // Never called: no span is enabled.
+        tracing::span::Id::from_u64(1)
+    }
+
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+
+    fn event(&self, _: &tracing::Event<'_>) {}
+
+    fn enter(&self, _: &tracing::span::Id) {}
+
+    fn exit(&self, _: &tracing::span::Id) {}
 }
 
 #[cfg(test)]
@@ -411,6 +458,28 @@ mod tests {
         let s = ChaosServer::start(Fault::ShortBody).await;
         let out = raw_get(&s.base_url()).await.unwrap();
         assert!(out.ends_with(b"{\"code\":0}"));
+    }
+
+    fn emit_from_a_shared_callsite(value: &str) {
+        tracing::warn!(value, "an event whose callsite two threads share");
+    }
+
+    #[test]
+    fn an_event_whose_callsite_another_thread_saw_first_is_still_captured() {
+        let (guard, logs) = capture_logs();
+        // Another thread, without a subscriber, is the first to reach the callsite: tracing
+        // caches that callsite's interest then, and must not cache "never".
+        std::thread::spawn(|| emit_from_a_shared_callsite("elsewhere"))
+            .join()
+            .unwrap();
+        emit_from_a_shared_callsite("sentinel-here");
+        drop(guard);
+        let text = logs.contents();
+        assert!(text.contains("sentinel-here"), "missed: {text:?}");
+        assert!(
+            !text.contains("elsewhere"),
+            "another thread's event was captured"
+        );
     }
 
     #[test]

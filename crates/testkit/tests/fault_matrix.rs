@@ -11,8 +11,12 @@ use gameauth_core::secrecy::SecretString;
 use gameauth_core::{KeyRing, ManualClock, PlayerToken, TransportErrorKind};
 use testkit::{ChaosServer, Fault};
 
-/// Per-attempt timeout used by every client here: short, so silent servers cost little.
+/// Per-attempt timeout against a server that never answers: short, so those cells cost little.
 const ATTEMPT: Duration = Duration::from_millis(300);
+/// Per-attempt timeout against a server that does answer, however badly: wide, so that a busy
+/// machine's delay is never taken for a timeout (a timeout is retried, which would change what
+/// the cell observes: an oversized answer must be refused once, not retried).
+const ANSWERED_ATTEMPT: Duration = Duration::from_secs(5);
 /// Overall deadline of the retrying clients.
 const DEADLINE: Duration = Duration::from_secs(6);
 /// Generous slack over a deadline for a loaded machine; the rule is "bounded", not "fast".
@@ -96,6 +100,14 @@ async fn single_host_faults() -> Vec<(&'static str, Fault)> {
     ]
 }
 
+/// The per-attempt timeout a cell's client gets: short only where the fault is silence.
+fn attempt_for(fault: &Fault) -> Duration {
+    match fault {
+        Fault::Silent | Fault::HeadersThenStall => ATTEMPT,
+        _ => ANSWERED_ATTEMPT,
+    }
+}
+
 /// A cell's expectation: the outcome and how many requests the faulty server read.
 struct Cell {
     outcome: Outcome,
@@ -106,10 +118,11 @@ fn cell(outcome: Outcome, requests: usize) -> Cell {
     Cell { outcome, requests }
 }
 
-/// Runs `call` against every fault (plus a redirect to a second server) and checks `expect`.
+/// Runs `call` (base URL, per-attempt timeout) against every fault (plus a redirect to a second
+/// server) and checks `expect`.
 async fn run_matrix<F, Fut>(client_kind: &str, expect: impl Fn(&Fault) -> Cell, call: F)
 where
-    F: Fn(String) -> Fut,
+    F: Fn(String, Duration) -> Fut,
     Fut: std::future::Future<Output = Outcome>,
 {
     let mut failures = Vec::new();
@@ -121,9 +134,10 @@ where
     ));
     for (label, fault) in faults {
         let want = expect(&fault);
+        let attempt = attempt_for(&fault);
         let server = ChaosServer::start(fault).await;
         let started = Instant::now();
-        let got = call(server.base_url()).await;
+        let got = call(server.base_url(), attempt).await;
         let elapsed = started.elapsed();
         if got != want.outcome {
             failures.push(format!("{label}: got {got:?}, want {:?}", want.outcome));
@@ -151,12 +165,12 @@ where
 
 const OMG_KEY: &str = "39a6581c31ef3203a22edb2daa2ab6d1";
 
-fn omg_client(base: String) -> gameauth_omg::Client {
+fn omg_client(base: String, attempt: Duration) -> gameauth_omg::Client {
     gameauth_omg::Client::builder()
         .base_url(base)
         .app_id("10013")
         .key(SecretString::from(OMG_KEY))
-        .attempt_timeout(ATTEMPT)
+        .attempt_timeout(attempt)
         .deadline(DEADLINE)
         .build()
         .expect("valid OMG client")
@@ -214,13 +228,13 @@ async fn omg_reads_retry_transport_failures_5xx_and_429_only() {
             };
             cell(plain_outcome(fault), requests)
         },
-        |base| async move {
+        |base, attempt| async move {
             let request = gameauth_omg::EnterGameRequest::new(
                 "player-token-dummy".into(),
                 "1",
                 gameauth_omg::ScreenMode::HorizontalFull,
             );
-            omg_outcome(omg_client(base).enter_game(&request).await)
+            omg_outcome(omg_client(base, attempt).enter_game(&request).await)
         },
     )
     .await;
@@ -231,9 +245,9 @@ async fn omg_authorize_is_never_repeated_once_sent() {
     run_matrix(
         "OMG authorize (state-creating)",
         write_expectation,
-        |base| async move {
+        |base, attempt| async move {
             let request = gameauth_omg::AuthorizeRequest::new("10032355", "Bill");
-            omg_outcome(omg_client(base).authorize(&request).await)
+            omg_outcome(omg_client(base, attempt).authorize(&request).await)
         },
     )
     .await;
@@ -246,13 +260,13 @@ async fn creditpay_identify_auth_is_never_repeated_once_sent() {
     run_matrix(
         "Credit Pay identify_auth (state-creating)",
         write_expectation,
-        |base| async move {
+        |base, attempt| async move {
             let client = gameauth_creditpay::Client::builder()
                 .base_url(format!("{base}/dg"))
                 .plat_id("328cf95950f54f89a2dd4c3bf98ac5fb")
                 .api_key("api-key-dummy")
                 .signature_keys(KeyRing::new(CREDITPAY_KEY.into()))
-                .timeout(ATTEMPT)
+                .timeout(attempt)
                 .clock(Arc::new(ManualClock::at_unix_seconds(1_732_520_000)))
                 .build()
                 .expect("valid Credit Pay client");
@@ -276,15 +290,22 @@ fn hive_client(
     primary: String,
     fallback: Option<String>,
     oauth: String,
+    attempt: Duration,
 ) -> gameauth_hive::HiveClient {
+    // Two attempts (primary, then fallback) fit in the deadline with room to spare.
+    let deadline = if attempt == ATTEMPT {
+        HIVE_DEADLINE
+    } else {
+        attempt * 2 + SLACK
+    };
     let mut b = gameauth_hive::HiveClient::builder()
         .primary_url(primary)
         .oauth_url(oauth)
         .appid("com.com2us.hivesdk.normal.freefull.apple.global.ios.universal")
         .client_credentials("project_abc123", SecretString::from("client-secret-dummy"))
-        .primary_timeout(ATTEMPT)
-        .fallback_timeout(ATTEMPT)
-        .deadline(HIVE_DEADLINE);
+        .primary_timeout(attempt)
+        .fallback_timeout(attempt)
+        .deadline(deadline);
     if let Some(f) = fallback {
         b = b.fallback_url(f);
     }
@@ -342,12 +363,12 @@ async fn hive_goes_to_the_fallback_once_on_the_listed_triggers_only() {
             };
             cell(outcome, usize::from(!matches!(fault, Fault::Refuse)))
         },
-        |base| {
+        |base, attempt| {
             let oauth = oauth.base_url();
             let fallbacks_used = &fallbacks_used;
             async move {
                 let fallback = ChaosServer::start(Fault::json(HIVE_OK)).await;
-                let client = hive_client(base, Some(fallback.base_url()), oauth);
+                let client = hive_client(base, Some(fallback.base_url()), oauth, attempt);
                 let outcome = hive_verify(&client).await;
                 let expected_fallback = usize::from(outcome == Outcome::Fallback);
                 assert_eq!(
@@ -381,6 +402,7 @@ async fn hive_primary_and_fallback_both_down_is_unavailable_within_the_deadline(
             primary.base_url(),
             Some(fallback.base_url()),
             oauth.base_url(),
+            ATTEMPT,
         );
         let started = Instant::now();
         assert_eq!(hive_verify(&client).await, Outcome::Unavailable, "{label}");

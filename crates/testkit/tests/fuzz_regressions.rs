@@ -24,7 +24,7 @@ async fn hive_v1_verification(
     transport: Arc<dyn HttpTransport>,
 ) -> Result<gameauth_hive::VerifiedToken, gameauth_hive::HiveError> {
     let client = gameauth_hive::HiveClient::builder()
-        .primary_url("http://hive.test")
+        .primary_url("https://hive.test")
         .appid("com.com2us.example")
         .certification_key(SecretString::from("dummy-certification-key"))
         .transport(transport)
@@ -50,7 +50,7 @@ async fn hive_never_verifies_a_player_from_an_array() {
 #[tokio::test]
 async fn omg_issues_no_token_from_an_array() {
     let client = gameauth_omg::Client::builder()
-        .base_url("http://omg.test")
+        .base_url("https://omg.test")
         .app_id("10013")
         .key(SecretString::from("39a6581c31ef3203a22edb2daa2ab6d1"))
         .transport(answering(r#"[0,"ok",["tok","1.00","10013"]]"#))
@@ -68,7 +68,7 @@ async fn omg_issues_no_token_from_an_array() {
 #[tokio::test]
 async fn creditpay_returns_no_code_from_an_array() {
     let client = gameauth_creditpay::Client::builder()
-        .base_url("http://cp.test/dg")
+        .base_url("https://cp.test/dg")
         .plat_id("328cf95950f54f89a2dd4c3bf98ac5fb")
         .api_key("dummy-api-key")
         .signature_keys(KeyRing::new("dummy-signature-key".into()))

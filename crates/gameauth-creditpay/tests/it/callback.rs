@@ -124,6 +124,19 @@ async fn a_signed_but_malformed_query_is_400() {
 }
 
 #[tokio::test]
+async fn a_signed_query_that_repeats_any_key_is_400_same_value_or_not() {
+    for body in [
+        r#"{"type":"GET_DEFAULT_ACCOUNT_CREDIT_LIMIT","type":"GET_DEFAULT_ACCOUNT_CREDIT_LIMIT","data":{"currency":"CNY","digits":"2"}}"#,
+        r#"{"type":"GET_DEFAULT_ACCOUNT_CREDIT_LIMIT","data":{"currency":"CNY","currency":"CNY","digits":"2"}}"#,
+        r#"{"type":"GET_DEFAULT_ACCOUNT_CREDIT_LIMIT","data":{"currency":"CNY","digits":"2","digits":"4"}}"#,
+    ] {
+        let request = signed_request(ROUTE, KEY, body, &[("token", TOKEN)]);
+        let response = handler(alice()).handle(request).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+    }
+}
+
+#[tokio::test]
 async fn methods_other_than_post_are_405() {
     let mut request = c6_request(TOKEN);
     *request.method_mut() = http::Method::GET;

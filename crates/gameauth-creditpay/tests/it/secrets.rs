@@ -93,7 +93,8 @@ fn handlers_debug_show_no_key() {
     assert!(!format!("{hook:?}").contains("sentinel"));
 }
 
-#[tokio::test]
+// The capturing subscriber is this thread's: every task must run on it.
+#[tokio::test(flavor = "current_thread")]
 async fn full_flows_log_no_secret() {
     let (guard, logs) = testkit::capture_logs();
     let server = MockServer::start().await;

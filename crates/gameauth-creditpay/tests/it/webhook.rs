@@ -336,3 +336,31 @@ async fn a_signed_body_without_event_id_is_400() {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(sink.events().is_empty());
 }
+
+#[tokio::test]
+async fn a_signed_event_that_repeats_any_key_is_400_and_not_processed_same_value_or_not() {
+    let sink = Arc::new(Recorder::default());
+    let good = event("PAY_SUCCESS", "e-dup", 0);
+    for body in [
+        good.replace(
+            r#""amount":"100.00""#,
+            r#""amount":"100.00","amount":"100.00""#,
+        ),
+        good.replace(
+            r#""amount":"100.00""#,
+            r#""amount":"100.00","amount":"1.00""#,
+        ),
+        good.replace(
+            r#""orderNo":"P202411250001""#,
+            r#""orderNo":"P202411250001","order_no":"P202411250001""#,
+        ),
+        good.replace(r#""retry":0"#, r#""retry":0,"retry":0"#),
+    ] {
+        assert_ne!(body, good);
+        let response = handler(sink.clone()).handle(deliver(&body)).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+    }
+    assert!(sink.events().is_empty());
+    let response = handler(sink.clone()).handle(deliver(&good)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}

@@ -40,11 +40,26 @@ fn an_environment_or_a_primary_url_is_required_but_not_both() {
 
 #[test]
 fn custom_urls_are_scheme_host_and_port_only() {
-    for bad in ["ftp://h", "http://h/path", "http://h?q=1", "not a url"] {
+    for bad in [
+        "ftp://h",
+        "https://h/path",
+        "https://h?q=1",
+        "not a url",
+        // The client secret would travel in clear: plain http only for a loopback host.
+        "http://h",
+        "http://10.0.0.1:8080",
+    ] {
         config_error(builder().primary_url(bad).build());
-        config_error(builder().primary_url("http://h").fallback_url(bad).build());
-        config_error(builder().primary_url("http://h").oauth_url(bad).build());
+        config_error(builder().primary_url("https://h").fallback_url(bad).build());
+        config_error(builder().primary_url("https://h").oauth_url(bad).build());
     }
+    assert!(builder().primary_url("https://h").build().is_ok());
+    assert!(
+        builder()
+            .primary_url("http://localhost:8080")
+            .build()
+            .is_ok()
+    );
 }
 
 #[test]

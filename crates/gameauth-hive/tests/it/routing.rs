@@ -104,8 +104,8 @@ impl FakeHive {
 
 fn custom(hive: &Arc<FakeHive>) -> HiveClientBuilder {
     builder()
-        .primary_url("http://primary.test")
-        .fallback_url("http://fallback.test")
+        .primary_url("https://primary.test")
+        .fallback_url("https://fallback.test")
         .transport(hive.transport())
 }
 
@@ -325,7 +325,7 @@ async fn sandbox_has_no_fallback_and_no_breaker() {
 async fn custom_hosts_without_a_fallback_have_no_fallback() {
     let hive = FakeHive::new(Reply::Hang, OK);
     let client = builder()
-        .primary_url("http://primary.test")
+        .primary_url("https://primary.test")
         .transport(hive.transport())
         .build()
         .unwrap();
@@ -377,7 +377,7 @@ async fn a_refused_server_token_and_a_stalled_refresh_end_at_the_call_deadline()
         }
     });
     let client = server_builder()
-        .primary_url("http://primary.test")
+        .primary_url("https://primary.test")
         .transport(transport.clone())
         .call_deadline(Duration::from_secs(3))
         .build()
@@ -397,7 +397,7 @@ async fn a_refused_server_token_and_a_stalled_refresh_end_at_the_call_deadline()
     // refresh then ends on the OAuth deadline, well inside it.
     fetches.store(0, Ordering::SeqCst);
     let client = server_builder()
-        .primary_url("http://primary.test")
+        .primary_url("https://primary.test")
         .transport(transport)
         .build()
         .unwrap();

@@ -85,7 +85,8 @@ fn config_errors_never_quote_urls() {
     assert!(!err.to_string().contains("sentinel"), "{err}");
 }
 
-#[tokio::test]
+// The capturing subscriber is this thread's: every task must run on it.
+#[tokio::test(flavor = "current_thread")]
 async fn a_full_flow_logs_no_secret() {
     let (_guard, logs) = testkit::capture_logs();
     let (primary, fallback) = (MockServer::start().await, MockServer::start().await);

@@ -198,6 +198,36 @@ async fn malformed_signed_body_answers_10009() {
 }
 
 #[tokio::test]
+async fn a_signed_body_that_repeats_any_key_answers_10009_same_value_or_not() {
+    let sessions = bill_sessions(Behaviour::Lookup);
+    let r = responder(sessions.clone());
+    for body in [
+        r#"{"app_id":"10013","timestamp":1711954264,"timestamp":1711954264,"operator_player_session":"s"}"#,
+        r#"{"app_id":"10013","timestamp":1711954264,"operator_player_session":"s","operator_player_session":"t"}"#,
+        r#"{"app_id":"10013","timestamp":1711954264,"operator_player_session":"s","extra":1,"extra":1}"#,
+        r#"{"app_id":"10013","timestamp":1711954264,"operator_player_session":"s","custom_parameter":{"k":1,"k":1}}"#,
+    ] {
+        let s = sign(O5_QUERY, body);
+        let answer = r.respond(Some(O5_QUERY), body.as_bytes(), Some(&s)).await;
+        assert_eq!(
+            answer.body().as_ref(),
+            br#"{"code":10009,"msg":"illegal parameter"}"#,
+            "{body}"
+        );
+    }
+    assert_eq!(sessions.calls(), 0);
+    // `verify_fresh` (callbacks without a documented body) applies the same rule.
+    let body = r#"{"timestamp":1711954264,"timestamp":1711954264}"#;
+    let err = callback_verifier(&ManualClock::at_unix_seconds(NOW))
+        .verify_fresh(Some(O5_QUERY), body.as_bytes(), Some(&sign(O5_QUERY, body)))
+        .unwrap_err();
+    assert!(
+        matches!(&err, CallbackError::Malformed(d) if d.reason == "a key is repeated"),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
 async fn stale_timestamp_answers_10009_without_asking_the_store() {
     let sessions = bill_sessions(Behaviour::Lookup);
     let clock = ManualClock::at_unix_seconds(NOW + 301);

@@ -55,6 +55,7 @@ async fn put_code<S: GrantStore + ?Sized>(store: &S, code: &str, grant: Arc<Gran
             code: hash(code),
             grant,
             redirect_uri: REDIRECT.to_owned(),
+            pkce_challenge: None,
             expires_at: at(60),
         })
         .await
@@ -66,6 +67,7 @@ fn redeem(code: &str, client: &str, tag: &str, now: u64) -> RedeemCode {
         code: hash(code),
         client_id: client.to_owned(),
         redirect_uri: None,
+        pkce_verifier: None,
         now: at(now),
         pair: pair(tag, now),
     }
@@ -206,6 +208,55 @@ pub async fn code_is_bound_to_its_client_and_redirect_uri<S: GrantStore + ?Sized
     right.redirect_uri = Some(REDIRECT.to_owned());
     assert!(matches!(
         store.redeem_code(right).await.expect("redeem_code"),
+        Redeemed::Issued(_)
+    ));
+}
+
+/// A code issued with a PKCE challenge redeems only with the matching verifier; a verifier for
+/// a code issued without a challenge is refused too. A refused attempt leaves the code unused.
+pub async fn code_is_bound_to_its_pkce_challenge<S: GrantStore + ?Sized>(store: &S) {
+    store
+        .put_code(NewCode {
+            code: hash("code-pkce"),
+            grant: grant("g1", "p1"),
+            redirect_uri: REDIRECT.to_owned(),
+            pkce_challenge: Some(hash("the-verifier")),
+            expires_at: at(60),
+        })
+        .await
+        .expect("put_code");
+    for (verifier, tag) in [(None, "a"), (Some(hash("another-verifier")), "b")] {
+        let mut attempt = redeem("code-pkce", CLIENT, tag, 0);
+        attempt.pkce_verifier = verifier;
+        assert_eq!(
+            store.redeem_code(attempt).await.expect("redeem_code"),
+            Redeemed::PkceMismatch,
+            "a missing or wrong verifier must be refused"
+        );
+        assert!(!live(store, tag).await);
+    }
+    let mut right = redeem("code-pkce", CLIENT, "c", 0);
+    right.pkce_verifier = Some(hash("the-verifier"));
+    assert!(
+        matches!(
+            store.redeem_code(right).await.expect("redeem_code"),
+            Redeemed::Issued(_)
+        ),
+        "the right verifier must redeem the code"
+    );
+    put_code(store, "code-plain", grant("g2", "p1")).await;
+    let mut unexpected = redeem("code-plain", CLIENT, "d", 0);
+    unexpected.pkce_verifier = Some(hash("the-verifier"));
+    assert_eq!(
+        store.redeem_code(unexpected).await.expect("redeem_code"),
+        Redeemed::PkceMismatch,
+        "a verifier for a code issued without a challenge must be refused"
+    );
+    assert!(matches!(
+        store
+            .redeem_code(redeem("code-plain", CLIENT, "e", 0))
+            .await
+            .expect("redeem_code"),
         Redeemed::Issued(_)
     ));
 }
@@ -501,6 +552,7 @@ where
     replay_after_the_codes_expiry_still_revokes_the_grant(&factory().await).await;
     concurrent_redemptions_have_exactly_one_winner(Arc::new(factory().await)).await;
     code_is_bound_to_its_client_and_redirect_uri(&factory().await).await;
+    code_is_bound_to_its_pkce_challenge(&factory().await).await;
     expired_code_is_refused(&factory().await).await;
     access_token_lookup_returns_grant_and_expiry(&factory().await).await;
     rotation_kills_the_old_pair(&factory().await).await;

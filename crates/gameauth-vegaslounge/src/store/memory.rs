@@ -184,6 +184,8 @@ struct Record {
 struct Extra {
     /// The redirect URI an unused code was issued for.
     redirect_uri: Option<Box<str>>,
+    /// The PKCE challenge an unused code was issued with.
+    pkce_challenge: Option<TokenHash>,
     /// The last rotation, until its grace window closes.
     grace: Option<Grace>,
     /// The grant's rotated refresh tokens (keys of [`Inner::retired`]).
@@ -195,6 +197,7 @@ struct Extra {
 impl Extra {
     fn is_empty(&self) -> bool {
         self.redirect_uri.is_none()
+            && self.pkce_challenge.is_none()
             && self.grace.is_none()
             && self.retired.is_empty()
             && self.retain_until.is_none()
@@ -599,6 +602,7 @@ impl GrantStore for MemoryStore {
             flags: CODE,
             extra: Some(Box::new(Extra {
                 redirect_uri: Some(code.redirect_uri.into_boxed_str()),
+                pkce_challenge: code.pkce_challenge,
                 ..Extra::default()
             })),
         };
@@ -631,6 +635,9 @@ impl GrantStore for MemoryStore {
         {
             return Ok(Redeemed::Mismatch);
         }
+        if record.extra.as_ref().and_then(|e| e.pkce_challenge) != request.pkce_verifier {
+            return Ok(Redeemed::PkceMismatch);
+        }
         if record.code_expires <= nanos(request.now) {
             inner.drop_code(slot);
             return Ok(Redeemed::Expired);
@@ -646,6 +653,7 @@ impl GrantStore for MemoryStore {
         record.flags |= USED | LIVE | ACCESS | REFRESH;
         if let Some(extra) = &mut record.extra {
             extra.redirect_uri = None;
+            extra.pkce_challenge = None;
         }
         record.trim_extra();
         inner.link(slot, Kind::Access);
@@ -828,6 +836,7 @@ mod tests {
                 code: TokenHash::of(&format!("code-{label}")),
                 grant: grant(label),
                 redirect_uri: "https://fl.vegaslounge.live".into(),
+                pkce_challenge: None,
                 expires_at: at(60),
             })
             .await
@@ -837,6 +846,7 @@ mod tests {
                 code: TokenHash::of(&format!("code-{label}")),
                 client_id: "VL001".into(),
                 redirect_uri: None,
+                pkce_verifier: None,
                 now: at(0),
                 pair: super::super::NewPair {
                     access: TokenHash::of(&format!("access-{label}")),
@@ -865,6 +875,7 @@ mod tests {
                 code: TokenHash::of("code-a"),
                 client_id: "VL001".into(),
                 redirect_uri: None,
+                pkce_verifier: None,
                 now: at(600),
                 pair: super::super::NewPair {
                     access: TokenHash::of("access-x"),

@@ -11,7 +11,7 @@
 //! | method | atomic effect |
 //! |---|---|
 //! | [`put_code`](GrantStore::put_code) | store a fresh code record until its expiry |
-//! | [`redeem_code`](GrantStore::redeem_code) | consume the code once and create the grant with its first pair; a replay revokes the grant |
+//! | [`redeem_code`](GrantStore::redeem_code) | consume the code once (if client, redirect URI and PKCE verifier match) and create the grant with its first pair; a replay revokes the grant |
 //! | [`rotate_refresh`](GrantStore::rotate_refresh) | replace the live pair; a retry inside the grace window gets the sealed previous answer; reuse after it revokes the grant |
 //! | [`access_token`](GrantStore::access_token) | one lookup by hash (the hot path) |
 //! | [`revoke_grant`](GrantStore::revoke_grant), [`revoke_player`](GrantStore::revoke_player) | delete every token of a grant / of a player |
@@ -70,6 +70,9 @@ pub struct NewCode {
     pub grant: Arc<Grant>,
     /// The redirect URI the code was issued for.
     pub redirect_uri: String,
+    /// The PKCE challenge the code was issued with (RFC 7636, method `S256`): the SHA-256 of
+    /// the code verifier, decoded from the authorize request's `code_challenge`.
+    pub pkce_challenge: Option<TokenHash>,
     /// When the code stops being redeemable.
     pub expires_at: SystemTime,
 }
@@ -96,6 +99,10 @@ pub struct RedeemCode {
     pub client_id: String,
     /// The `redirect_uri` sent with the token request, when one was sent.
     pub redirect_uri: Option<String>,
+    /// The SHA-256 of the `code_verifier` sent with the token request, when one was sent. It
+    /// must equal the code's [`pkce_challenge`](NewCode::pkce_challenge): both absent, or both
+    /// the same hash.
+    pub pkce_verifier: Option<TokenHash>,
     /// The current time.
     pub now: SystemTime,
     /// The pair to issue when the code is good.
@@ -115,6 +122,9 @@ pub enum Redeemed {
     /// The code belongs to another client or was issued for another redirect URI; it stays
     /// unused.
     Mismatch,
+    /// The code was issued with a PKCE challenge and the verifier is missing or does not match
+    /// it, or a verifier was sent for a code issued without a challenge; it stays unused.
+    PkceMismatch,
     /// The code was already used: the grant and every token issued from it are now revoked.
     Replayed,
 }
@@ -191,24 +201,67 @@ pub struct AccessGrant {
 #[async_trait]
 pub trait GrantStore: Send + Sync + fmt::Debug {
     /// Stores a fresh authorization code.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`StoreError`] only when the store cannot answer (connection lost, timeout,
+    /// script error, memory store full); the server turns it into `server_error`
+    /// ([`Reason::StoreUnavailable`](crate::error::Reason::StoreUnavailable)), never into a "no".
     async fn put_code(&self, code: NewCode) -> Result<(), StoreError>;
 
     /// Atomically consumes a code and issues its grant's first pair.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`StoreError`] only when the store cannot answer (connection lost, timeout,
+    /// script error, memory store full); an unknown, expired, mismatched or replayed code
+    /// is a [`Redeemed`] outcome; the server turns it into `server_error`
+    /// ([`Reason::StoreUnavailable`](crate::error::Reason::StoreUnavailable)), never into a "no".
     async fn redeem_code(&self, request: RedeemCode) -> Result<Redeemed, StoreError>;
 
     /// Atomically rotates a refresh token, with grace-window repeats and reuse detection.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`StoreError`] only when the store cannot answer (connection lost, timeout,
+    /// script error, memory store full); an unknown, expired, mismatched or reused token
+    /// is a [`Rotated`] outcome; the server turns it into `server_error`
+    /// ([`Reason::StoreUnavailable`](crate::error::Reason::StoreUnavailable)), never into a "no".
     async fn rotate_refresh(&self, request: RotateRefresh) -> Result<Rotated, StoreError>;
 
     /// Looks up an access token by hash. Returns expired tokens too until their retention ends.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`StoreError`] only when the store cannot answer (connection lost, timeout,
+    /// script error, memory store full); an unknown token is `Ok(None)`; the server turns it into `server_error`
+    /// ([`Reason::StoreUnavailable`](crate::error::Reason::StoreUnavailable)), never into a "no".
     async fn access_token(&self, token: &TokenHash) -> Result<Option<AccessGrant>, StoreError>;
 
     /// Revokes a grant: every access and refresh token issued under it stops working.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`StoreError`] only when the store cannot answer (connection lost, timeout,
+    /// script error, memory store full); an unknown grant is not an error; the server turns it into `server_error`
+    /// ([`Reason::StoreUnavailable`](crate::error::Reason::StoreUnavailable)), never into a "no".
     async fn revoke_grant(&self, grant_id: &GrantId) -> Result<(), StoreError>;
 
     /// Revokes every grant of a player; returns how many grants were revoked.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`StoreError`] only when the store cannot answer (connection lost, timeout,
+    /// script error, memory store full); a player without grants gives `Ok(0)`; the server turns it into `server_error`
+    /// ([`Reason::StoreUnavailable`](crate::error::Reason::StoreUnavailable)), never into a "no".
     async fn revoke_player(&self, player_id: &str) -> Result<usize, StoreError>;
 
     /// Drops every record whose retention ended at `now`; returns how many were dropped.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`StoreError`] when the store cannot answer; the
+    /// [sweeper](spawn_sweeper) logs it and tries again at its next tick.
     async fn sweep_expired(&self, now: SystemTime) -> Result<usize, StoreError>;
 }
 

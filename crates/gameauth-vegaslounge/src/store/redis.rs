@@ -7,7 +7,7 @@
 //!
 //! | key | type | holds | TTL |
 //! |---|---|---|---|
-//! | `P{T}:grant` | hash | client, player, code hash, expiries, one field per access/refresh token hash | the grant's retention |
+//! | `P{T}:grant` | hash | client, player, code hash, PKCE challenge hash, expiries, one field per access/refresh token hash | the grant's retention |
 //! | `P{T}:sealed` | hash | the last rotation's answer, encrypted under the old refresh token | the grace window |
 //! | `Pcode:<hash>`, `Paccess:<hash>`, `Prefresh:<hash>` | string | `T:<player tag>`: where the token's grant lives | the token's retention |
 //! | `Pplayer:<player tag>` | sorted set | the tags of the player's redeemed grants, scored by retention | the longest retention |
@@ -103,6 +103,12 @@ pub fn manager_config(timeout: Duration) -> ConnectionManagerConfig {
 /// [`manager_config`]`(timeout)`, and checks that Redis answers.
 ///
 /// The error never contains the URL (it may carry a password).
+///
+/// # Errors
+///
+/// Returns a [`StoreError`] when `url` is not a valid Redis URL, when the connection or its
+/// first check fails (refused, authentication failed, I/O error), or when it is not established
+/// within four times `timeout`.
 pub async fn connect(url: &str, timeout: Duration) -> Result<ConnectionManager, StoreError> {
     let client = ::redis::Client::open(url)
         .map_err(|e| StoreError::unavailable(format!("invalid Redis URL: {}", describe(&e))))?;
@@ -156,6 +162,11 @@ pub(crate) async fn with_deadline<T>(
 /// Checks a key prefix: at most [`MAX_PREFIX_LEN`] characters from `A-Z a-z 0-9 : _ . -`, so it
 /// can neither open a hash tag nor act as a `SCAN` pattern. The builders call it; configuration
 /// loaders can call it early.
+///
+/// # Errors
+///
+/// Returns a [`ConfigError`] when `prefix` is longer than [`MAX_PREFIX_LEN`] bytes or has a
+/// character outside `A-Z a-z 0-9 : _ . -`.
 pub fn validate_key_prefix(prefix: &str) -> Result<(), ConfigError> {
     if prefix.len() > MAX_PREFIX_LEN
         || !prefix
@@ -377,6 +388,11 @@ impl RedisStoreBuilder {
 
     /// Checks the settings: the prefix is at most [`MAX_PREFIX_LEN`] characters from
     /// `A-Z a-z 0-9 : _ . -`, and the timeout is positive.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`ConfigError`] when the prefix fails [`validate_key_prefix`] or the timeout is
+    /// zero.
     pub fn build(self) -> Result<RedisStore, ConfigError> {
         validate_key_prefix(&self.prefix)?;
         if self.timeout.is_zero() {
@@ -584,6 +600,7 @@ impl GrantStore for RedisStore {
                 arg(&code.redirect_uri),
                 arg(millis(code.expires_at)),
                 arg(ttl),
+                arg(code.pkce_challenge.map(|h| h.to_hex()).unwrap_or_default()),
             ];
             self.run_script(&self.scripts.put_code, &pointer.tag, &args)
                 .await
@@ -619,6 +636,10 @@ impl GrantStore for RedisStore {
                 arg(millis(pair.refresh_expires_at)),
                 arg(millis(retain)),
                 arg(keep),
+                arg(request
+                    .pkce_verifier
+                    .map(|h| h.to_hex())
+                    .unwrap_or_default()),
             ];
             let reply = self
                 .run_script(&self.scripts.redeem, &pointer.tag, &args)
@@ -637,6 +658,7 @@ impl GrantStore for RedisStore {
                 Some(b"not_found") => Ok(Redeemed::NotFound),
                 Some(b"expired") => Ok(Redeemed::Expired),
                 Some(b"mismatch") => Ok(Redeemed::Mismatch),
+                Some(b"pkce_mismatch") => Ok(Redeemed::PkceMismatch),
                 Some(b"replayed") => Ok(Redeemed::Replayed),
                 _ => Err(StoreError::unavailable("Redis returned an unknown outcome")),
             }

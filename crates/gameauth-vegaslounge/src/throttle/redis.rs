@@ -1,9 +1,15 @@
 //! Failure counters in Redis (feature `redis`), shared by every instance.
 //!
-//! One hash per key, `<prefix>throttle:client:<tag>` or `<prefix>throttle:ip:<tag>` (the tag is
-//! the first 128 bits of SHA-256 of the client id or the address), holding the window's start
-//! and its failure count, with a TTL that ends with the window. Counting is one Lua script per
-//! key; checking reads every key in one pipeline.
+//! One hash per key, `<prefix>throttle:client:<tag>`, `<prefix>throttle:ip:<tag>` or
+//! `<prefix>throttle:account:<tag>` (the tag is the first 128 bits of SHA-256 of the client id,
+//! the address or the login name), holding the window's start and its attempt count, with a TTL
+//! that ends with the window.
+//!
+//! Reserving is one Lua script per key (check and count in one step, so concurrent attempts on
+//! every instance can never pass a full key); releasing is another. Keys are reserved one after
+//! the other, each in its own script, so each may live in its own cluster slot: when a later key
+//! is full, the places already taken are given back. Until they are, a concurrent attempt may
+//! see those keys one place fuller than they are: the limit can only be stricter, never looser.
 
 use std::fmt;
 use std::time::{Duration, SystemTime};
@@ -22,7 +28,8 @@ pub struct RedisThrottleStore {
     conn: ConnectionManager,
     prefix: String,
     timeout: Duration,
-    script: ::redis::Script,
+    reserve: ::redis::Script,
+    release: ::redis::Script,
 }
 
 impl fmt::Debug for RedisThrottleStore {
@@ -65,6 +72,11 @@ impl RedisThrottleStoreBuilder {
     }
 
     /// Checks the prefix and the timeout.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`ConfigError`] when the prefix fails
+    /// [`validate_key_prefix`](crate::store::redis::validate_key_prefix) or the timeout is zero.
     pub fn build(self) -> Result<RedisThrottleStore, ConfigError> {
         validate_key_prefix(&self.prefix)?;
         if self.timeout.is_zero() {
@@ -74,7 +86,8 @@ impl RedisThrottleStoreBuilder {
             conn: self.conn,
             prefix: self.prefix,
             timeout: self.timeout,
-            script: ::redis::Script::new(include_str!("record_failure.lua")),
+            reserve: ::redis::Script::new(include_str!("reserve.lua")),
+            release: ::redis::Script::new(include_str!("release.lua")),
         })
     }
 }
@@ -96,6 +109,9 @@ impl RedisThrottleStore {
             ThrottleKey::Ip(ip) => {
                 format!("{}throttle:ip:{}", self.prefix, short_hash(&ip.to_string()))
             }
+            ThrottleKey::Account(name) => {
+                format!("{}throttle:account:{}", self.prefix, short_hash(name))
+            }
         }
     }
 }
@@ -111,65 +127,62 @@ fn window_ms(config: &ThrottleConfig) -> u64 {
         .max(1)
 }
 
+impl RedisThrottleStore {
+    async fn release_each(
+        &self,
+        keys: &[ThrottleKey],
+        reserved_at: SystemTime,
+    ) -> Result<(), StoreError> {
+        for key in keys {
+            let mut conn = self.conn.clone();
+            self.release
+                .key(self.key(key))
+                .arg(millis(reserved_at))
+                .invoke_async::<u64>(&mut conn)
+                .await
+                .map_err(|e| unavailable("releasing an attempt failed", &e))?;
+        }
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl ThrottleStore for RedisThrottleStore {
-    async fn blocked_for(
+    async fn reserve(
         &self,
         keys: &[ThrottleKey],
         config: &ThrottleConfig,
         now: SystemTime,
     ) -> Result<Option<Duration>, StoreError> {
-        if keys.is_empty() {
-            return Ok(None);
-        }
         with_deadline(self.timeout, async {
-            let mut pipe = ::redis::pipe();
-            for key in keys {
-                pipe.cmd("HMGET")
-                    .arg(self.key(key))
-                    .arg("start")
-                    .arg("failures");
-            }
-            let mut conn = self.conn.clone();
-            let windows: Vec<(Option<u64>, Option<u32>)> = pipe
-                .query_async(&mut conn)
-                .await
-                .map_err(|e| unavailable("HMGET failed", &e))?;
-            let now = millis(now);
             let window = window_ms(config);
-            Ok(windows
-                .into_iter()
-                .filter_map(|(start, failures)| Some((start?, failures?)))
-                .filter(|(_, failures)| *failures >= config.max_failures)
-                .map(|(start, _)| start.saturating_add(window).saturating_sub(now))
-                .filter(|ms| *ms > 0)
-                .max()
-                .map(Duration::from_millis))
+            for (i, key) in keys.iter().enumerate() {
+                let mut conn = self.conn.clone();
+                let wait_ms: u64 = self
+                    .reserve
+                    .key(self.key(key))
+                    .arg(millis(now))
+                    .arg(window)
+                    .arg(config.max_failures)
+                    .invoke_async(&mut conn)
+                    .await
+                    .map_err(|e| unavailable("reserving an attempt failed", &e))?;
+                if wait_ms > 0 {
+                    self.release_each(&keys[..i], now).await?;
+                    return Ok(Some(Duration::from_millis(wait_ms)));
+                }
+            }
+            Ok(None)
         })
         .await
     }
 
-    async fn record_failure(
+    async fn release(
         &self,
         keys: &[ThrottleKey],
-        config: &ThrottleConfig,
-        now: SystemTime,
+        _config: &ThrottleConfig,
+        reserved_at: SystemTime,
     ) -> Result<(), StoreError> {
-        with_deadline(self.timeout, async {
-            let now = millis(now);
-            let window = window_ms(config);
-            for key in keys {
-                let mut conn = self.conn.clone();
-                self.script
-                    .key(self.key(key))
-                    .arg(now)
-                    .arg(window)
-                    .invoke_async::<u64>(&mut conn)
-                    .await
-                    .map_err(|e| unavailable("counting a failure failed", &e))?;
-            }
-            Ok(())
-        })
-        .await
+        with_deadline(self.timeout, self.release_each(keys, reserved_at)).await
     }
 }

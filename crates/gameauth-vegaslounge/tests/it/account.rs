@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use http::Request;
 
-use crate::{DISABLED_PLAYER, Harness, assert_vl_error, body_json, body_text, header};
+use crate::{Harness, assert_vl_error, body_json, body_text, header};
 
 #[tokio::test]
 async fn account_returns_the_documented_fields() {
@@ -128,13 +128,9 @@ async fn client_id_must_match_the_token() {
 #[tokio::test]
 async fn disabled_account_gets_1005() {
     let h = Harness::new();
-    let code = h
-        .server
-        .issue_code(crate::CLIENT, crate::REDIRECT, DISABLED_PLAYER)
-        .await
-        .unwrap();
-    let tokens = body_json(&h.token(&crate::code_form(code.expose_secret())).await);
-    let response = h.account(tokens["access_token"].as_str().unwrap()).await;
+    let (access, _) = h.tokens().await;
+    h.directory.set_disabled(crate::PLAYER, true);
+    let response = h.account(&access).await;
     assert_vl_error(&response, 401, 1005);
 }
 

@@ -1,32 +1,32 @@
 //! End to end over a real socket, driven by the independent `oauth2` client crate.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use oauth2::basic::BasicClient;
 use oauth2::{
-    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, RedirectUrl,
-    RequestTokenError, TokenResponse, TokenUrl,
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
+    EndpointSet, PkceCodeChallenge, RedirectUrl, RequestTokenError, TokenResponse, TokenUrl,
 };
 
 use crate::{CLIENT, Harness, PLAYER, REDIRECT, SECRET};
 
-#[tokio::test]
-async fn oauth2_client_completes_code_refresh_and_account_and_code_replay_is_refused() {
-    let h = Harness::new();
+/// An `oauth2` client as Vegas Lounge would configure it (credentials in the form body).
+type VlClient =
+    BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
+
+/// Serves `h`'s router on a loopback port; returns its base URL, a client for it and an HTTP
+/// client that follows no redirects.
+async fn serve_with_a_client(h: &Harness) -> (String, VlClient, reqwest::Client) {
     let app = gameauth_vegaslounge::router(Arc::clone(&h.server));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
-    let base = format!("http://{addr}");
-
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let limits = h.server.config().http;
+    tokio::spawn(gameauth_vegaslounge::serve(
+        listener,
+        app,
+        limits,
+        std::future::pending(),
+    ));
     let client = BasicClient::new(ClientId::new(CLIENT.to_owned()))
         .set_client_secret(ClientSecret::new(SECRET.to_owned()))
         .set_auth_uri(AuthUrl::new(format!("{base}/oauth2.0/authorize")).unwrap())
@@ -37,6 +37,13 @@ async fn oauth2_client_completes_code_refresh_and_account_and_code_replay_is_ref
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
+    (base, client, http)
+}
+
+#[tokio::test]
+async fn oauth2_client_completes_code_refresh_and_account_and_code_replay_is_refused() {
+    let h = Harness::new();
+    let (base, client, http) = serve_with_a_client(&h).await;
 
     // The player's browser, logged in at the operator, follows the authorize URL.
     let (url, csrf) = client.authorize_url(CsrfToken::new_random).url();
@@ -122,5 +129,57 @@ async fn oauth2_client_completes_code_refresh_and_account_and_code_replay_is_ref
         revoked.status(),
         401,
         "a code replay revokes every token of the grant"
+    );
+}
+
+#[tokio::test]
+async fn oauth2_client_with_pkce_s256_completes_and_a_wrong_verifier_is_refused() {
+    let h = Harness::new();
+    let (_, client, http) = serve_with_a_client(&h).await;
+    let code_for = |challenge: PkceCodeChallenge| {
+        let (url, _) = client
+            .authorize_url(CsrfToken::new_random)
+            .set_pkce_challenge(challenge)
+            .url();
+        let http = http.clone();
+        async move {
+            let response = http
+                .get(url)
+                .header("cookie", format!("session={PLAYER}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 302);
+            let location =
+                url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
+            location
+                .query_pairs()
+                .find(|(k, _)| k == "code")
+                .map(|(_, v)| v.into_owned())
+                .expect("a code")
+        }
+    };
+
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let code = code_for(challenge).await;
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code))
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .unwrap();
+    assert!(!tokens.access_token().secret().is_empty());
+
+    let (challenge, _) = PkceCodeChallenge::new_random_sha256();
+    let code = code_for(challenge).await;
+    let (_, someone_elses) = PkceCodeChallenge::new_random_sha256();
+    let refused = client
+        .exchange_code(AuthorizationCode::new(code))
+        .set_pkce_verifier(someone_elses)
+        .request_async(&http)
+        .await;
+    assert!(
+        matches!(refused, Err(RequestTokenError::ServerResponse(_))),
+        "a wrong verifier must be refused: {refused:?}"
     );
 }

@@ -5,6 +5,7 @@ mod authorize;
 mod e2e;
 mod logout;
 mod network;
+mod pkce;
 #[cfg(feature = "redis")]
 mod redis_faults;
 #[cfg(feature = "redis")]
@@ -15,6 +16,7 @@ mod redis_store;
 mod redis_support;
 mod refresh;
 mod secrets;
+mod slow_clients;
 mod store;
 mod token;
 mod verifier;
@@ -76,7 +78,8 @@ impl PlayerSessions for CookieSessions {
     }
 }
 
-pub(crate) struct Directory(HashMap<String, Account>);
+/// The player directory; accounts can be disabled while tokens are out.
+pub(crate) struct Directory(std::sync::RwLock<HashMap<String, Account>>);
 
 impl Directory {
     pub(crate) fn demo() -> Self {
@@ -101,17 +104,24 @@ impl Directory {
             "REAL",
         )
         .with_disabled(true);
-        Self(HashMap::from([
+        Self(std::sync::RwLock::new(HashMap::from([
             (PLAYER.to_owned(), alice),
             (DISABLED_PLAYER.to_owned(), banned),
-        ]))
+        ])))
+    }
+
+    /// Disables or enables a player.
+    pub(crate) fn set_disabled(&self, player_id: &str, disabled: bool) {
+        let mut accounts = self.0.write().unwrap();
+        let account = accounts.get_mut(player_id).unwrap();
+        *account = account.clone().with_disabled(disabled);
     }
 }
 
 #[async_trait]
 impl AccountProvider for Directory {
     async fn account(&self, player_id: &str) -> Result<Option<Account>, HookError> {
-        Ok(self.0.get(player_id).cloned())
+        Ok(self.0.read().unwrap().get(player_id).cloned())
     }
 }
 
@@ -170,6 +180,7 @@ fn hex_sha256(s: &str) -> String {
 pub(crate) struct Harness {
     pub(crate) server: Arc<OAuthServer>,
     pub(crate) clock: ManualClock,
+    pub(crate) directory: Arc<Directory>,
 }
 
 impl Harness {
@@ -188,18 +199,20 @@ impl Harness {
         let clock = ManualClock::at_unix_seconds(T0);
         let mut config = ServerConfig::default();
         configure(&mut config);
+        let directory = Arc::new(Directory::demo());
         let server = OAuthServer::builder()
             .config(config)
             .store(store)
             .clients(Arc::new(clients()))
             .sessions(Arc::new(CookieSessions))
-            .accounts(Arc::new(Directory::demo()))
+            .accounts(directory.clone())
             .clock(Arc::new(clock.clone()))
             .build()
             .unwrap();
         Self {
             server: Arc::new(server),
             clock,
+            directory,
         }
     }
 
@@ -264,6 +277,27 @@ impl Harness {
         }
         self.send(request.body(Bytes::new()).unwrap()).await
     }
+}
+
+/// Posts `form` to the token endpoint `n` times at once, taking turns over `instances`, and
+/// returns the answers' statuses.
+pub(crate) async fn concurrent_token_statuses(
+    instances: &[Arc<Harness>],
+    form: &str,
+    n: usize,
+) -> Vec<u16> {
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let h = Arc::clone(&instances[i % instances.len()]);
+            let form = form.to_owned();
+            tokio::spawn(async move { h.token(&form).await.status().as_u16() })
+        })
+        .collect();
+    let mut statuses = Vec::with_capacity(n);
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    statuses
 }
 
 pub(crate) fn form_post(path: &str, form: &str) -> Request<Bytes> {

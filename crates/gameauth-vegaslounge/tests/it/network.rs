@@ -106,16 +106,14 @@ async fn ipv4_mapped_ipv6_peers_are_normalised() {
 
 async fn serve(h: &Harness, with_connect_info: bool) -> SocketAddr {
     let app = gameauth_vegaslounge::router(Arc::clone(&h.server));
+    let limits = h.server.config().http;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         if with_connect_info {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await
-            .unwrap();
+            gameauth_vegaslounge::serve(listener, app, limits, std::future::pending())
+                .await
+                .unwrap();
         } else {
             axum::serve(listener, app).await.unwrap();
         }

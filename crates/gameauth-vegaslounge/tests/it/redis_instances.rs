@@ -111,23 +111,83 @@ async fn redis_throttle_store_counts_a_fixed_window_per_key() {
     let t0 = std::time::UNIX_EPOCH + Duration::from_secs(1_711_954_264);
     let keys = [ThrottleKey::Client("VL001".into())];
     let ip = [ThrottleKey::Ip("127.0.0.1".parse().unwrap())];
-    assert_eq!(store.blocked_for(&keys, &config, t0).await, Ok(None));
-    store.record_failure(&keys, &config, t0).await.unwrap();
+    assert_eq!(store.reserve(&keys, &config, t0).await, Ok(None));
     let t10 = t0 + Duration::from_secs(10);
-    store.record_failure(&keys, &config, t10).await.unwrap();
+    assert_eq!(store.reserve(&keys, &config, t10).await, Ok(None));
     let t20 = t0 + Duration::from_secs(20);
     assert_eq!(
-        store.blocked_for(&keys, &config, t20).await,
+        store.reserve(&keys, &config, t20).await,
         Ok(Some(Duration::from_secs(40)))
     );
-    assert_eq!(store.blocked_for(&ip, &config, t20).await, Ok(None));
+    assert_eq!(store.reserve(&ip, &config, t20).await, Ok(None));
     let t60 = t0 + Duration::from_secs(60);
-    assert_eq!(store.blocked_for(&keys, &config, t60).await, Ok(None));
-    store.record_failure(&keys, &config, t60).await.unwrap();
     assert_eq!(
-        store.blocked_for(&keys, &config, t60).await,
+        store.reserve(&keys, &config, t60).await,
         Ok(None),
-        "a new window starts from one failure"
+        "a new window"
+    );
+    assert_eq!(store.reserve(&keys, &config, t60).await, Ok(None));
+    assert!(store.reserve(&keys, &config, t60).await.unwrap().is_some());
+    // A success gives its place back; a release for an ended window changes nothing.
+    store.release(&keys, &config, t60).await.unwrap();
+    assert_eq!(store.reserve(&keys, &config, t60).await, Ok(None));
+    store.release(&keys, &config, t0).await.unwrap();
+    assert!(store.reserve(&keys, &config, t60).await.unwrap().is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_throttle_reservations_are_exact_under_concurrency() {
+    let Some(redis) = RedisServer::start_or_skip("redis throttle concurrency") else {
+        return;
+    };
+    let store = std::sync::Arc::new(throttle(connection(&redis).await).await);
+    let config = ThrottleConfig::new(10, Duration::from_secs(60));
+    let t0 = std::time::UNIX_EPOCH + Duration::from_secs(1_711_954_264);
+    let keys = [
+        ThrottleKey::Ip("127.0.0.1".parse().unwrap()),
+        ThrottleKey::Client("VL001".into()),
+    ];
+    let tasks: Vec<_> = (0..40)
+        .map(|_| {
+            let (store, keys) = (store.clone(), keys.clone());
+            tokio::spawn(async move { store.reserve(&keys, &config, t0).await })
+        })
+        .collect();
+    let mut admitted = 0;
+    for task in tasks {
+        if task.await.unwrap().unwrap().is_none() {
+            admitted += 1;
+        }
+    }
+    assert_eq!(admitted, 10);
+    // Refused attempts gave back what they had taken: exactly the limit is counted per key.
+    for key in &keys {
+        let one = std::slice::from_ref(key);
+        assert!(store.reserve(one, &config, t0).await.unwrap().is_some());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_wrong_secrets_across_instances_never_exceed_the_limit() {
+    let Some(redis) = RedisServer::start_or_skip("throttling concurrent guesses") else {
+        return;
+    };
+    let clock = clock();
+    let conn = connection(&redis).await;
+    // Three failures a minute (see `instance`), 40 concurrent guesses over two instances.
+    let a = std::sync::Arc::new(instance(&conn, "vl:", &clock));
+    let b = std::sync::Arc::new(instance(&conn, "vl:", &clock));
+    let bad = format!("grant_type=authorization_code&code=c&client_id={CLIENT}&client_secret=bad");
+    let statuses = crate::concurrent_token_statuses(&[a, b], &bad, 40).await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        3,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        37,
+        "{statuses:?}"
     );
 }
 

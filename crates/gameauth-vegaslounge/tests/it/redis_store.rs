@@ -15,7 +15,7 @@ use gameauth_vegaslounge::store::{
 use gameauth_vegaslounge::store::conformance;
 use testkit::redis::RedisServer;
 
-use crate::redis_support::{clock, connection, instance, keys, store};
+use crate::redis_support::{clock, connection, instance, instance_with_limit, keys, store};
 use crate::{
     CLIENT, PLAYER, assert_vl_error, body_json, body_text, code_form, form_post, location_params,
     refresh_form,
@@ -45,7 +45,7 @@ async fn concurrent_redemptions_have_exactly_one_winner_in_each_of_50_rounds() {
         return;
     };
     let conn = connection(&redis).await;
-    let h = instance(&conn, "race:", &clock());
+    let h = instance_with_limit(&conn, "race:", &clock(), 64);
     for round in 0..50 {
         let code = h.code().await;
         let tasks: Vec<_> = (0..32)
@@ -262,12 +262,14 @@ async fn a_players_grant_set_holds_only_grants_within_their_retention() {
                 player_id: PLAYER.to_owned(),
             }),
             redirect_uri: "https://fl.vegaslounge.live".to_owned(),
+            pkce_challenge: None,
             expires_at: at + Duration::from_secs(60),
         };
         let request = RedeemCode {
             code,
             client_id: CLIENT.to_owned(),
             redirect_uri: None,
+            pkce_verifier: None,
             now: at,
             pair: NewPair {
                 access: TokenHash::of(&format!("access-{grant}")),
@@ -328,6 +330,7 @@ async fn refused_redemptions_leave_no_keys_behind() {
                 player_id: PLAYER.to_owned(),
             }),
             redirect_uri: "https://fl.vegaslounge.live".to_owned(),
+            pkce_challenge: None,
             expires_at: t0 + Duration::from_secs(60),
         })
         .await
@@ -337,6 +340,7 @@ async fn refused_redemptions_leave_no_keys_behind() {
         code,
         client_id: client.to_owned(),
         redirect_uri: None,
+        pkce_verifier: None,
         now: at,
         pair: NewPair {
             access: TokenHash::of(&format!("access-{tag}")),

@@ -33,28 +33,42 @@ pub(crate) fn store(conn: ConnectionManager, prefix: &str, clock: &ManualClock) 
 }
 
 /// One operator instance: its own server over the shared Redis `prefix`, with Redis throttling
-/// (3 failures a minute) and the given clock.
+/// (3 attempts may fail a minute) and the given clock.
 pub(crate) fn instance(conn: &ConnectionManager, prefix: &str, clock: &ManualClock) -> Harness {
+    instance_with_limit(conn, prefix, clock, 3)
+}
+
+/// Like [`instance`], allowing `limit` failures a minute. Concurrent attempts with the right
+/// secret also take a place while they are checked, so races of many good requests need a
+/// limit above their number.
+pub(crate) fn instance_with_limit(
+    conn: &ConnectionManager,
+    prefix: &str,
+    clock: &ManualClock,
+    limit: u32,
+) -> Harness {
     let mut config = ServerConfig::default();
-    config.throttle = ThrottleConfig::new(3, Duration::from_secs(60));
+    config.throttle = ThrottleConfig::new(limit, Duration::from_secs(60));
     let throttle = RedisThrottleStore::builder(conn.clone())
         .key_prefix(prefix)
         .timeout(TIMEOUT)
         .build()
         .expect("valid throttle settings");
+    let directory = Arc::new(Directory::demo());
     let server = OAuthServer::builder()
         .config(config)
         .store(Arc::new(store(conn.clone(), prefix, clock)))
         .throttle_store(Arc::new(throttle))
         .clients(Arc::new(clients()))
         .sessions(Arc::new(CookieSessions))
-        .accounts(Arc::new(Directory::demo()))
+        .accounts(directory.clone())
         .clock(Arc::new(clock.clone()))
         .build()
         .expect("valid server settings");
     Harness {
         server: Arc::new(server),
         clock: clock.clone(),
+        directory,
     }
 }
 

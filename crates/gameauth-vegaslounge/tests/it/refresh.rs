@@ -157,3 +157,139 @@ async fn access_token_is_not_a_refresh_token() {
         1001,
     );
 }
+
+#[tokio::test]
+async fn a_disabled_players_grant_does_not_refresh_and_is_revoked() {
+    let h = Harness::new();
+    let (access, refresh) = h.tokens().await;
+    h.directory.set_disabled(crate::PLAYER, true);
+    assert_vl_error(
+        &refresh_on(&h, "/oauth2.0/refresh", &refresh).await,
+        401,
+        1005,
+    );
+    // The grant is gone at once: inside the grace window the same request is not answered with
+    // the pair the refused rotation made.
+    assert_vl_error(
+        &refresh_on(&h, "/oauth2.0/refresh", &refresh).await,
+        401,
+        1001,
+    );
+    // The grant is revoked: re-enabling the player does not bring it back.
+    h.directory.set_disabled(crate::PLAYER, false);
+    h.advance(11);
+    assert_vl_error(
+        &refresh_on(&h, "/oauth2.0/refresh", &refresh).await,
+        401,
+        1001,
+    );
+    assert_vl_error(&h.account(&access).await, 401, 1001);
+}
+
+#[tokio::test]
+async fn a_grace_window_repeat_after_the_player_was_disabled_is_refused() {
+    let h = Harness::new();
+    let (_, refresh) = h.tokens().await;
+    let first = refresh_on(&h, "/oauth2.0/refresh", &refresh).await;
+    assert_eq!(first.status(), 200);
+    let new_access = body_json(&first)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    h.directory.set_disabled(crate::PLAYER, true);
+    assert_vl_error(
+        &refresh_on(&h, "/oauth2.0/refresh", &refresh).await,
+        401,
+        1005,
+    );
+    h.directory.set_disabled(crate::PLAYER, false);
+    assert_vl_error(&h.account(&new_access).await, 401, 1001);
+}
+
+/// A store that flips one bit of every sealed grace-window answer it returns.
+#[derive(Debug)]
+struct TamperingStore(gameauth_vegaslounge::MemoryStore);
+
+#[gameauth_vegaslounge::async_trait]
+impl gameauth_vegaslounge::GrantStore for TamperingStore {
+    async fn put_code(
+        &self,
+        code: gameauth_vegaslounge::store::NewCode,
+    ) -> Result<(), gameauth_vegaslounge::StoreError> {
+        self.0.put_code(code).await
+    }
+    async fn redeem_code(
+        &self,
+        request: gameauth_vegaslounge::store::RedeemCode,
+    ) -> Result<gameauth_vegaslounge::store::Redeemed, gameauth_vegaslounge::StoreError> {
+        self.0.redeem_code(request).await
+    }
+    async fn rotate_refresh(
+        &self,
+        request: gameauth_vegaslounge::store::RotateRefresh,
+    ) -> Result<gameauth_vegaslounge::store::Rotated, gameauth_vegaslounge::StoreError> {
+        match self.0.rotate_refresh(request).await? {
+            gameauth_vegaslounge::store::Rotated::Repeat {
+                grant,
+                mut sealed,
+                access,
+                access_expires_at,
+            } => {
+                let last = sealed.0.len() - 1;
+                sealed.0[last] ^= 0x01;
+                Ok(gameauth_vegaslounge::store::Rotated::Repeat {
+                    grant,
+                    sealed,
+                    access,
+                    access_expires_at,
+                })
+            }
+            other => Ok(other),
+        }
+    }
+    async fn access_token(
+        &self,
+        token: &gameauth_vegaslounge::store::TokenHash,
+    ) -> Result<Option<gameauth_vegaslounge::store::AccessGrant>, gameauth_vegaslounge::StoreError>
+    {
+        self.0.access_token(token).await
+    }
+    async fn revoke_grant(
+        &self,
+        grant_id: &gameauth_vegaslounge::store::GrantId,
+    ) -> Result<(), gameauth_vegaslounge::StoreError> {
+        self.0.revoke_grant(grant_id).await
+    }
+    async fn revoke_player(
+        &self,
+        player_id: &str,
+    ) -> Result<usize, gameauth_vegaslounge::StoreError> {
+        self.0.revoke_player(player_id).await
+    }
+    async fn sweep_expired(
+        &self,
+        now: std::time::SystemTime,
+    ) -> Result<usize, gameauth_vegaslounge::StoreError> {
+        self.0.sweep_expired(now).await
+    }
+}
+
+#[tokio::test]
+async fn a_sealed_grace_answer_modified_in_the_store_never_opens() {
+    let h = Harness::with_store(
+        Arc::new(TamperingStore(gameauth_vegaslounge::MemoryStore::new())),
+        |_| {},
+    );
+    let (_, refresh) = h.tokens().await;
+    assert_eq!(
+        refresh_on(&h, "/oauth2.0/refresh", &refresh).await.status(),
+        200
+    );
+    // The repeat inside the window would get the sealed pair; its tag no longer verifies, so
+    // the server answers that it cannot serve the request rather than with altered tokens.
+    assert_vl_error(
+        &refresh_on(&h, "/oauth2.0/refresh", &refresh).await,
+        503,
+        1003,
+    );
+}

@@ -2,7 +2,8 @@
 
 use crate::{Harness, PLAYER, SECRET, body_json, code_form, location_params, refresh_form};
 
-#[tokio::test]
+// The capturing subscriber is this thread's: every task must run on it.
+#[tokio::test(flavor = "current_thread")]
 async fn logs_of_full_flows_contain_no_code_token_or_secret() {
     let (_guard, logs) = testkit::capture_logs();
     let h = Harness::with(|c| c.revoke_on_logout = true);

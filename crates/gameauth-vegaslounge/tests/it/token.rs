@@ -402,6 +402,41 @@ async fn repeated_failed_client_authentication_is_throttled_per_ip() {
     assert_vl_error(&from_elsewhere, 401, 1001);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_wrong_secrets_never_get_more_checks_than_the_limit() {
+    let h = Arc::new(Harness::with(|c| {
+        c.throttle = ThrottleConfig::new(10, std::time::Duration::from_secs(60));
+    }));
+    let bad = format!("grant_type=authorization_code&code=c&client_id={CLIENT}&client_secret=bad");
+    let statuses = crate::concurrent_token_statuses(&[h], &bad, 40).await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        10,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        30,
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn successful_client_authentications_give_their_throttle_place_back() {
+    let h =
+        Harness::with(|c| c.throttle = ThrottleConfig::new(3, std::time::Duration::from_secs(60)));
+    let bad = format!("grant_type=authorization_code&code=c&client_id={CLIENT}&client_secret=bad");
+    for _ in 0..2 {
+        assert_vl_error(&h.token(&bad).await, 401, 1001);
+    }
+    // Many good authentications (the code is unknown, but the client authenticated) count nothing.
+    for _ in 0..10 {
+        assert_vl_error(&h.token(&code_form("unknown-code")).await, 401, 1001);
+    }
+    assert_vl_error(&h.token(&bad).await, 401, 1001);
+    assert_vl_error(&h.token(&bad).await, 429, 1001);
+}
+
 #[tokio::test]
 async fn store_failure_answers_503_never_401() {
     let h = Harness::with_store(Arc::new(DownStore), |_| {});
@@ -523,4 +558,15 @@ async fn json_token_requests_answer_like_the_form_for_each_rule() {
         h.send(json_post(&json_code_body(&code))).await.status(),
         200
     );
+}
+
+#[tokio::test]
+async fn a_code_of_a_player_disabled_since_the_authorization_is_refused_with_1005() {
+    let h = Harness::new();
+    let code = h.code().await;
+    h.directory.set_disabled(crate::PLAYER, true);
+    assert_vl_error(&h.token(&crate::code_form(&code)).await, 401, 1005);
+    // Nothing was issued and the code is spent.
+    h.directory.set_disabled(crate::PLAYER, false);
+    assert_vl_error(&h.token(&crate::code_form(&code)).await, 401, 1001);
 }

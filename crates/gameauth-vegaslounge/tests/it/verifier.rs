@@ -47,3 +47,20 @@ async fn a_store_failure_is_a_store_error_never_a_rejection() {
         .unwrap_err();
     assert!(matches!(err, AuthError::Store(_)), "{err:?}");
 }
+
+#[tokio::test]
+async fn the_token_verifier_refuses_a_disabled_player_like_the_account_endpoint() {
+    let h = Harness::new();
+    let (access, _) = h.tokens().await;
+    let request = VerifyRequest::new(PlayerToken::new(access.clone()));
+    assert!(h.server.verify(&request).await.is_ok());
+    h.directory.set_disabled(PLAYER, true);
+    let refused = h.server.verify(&request).await.unwrap_err();
+    assert!(
+        matches!(refused, AuthError::Rejected { code: 1005, .. }),
+        "{refused:?}"
+    );
+    crate::assert_vl_error(&h.account(&access).await, 401, 1005);
+    h.directory.set_disabled(PLAYER, false);
+    assert!(h.server.verify(&request).await.is_ok());
+}

@@ -432,6 +432,11 @@ impl Probe {
             CONTENT_TYPE,
             HeaderValue::from_static("application/x-www-form-urlencoded"),
         )];
+        // A browser names the page's origin on a form post; logins refuse posts without one.
+        let origin = Url::parse(&self.http.base)
+            .ok()
+            .and_then(|u| HeaderValue::from_str(&u.origin().ascii_serialization()).ok());
+        headers.extend(origin.map(|o| (http::header::ORIGIN, o)));
         headers.extend(jar.header());
         let response = self
             .http

@@ -5,12 +5,13 @@ use std::time::Duration;
 
 use gameauth_vegaslounge::token::ClientSecret;
 use gameauth_vegaslounge::{
-    Account, Balance, ErrorStyle, ForwardedHeader, NetworkPolicy, RedirectUriPolicy,
+    Account, Balance, ErrorStyle, ForwardedHeader, HttpLimits, NetworkPolicy, RedirectUriPolicy,
     RegisteredClient, ServerConfig, StoredSecret,
 };
 use ipnet::IpNet;
 use serde::Deserialize;
 
+use super::login::LoginSettings;
 use crate::error::CliError;
 
 /// The configuration used when no `--config` is given.
@@ -26,6 +27,17 @@ access_ttl_secs = 3600
 refresh_ttl_secs = 2592000
 refresh_grace_secs = 10
 revoke_on_logout = false
+
+[http]
+header_read_timeout_ms = 10000
+body_read_timeout_ms = 10000
+keep_alive_timeout_ms = 30000
+max_connections = 512
+
+[login]
+max_failures = 5
+window_secs = 900
+secure_cookies = true
 
 [security]
 allow_ips = ["127.0.0.1/32", "::1/128"]
@@ -72,6 +84,10 @@ struct FileConfig {
     store: StoreSection,
     #[serde(default)]
     tokens: TokensSection,
+    #[serde(default)]
+    http: HttpSection,
+    #[serde(default)]
+    login: LoginSection,
     #[serde(default)]
     security: SecuritySection,
     #[serde(default)]
@@ -152,6 +168,52 @@ impl Default for TokensSection {
         }
     }
 }
+
+/// `[http]`: connection deadlines and the connection cap (see `HttpLimits`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct HttpSection {
+    header_read_timeout_ms: u64,
+    body_read_timeout_ms: u64,
+    keep_alive_timeout_ms: u64,
+    max_connections: usize,
+}
+
+impl Default for HttpSection {
+    fn default() -> Self {
+        let limits = HttpLimits::default();
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        Self {
+            header_read_timeout_ms: ms(limits.header_read_timeout),
+            body_read_timeout_ms: ms(limits.body_read_timeout),
+            keep_alive_timeout_ms: ms(limits.keep_alive_timeout),
+            max_connections: limits.max_connections,
+        }
+    }
+}
+
+/// `[login]`: the demo login's brute-force limit and cookie flags.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct LoginSection {
+    max_failures: u32,
+    window_secs: u64,
+    secure_cookies: bool,
+}
+
+impl Default for LoginSection {
+    fn default() -> Self {
+        let login = LoginSettings::default();
+        Self {
+            max_failures: login.max_failures,
+            window_secs: login.window.as_secs(),
+            secure_cookies: login.secure_cookies,
+        }
+    }
+}
+
+/// The longest accepted `login.window_secs`: one day.
+const MAX_LOGIN_WINDOW_SECS: u64 = 24 * 3600;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -265,6 +327,7 @@ pub(crate) struct ServeConfig {
     pub(crate) server: ServerConfig,
     pub(crate) clients: Vec<RegisteredClient>,
     pub(crate) players: Vec<Player>,
+    pub(crate) login: LoginSettings,
 }
 
 fn config_err(message: impl Into<String>) -> CliError {
@@ -294,6 +357,11 @@ pub(crate) fn load(
     server.refresh_ttl = Duration::from_secs(t.refresh_ttl_secs);
     server.refresh_grace = Duration::from_secs(t.refresh_grace_secs);
     server.revoke_on_logout = t.revoke_on_logout;
+    let h = &file.http;
+    server.http.header_read_timeout = Duration::from_millis(h.header_read_timeout_ms);
+    server.http.body_read_timeout = Duration::from_millis(h.body_read_timeout_ms);
+    server.http.keep_alive_timeout = Duration::from_millis(h.keep_alive_timeout_ms);
+    server.http.max_connections = h.max_connections;
     let s = &file.security;
     server.account_token_in_query = s.account_token_in_query;
     server.error_style = match s.error_style {
@@ -313,6 +381,17 @@ pub(crate) fn load(
     };
     server.token_json_body = file.compat.token_json_body;
     server.validate().map_err(|e| config_err(e.0))?;
+    let l = &file.login;
+    if l.max_failures == 0 || !(1..=MAX_LOGIN_WINDOW_SECS).contains(&l.window_secs) {
+        return Err(config_err(format!(
+            "login.max_failures must be at least 1 and login.window_secs between 1 and {MAX_LOGIN_WINDOW_SECS}"
+        )));
+    }
+    let login = LoginSettings {
+        max_failures: l.max_failures,
+        window: Duration::from_secs(l.window_secs),
+        secure_cookies: l.secure_cookies,
+    };
 
     if file.clients.is_empty() {
         return Err(config_err("at least one [[clients]] entry is required"));
@@ -338,6 +417,7 @@ pub(crate) fn load(
         server,
         clients,
         players,
+        login,
     })
 }
 
@@ -624,6 +704,60 @@ mod tests {
         ] {
             let err = load(&format!("{DEMO_CONFIG}\n{bad}"), None, no_env).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{bad}");
+        }
+    }
+
+    #[test]
+    fn http_section_sets_the_connection_deadlines_and_cap() {
+        let c = load(DEMO_CONFIG, None, no_env).unwrap();
+        assert_eq!(c.server.http, HttpLimits::default());
+        let text = DEMO_CONFIG
+            .replace(
+                "header_read_timeout_ms = 10000",
+                "header_read_timeout_ms = 2500",
+            )
+            .replace("max_connections = 512", "max_connections = 64");
+        let c = load(&text, None, no_env).unwrap();
+        assert_eq!(
+            c.server.http.header_read_timeout,
+            Duration::from_millis(2500)
+        );
+        assert_eq!(c.server.http.max_connections, 64);
+        for bad in [
+            "header_read_timeout_ms = 0",
+            "body_read_timeout_ms = 600001",
+            "max_connections = 0",
+        ] {
+            let key = bad.split(' ').next().unwrap();
+            let text = DEMO_CONFIG
+                .lines()
+                .map(|l| if l.starts_with(key) { bad } else { l })
+                .collect::<Vec<_>>()
+                .join("\n");
+            let err = load(&text, None, no_env).unwrap_err().to_string();
+            let name = key.trim_end_matches("_ms");
+            assert!(err.contains(name), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn login_section_sets_the_brute_force_limit_and_cookie_flags() {
+        let c = load(DEMO_CONFIG, None, no_env).unwrap();
+        assert_eq!(c.login, LoginSettings::default());
+        assert!(c.login.secure_cookies);
+        let text = DEMO_CONFIG
+            .replace("max_failures = 5", "max_failures = 3")
+            .replace("secure_cookies = true", "secure_cookies = false");
+        let c = load(&text, None, no_env).unwrap();
+        assert_eq!((c.login.max_failures, c.login.secure_cookies), (3, false));
+        for bad in ["max_failures = 0", "window_secs = 0", "window_secs = 86401"] {
+            let key = bad.split(' ').next().unwrap();
+            let text = DEMO_CONFIG
+                .lines()
+                .map(|l| if l.starts_with(key) { bad } else { l })
+                .collect::<Vec<_>>()
+                .join("\n");
+            assert!(load(&text, None, no_env).is_err(), "{bad}");
         }
     }
 

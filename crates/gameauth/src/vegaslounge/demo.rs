@@ -1,31 +1,35 @@
 //! The demo operator: a login page, cookie sessions and a player directory from the config.
 //!
 //! A real operator brings its own login and sessions; this one exists so the server runs
-//! stand-alone. `GET /login` shows a form protected by a double-submit CSRF token (cookie plus
-//! hidden field), `POST /login` checks the password in constant time, sets an `HttpOnly`,
-//! `SameSite=Lax` session cookie and answers 303 to `return_to` only when it is a local path.
+//! stand-alone. `GET /login` shows a form with a single-use token (hidden field plus cookie);
+//! `POST /login` must come from this site, bring a form token that was issued and not used yet,
+//! and pass the brute-force limit ([`LoginGuard`]); then the password is checked in constant
+//! time, an `HttpOnly`, `SameSite=Lax` (and by default `Secure`) session cookie is set and the
+//! answer is 303 to `return_to`, only when it is a local path.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::{ConnectInfo, RawQuery, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use gameauth_core::inbound::{BodyError, DEFAULT_BODY_READ_TIMEOUT, read_body};
 use gameauth_vegaslounge::endpoint::escape_html;
 use gameauth_vegaslounge::redirect::is_local_path;
 use gameauth_vegaslounge::{
-    Account, AccountProvider, EndedSession, HookError, PlayerSessions, async_trait,
+    Account, AccountProvider, EndedSession, HookError, PlayerSessions, ThrottleKey, async_trait,
 };
 use http::header::{
-    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE,
-    X_FRAME_OPTIONS,
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, LOCATION, RETRY_AFTER,
+    SET_COOKIE, X_FRAME_OPTIONS,
 };
 use http::{HeaderMap, HeaderValue, StatusCode};
 
 use super::config::Player;
+use super::login::{LoginGuard, is_same_origin};
 
 const SESSION_COOKIE: &str = "gameauth_session";
 const CSRF_COOKIE: &str = "gameauth_csrf";
@@ -38,6 +42,7 @@ const MAX_LOGIN_BODY: usize = 16 * 1024;
 pub(crate) struct DemoOperator {
     players: Vec<Player>,
     sessions: Mutex<HashMap<String, Session>>,
+    guard: LoginGuard,
 }
 
 #[derive(Debug, Clone)]
@@ -46,7 +51,8 @@ struct Session {
     expires_at: SystemTime,
 }
 
-fn random_token() -> String {
+/// 43 random characters of the URL-safe alphabet: session ids and form tokens.
+pub(crate) fn random_token() -> String {
     gameauth_core::ids::random_string(
         43,
         b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
@@ -66,10 +72,11 @@ fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 }
 
 impl DemoOperator {
-    pub(crate) fn new(players: Vec<Player>) -> Self {
+    pub(crate) fn new(players: Vec<Player>, guard: LoginGuard) -> Self {
         Self {
             players,
             sessions: Mutex::new(HashMap::new()),
+            guard,
         }
     }
 
@@ -79,6 +86,10 @@ impl DemoOperator {
         let now = SystemTime::now();
         sessions.retain(|_, s| s.expires_at > now);
         sessions.get(id).map(|s| s.player_id.clone())
+    }
+
+    fn is_known(&self, username: &str) -> bool {
+        self.players.iter().any(|p| p.username == username)
     }
 
     fn login(&self, username: &str, password: &str) -> Option<String> {
@@ -112,6 +123,35 @@ impl DemoOperator {
             .route("/healthz", get(|| async { "ok" }))
             .with_state(self)
     }
+
+    /// The login form with a fresh single-use token (hidden field and cookie).
+    fn form_page(&self, status: StatusCode, return_to: &str, message: Option<&str>) -> Response {
+        let csrf = self.guard.issue_form_token();
+        let notice = message
+            .map(|m| format!("<p role=\"alert\">{}</p>", escape_html(m)))
+            .unwrap_or_default();
+        let html = format!(
+            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Operator login</title></head>\
+             <body><h1>Operator login</h1>{notice}\
+             <form method=\"post\" action=\"/login\">\
+             <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+             <input type=\"hidden\" name=\"return_to\" value=\"{}\">\
+             <label>Username <input name=\"username\" autocomplete=\"username\"></label>\
+             <label>Password <input name=\"password\" type=\"password\" autocomplete=\"current-password\"></label>\
+             <button type=\"submit\">Log in</button></form></body></html>\n",
+            escape_html(return_to)
+        );
+        let mut response =
+            (status, [(CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
+        page_headers(&mut response);
+        if let Ok(v) = HeaderValue::from_str(&format!(
+            "{CSRF_COOKIE}={csrf}; Path=/login; HttpOnly; SameSite=Strict{}",
+            self.guard.secure()
+        )) {
+            response.headers_mut().insert(SET_COOKIE, v);
+        }
+        response
+    }
 }
 
 #[async_trait]
@@ -129,12 +169,12 @@ impl PlayerSessions for DemoOperator {
                 .map(|s| s.player_id)
         });
         let mut out = HeaderMap::new();
-        out.insert(
-            SET_COOKIE,
-            HeaderValue::from_static(
-                "gameauth_session=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax",
-            ),
-        );
+        if let Ok(v) = HeaderValue::from_str(&format!(
+            "{SESSION_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax{}",
+            self.guard.secure()
+        )) {
+            out.insert(SET_COOKIE, v);
+        }
         Ok(EndedSession::new(player).with_headers(out))
     }
 }
@@ -160,107 +200,135 @@ fn page_headers(response: &mut Response) {
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }
 
-fn form_page(status: StatusCode, return_to: &str, message: Option<&str>) -> Response {
-    let csrf = random_token();
-    let notice = message
-        .map(|m| format!("<p role=\"alert\">{}</p>", escape_html(m)))
-        .unwrap_or_default();
-    let html = format!(
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Operator login</title></head>\
-         <body><h1>Operator login</h1>{notice}\
-         <form method=\"post\" action=\"/login\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <input type=\"hidden\" name=\"return_to\" value=\"{}\">\
-         <label>Username <input name=\"username\" autocomplete=\"username\"></label>\
-         <label>Password <input name=\"password\" type=\"password\" autocomplete=\"current-password\"></label>\
-         <button type=\"submit\">Log in</button></form></body></html>\n",
-        escape_html(return_to)
-    );
-    let mut response = (status, [(CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
-    page_headers(&mut response);
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "{CSRF_COOKIE}={csrf}; Path=/login; HttpOnly; SameSite=Strict"
-    )) {
-        response.headers_mut().insert(SET_COOKIE, v);
-    }
-    response
-}
-
 fn local_or_root(return_to: Option<&str>) -> &str {
     return_to.filter(|r| is_local_path(r)).unwrap_or("/")
 }
 
-async fn login_form(RawQuery(query): RawQuery) -> Response {
+async fn login_form(
+    State(operator): State<Arc<DemoOperator>>,
+    RawQuery(query): RawQuery,
+) -> Response {
     let query = query.unwrap_or_default();
     let return_to = url::form_urlencoded::parse(query.as_bytes())
         .find(|(k, _)| k == "return_to")
         .map(|(_, v)| v.into_owned());
-    form_page(StatusCode::OK, local_or_root(return_to.as_deref()), None)
+    operator.form_page(StatusCode::OK, local_or_root(return_to.as_deref()), None)
 }
 
-async fn login_submit(
-    State(operator): State<Arc<DemoOperator>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let is_form = headers
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|v| {
             v.trim()
                 .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
-    if !is_form || body.len() > MAX_LOGIN_BODY {
-        return form_page(StatusCode::BAD_REQUEST, "/", Some("Invalid login request."));
+        })
+}
+
+async fn login_submit(State(operator): State<Arc<DemoOperator>>, request: Request) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
+    let invalid = |status| operator.form_page(status, "/", Some("Invalid login request."));
+    if !is_form(&headers) {
+        return invalid(StatusCode::BAD_REQUEST);
     }
+    let body = match read_body(&headers, body, MAX_LOGIN_BODY, DEFAULT_BODY_READ_TIMEOUT).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => return invalid(StatusCode::PAYLOAD_TOO_LARGE),
+        Err(BodyError::TimedOut) => return invalid(StatusCode::REQUEST_TIMEOUT),
+        Err(_) => return invalid(StatusCode::BAD_REQUEST),
+    };
     let mut fields: HashMap<String, String> = HashMap::new();
     for (k, v) in url::form_urlencoded::parse(&body) {
         if fields.insert(k.into_owned(), v.into_owned()).is_some() {
-            return form_page(StatusCode::BAD_REQUEST, "/", Some("Invalid login request."));
+            return invalid(StatusCode::BAD_REQUEST);
         }
     }
     let field = |name: &str| fields.get(name).map(String::as_str).unwrap_or("");
     let return_to = local_or_root(fields.get("return_to").map(String::as_str)).to_owned();
+    let refuse = |status, message| operator.form_page(status, &return_to, Some(message));
+    if !is_same_origin(&headers) {
+        tracing::info!("demo login refused: not sent from this site");
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "This form can only be sent from this site.",
+        );
+    }
+    // Double submit: the hidden field must equal the cookie; then the token is used up.
+    let submitted = field("csrf");
     let csrf_ok = match cookie(&headers, CSRF_COOKIE) {
         Some(expected) if !expected.is_empty() => {
-            gameauth_core::secret::ct_eq_bytes(expected.as_bytes(), field("csrf").as_bytes())
+            gameauth_core::secret::ct_eq_bytes(expected.as_bytes(), submitted.as_bytes())
+                && operator.guard.redeem_form_token(submitted)
         }
         _ => false,
     };
     if !csrf_ok {
-        return form_page(
-            StatusCode::FORBIDDEN,
-            &return_to,
-            Some("The form expired. Please try again."),
-        );
+        return refuse(StatusCode::FORBIDDEN, "The form expired. Please try again.");
     }
-    let Some(session) = operator.login(field("username"), field("password")) else {
+    let username = field("username");
+    let mut keys = Vec::with_capacity(2);
+    keys.extend(peer.map(ThrottleKey::Ip));
+    if operator.is_known(username) {
+        // Only known names get a counter, so random names cannot grow the table.
+        keys.push(ThrottleKey::Account(username.to_owned()));
+    }
+    let now = SystemTime::now();
+    match operator.guard.reserve(&keys, now).await {
+        Ok(None) => {}
+        Ok(Some(wait)) => {
+            tracing::info!("demo login throttled");
+            let mut response = refuse(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many failed attempts. Please try again later.",
+            );
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(secs.max(1)));
+            return response;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "demo login throttle store failed");
+            return refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The login is unavailable. Please try again later.",
+            );
+        }
+    }
+    let Some(session) = operator.login(username, field("password")) else {
         tracing::info!("demo login failed");
-        return form_page(
+        return refuse(
             StatusCode::UNAUTHORIZED,
-            &return_to,
-            Some("Unknown username or wrong password."),
+            "Unknown username or wrong password.",
         );
     };
+    if let Err(e) = operator.guard.release(&keys, now).await {
+        tracing::warn!(error = %e, "a demo login reservation could not be released");
+    }
     let mut response = StatusCode::SEE_OTHER.into_response();
     page_headers(&mut response);
+    let secure = operator.guard.secure();
     let h = response.headers_mut();
     if let (Ok(location), Ok(cookie)) = (
         HeaderValue::from_str(&return_to),
         HeaderValue::from_str(&format!(
-            "{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax"
+            "{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax{secure}"
         )),
     ) {
         h.insert(LOCATION, location);
         h.append(SET_COOKIE, cookie);
     }
-    h.append(
-        SET_COOKIE,
-        HeaderValue::from_static(
-            "gameauth_csrf=; Max-Age=0; Path=/login; HttpOnly; SameSite=Strict",
-        ),
-    );
+    if let Ok(clear) = HeaderValue::from_str(&format!(
+        "{CSRF_COOKIE}=; Max-Age=0; Path=/login; HttpOnly; SameSite=Strict{secure}"
+    )) {
+        h.append(SET_COOKIE, clear);
+    }
     response
 }
 

@@ -3,6 +3,7 @@
 mod check;
 mod config;
 mod demo;
+mod login;
 mod serve;
 
 use std::path::PathBuf;

@@ -1,6 +1,5 @@
 //! `gameauth vegaslounge serve`: the operator server on a socket, until SIGINT/SIGTERM.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +13,7 @@ use gameauth_vegaslounge::{
 use super::ServeArgs;
 use super::config::{self, DEMO_CONFIG, StoreSettings};
 use super::demo::DemoOperator;
+use super::login::LoginGuard;
 use crate::error::CliError;
 
 /// The demo client's secret and the demo player's password, as in [`DEMO_CONFIG`].
@@ -38,9 +38,12 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), CliError> {
     })?;
     let banner = demo.then(|| demo_banner(&config));
 
-    let operator = Arc::new(DemoOperator::new(config.players));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let stores = open_stores(&config.store, &clock).await?;
+    let operator = Arc::new(DemoOperator::new(
+        config.players,
+        LoginGuard::new(config.login, stores.login_throttle),
+    ));
     let clients = StaticClients::new(config.clients).map_err(|e| CliError::Config(e.0))?;
     let server = OAuthServer::builder()
         .config(config.server)
@@ -53,6 +56,7 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), CliError> {
         .build()
         .map_err(|e| CliError::Config(e.0))?;
     let _sweeper = stores.sweeper;
+    let limits = server.config().http;
     let app = gameauth_vegaslounge::router(Arc::new(server)).merge(operator.router());
 
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -65,13 +69,9 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), CliError> {
         eprint!("{}", banner.replace("{base}", &format!("http://{addr}")));
     }
     eprintln!("listening on http://{addr}");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(|e| CliError::Io(format!("server failed: {e}")))?;
+    gameauth_vegaslounge::serve(listener, app, limits, shutdown_signal())
+        .await
+        .map_err(|e| CliError::Io(format!("server failed: {e}")))?;
     eprintln!("stopped");
     Ok(())
 }
@@ -80,6 +80,9 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), CliError> {
 struct Stores {
     grants: Arc<dyn GrantStore>,
     throttle: Arc<dyn ThrottleStore>,
+    /// The demo login's attempt counters, apart from the token endpoint's (their windows and
+    /// limits differ, and both count per address).
+    login_throttle: Arc<dyn ThrottleStore>,
     /// Drops expired records of the memory store; Redis expires them by TTL.
     sweeper: Option<SweeperHandle>,
 }
@@ -91,6 +94,7 @@ async fn open_stores(settings: &StoreSettings, clock: &Arc<dyn Clock>) -> Result
             Ok(Stores {
                 grants: store.clone(),
                 throttle: Arc::new(MemoryThrottleStore::new()),
+                login_throttle: Arc::new(MemoryThrottleStore::new()),
                 sweeper: Some(spawn_sweeper(store, clock.clone(), SWEEP_EVERY)),
             })
         }
@@ -108,15 +112,21 @@ async fn open_stores(settings: &StoreSettings, clock: &Arc<dyn Clock>) -> Result
                 .clock(clock.clone())
                 .build()
                 .map_err(|e| CliError::Config(e.0))?;
-            let throttle = RedisThrottleStore::builder(conn)
+            let throttle = RedisThrottleStore::builder(conn.clone())
                 .key_prefix(key_prefix.as_str())
                 .timeout(*timeout)
                 .build()
                 .map_err(|e| CliError::Config(e.0))?;
+            let login_throttle = RedisThrottleStore::builder(conn)
+                .key_prefix(format!("{key_prefix}login:"))
+                .timeout(*timeout)
+                .build()
+                .map_err(|e| CliError::Config(format!("store.key_prefix: {}", e.0)))?;
             eprintln!("grant store: redis, key prefix \"{key_prefix}\"");
             Ok(Stores {
                 grants: Arc::new(grants),
                 throttle: Arc::new(throttle),
+                login_throttle: Arc::new(login_throttle),
                 sweeper: None,
             })
         }

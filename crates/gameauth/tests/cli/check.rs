@@ -131,6 +131,7 @@ async fn code_from_the_login_page(base: &str) -> String {
         .to_owned();
     let login = http
         .post(format!("{base}/login"))
+        .header("origin", base)
         .header("cookie", csrf_cookie)
         .form(&[
             ("csrf", csrf.as_str()),

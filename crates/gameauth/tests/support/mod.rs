@@ -24,10 +24,29 @@ impl ServerProcess {
     /// `listening on`.
     pub(crate) fn start(args: &[&str], configure: impl FnOnce(&mut Command)) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_gameauth"));
+        command.args(args);
+        Self::spawn(command, configure)
+    }
+
+    /// Like [`start`](Self::start), with the process allowed at most `limit` open files
+    /// (`ulimit -n`, then the shell replaces itself with the server).
+    #[cfg(unix)]
+    pub(crate) fn start_with_open_files_limit(
+        limit: u32,
+        args: &[&str],
+        configure: impl FnOnce(&mut Command),
+    ) -> Self {
+        let mut command = Command::new("sh");
         command
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+            .arg("-c")
+            .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
+            .arg(env!("CARGO_BIN_EXE_gameauth"))
+            .args(args);
+        Self::spawn(command, configure)
+    }
+
+    fn spawn(mut command: Command, configure: impl FnOnce(&mut Command)) -> Self {
+        command.stdout(Stdio::null()).stderr(Stdio::piped());
         configure(&mut command);
         let mut child = command.spawn().expect("spawn gameauth");
         let stderr = child.stderr.take().expect("stderr");
@@ -56,6 +75,23 @@ impl ServerProcess {
             base,
             startup,
             stderr: rx,
+        }
+    }
+
+    /// Every stderr line not read yet, up to the end of the stream. Call after the process
+    /// exited: the lines are forwarded by a reader thread, which may still be passing on the
+    /// last ones when the exit is seen, so this waits for the stream's end, not for what has
+    /// arrived so far.
+    pub(crate) fn rest_of_stderr(&self) -> Vec<String> {
+        let mut rest = Vec::new();
+        loop {
+            match self.stderr.recv_timeout(Duration::from_secs(60)) {
+                Ok(line) => rest.push(line),
+                Err(mpsc::RecvTimeoutError::Disconnected) => return rest,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    panic!("stderr did not end within 60 s; so far: {rest:#?}")
+                }
+            }
         }
     }
 

@@ -14,6 +14,8 @@
 //!   literal parts must match and the placeholder captures the fresh value (e.g. the `code` in
 //!   the authorize redirect).
 //! * `advance`: moves the frozen clock forward by `seconds`.
+//! * `set_player`: disables (or enables again) `player_id` in the directory, e.g. after tokens
+//!   were issued.
 //!
 //! The browser's operator session is the request header `x-fixture-player: <player_id>`.
 //! Every inbound interaction must be used by a step.
@@ -60,6 +62,10 @@ enum Step {
     Advance {
         seconds: u64,
     },
+    SetPlayer {
+        player_id: String,
+        disabled: bool,
+    },
 }
 
 impl Step {
@@ -69,6 +75,7 @@ impl Step {
             Self::IssueCode { .. } => "issue_code",
             Self::Send { .. } => "send",
             Self::Advance { .. } => "advance",
+            Self::SetPlayer { .. } => "set_player",
         }
     }
 }
@@ -149,6 +156,7 @@ pub(super) async fn run(fixture: &Fixture) -> Result<(), String> {
     }
     let clock = fixture.clock();
     let mut server: Option<OAuthServer> = None;
+    let mut directory: Option<Arc<Directory>> = None;
     let mut inbound = Inbound::new(fixture);
     if fixture.steps.is_empty() {
         return Err("fixture has no steps".into());
@@ -157,7 +165,10 @@ pub(super) async fn run(fixture: &Fixture) -> Result<(), String> {
         let step: Step =
             serde_json::from_value(raw.clone()).map_err(|e| format!("step {n}: {e}"))?;
         let outcome = match (&step, &server) {
-            (Step::Server { input }, None) => build(input, &clock).map(|s| server = Some(s)),
+            (Step::Server { input }, None) => build(input, &clock).map(|(s, d)| {
+                server = Some(s);
+                directory = Some(d);
+            }),
             (Step::Server { .. }, Some(_)) => Err("the server is already built".into()),
             (_, None) => Err("the first step must be `server`".into()),
             (Step::IssueCode { input, expect }, Some(s)) => {
@@ -170,13 +181,26 @@ pub(super) async fn run(fixture: &Fixture) -> Result<(), String> {
                 clock.advance(Duration::from_secs(*seconds));
                 Ok(())
             }
+            (
+                Step::SetPlayer {
+                    player_id,
+                    disabled,
+                },
+                Some(_),
+            ) => directory
+                .as_ref()
+                .ok_or_else(|| "no directory".to_owned())
+                .and_then(|d| d.set_disabled(player_id, *disabled)),
         };
         outcome.map_err(|e| format!("step {n} ({}): {e}", step.call()))?;
     }
     inbound.finish()
 }
 
-fn build(input: &ServerInput, clock: &ManualClock) -> Result<OAuthServer, String> {
+fn build(
+    input: &ServerInput,
+    clock: &ManualClock,
+) -> Result<(OAuthServer, Arc<Directory>), String> {
     let mut config = ServerConfig::default();
     config.error_style = match input.error_style.as_deref() {
         None | Some("vegaslounge") => ErrorStyle::VegasLounge,
@@ -244,17 +268,19 @@ fn build(input: &ServerInput, clock: &ManualClock) -> Result<OAuthServer, String
         Some("down") => Arc::new(DownStore),
         Some(other) => return Err(format!("unknown store `{other}`")),
     };
-    OAuthServer::builder()
+    let directory = Arc::new(Directory(std::sync::RwLock::new(accounts)));
+    let server = OAuthServer::builder()
         .config(config)
         .store(store)
         .clients(Arc::new(
             StaticClients::new(clients).map_err(|e| e.to_string())?,
         ))
         .sessions(Arc::new(HeaderSessions))
-        .accounts(Arc::new(Directory(accounts)))
+        .accounts(directory.clone())
         .clock(Arc::new(clock.clone()))
         .build()
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    Ok((server, directory))
 }
 
 async fn issue_code(
@@ -322,12 +348,31 @@ impl PlayerSessions for HeaderSessions {
     }
 }
 
-struct Directory(BTreeMap<String, Account>);
+struct Directory(std::sync::RwLock<BTreeMap<String, Account>>);
+
+impl Directory {
+    fn set_disabled(&self, player_id: &str, disabled: bool) -> Result<(), String> {
+        let mut accounts = self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let account = accounts
+            .get_mut(player_id)
+            .ok_or_else(|| format!("unknown player `{player_id}`"))?;
+        *account = account.clone().with_disabled(disabled);
+        Ok(())
+    }
+}
 
 #[async_trait]
 impl AccountProvider for Directory {
     async fn account(&self, player_id: &str) -> Result<Option<Account>, HookError> {
-        Ok(self.0.get(player_id).cloned())
+        Ok(self
+            .0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(player_id)
+            .cloned())
     }
 }
 

@@ -8,6 +8,7 @@
 --   gid, client, player          who the grant is for
 --   code, cexp, redirect, used   the code's hash, expiry, redirect URI, and once used the time
 --                                until which its tombstone detects replays
+--   pkce                         the code's PKCE challenge (hex SHA-256 of the verifier), if any
 --   live, retain                 '1' while the grant holds tokens; until when it is kept
 --   cur_a                        hash of the current access token
 --   a:<hash>                     an access token: its expiry

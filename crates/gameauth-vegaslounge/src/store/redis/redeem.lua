@@ -1,7 +1,9 @@
 -- Consumes a code once and makes the grant live with its first pair; a replay revokes it.
 -- ARGV: code hash, client id, '1' when a redirect URI was sent, that URI, now,
---       access hash, access expiry, refresh hash, refresh expiry, retain until, TTL (ms).
-local code = redis.call('HMGET', grant_key, 'code', 'client', 'redirect', 'cexp', 'used', 'gid', 'player')
+--       access hash, access expiry, refresh hash, refresh expiry, retain until, TTL (ms),
+--       PKCE verifier (hex SHA-256 of the code_verifier, or '' when none was sent).
+local code = redis.call('HMGET', grant_key, 'code', 'client', 'redirect', 'cexp', 'used', 'gid',
+  'player', 'pkce')
 if code[1] ~= ARGV[1] then
   return {'not_found'}
 end
@@ -11,6 +13,9 @@ if code[5] then
 end
 if code[2] ~= ARGV[2] or (ARGV[3] == '1' and code[3] ~= ARGV[4]) then
   return {'mismatch'}
+end
+if (code[8] or '') ~= ARGV[12] then
+  return {'pkce_mismatch'}
 end
 if tonumber(code[4]) <= tonumber(ARGV[5]) then
   -- An unused code is all an unredeemed grant holds.
