@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use gameauth_core::{FixedIds, ManualClock};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 /// The only schema version this kit understands.
@@ -304,6 +305,19 @@ impl Fixture {
             .ok_or_else(|| format!("fixture has no key `{name}`"))
     }
 
+    /// The steps, each read as the provider's step type `S`; an error names the step that does
+    /// not fit, and a fixture without steps (which proves nothing) is refused.
+    pub fn parse_steps<S: DeserializeOwned>(&self) -> Result<Vec<S>, String> {
+        if self.steps.is_empty() {
+            return Err("fixture has no steps".into());
+        }
+        self.steps
+            .iter()
+            .enumerate()
+            .map(|(n, raw)| S::deserialize(raw).map_err(|e| format!("step {n}: invalid: {e}")))
+            .collect()
+    }
+
     /// The outbound interactions, in file order.
     pub fn outbound(&self) -> impl Iterator<Item = &Interaction> {
         self.interactions
@@ -329,6 +343,32 @@ impl Fixture {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn steps_are_read_as_the_providers_type_and_must_exist() {
+        #[derive(Debug, Deserialize, PartialEq)]
+        #[serde(deny_unknown_fields)]
+        struct Step {
+            call: String,
+        }
+        let mut f = Fixture::from_value(serde_json::json!({
+            "schema": 1, "provider": "test", "scenario": "t", "source": "synthetic: self-test",
+            "description": "d", "clock": 0, "steps": [{"call": "a"}, {"call": "b", "x": 1}]
+        }))
+        .unwrap();
+        let err = f.parse_steps::<Step>().unwrap_err();
+        assert!(
+            err.starts_with("step 1: invalid: unknown field `x`"),
+            "{err}"
+        );
+        f.steps.pop();
+        assert_eq!(
+            f.parse_steps::<Step>().unwrap(),
+            [Step { call: "a".into() }]
+        );
+        f.steps.clear();
+        assert_eq!(f.parse_steps::<Step>().unwrap_err(), "fixture has no steps");
+    }
 
     #[test]
     fn form_round_trip() {

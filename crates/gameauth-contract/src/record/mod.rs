@@ -83,6 +83,23 @@ pub trait RecordRules: Send + Sync {
     fn derive(&self, scrubbed: &[Scrubbed], clock: i64) -> Derived;
 }
 
+/// The call of a `POST` to one of `endpoints` (`(endpoint path, call)`, the first whose path
+/// ends the request's path, so a gateway prefix does not matter) with the endpoint path to
+/// record; `None` for any other request. What most providers' [`RecordRules::call`] is.
+pub fn post_endpoint(
+    endpoints: &[(&str, &'static str)],
+    method: &str,
+    path: &str,
+) -> Option<(&'static str, String)> {
+    if method != "POST" {
+        return None;
+    }
+    endpoints
+        .iter()
+        .find(|(endpoint, _)| path.ends_with(endpoint))
+        .map(|(endpoint, call)| (*call, (*endpoint).to_owned()))
+}
+
 /// One real secret of a recording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

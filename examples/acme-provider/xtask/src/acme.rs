@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use acme_auth::{AcmeVerifier, VERIFY_PATH, documented_code};
 use gameauth_contract::record::wire;
-use gameauth_contract::record::{Derived, Exchange, RecordRules, Scrubbed, SecretVar};
+use gameauth_contract::record::{
+    Derived, Exchange, RecordRules, Scrubbed, SecretVar, post_endpoint,
+};
 use gameauth_contract::{
     ErrorFacts, Expect, Fixture, MockUpstream, Provider, SignInput, Signature, async_trait, same,
 };
@@ -79,9 +81,7 @@ impl Provider for Acme {
             .ids(Arc::new(fixture.ids()))
             .build()
             .map_err(|e| format!("cannot build the verifier: {e}"))?;
-        for (n, raw) in fixture.steps.iter().enumerate() {
-            let step: Step = serde_json::from_value(raw.clone())
-                .map_err(|e| format!("step {n}: invalid: {e}"))?;
+        for (n, step) in fixture.parse_steps::<Step>()?.into_iter().enumerate() {
             let Step::Verify { token, expect } = step;
             let result = verifier.verify(&VerifyRequest::new(token.into())).await;
             if let Err(e) = expect.check(result.map_err(|e| facts(&e)), same_player) {
@@ -160,7 +160,7 @@ impl RecordRules for Acme {
     }
 
     fn call(&self, method: &str, path: &str) -> Option<(&'static str, String)> {
-        (method == "POST" && path.ends_with(VERIFY_PATH)).then(|| ("verify", VERIFY_PATH.into()))
+        post_endpoint(&[(VERIFY_PATH, "verify")], method, path)
     }
 
     /// The runner replays every step at one frozen time: every `ts` becomes the first one.

@@ -42,12 +42,7 @@ const API_KEY: &str = "api_key";
 pub(super) async fn run(fixture: &Fixture) -> Result<(), String> {
     let upstream = MockUpstream::start(fixture).await?;
     let mut inbound = Inbound::new(fixture);
-    if fixture.steps.is_empty() {
-        return Err("fixture has no steps".into());
-    }
-    for (n, raw) in fixture.steps.iter().enumerate() {
-        let step: Step =
-            serde_json::from_value(raw.clone()).map_err(|e| format!("step {n}: {e}"))?;
+    for (n, step) in fixture.parse_steps::<Step>()?.into_iter().enumerate() {
         let outcome = match &step {
             Step::IdentifyAuth(s) => identify_auth(fixture, &upstream, s).await,
             Step::CreditLimit(s) => credit_limit(fixture, s, &mut inbound).await,

@@ -20,7 +20,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use gameauth_contract::record::wire;
-use gameauth_contract::record::{Derived, RecordRules, Scrubbed, SecretVar};
+use gameauth_contract::record::{Derived, RecordRules, Scrubbed, SecretVar, post_endpoint};
 use serde_json::{Map, Value, json};
 
 use gameauth_hive::{IdpCode, PlayerIdpsCode, VerifyCode};
@@ -72,13 +72,7 @@ impl RecordRules for Hive {
 
     /// The endpoint, without any prefix.
     fn call(&self, method: &str, path: &str) -> Option<(&'static str, String)> {
-        if method != "POST" {
-            return None;
-        }
-        CALLS
-            .iter()
-            .find(|(endpoint, _)| path.ends_with(endpoint))
-            .map(|(endpoint, call)| (*call, (*endpoint).to_owned()))
+        post_endpoint(&CALLS, method, path)
     }
 
     /// The clock is the proxy's time of the first exchange (the default `normalise`).

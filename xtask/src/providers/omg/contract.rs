@@ -182,9 +182,7 @@ pub(super) async fn run(fixture: &Fixture) -> Result<(), String> {
     let ids = Arc::new(fixture.ids());
     let key = fixture.key("sign_key")?;
     let mut inbound = Inbound::new(fixture);
-    for (n, raw) in fixture.steps.iter().enumerate() {
-        let step: Step =
-            serde_json::from_value(raw.clone()).map_err(|e| format!("step {n}: invalid: {e}"))?;
+    for (n, step) in fixture.parse_steps::<Step>()?.into_iter().enumerate() {
         let ctx = Ctx {
             upstream: &upstream,
             clock: &clock,

@@ -11,7 +11,9 @@
 
 use gameauth_contract::record::json::{self, Token};
 use gameauth_contract::record::wire::{self, put};
-use gameauth_contract::record::{Derived, Exchange, RecordRules, Scrubbed, SecretVar};
+use gameauth_contract::record::{
+    Derived, Exchange, RecordRules, Scrubbed, SecretVar, post_endpoint,
+};
 use gameauth_core::lenient::decode_json;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -51,13 +53,7 @@ impl RecordRules for Omg {
 
     /// The endpoint, without any prefix: the runner's client talks to the mock's root.
     fn call(&self, method: &str, path: &str) -> Option<(&'static str, String)> {
-        if method != "POST" {
-            return None;
-        }
-        CALLS
-            .iter()
-            .find(|(endpoint, _)| path.ends_with(endpoint))
-            .map(|(endpoint, call)| (*call, (*endpoint).to_owned()))
+        post_endpoint(&CALLS, method, path)
     }
 
     fn normalise(&self, exchanges: &mut [Exchange]) -> i64 {

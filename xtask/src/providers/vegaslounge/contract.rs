@@ -158,12 +158,7 @@ pub(super) async fn run(fixture: &Fixture) -> Result<(), String> {
     let mut server: Option<OAuthServer> = None;
     let mut directory: Option<Arc<Directory>> = None;
     let mut inbound = Inbound::new(fixture);
-    if fixture.steps.is_empty() {
-        return Err("fixture has no steps".into());
-    }
-    for (n, raw) in fixture.steps.iter().enumerate() {
-        let step: Step =
-            serde_json::from_value(raw.clone()).map_err(|e| format!("step {n}: {e}"))?;
+    for (n, step) in fixture.parse_steps::<Step>()?.into_iter().enumerate() {
         let outcome = match (&step, &server) {
             (Step::Server { input }, None) => build(input, &clock).map(|(s, d)| {
                 server = Some(s);
