@@ -29,7 +29,12 @@ pub trait Provider: Send + Sync {
     /// The signature `request` carries when signed with `key`, or `None` when this provider
     /// does not sign such requests. `fixtures check` recomputes every signature with the
     /// fixture's keys through it, and the recorder checks the original signatures with the real
-    /// key and re-signs the scrubbed requests with the dummy key through it.
+    /// key and re-signs the scrubbed requests with the dummy key through it. The header it names
+    /// must not depend on the key (the recorder asks with an empty one to learn it).
+    ///
+    /// Write it from the provider's documented rule with the signing primitives
+    /// (`gameauth_core::sign`), not by calling the crate under test: the check is then an
+    /// independent oracle of the rule.
     fn sign(&self, request: &SignInput<'_>, key: &str) -> Option<Signature> {
         let _ = (request, key);
         None
@@ -248,5 +253,54 @@ impl Registry {
     /// The registered names, in table order.
     pub fn names(&self) -> Vec<&'static str> {
         self.iter().map(|p| p.name()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::Md5Provider;
+
+    struct Named(&'static str);
+
+    #[async_trait::async_trait]
+    impl Provider for Named {
+        fn name(&self) -> &'static str {
+            self.0
+        }
+
+        async fn run(&self, _: &Fixture) -> Result<(), String> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_table_refuses_a_name_twice_or_a_name_unfit_for_a_directory() {
+        static TWICE: Named = Named("test");
+        let err = Registry::new(&[&Md5Provider, &TWICE]).unwrap_err();
+        assert!(matches!(err, Error::Usage(_)));
+        assert_eq!(err.to_string(), "provider `test` is registered twice");
+        static BAD: Named = Named("../acme");
+        assert!(Registry::new(&[&BAD]).is_err());
+        static EMPTY: Named = Named("");
+        assert!(Registry::new(&[&EMPTY]).is_err());
+        let registry = Registry::new(&[&Md5Provider]).unwrap();
+        assert_eq!(registry.names(), ["test"]);
+        assert!(registry.get("acme").is_none());
+        let Err(err) = registry.require("acme") else {
+            panic!("an unknown provider was found");
+        };
+        assert_eq!(
+            err.to_string(),
+            "unknown provider `acme` (registered: test)"
+        );
+    }
+
+    #[test]
+    fn hex_signatures_match_in_either_case_and_others_exactly() {
+        assert!(Signature::hex("sign", "abc1").matches("ABC1"));
+        assert!(!Signature::exact("signature", "abc1").matches("ABC1"));
+        let s = Signature::exact("signature", "s3cr3t-derived");
+        assert!(!format!("{s:?}").contains("s3cr3t"));
     }
 }
