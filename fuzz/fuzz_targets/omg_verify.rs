@@ -20,9 +20,9 @@ use std::sync::{Arc, OnceLock};
 
 use gameauth_core::{KeyRing, ManualClock};
 use gameauth_fuzz::{at, fields, omg_oracle, percent_decoded, text};
-use libfuzzer_sys::fuzz_target;
 use gameauth_omg::CallbackVerifier;
 use gameauth_omg::verify::{SignatureError, TraceIdAlphabet, TraceIdRule, verify};
+use libfuzzer_sys::fuzz_target;
 use secrecy::SecretString;
 
 const KEY: &str = "39a6581c31ef3203a22edb2daa2ab6d1";
