@@ -154,9 +154,18 @@ fn check_token_request(query: Option<&str>, headers: &HeaderMap, body: &[u8]) {
 /// What a parsed request carries, secrets exposed, for comparing two parses.
 fn summary(r: &TokenRequest) -> (String, String, bool, String, Option<String>) {
     let (kind, value, redirect) = match r.grant() {
-        TokenGrant::AuthorizationCode { code, redirect_uri } => (
+        TokenGrant::AuthorizationCode {
+            code,
+            redirect_uri,
+            code_verifier,
+        } => (
             "code",
-            code.expose_secret().to_owned(),
+            // The verifier is part of what both parses must agree on.
+            format!(
+                "{}|{:?}",
+                code.expose_secret(),
+                code_verifier.as_ref().map(|v| v.expose_secret())
+            ),
             redirect_uri.clone(),
         ),
         TokenGrant::RefreshToken(t) => ("refresh", t.expose_secret().to_owned(), None),
