@@ -5,7 +5,6 @@
 use std::cell::RefCell;
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -21,9 +20,11 @@ use serde_json::json;
 use tokio::runtime::Runtime;
 
 use crate::Settings;
-use crate::report::{Bound, Row};
+use crate::load::{self, LoadResult, Runs};
+use crate::report::{Bound, Latency, Row};
 use crate::stats::{Paired, median};
 use crate::stub::{Answers, Stub};
+use crate::vegas::runs_json;
 
 const APPID: &str = "com.com2us.hivesdk.normal.freefull.google.global.android.common";
 const PLAYER_TOKEN: &str = "1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b";
@@ -171,37 +172,13 @@ where
     Ok(start.elapsed().as_secs_f64() * 1e6 / calls as f64)
 }
 
-/// Calls per second with `CALLERS` tasks calling back to back for `window`.
-async fn concurrent<F, Fut>(window: Duration, call: F) -> Result<f64, String>
+/// `CALLERS` tasks calling back to back for `window`, after a short warm-up.
+async fn concurrent<F, Fut>(window: Duration, call: F) -> Result<LoadResult, String>
 where
     F: Fn() -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), String>> + Send,
 {
-    let call = Arc::new(call);
-    let done = Arc::new(AtomicU64::new(0));
-    let warmup = Duration::from_millis(200);
-    let start = Instant::now() + warmup;
-    let end = start + window;
-    let tasks: Vec<_> = (0..CALLERS)
-        .map(|_| {
-            let call = Arc::clone(&call);
-            let done = Arc::clone(&done);
-            tokio::spawn(async move {
-                while Instant::now() < end {
-                    call().await?;
-                    let now = Instant::now();
-                    if now >= start && now < end {
-                        done.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-                Ok::<_, String>(())
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await.map_err(|e| format!("caller panicked: {e}"))??;
-    }
-    Ok(done.load(Ordering::Relaxed) as f64 / window.as_secs_f64())
+    load::callers(CALLERS, Duration::from_millis(200), window, call).await
 }
 
 /// The client with the server-token option, so each call also reads the token cache: a
@@ -286,6 +263,7 @@ pub(crate) fn run_verify(
         (15, Duration::from_millis(700))
     };
     let errors = RefCell::new(None);
+    let (ours_runs, base_runs) = (Runs::default(), Runs::default());
     let tput = Paired::run(
         reps,
         || {
@@ -294,7 +272,7 @@ pub(crate) fn run_verify(
                 let c = c.clone();
                 async move { ours_once(&c).await.map(drop) }
             }));
-            sample(&errors, r)
+            sample(&errors, ours_runs.rps(r))
         },
         || {
             let b = bare.clone();
@@ -304,17 +282,25 @@ pub(crate) fn run_verify(
                 let base = base.clone();
                 async move { bare_once(&b, &base).await }
             }));
-            sample(&errors, r)
+            sample(&errors, base_runs.rps(r))
         },
     );
     first_error(errors)?;
+    let (ours_runs, base_runs) = (ours_runs.into_inner(), base_runs.into_inner());
     let throughput_row = Row::paired(
         format!("2b Hive verify, throughput at {CALLERS} callers"),
         "calls/s",
         &tput,
         Bound::RatioAtLeast(0.95),
-        json!({ "window_s": window.as_secs_f64(), "ours_per_s": tput.ours, "baseline_per_s": tput.baseline }),
-    );
+        json!({
+            "window_s": window.as_secs_f64(),
+            "ours_per_s": tput.ours,
+            "baseline_per_s": tput.baseline,
+            "ours_latency_us": runs_json(&ours_runs),
+            "baseline_latency_us": runs_json(&base_runs),
+        }),
+    )
+    .with_latency(Latency::of(&ours_runs, &base_runs));
     Ok(vec![sequential_row, throughput_row])
 }
 

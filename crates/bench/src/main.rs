@@ -8,11 +8,15 @@
 //! Run it as `cargo xtask bench [--quick]`. It prints a markdown table and writes the raw
 //! numbers to `target/bench/report.json`. `--only 1,4` limits the run to some items.
 
+mod fixture;
 mod hive;
+mod housekeeping;
 mod load;
 mod memory;
+mod profile;
 mod redis;
 mod report;
+mod serve_probe;
 mod signing;
 mod stats;
 mod stub;
@@ -42,7 +46,9 @@ impl Settings {
     }
 }
 
-const USAGE: &str = "usage: gameauth-bench [--quick] [--only 1,2,...]";
+const USAGE: &str = "usage: gameauth-bench [--quick] [--only 1,2,...]\n       \
+                     gameauth-bench --serve-probe --gameauth <PATH> [--rotations N] [--grants G]\n       \
+                     gameauth-bench --profile <account|refresh> N";
 
 fn parse_args(args: &[String]) -> Result<Settings, String> {
     let mut settings = Settings::default();
@@ -108,7 +114,9 @@ fn run(settings: &Settings) -> Result<Vec<Row>, String> {
             hive::run_failover(settings, &server_rt, &client_rt)
         }),
         (4, "Vegas Lounge server", &|| {
-            vegas::run(settings, &server_rt, &client_rt)
+            let mut rows = vegas::run(settings, &server_rt, &client_rt)?;
+            rows.extend(housekeeping::run(settings, &server_rt, &client_rt)?);
+            Ok(rows)
         }),
         (5, "memory", &memory::run),
         (6, "Redis store", &|| {
@@ -123,10 +131,11 @@ fn run(settings: &Settings) -> Result<Vec<Row>, String> {
         eprintln!("bench: item {n} ({label}) …");
         let new = item().map_err(|e| format!("item {n} ({label}): {e}"))?;
         for row in &new {
-            let verdict = match row.met() {
-                Some(true) => "met",
-                Some(false) => "MISSED",
-                None => "skipped",
+            let verdict = match (row.met(), &row.skipped) {
+                (Some(true), _) => "met",
+                (Some(false), _) => "MISSED",
+                (None, Some(_)) => "skipped",
+                (None, None) => "no target",
             };
             eprintln!(
                 "bench:   {} — ratio {} — {verdict}",
@@ -145,19 +154,30 @@ fn run(settings: &Settings) -> Result<Vec<Row>, String> {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some(memory::CHILD_FLAG) {
-        let grants = args
-            .get(1)
-            .and_then(|n| n.parse::<usize>().ok())
-            .filter(|n| *n > 0);
-        let Some(grants) = grants else {
-            eprintln!("{} needs a positive grant count", memory::CHILD_FLAG);
-            return ExitCode::from(2);
-        };
-        return match memory::child(grants) {
+    if args.first().map(String::as_str) == Some(profile::FLAG) {
+        return match profile::run(&args[1..]) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("memory child: {e}");
+                eprintln!("{e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if args.first().map(String::as_str) == Some(serve_probe::FLAG) {
+        let probe = match serve_probe::parse(&args[1..]) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+        };
+        let dir = report_path()
+            .parent()
+            .map_or_else(|| PathBuf::from("."), PathBuf::from);
+        return match serve_probe::run(&probe, dir) {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
                 ExitCode::FAILURE
             }
         };
@@ -209,7 +229,7 @@ fn main() -> ExitCode {
     println!(
         "{} rows, {missed} missed, {} skipped; {elapsed:.0} s; raw numbers in {}",
         rows.len(),
-        rows.iter().filter(|r| r.met().is_none()).count(),
+        rows.iter().filter(|r| r.skipped.is_some()).count(),
         path.display()
     );
     ExitCode::SUCCESS

@@ -6,7 +6,6 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use std::cell::RefCell;
@@ -17,8 +16,8 @@ use tokio::runtime::Runtime;
 
 use crate::Settings;
 use crate::hive::{first_error, sample};
-use crate::load::{self, Conversation};
-use crate::report::{Bound, Row};
+use crate::load::{self, Conversation, LoadResult, Runs};
+use crate::report::{Bound, Latency, Row};
 use crate::stats::{Paired, median};
 use crate::vegas::{self, AccountCall, CONNECTIONS, windows};
 
@@ -78,7 +77,7 @@ impl RedisServer {
     }
 }
 
-/// GETs per second with `CONNECTIONS` tasks sharing one managed connection for `window`.
+/// GETs with `CONNECTIONS` tasks sharing one managed connection for `window`.
 /// With `then_hmget`, each GET is followed by an `HMGET` of four fields: the two round trips
 /// the store makes per access-token lookup, for the notes.
 async fn get_loop(
@@ -86,17 +85,17 @@ async fn get_loop(
     window: Duration,
     warmup: Duration,
     then_hmget: bool,
-) -> Result<f64, String> {
-    let done = Arc::new(AtomicU64::new(0));
+) -> Result<LoadResult, String> {
     let start = Instant::now() + warmup;
     let end = start + window;
     let tasks: Vec<_> = (0..CONNECTIONS)
         .map(|i| {
             let mut conn = conn.clone();
-            let done = Arc::clone(&done);
             tokio::spawn(async move {
                 let key = format!("bench:plain:{i}");
+                let mut latencies = Vec::new();
                 while Instant::now() < end {
+                    let sent = Instant::now();
                     let value: Option<Vec<u8>> = redis::cmd("GET")
                         .arg(&key)
                         .query_async(&mut conn)
@@ -118,17 +117,18 @@ async fn get_loop(
                     }
                     let now = Instant::now();
                     if now >= start && now < end {
-                        done.fetch_add(1, Ordering::Relaxed);
+                        latencies.push(load::micros(now.duration_since(sent)));
                     }
                 }
-                Ok(())
+                Ok(latencies)
             })
         })
         .collect();
+    let mut all = Vec::new();
     for t in tasks {
-        t.await.map_err(|e| format!("GET task panicked: {e}"))??;
+        all.extend(t.await.map_err(|e| format!("GET task panicked: {e}"))??);
     }
-    Ok(done.load(Ordering::Relaxed) as f64 / window.as_secs_f64())
+    Ok(LoadResult::new(all, window))
 }
 
 /// Item 6: the server on a `RedisStore` (same `redis` client library, one managed connection)
@@ -198,7 +198,7 @@ pub(crate) fn run(
     })?;
 
     let errors = RefCell::new(None);
-    let ours_runs = RefCell::new(Vec::new());
+    let (ours_runs, base_runs) = (Runs::default(), Runs::default());
     let p = Paired::run(
         reps,
         || {
@@ -208,44 +208,40 @@ pub(crate) fn run(
                 .map(|c| Box::new(c) as Box<dyn Conversation>)
                 .collect();
             let r = client_rt.block_on(load::run(addr, conversations, warmup, measure));
-            sample(
-                &errors,
-                r.map(|r| {
-                    let rps = r.rps();
-                    ours_runs.borrow_mut().push(r);
-                    rps
-                }),
-            )
+            sample(&errors, ours_runs.rps(r))
         },
         || {
             let r = client_rt.block_on(get_loop(baseline_conn.clone(), measure, warmup, false));
-            sample(&errors, r)
+            sample(&errors, base_runs.rps(r))
         },
     );
     first_error(errors)?;
     let two_round_trips = (0..reps.div_ceil(3))
-        .map(|_| client_rt.block_on(get_loop(baseline_conn.clone(), measure, warmup, true)))
+        .map(|_| {
+            client_rt
+                .block_on(get_loop(baseline_conn.clone(), measure, warmup, true))
+                .map(|r| r.rps())
+        })
         .collect::<Result<Vec<f64>, String>>()?;
     drop(redis);
-    let ours_runs = ours_runs.into_inner();
-    let p50: Vec<f64> = ours_runs.iter().map(load::LoadResult::p50).collect();
-    let p99: Vec<f64> = ours_runs.iter().map(load::LoadResult::p99).collect();
-    Ok(vec![Row::paired(
-        NAME,
-        "req/s",
-        &p,
-        BOUND,
-        json!({
-            "connections": CONNECTIONS,
-            "measure_s": measure.as_secs_f64(),
-            "ours_rps": p.ours,
-            "baseline_get_per_s": p.baseline,
-            "ours_p50_us": p50,
-            "ours_p99_us": p99,
-            "get_then_hmget_per_s": two_round_trips,
-            "get_then_hmget_median_per_s": median(&two_round_trips),
-            "ours_p50_median_us": median(&p50),
-            "ours_p99_median_us": median(&p99),
-        }),
-    )])
+    let (ours_runs, base_runs) = (ours_runs.into_inner(), base_runs.into_inner());
+    Ok(vec![
+        Row::paired(
+            NAME,
+            "req/s",
+            &p,
+            BOUND,
+            json!({
+                "connections": CONNECTIONS,
+                "measure_s": measure.as_secs_f64(),
+                "ours_rps": p.ours,
+                "baseline_get_per_s": p.baseline,
+                "ours_latency_us": vegas::runs_json(&ours_runs),
+                "baseline_latency_us": vegas::runs_json(&base_runs),
+                "get_then_hmget_per_s": two_round_trips,
+                "get_then_hmget_median_per_s": median(&two_round_trips),
+            }),
+        )
+        .with_latency(Latency::of(&ours_runs, &base_runs)),
+    ])
 }

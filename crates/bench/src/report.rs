@@ -4,7 +4,8 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use crate::stats::Paired;
+use crate::load::LoadResult;
+use crate::stats::{Paired, median};
 
 /// Which number a target bounds.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -15,6 +16,8 @@ pub(crate) enum Bound {
     RatioAtLeast(f64),
     /// Our own value (not a ratio) must be at most this.
     ValueAtMost(f64),
+    /// No target: the row explains another one.
+    Info,
 }
 
 impl Bound {
@@ -23,6 +26,7 @@ impl Bound {
             Self::RatioAtMost(x) => format!("≤ {x}×"),
             Self::RatioAtLeast(x) => format!("≥ {x}×"),
             Self::ValueAtMost(x) => format!("≤ {x} {unit}"),
+            Self::Info => "—".to_owned(),
         }
     }
 }
@@ -50,13 +54,47 @@ pub(crate) struct Row {
     pub(crate) latency: Option<Latency>,
 }
 
-/// Median p50/p99 latencies (µs) of a load row, ours and baseline.
+/// Latencies (µs) of a load row, ours and baseline: the median over the runs of each run's p50
+/// and p99, and the slowest answer of all runs.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Latency {
-    pub(crate) ours_p50: f64,
-    pub(crate) ours_p99: f64,
-    pub(crate) baseline_p50: f64,
-    pub(crate) baseline_p99: f64,
+    pub(crate) ours: Percentiles,
+    /// `None` when the baseline is not measured per request.
+    pub(crate) baseline: Option<Percentiles>,
+}
+
+/// p50, p99 and max (µs) of one side of a load row.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Percentiles {
+    pub(crate) p50: f64,
+    pub(crate) p99: f64,
+    pub(crate) max: f64,
+}
+
+impl Percentiles {
+    /// Over several runs: the median of the runs' p50 and p99, the largest max.
+    pub(crate) fn of(runs: &[LoadResult]) -> Self {
+        let per_run = |f: fn(&LoadResult) -> f64| median(&runs.iter().map(f).collect::<Vec<_>>());
+        Self {
+            p50: per_run(LoadResult::p50),
+            p99: per_run(LoadResult::p99),
+            max: runs.iter().map(LoadResult::max).fold(0.0, f64::max),
+        }
+    }
+
+    fn to_json(self) -> Value {
+        json!({ "p50": self.p50, "p99": self.p99, "max": self.max })
+    }
+}
+
+impl Latency {
+    /// Both sides, each over its runs.
+    pub(crate) fn of(ours: &[LoadResult], baseline: &[LoadResult]) -> Self {
+        Self {
+            ours: Percentiles::of(ours),
+            baseline: (!baseline.is_empty()).then(|| Percentiles::of(baseline)),
+        }
+    }
 }
 
 impl Row {
@@ -130,16 +168,18 @@ impl Row {
         }
     }
 
-    /// `Some(true)` when the target is met, `Some(false)` when missed, `None` when skipped.
+    /// `Some(true)` when the target is met, `Some(false)` when missed, `None` when skipped or
+    /// without a target.
     pub(crate) fn met(&self) -> Option<bool> {
         if self.skipped.is_some() {
             return None;
         }
-        Some(match self.bound {
-            Bound::RatioAtMost(x) => self.ratio.is_some_and(|r| r <= x),
-            Bound::RatioAtLeast(x) => self.ratio.is_some_and(|r| r >= x),
-            Bound::ValueAtMost(x) => self.ours.is_some_and(|v| v <= x),
-        })
+        match self.bound {
+            Bound::RatioAtMost(x) => Some(self.ratio.is_some_and(|r| r <= x)),
+            Bound::RatioAtLeast(x) => Some(self.ratio.is_some_and(|r| r >= x)),
+            Bound::ValueAtMost(x) => Some(self.ours.is_some_and(|v| v <= x)),
+            Bound::Info => None,
+        }
     }
 
     fn to_json(&self) -> Value {
@@ -153,10 +193,8 @@ impl Row {
             "met": self.met(),
             "skipped": self.skipped,
             "latency_us": self.latency.map(|l| json!({
-                "ours_p50": l.ours_p50,
-                "ours_p99": l.ours_p99,
-                "baseline_p50": l.baseline_p50,
-                "baseline_p99": l.baseline_p99,
+                "ours": l.ours.to_json(),
+                "baseline": l.baseline.map(Percentiles::to_json),
             })),
             "raw": self.raw,
         })
@@ -205,16 +243,25 @@ pub(crate) fn markdown(rows: &[Row]) -> String {
 /// The latency table of the rows that have percentiles.
 pub(crate) fn latency_markdown(rows: &[Row]) -> Option<String> {
     let mut out = String::from(
-        "| row | ours p50 | ours p99 | baseline p50 | baseline p99 |\n|---|---:|---:|---:|---:|\n",
+        "| row | ours p50 | ours p99 | ours max | baseline p50 | baseline p99 | baseline max |\n\
+         |---|---:|---:|---:|---:|---:|---:|\n",
     );
     let mut any = false;
+    let cells = |p: Option<Percentiles>| {
+        p.map_or_else(
+            || "— | — | —".to_owned(),
+            |p| format!("{:.0} µs | {:.0} µs | {:.0} µs", p.p50, p.p99, p.max),
+        )
+    };
     for r in rows {
         if let Some(l) = r.latency {
             any = true;
             let _ = writeln!(
                 out,
-                "| {} | {:.0} µs | {:.0} µs | {:.0} µs | {:.0} µs |",
-                r.name, l.ours_p50, l.ours_p99, l.baseline_p50, l.baseline_p99
+                "| {} | {} | {} |",
+                r.name,
+                cells(Some(l.ours)),
+                cells(l.baseline)
             );
         }
     }
@@ -250,6 +297,24 @@ mod tests {
     fn value_targets_compare_our_value() {
         assert_eq!(row(9.0, Bound::ValueAtMost(2.0)).met(), Some(true));
         assert_eq!(row(0.1, Bound::ValueAtMost(1.0)).met(), Some(false));
+    }
+
+    #[test]
+    fn latency_takes_the_median_percentiles_and_the_overall_max() {
+        let run = |v: Vec<u32>| LoadResult::new(v, std::time::Duration::from_secs(1));
+        let runs = [
+            run((1..=100).collect()),
+            run((1..=100).map(|v| v * 2).collect()),
+            run((1..=100).map(|v| v * 3).collect()),
+        ];
+        let p = Percentiles::of(&runs);
+        assert_eq!((p.p50, p.p99, p.max), (100.0, 198.0, 300.0));
+        let row = row(1.0, Bound::RatioAtMost(3.0)).with_latency(Latency::of(&runs, &[]));
+        let table = latency_markdown(&[row]).unwrap();
+        assert!(
+            table.contains("| r | 100 µs | 198 µs | 300 µs | — | — | — |"),
+            "{table}"
+        );
     }
 
     #[test]

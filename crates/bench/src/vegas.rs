@@ -25,14 +25,14 @@ use tokio::runtime::Runtime;
 
 use crate::Settings;
 use crate::hive::{first_error, sample};
-use crate::load::{self, Conversation, LoadResult};
+use crate::load::{self, Conversation, LoadResult, Runs};
 use crate::report::{Bound, Latency, Row};
-use crate::stats::{Paired, median};
+use crate::stats::Paired;
 use crate::stub::Stub;
 
-pub(crate) const CLIENT_ID: &str = "VL001";
+pub(crate) use crate::fixture::{CLIENT_ID, REDIRECT_URI, player};
+
 pub(crate) const CLIENT_SECRET: &str = "bench-client-secret-0123456789";
-pub(crate) const REDIRECT_URI: &str = "https://fl.vegaslounge.live";
 /// Concurrent connections of the load generator.
 pub(crate) const CONNECTIONS: usize = 64;
 
@@ -56,10 +56,6 @@ impl AccountProvider for Directory {
     async fn account(&self, player_id: &str) -> Result<Option<Account>, HookError> {
         Ok(self.0.get(player_id).cloned())
     }
-}
-
-pub(crate) fn player(i: usize) -> String {
-    format!("player-{i:05}")
 }
 
 /// The server under test: memory (or the given) store, one registered client, loopback allowed.
@@ -97,6 +93,11 @@ pub(crate) fn server(store: Option<Arc<dyn GrantStore>>) -> Result<Arc<OAuthServ
 
 /// Serves the crate's axum router on a fresh loopback port, as an operator would.
 pub(crate) fn serve(runtime: &Runtime, server: Arc<OAuthServer>) -> Result<SocketAddr, String> {
+    serve_app(runtime, gameauth_vegaslounge::router(server))
+}
+
+/// Serves `app` on a fresh loopback port with `axum::serve`, connect info and TCP_NODELAY.
+fn serve_app(runtime: &Runtime, app: axum::Router) -> Result<SocketAddr, String> {
     let listener = runtime
         .block_on(TcpListener::bind("127.0.0.1:0"))
         .map_err(|e| format!("bind: {e}"))?;
@@ -104,8 +105,7 @@ pub(crate) fn serve(runtime: &Runtime, server: Arc<OAuthServer>) -> Result<Socke
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    let app =
-        gameauth_vegaslounge::router(server).into_make_service_with_connect_info::<SocketAddr>();
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     runtime.spawn(async move { axum::serve(listener, app).await });
     Ok(addr)
 }
@@ -182,22 +182,26 @@ struct TokenAnswer {
     refresh_token: String,
 }
 
+/// `POST /oauth2.0/token` with `grant_type=refresh_token` for client `VL001`.
+pub(crate) fn refresh_request(refresh_token: &str, client_secret: &str) -> Request<Full<Bytes>> {
+    let body = format!(
+        "grant_type=refresh_token&refresh_token={refresh_token}&client_id={CLIENT_ID}&client_secret={client_secret}"
+    );
+    let mut request = Request::new(Full::new(Bytes::from(body)));
+    *request.method_mut() = Method::POST;
+    *request.uri_mut() = http::Uri::from_static("/oauth2.0/token");
+    let h = request.headers_mut();
+    h.insert(HOST, HeaderValue::from_static("api.operator.com"));
+    h.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/x-www-form-urlencoded"),
+    );
+    request
+}
+
 impl Conversation for RefreshCall {
     fn request(&mut self) -> Request<Full<Bytes>> {
-        let body = format!(
-            "grant_type=refresh_token&refresh_token={}&client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}",
-            self.refresh_token
-        );
-        let mut request = Request::new(Full::new(Bytes::from(body)));
-        *request.method_mut() = Method::POST;
-        *request.uri_mut() = http::Uri::from_static("/oauth2.0/token");
-        let h = request.headers_mut();
-        h.insert(HOST, HeaderValue::from_static("api.operator.com"));
-        h.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/x-www-form-urlencoded"),
-        );
-        request
+        refresh_request(&self.refresh_token, CLIENT_SECRET)
     }
 
     fn response(&mut self, status: StatusCode, body: &[u8]) -> Result<(), String> {
@@ -233,44 +237,21 @@ pub(crate) fn compare_load(
 ) -> Result<Row, String> {
     let (reps, warmup, measure) = windows(settings);
     let errors = RefCell::new(None);
-    let ours_runs: RefCell<Vec<LoadResult>> = RefCell::new(Vec::new());
-    let base_runs: RefCell<Vec<LoadResult>> = RefCell::new(Vec::new());
+    let (ours_runs, base_runs) = (Runs::default(), Runs::default());
     let p = Paired::run(
         reps,
         || {
             let r = client_rt.block_on(load::run(ours_addr, ours(), warmup, measure));
-            sample(
-                &errors,
-                r.map(|r| {
-                    let rps = r.rps();
-                    ours_runs.borrow_mut().push(r);
-                    rps
-                }),
-            )
+            sample(&errors, ours_runs.rps(r))
         },
         || {
             let r = client_rt.block_on(load::run(base_addr, baseline(), warmup, measure));
-            sample(
-                &errors,
-                r.map(|r| {
-                    let rps = r.rps();
-                    base_runs.borrow_mut().push(r);
-                    rps
-                }),
-            )
+            sample(&errors, base_runs.rps(r))
         },
     );
     first_error(errors)?;
-    let pct = |runs: &[LoadResult], f: fn(&LoadResult) -> f64| {
-        median(&runs.iter().map(f).collect::<Vec<_>>())
-    };
     let (ours_runs, base_runs) = (ours_runs.into_inner(), base_runs.into_inner());
-    let latency = Latency {
-        ours_p50: pct(&ours_runs, LoadResult::p50),
-        ours_p99: pct(&ours_runs, LoadResult::p99),
-        baseline_p50: pct(&base_runs, LoadResult::p50),
-        baseline_p99: pct(&base_runs, LoadResult::p99),
-    };
+    let latency = Latency::of(&ours_runs, &base_runs);
     Ok(Row::paired(
         name,
         "req/s",
@@ -281,50 +262,78 @@ pub(crate) fn compare_load(
             "measure_s": measure.as_secs_f64(),
             "ours_rps": p.ours,
             "baseline_rps": p.baseline,
-            "ours_p50_us": ours_runs.iter().map(LoadResult::p50).collect::<Vec<_>>(),
-            "ours_p99_us": ours_runs.iter().map(LoadResult::p99).collect::<Vec<_>>(),
-            "baseline_p50_us": base_runs.iter().map(LoadResult::p50).collect::<Vec<_>>(),
-            "baseline_p99_us": base_runs.iter().map(LoadResult::p99).collect::<Vec<_>>(),
+            "ours_latency_us": runs_json(&ours_runs),
+            "baseline_latency_us": runs_json(&base_runs),
         }),
     )
     .with_latency(latency))
 }
 
-/// One real answer of each endpoint, served back byte for byte by the bare endpoint.
-async fn sample_bodies(
+/// Per-run p50, p99 and max (µs), for the raw report.
+pub(crate) fn runs_json(runs: &[LoadResult]) -> serde_json::Value {
+    json!({
+        "p50": runs.iter().map(LoadResult::p50).collect::<Vec<_>>(),
+        "p99": runs.iter().map(LoadResult::p99).collect::<Vec<_>>(),
+        "max": runs.iter().map(LoadResult::max).collect::<Vec<_>>(),
+    })
+}
+
+/// One real answer of an endpoint: its headers (those that do not change per answer) and body.
+#[derive(Clone)]
+struct Answer {
+    headers: http::HeaderMap,
+    body: Bytes,
+}
+
+/// One real answer of each endpoint, served back byte for byte by the bare endpoint (the body)
+/// and by the axum floor (headers and body).
+async fn sample_answers(
     addr: SocketAddr,
     access: &str,
     refresh: &str,
-) -> Result<(Bytes, Bytes), String> {
+) -> Result<(Answer, Answer), String> {
     let mut account = AccountCall::new(access)?;
     let mut refresh = RefreshCall {
         refresh_token: refresh.to_owned(),
     };
-    let mut bodies = Vec::new();
+    let mut answers = Vec::new();
     for conversation in [&mut account as &mut dyn Conversation, &mut refresh] {
-        let stream = tokio::net::TcpStream::connect(addr)
-            .await
-            .map_err(|e| e.to_string())?;
-        let (mut sender, conn) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                .await
-                .map_err(|e| e.to_string())?;
-        tokio::spawn(conn);
+        let mut sender = load::connect(addr).await?;
         let response = sender
             .send_request(conversation.request())
             .await
             .map_err(|e| e.to_string())?;
         let status = response.status();
+        let mut headers = response.headers().clone();
+        // Written by the HTTP layer for every answer.
+        headers.remove(http::header::DATE);
+        headers.remove(http::header::CONTENT_LENGTH);
         let body = http_body_util::BodyExt::collect(response.into_body())
             .await
             .map_err(|e| e.to_string())?
             .to_bytes();
         conversation.response(status, &body)?;
-        bodies.push(body);
+        answers.push(Answer { headers, body });
     }
-    let refresh_body = bodies.pop().unwrap_or_default();
-    let account_body = bodies.pop().unwrap_or_default();
-    Ok((account_body, refresh_body))
+    let refresh = answers.pop().ok_or("no refresh answer")?;
+    let account = answers.pop().ok_or("no account answer")?;
+    Ok((account, refresh))
+}
+
+/// The floor of any handler behind axum: the captured answers (headers and body) from one-line
+/// handlers that read the request body, served exactly like ours (`axum::serve`, connect info,
+/// TCP_NODELAY).
+fn serve_floor(runtime: &Runtime, account: Answer, token: Answer) -> Result<SocketAddr, String> {
+    let fixed = |answer: Answer| {
+        move |_body: Bytes| {
+            let answer = answer.clone();
+            async move { (answer.headers, answer.body) }
+        }
+    };
+    let app = axum::Router::new()
+        .route("/account", axum::routing::any(fixed(account)))
+        .route("/oauth2.0/token", axum::routing::any(fixed(token)));
+    serve_app(runtime, app)
 }
 
 /// Item 4: `/account` and the refresh grant under 64 connections.
@@ -343,15 +352,17 @@ pub(crate) fn run(
         Ok::<_, String>(out)
     })?;
     let (sample_access, sample_refresh) = &grants[CONNECTIONS];
-    let (account_body, token_body) =
-        client_rt.block_on(sample_bodies(ours_addr, sample_access, sample_refresh))?;
+    let (account_answer, token_answer) =
+        client_rt.block_on(sample_answers(ours_addr, sample_access, sample_refresh))?;
+    let token_body = token_answer.body.clone();
     let bare = Stub::start(
         server_rt.handle(),
         Arc::new(vec![
-            ("/account", account_body),
+            ("/account", account_answer.body.clone()),
             ("/oauth2.0/token", token_body.clone()),
         ]),
     )?;
+    let floor = serve_floor(server_rt, account_answer, token_answer)?;
     let bare_refresh: String = serde_json::from_slice::<TokenAnswer>(&token_body)
         .map_err(|e| e.to_string())?
         .refresh_token;
@@ -391,41 +402,54 @@ pub(crate) fn run(
         ),
         Bound::RatioAtLeast(0.3),
         ours_addr,
-        || {
-            chains
-                .iter()
-                .map(|c| {
-                    Box::new(ChainedRefresh(
-                        Arc::clone(c),
-                        RefreshCall {
-                            refresh_token: lock(c),
-                        },
-                    )) as Box<dyn Conversation>
-                })
-                .collect()
-        },
+        || chains.iter().map(chained_refresh).collect(),
         bare.addr(),
-        || {
-            bare_chains
-                .iter()
-                .map(|c| {
-                    Box::new(ChainedRefresh(
-                        Arc::clone(c),
-                        RefreshCall {
-                            refresh_token: lock(c),
-                        },
-                    )) as Box<dyn Conversation>
-                })
-                .collect()
-        },
+        || bare_chains.iter().map(chained_refresh).collect(),
     )?;
-    Ok(vec![account_row, token_row])
+    // The floors: the same answers through axum, against the same bare endpoint. Whatever
+    // ratio they reach, no handler behind this router and server can beat.
+    let account_floor = compare_load(
+        settings,
+        client_rt,
+        "4a′ floor: the same `/account` answer (headers and body) from a one-line axum handler \
+         served like ours, vs the bare endpoint"
+            .to_owned(),
+        Bound::Info,
+        floor,
+        || accounts(&grants),
+        bare.addr(),
+        || accounts(&grants),
+    )?;
+    let token_floor = compare_load(
+        settings,
+        client_rt,
+        "4b′ floor: the same refresh answer from a one-line axum handler served like ours, vs \
+         the bare endpoint"
+            .to_owned(),
+        Bound::Info,
+        floor,
+        || bare_chains.iter().map(chained_refresh).collect(),
+        bare.addr(),
+        || bare_chains.iter().map(chained_refresh).collect(),
+    )?;
+    Ok(vec![account_row, token_row, account_floor, token_floor])
 }
 
 fn lock(slot: &std::sync::Mutex<String>) -> String {
     slot.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .clone()
+}
+
+/// A refresh conversation that starts from `chain`'s latest refresh token and saves each new
+/// one there for the next run.
+pub(crate) fn chained_refresh(chain: &Arc<std::sync::Mutex<String>>) -> Box<dyn Conversation> {
+    Box::new(ChainedRefresh(
+        Arc::clone(chain),
+        RefreshCall {
+            refresh_token: lock(chain),
+        },
+    ))
 }
 
 /// A refresh conversation that saves its latest refresh token for the next run.

@@ -217,8 +217,28 @@ impl Account {
             player_type: &self.player_type,
             partner: self.partner.as_deref(),
         };
-        // Strings and a validated number: serialisation cannot fail.
-        serde_json::to_string(&body).unwrap_or_else(|_| String::from("{}"))
+        // Sized once for the fields plus the keys and punctuation (about 150 bytes), so the
+        // buffer is not regrown while serialising.
+        let fields = [
+            body.player_id,
+            body.session_id,
+            body.currency,
+            body.language,
+            body.player_name,
+            body.player_type,
+        ];
+        let optional = [body.avatar_url, body.home_url, body.partner];
+        let len = fields
+            .iter()
+            .chain(optional.iter().flatten())
+            .map(|s| s.len())
+            .sum::<usize>();
+        let mut out = Vec::with_capacity(len + 192);
+        // Strings and a validated number: serialisation cannot fail, and JSON is UTF-8.
+        match serde_json::to_writer(&mut out, &body) {
+            Ok(()) => String::from_utf8(out).unwrap_or_else(|_| String::from("{}")),
+            Err(_) => String::from("{}"),
+        }
     }
 }
 

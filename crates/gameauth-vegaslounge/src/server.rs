@@ -24,6 +24,7 @@ use crate::store::{
 use crate::throttle::{MemoryThrottleStore, Throttle, ThrottleKey, ThrottleStore};
 use crate::token::{
     AccessToken, AuthorizationCode, CodeVerifier, GrantId, RefreshToken, TokenHash, random_token,
+    random_tokens,
 };
 
 /// Longest `state` echoed back; longer values are refused with `invalid_request`.
@@ -471,8 +472,7 @@ impl OAuthServer {
     }
 
     fn new_pair(&self, now: SystemTime) -> (AccessToken, RefreshToken, NewPair) {
-        let access = random_token();
-        let refresh = random_token();
+        let [access, refresh] = random_tokens();
         let pair = NewPair {
             access: TokenHash::of(&access),
             access_expires_at: now + self.config.access_ttl,

@@ -37,9 +37,15 @@ pub const TOKEN_BYTES: usize = 32;
 
 /// A fresh random token: 32 CSPRNG bytes, base64url without padding.
 pub(crate) fn random_token() -> String {
-    let mut bytes = [0u8; TOKEN_BYTES];
-    gameauth_core::ids::fill_random(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
+    let [token] = random_tokens();
+    token
+}
+
+/// `N` fresh random tokens from one read of the OS CSPRNG (one system call instead of `N`).
+pub(crate) fn random_tokens<const N: usize>() -> [String; N] {
+    let mut bytes = [[0u8; TOKEN_BYTES]; N];
+    gameauth_core::ids::fill_random(bytes.as_flattened_mut());
+    bytes.map(|b| URL_SAFE_NO_PAD.encode(b))
 }
 
 /// The SHA-256 of a code or token: the only form in which stores keep them.
@@ -126,6 +132,9 @@ mod tests {
         );
         assert_eq!(URL_SAFE_NO_PAD.decode(&t).map(|b| b.len()), Ok(32));
         assert_ne!(random_token(), random_token());
+        let [a, b] = random_tokens();
+        assert_ne!(a, b);
+        assert_eq!((a.len(), b.len()), (43, 43));
     }
 
     #[test]
