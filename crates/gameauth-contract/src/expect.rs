@@ -63,6 +63,12 @@ impl ExpectedError {
     }
 
     /// Compares an actual error with this expectation.
+    ///
+    /// # Errors
+    ///
+    /// A message saying what differs when `actual` has another kind, or when a detail this
+    /// expectation gives (code, `known`, message, status, path, host, why the primary or the
+    /// fallback failed) is missing from `actual` or has another value.
     pub fn check(&self, actual: &ErrorFacts) -> Result<(), String> {
         let actual = &*actual.0;
         if actual.kind != self.kind {
@@ -212,6 +218,12 @@ impl ErrorFacts {
 impl<T> Expect<T> {
     /// Compares a call's result with this expectation: success with `ok` (given the returned
     /// value and the expected values), an error with [`ExpectedError::check`].
+    ///
+    /// # Errors
+    ///
+    /// A message when the call succeeded but an error was expected or the other way round,
+    /// the error of `ok` when the values differ, or the error of [`ExpectedError::check`] when
+    /// the errors differ.
     pub fn check<V>(
         self,
         result: Result<V, ErrorFacts>,
@@ -229,6 +241,10 @@ impl<T> Expect<T> {
 }
 
 /// Fails with `field is "got", expected "want"` when the two differ.
+///
+/// # Errors
+///
+/// The message above when `got` and `want` differ (compared byte for byte).
 pub fn same(field: &str, got: &str, want: &str) -> Result<(), String> {
     if got == want {
         Ok(())

@@ -146,6 +146,10 @@ pub struct RecordedResponse {
 
 impl RecordedRequest {
     /// The body bytes this request carries.
+    ///
+    /// # Errors
+    ///
+    /// A message when more than one of `body`, `body_json` and `body_form` is given.
     pub fn body_bytes(&self) -> Result<Vec<u8>, String> {
         body_bytes(
             self.body.as_deref(),
@@ -157,6 +161,10 @@ impl RecordedRequest {
 
 impl RecordedResponse {
     /// The body bytes of this response.
+    ///
+    /// # Errors
+    ///
+    /// A message when both `body` and `body_json` are given.
     pub fn body_bytes(&self) -> Result<Vec<u8>, String> {
         body_bytes(self.body.as_deref(), self.body_json.as_ref(), None)
     }
@@ -219,6 +227,10 @@ fn form_unescape(s: &str) -> Option<String> {
 
 /// Every fixture file (`*.json`) of a provider's contract directory, sorted by name; none when
 /// the directory does not exist.
+///
+/// # Errors
+///
+/// A message naming `dir` when it exists but cannot be listed.
 pub fn fixture_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
@@ -242,6 +254,14 @@ impl Fixture {
     /// Reads and validates a fixture file found in `provider`'s directory: the schema version,
     /// the provider and scenario names against the directory and the file name, non-empty
     /// `source` and `description`, unique interaction names and well-formed bodies.
+    ///
+    /// # Errors
+    ///
+    /// A message when the file cannot be read, is not a fixture of this schema's shape (invalid
+    /// JSON, a missing field, an unknown field), its `schema` is not [`SCHEMA`], its
+    /// `provider` is not `provider` or its `scenario` not the file name, `source` or
+    /// `description` is blank, an interaction name is used twice, or a request or response
+    /// gives more than one kind of body.
     pub fn load(path: &Path, provider: &str) -> Result<Self, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -252,6 +272,11 @@ impl Fixture {
     }
 
     /// A fixture from a JSON value, without the checks of [`Fixture::load`] (for tests).
+    ///
+    /// # Errors
+    ///
+    /// A message when `value` does not have the fixture's shape (a missing or unknown field, a
+    /// value of the wrong type).
     pub fn from_value(value: Value) -> Result<Self, String> {
         serde_json::from_value(value).map_err(|e| format!("invalid fixture: {e}"))
     }
@@ -298,6 +323,10 @@ impl Fixture {
     }
 
     /// A dummy key by name.
+    ///
+    /// # Errors
+    ///
+    /// A message when the fixture's `keys` have no key called `name`.
     pub fn key(&self, name: &str) -> Result<String, String> {
         self.keys
             .get(name)
@@ -307,6 +336,11 @@ impl Fixture {
 
     /// The steps, each read as the provider's step type `S`; an error names the step that does
     /// not fit, and a fixture without steps (which proves nothing) is refused.
+    ///
+    /// # Errors
+    ///
+    /// A message when the fixture has no steps, or naming the first step that `S` cannot be
+    /// deserialized from.
     pub fn parse_steps<S: DeserializeOwned>(&self) -> Result<Vec<S>, String> {
         if self.steps.is_empty() {
             return Err("fixture has no steps".into());
@@ -333,6 +367,11 @@ impl Fixture {
     }
 
     /// The inbound interaction called `name`.
+    ///
+    /// # Errors
+    ///
+    /// A message when no inbound interaction has that name (an outbound one of the name does not
+    /// count).
     pub fn inbound_named(&self, name: &str) -> Result<&Interaction, String> {
         self.inbound()
             .find(|i| i.name == name)

@@ -60,6 +60,12 @@ fn substitute_json(value: &Value, vars: &Vars) -> Result<Value, String> {
 
 /// The HTTP request of an inbound interaction, placeholders substituted. The URI is
 /// origin-form (`/path?query`) with the raw query exactly as recorded.
+///
+/// # Errors
+///
+/// A message when a `{{name}}` placeholder in the path, query, a header or the body is
+/// unterminated or names a value not in `vars`, when the request gives more than one of
+/// `body`, `body_json` and `body_form`, or when the method, URI or a header is not valid HTTP.
 pub fn inbound_request(i: &Interaction, vars: &Vars) -> Result<http::Request<Bytes>, String> {
     let r = &i.request;
     let mut uri = substitute(&r.path, vars)?;
@@ -94,6 +100,20 @@ pub fn inbound_request(i: &Interaction, vars: &Vars) -> Result<http::Request<Byt
 }
 
 /// Compares our answer with the expected one, then captures values for later requests.
+///
+/// # Errors
+///
+/// A message saying what differs, at the first of these checks that fails (`vars` then keeps
+/// only what the earlier checks captured):
+/// * the status is not the recorded one;
+/// * a listed header is missing or has another value, or (for a template) is not text or does
+///   not match the template;
+/// * the body is not JSON although `body_json` or `capture` is recorded;
+/// * the body differs from the recorded `body` text;
+/// * a `volatile` pointer is missing or not a non-empty string;
+/// * outside the `volatile` pointers, the body differs from `body_json` (the error names the
+///   first differing JSON pointer);
+/// * a `capture` pointer is missing or holds neither a string nor a number.
 pub fn check_inbound_response(
     expected: &RecordedResponse,
     actual: http::Response<Bytes>,
@@ -310,6 +330,14 @@ impl<'f> Inbound<'f> {
 
     /// Sends the inbound interaction `name` through `service` and compares the answer with the
     /// recorded one.
+    ///
+    /// # Errors
+    ///
+    /// * A message when the fixture has no inbound interaction `name`, or its request cannot
+    ///   be built (see [`inbound_request`]);
+    /// * a message prefixed with the interaction's name when `service` fails or the answer's
+    ///   body cannot be read, or when the answer differs from the recorded one (see
+    ///   [`check_inbound_response`]).
     pub async fn replay<S, ReqB, ResB>(&mut self, name: &str, service: S) -> Result<(), String>
     where
         S: tower::Service<http::Request<ReqB>, Response = http::Response<ResB>>,
@@ -329,6 +357,11 @@ impl<'f> Inbound<'f> {
     }
 
     /// Fails when an inbound interaction of the fixture was used by no step.
+    ///
+    /// # Errors
+    ///
+    /// A message naming the first inbound interaction, in file order, that no
+    /// [`replay`](Self::replay) used.
     pub fn finish(self) -> Result<(), String> {
         match self
             .fixture

@@ -96,6 +96,7 @@
 //! # Ok::<_, Box<dyn std::error::Error>>(())
 //! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
+#![warn(clippy::missing_errors_doc)]
 
 mod check;
 pub mod cli;

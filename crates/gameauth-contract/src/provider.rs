@@ -24,6 +24,12 @@ pub trait Provider: Send + Sync {
     /// name (on the fixture's frozen clock, ids and keys, against [`crate::MockUpstream`] for
     /// outbound calls, through [`crate::Inbound`] for inbound ones) and compares every outcome
     /// with the step's expectation. The error says which step failed and why.
+    ///
+    /// # Errors
+    ///
+    /// A message naming the step and the reason when a step's outcome differs from its
+    /// expectation, a step cannot be read, a client or server cannot be built, or the mock
+    /// upstream saw a request that was not recorded or missed a recorded one.
     async fn run(&self, fixture: &Fixture) -> Result<(), String>;
 
     /// The signature `request` carries when signed with `key`, or `None` when this provider
@@ -66,6 +72,11 @@ pub trait Provider: Send + Sync {
     }
 
     /// Adds the fuzz seeds this provider's fixtures and signing vectors give.
+    ///
+    /// # Errors
+    ///
+    /// The default never fails. An implementation returns a message when a fixture or signing
+    /// vector it reads does not have the shape it expects.
     fn fuzz_seeds(&self, input: &SeedInput, seeds: &mut Seeds) -> Result<(), String> {
         let _ = (input, seeds);
         Ok(())
@@ -206,6 +217,11 @@ impl fmt::Debug for Registry {
 
 impl Registry {
     /// The table of `providers`; their names must be unique and usable as directory names.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Usage`] when a provider's name is empty or has a character other than a lower
+    /// case ASCII letter, a digit, `-` or `_`, or when two providers have the same name.
     pub fn new(providers: &[&'static dyn Provider]) -> Result<Self, Error> {
         let mut seen = BTreeMap::new();
         for p in providers {
@@ -241,6 +257,11 @@ impl Registry {
     }
 
     /// The provider called `name`, or an error listing the registered ones.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Usage`] when no registered provider is called `name`; the message lists the
+    /// registered names.
     pub fn require(&self, name: &str) -> Result<&'static dyn Provider, Error> {
         self.get(name).ok_or_else(|| {
             Error::Usage(format!(

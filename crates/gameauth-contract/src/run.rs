@@ -47,6 +47,12 @@ impl RunOptions {
 }
 
 /// Fails when a directory of the fixture root belongs to no registered provider.
+///
+/// # Errors
+///
+/// * [`Error::Unregistered`] for the first directory (in sorted order) of the fixture root
+///   that is no registered provider's name;
+/// * [`Error::Io`] when the fixture root exists but cannot be read.
 pub fn check_directories(layout: &Layout, registry: &Registry) -> Result<(), Error> {
     let dirs = layout.provider_dirs().map_err(Error::Io)?;
     match dirs.iter().find(|d| registry.get(d).is_none()) {
@@ -63,6 +69,17 @@ pub fn check_directories(layout: &Layout, registry: &Registry) -> Result<(), Err
 ///
 /// Errors are problems of the run itself (an unregistered fixture directory, an unknown
 /// provider, an unreadable directory); a failing fixture is counted in the [`Summary`].
+///
+/// # Errors
+///
+/// * [`Error::Unregistered`] when a directory of the fixture root belongs to no registered
+///   provider (checked before anything runs);
+/// * [`Error::Usage`] when `options` names a provider that is not registered;
+/// * [`Error::Io`] when the async runtime cannot be started, a provider's contract directory
+///   cannot be read, or writing to `out` fails.
+///
+/// A fixture that cannot be read or parsed, or whose replay fails, is not an error: it is
+/// reported and counted as failed.
 pub fn contract_test(
     layout: &Layout,
     registry: &Registry,
@@ -104,6 +121,11 @@ pub fn contract_test(
 }
 
 /// Runs one fixture on its own task, so a panic or a hang fails only that fixture.
+///
+/// # Errors
+///
+/// The error of [`Provider::run`] when the replay fails; otherwise a message when the runner
+/// panicked, was cancelled, or did not finish within [`FIXTURE_TIMEOUT`].
 pub async fn run_one(provider: &'static dyn Provider, fixture: Fixture) -> Result<(), String> {
     let fixture = Arc::new(fixture);
     let task = tokio::spawn({

@@ -21,6 +21,12 @@ pub struct SeedInput {
 
 impl SeedInput {
     /// Reads `provider`'s fixtures and signing vectors.
+    ///
+    /// # Errors
+    ///
+    /// A message naming the file or directory when the contract or signing directory exists
+    /// but cannot be read, a fixture fails [`Fixture::load`], or a signing vector cannot be
+    /// read or is not valid JSON. Missing directories give no fixtures or vectors.
     pub fn load(layout: &Layout, provider: &str) -> Result<Self, String> {
         let fixtures = fixture_files(&layout.contract_dir(provider))?
             .into_iter()
@@ -77,6 +83,12 @@ impl Seeds {
 
     /// Writes `dir/<target>/<name>` for every seed, replacing each target's directory; returns
     /// the number of seeds per target.
+    ///
+    /// # Errors
+    ///
+    /// A message naming the path when a target's existing directory cannot be removed, a
+    /// directory cannot be created or a seed file cannot be written; targets written before
+    /// the failure stay written.
     pub fn write(&self, dir: &Path) -> Result<BTreeMap<String, usize>, String> {
         let mut counts = BTreeMap::new();
         for (target, files) in &self.0 {

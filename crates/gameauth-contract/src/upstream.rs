@@ -39,6 +39,11 @@ impl std::fmt::Debug for MockUpstream {
 
 impl MockUpstream {
     /// Starts one server per outbound host and mounts the fixture's interactions.
+    ///
+    /// # Errors
+    ///
+    /// A message when an outbound interaction's response gives more than one of `body` and
+    /// `body_json`.
     pub async fn start(fixture: &Fixture) -> Result<Self, String> {
         let mut servers = BTreeMap::new();
         for i in fixture.outbound() {
@@ -82,6 +87,10 @@ impl MockUpstream {
     }
 
     /// Base URL (`http://127.0.0.1:PORT`) of the server for `host`.
+    ///
+    /// # Errors
+    ///
+    /// A message when the fixture has no outbound interaction on `host`.
     pub fn uri(&self, host: &str) -> Result<String, String> {
         self.servers
             .get(host)
@@ -91,6 +100,13 @@ impl MockUpstream {
 
     /// Checks that every interaction was called exactly `times` times and that nothing reached
     /// a catch-all; explains the first unexpected request when something did.
+    ///
+    /// # Errors
+    ///
+    /// * A message when a request reached a host's catch-all: how many did, the first one's
+    ///   method and path, and how it differs from each recorded interaction of that host;
+    /// * otherwise, a message naming the first interaction (in file order) that was not called
+    ///   exactly its `times` times.
     pub async fn verify(&self) -> Result<(), String> {
         for (host, guard) in &self.catch_alls {
             let stray = guard.received_requests().await;

@@ -60,6 +60,12 @@ pub struct CheckReport {
 }
 
 /// Checks every file under the fixture root.
+///
+/// # Errors
+///
+/// [`Error::Io`] when the allowlist ([`ALLOWLIST`]) exists but cannot be read, or a directory
+/// under the fixture root cannot be listed. A missing fixture root or allowlist is no error,
+/// and a file that cannot be read, is not JSON or breaks a rule is a [`Problem`] of the report.
 pub fn check_fixtures(layout: &Layout, registry: &Registry) -> Result<CheckReport, Error> {
     let fixtures = layout.fixtures();
     let list = secrets::read_allowlist(&fixtures.join(ALLOWLIST)).map_err(Error::Io)?;

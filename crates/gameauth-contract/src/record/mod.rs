@@ -163,6 +163,11 @@ impl std::fmt::Debug for Secrets {
 impl Secrets {
     /// Reads the secrets of `rules` with `lookup` (the environment, in the command); empty
     /// values count as unset.
+    ///
+    /// # Errors
+    ///
+    /// A message naming every required variable ([`SecretVar::required`]) that is unset or
+    /// empty; the message never contains a secret's value.
     pub fn load(
         rules: &dyn RecordRules,
         lookup: impl Fn(&str) -> Option<String>,
@@ -246,6 +251,10 @@ impl std::fmt::Debug for Recorder {
 impl Recorder {
     /// A recorder of `provider` (which must have [`Provider::recording`] rules) writing `file`;
     /// `personal` names the fields to scrub besides the secrets.
+    ///
+    /// # Errors
+    ///
+    /// A message when `provider` has no recording rules ([`Provider::recording`] is `None`).
     pub fn new(
         provider: &'static dyn Provider,
         secrets: Secrets,

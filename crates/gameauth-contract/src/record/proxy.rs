@@ -59,6 +59,12 @@ pub struct Proxy {
 impl Proxy {
     /// Listens on `listen` and forwards to `upstream` (`http(s)://host[:port][/prefix]`); the
     /// exchanges are recorded as made with the fixture host `host`.
+    ///
+    /// # Errors
+    ///
+    /// A message when `listen` cannot be bound or its local address read, or the HTTP client
+    /// that forwards the requests cannot be built. `upstream` is not checked here: a bad one
+    /// makes each forwarded request fail.
     pub async fn start(
         listen: SocketAddr,
         upstream: &str,

@@ -124,6 +124,19 @@ pub(crate) fn date(unix: i64) -> String {
 /// Records until the process is stopped: starts the proxy (and the second host's proxy),
 /// prints where they listen on stderr, and writes the fixture after every exchange. The real
 /// secrets are read from the environment.
+///
+/// # Errors
+///
+/// Before anything listens:
+/// * [`Error::Usage`] when the provider is not registered or has no recording rules, a
+///   fallback is given for a provider without a fallback host, a required secret is unset or
+///   empty in the environment, or the fixture file already exists;
+/// * [`Error::Io`] when the fixture directory cannot be created or the async runtime cannot be
+///   started.
+///
+/// Then [`Error::Io`] when a proxy cannot listen on its address or its HTTP client cannot be
+/// built. Once the proxies run, a failed exchange is reported on stderr and does not end the
+/// recording.
 pub fn record(layout: &Layout, registry: &Registry, options: RecordOptions) -> Result<(), Error> {
     let provider = registry.require(&options.provider)?;
     let rules = provider.recording().ok_or_else(|| {

@@ -4,12 +4,20 @@
 use serde_json::{Map, Value};
 
 /// The body as a JSON object.
+///
+/// # Errors
+///
+/// [`Err`] with a message when `body` is `None` or not a JSON object.
 pub fn object(body: Option<&Value>) -> Result<&Map<String, Value>, String> {
     body.and_then(Value::as_object)
         .ok_or_else(|| "the request body is not a JSON object".to_owned())
 }
 
 /// A required string field.
+///
+/// # Errors
+///
+/// [`Err`] with a message naming the field when it is missing or not a JSON string.
 pub fn string(obj: &Map<String, Value>, name: &str) -> Result<String, String> {
     match obj.get(name) {
         Some(Value::String(s)) => Ok(s.clone()),
@@ -19,6 +27,11 @@ pub fn string(obj: &Map<String, Value>, name: &str) -> Result<String, String> {
 }
 
 /// An optional string field.
+///
+/// # Errors
+///
+/// [`Err`] with a message naming the field when it is present, not `null` and not a JSON
+/// string.
 pub fn opt_string(obj: &Map<String, Value>, name: &str) -> Result<Option<String>, String> {
     match obj.get(name) {
         None | Some(Value::Null) => Ok(None),
@@ -28,6 +41,11 @@ pub fn opt_string(obj: &Map<String, Value>, name: &str) -> Result<Option<String>
 }
 
 /// A required integer field (a JSON number).
+///
+/// # Errors
+///
+/// [`Err`] with a message naming the field when it is missing or not a JSON number that fits
+/// an `i64` (a string holding digits is refused too).
 pub fn integer(obj: &Map<String, Value>, name: &str) -> Result<i64, String> {
     obj.get(name)
         .and_then(Value::as_i64)
@@ -35,6 +53,11 @@ pub fn integer(obj: &Map<String, Value>, name: &str) -> Result<i64, String> {
 }
 
 /// An optional integer field (a JSON number).
+///
+/// # Errors
+///
+/// [`Err`] with a message naming the field when it is present, not `null` and not a JSON
+/// number that fits an `i64`.
 pub fn opt_integer(obj: &Map<String, Value>, name: &str) -> Result<Option<i64>, String> {
     match obj.get(name) {
         None | Some(Value::Null) => Ok(None),
