@@ -393,8 +393,8 @@ impl ClientBuilder {
     /// # Errors
     ///
     /// Returns [`Error::Config`] when
-    /// * `base_url` is missing, not an `http` or `https` URL with a host, or has a query, a
-    ///   fragment or credentials;
+    /// * `base_url` is missing, not an `https` URL with a host (plain `http` only for a loopback
+    ///   host), or has a query, a fragment or credentials;
     /// * `plat_id` is missing or blank, or `api_key` is missing, empty or not a valid header
     ///   value;
     /// * no signature key is set, or the current or the previous key is empty;

@@ -220,8 +220,9 @@ impl HiveClientBuilder {
     /// Returns [`HiveError::Config`] when
     /// * both an environment and a primary URL are set, or neither is, or a fallback or OAuth URL
     ///   is set with an environment;
-    /// * a custom URL is not `http(s)://host[:port]` (it cannot be parsed, or has another scheme,
-    ///   no host, credentials, a path, a query or a fragment);
+    /// * a custom URL is not `https://host[:port]` (it cannot be parsed, is plain `http` for a
+    ///   host that is not a loopback host, or has another scheme, no host, credentials, a path, a
+    ///   query or a fragment);
     /// * the app id is missing, blank or has control characters;
     /// * a timeout or deadline (primary, fallback, routing deadline, OAuth attempt, OAuth
     ///   deadline, call deadline) or the breaker's initial cool-down is zero, the breaker's

@@ -332,8 +332,8 @@ impl ClientBuilder {
     /// # Errors
     ///
     /// Returns [`Error::Config`] when
-    /// * `base_url` is missing or not an `http` or `https` URL with a host, or has user info, a
-    ///   query or a fragment;
+    /// * `base_url` is missing or not an `https` URL with a host (plain `http` only for a loopback
+    ///   host), or has user info, a query or a fragment;
     /// * `app_id` is missing, empty or not printable ASCII without spaces;
     /// * no key is set, or the current or the previous key is empty;
     /// * the attempt timeout or the deadline is zero;
