@@ -55,7 +55,8 @@ struct WireQueryData {
 ///
 /// # Errors
 ///
-/// Returns [`Error::Decode`] when `body` is not a JSON object with a string `type` and a `data`
+/// Returns [`Error::Decode`] when any object in `body` repeats a key (same value or not), when
+/// `body` is not a JSON object with a string `type` and a `data`
 /// object holding a string `currency` and `digits` (a string or number), when `type` is not
 /// [`CREDIT_LIMIT_TYPE`], or when `digits` is not an integer from 0 to [`MAX_DIGITS`] (18).
 pub fn decode_query(body: &[u8]) -> Result<CreditLimitQuery, Error> {

@@ -198,12 +198,12 @@ pub const MAX_EVENT_TYPE_BYTES: usize = 64;
 ///
 /// # Errors
 ///
-/// Returns [`Error::Decode`] when `body` is not a JSON object with a string `type` and an
-/// `event_id` (`eventId`; a string or number), when `type` or `event_id` is not 1 to
-/// [`MAX_EVENT_TYPE_BYTES`] or [`MAX_EVENT_ID_BYTES`] printable ASCII characters without spaces,
-/// when `retry` is present but not an integer or negative, when `data` is present but not an
-/// object, when two spellings of one `data` key (`orderNo` and `order_no`) carry different
-/// values, or when `data.amount` is not a plain decimal.
+/// Returns [`Error::Decode`] when any object in `body` repeats a key (same value or not), when
+/// `body` is not a JSON object with a string `type` and an `event_id` (`eventId`; a string or
+/// number), when `type` or `event_id` is not 1 to [`MAX_EVENT_TYPE_BYTES`] or
+/// [`MAX_EVENT_ID_BYTES`] printable ASCII characters without spaces, when `retry` is present but
+/// not an integer or negative, when `data` is present but not an object, when `data` carries two
+/// spellings of one key (`orderNo` and `order_no`), or when `data.amount` is not a plain decimal.
 pub fn decode_event(body: &[u8]) -> Result<WebhookEvent, Error> {
     let wire: WireEvent = decode_signed_object(body)?;
     if wire.kind.is_empty() {
