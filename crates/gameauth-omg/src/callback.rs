@@ -237,8 +237,9 @@ impl CallbackVerifier {
     ///   ([`InvalidQuery`](SignatureError::InvalidQuery)), or the signature matches neither the
     ///   current key nor the previous key inside its rotation window
     ///   ([`Mismatch`](SignatureError::Mismatch)); see [`crate::verify::verify`];
-    /// * [`CallbackError::Malformed`] when the signed body is not a JSON object with an integer
-    ///   `timestamp` (a number or a string holding one);
+    /// * [`CallbackError::Malformed`] when any object in the signed body repeats a key (same
+    ///   value or not), or the body is not a JSON object with an integer `timestamp` (a number or
+    ///   a string holding one);
     /// * [`CallbackError::Stale`] when that `timestamp` is outside the freshness window (see
     ///   [`check_freshness`](Self::check_freshness)).
     pub fn verify_fresh(
@@ -266,8 +267,8 @@ impl CallbackVerifier {
     ///   ([`InvalidQuery`](SignatureError::InvalidQuery)), or the signature matches neither the
     ///   current key nor the previous key inside its rotation window
     ///   ([`Mismatch`](SignatureError::Mismatch)); see [`crate::verify::verify`];
-    /// * [`CallbackError::Malformed`] when the signed body is not a JSON object with `app_id` (a
-    ///   string or number), an integer `timestamp`, a string `operator_player_session` and, when
+    /// * [`CallbackError::Malformed`] when any object in the signed body repeats a key (same
+    ///   value or not), or the body is not a JSON object with `app_id` (a string or number), an integer `timestamp`, a string `operator_player_session` and, when
     ///   present and not `null`, an integer `game_id` and string `ip` and `custom_parameter`;
     /// * [`CallbackError::Stale`] when `timestamp` is outside the freshness window (see
     ///   [`check_freshness`](Self::check_freshness)).
