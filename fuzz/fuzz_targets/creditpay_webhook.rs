@@ -16,8 +16,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use gameauth_core::{AuthError, KeyRing, ManualClock, async_trait};
 use bytes::Bytes;
+use gameauth_core::{AuthError, KeyRing, ManualClock, async_trait};
 use gameauth_creditpay::sign::{MISSPELT_SIGNATURE_HEADER, SIGNATURE_HEADER};
 use gameauth_creditpay::webhook::decode_event;
 use gameauth_creditpay::{
@@ -72,7 +72,10 @@ fuzz_target!(|data: &[u8]| {
         }
         assert!(e.retry >= 0);
         if let Some(amount) = &e.data.amount {
-            assert!(gameauth_core::lenient::is_decimal(amount), "amount {amount:?}");
+            assert!(
+                gameauth_core::lenient::is_decimal(amount),
+                "amount {amount:?}"
+            );
         }
         assert!(json_record(body), "a decoded body is a JSON object");
     }

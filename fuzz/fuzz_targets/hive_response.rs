@@ -16,8 +16,8 @@
 
 use std::sync::Arc;
 
-use gameauth_core::{HttpTransport, ManualClock, PlayerToken, TransportError};
 use bytes::Bytes;
+use gameauth_core::{HttpTransport, ManualClock, PlayerToken, TransportError};
 use gameauth_fuzz::{block_on, fields, json_code_is, response, status, text};
 use gameauth_hive::oauth::{TOKEN_PATH, jwt_expiry};
 use gameauth_hive::{HiveClient, HiveError, IncludeField, VerifyParams};

@@ -19,9 +19,9 @@ use gameauth_core::{
     AuthError, KeyRing, ManualClock, TokenVerifier, VerifiedPlayer, VerifyRequest, async_trait,
 };
 use gameauth_fuzz::{block_on, fields, json_record, omg_oracle, text};
-use libfuzzer_sys::fuzz_target;
 use gameauth_omg::verify::trace_id;
 use gameauth_omg::{CallbackError, CallbackVerifier, SignatureError, VerifySessionResponder};
+use libfuzzer_sys::fuzz_target;
 use secrecy::SecretString;
 
 const KEY: &str = "39a6581c31ef3203a22edb2daa2ab6d1";

@@ -13,11 +13,13 @@
 
 use std::sync::Arc;
 
-use gameauth_core::{FixedIds, HttpTransport, IssuedSecret, ManualClock, PlayerToken, TransportError};
 use bytes::Bytes;
+use gameauth_core::{
+    FixedIds, HttpTransport, IssuedSecret, ManualClock, PlayerToken, TransportError,
+};
 use gameauth_fuzz::{block_on, fields, json_code_is, response, status};
-use libfuzzer_sys::fuzz_target;
 use gameauth_omg::{AuthorizeRequest, Client, EnterGameRequest, Error, InGameRequest, ScreenMode};
+use libfuzzer_sys::fuzz_target;
 use secrecy::SecretString;
 
 fn check<T>(outcome: &Result<T, Error>, status: http::StatusCode, body: &[u8]) {

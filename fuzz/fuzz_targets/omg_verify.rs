@@ -18,9 +18,9 @@ use std::sync::{Arc, OnceLock};
 
 use gameauth_core::{KeyRing, ManualClock};
 use gameauth_fuzz::{at, fields, omg_oracle, text};
-use libfuzzer_sys::fuzz_target;
 use gameauth_omg::CallbackVerifier;
 use gameauth_omg::verify::{MAX_TRACE_ID_LEN, SignatureError, trace_id, verify};
+use libfuzzer_sys::fuzz_target;
 use secrecy::SecretString;
 
 const KEY: &str = "39a6581c31ef3203a22edb2daa2ab6d1";

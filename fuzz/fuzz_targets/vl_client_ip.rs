@@ -17,10 +17,10 @@
 use std::net::{IpAddr, SocketAddr};
 
 use gameauth_fuzz::{fields, headers, text};
+use gameauth_vegaslounge::{ForwardedHeader, NetworkPolicy};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use ipnet::IpNet;
 use libfuzzer_sys::fuzz_target;
-use gameauth_vegaslounge::{ForwardedHeader, NetworkPolicy};
 
 const ALLOW: [&str; 3] = [
     "13.232.208.217/32",

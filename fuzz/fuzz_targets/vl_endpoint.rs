@@ -23,20 +23,20 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use gameauth_core::ManualClock;
 use bytes::Bytes;
+use gameauth_core::ManualClock;
 use gameauth_fuzz::{block_on, fields, headers, text};
+use gameauth_vegaslounge::token::ClientSecret;
+use gameauth_vegaslounge::{
+    Account, AccountProvider, Balance, EndedSession, HookError, OAuthServer, PlayerSessions,
+    RegisteredClient, StaticClients, StoredSecret, async_trait,
+};
 use http::header::{
     ACCESS_CONTROL_ALLOW_ORIGIN, CACHE_CONTROL, CONTENT_SECURITY_POLICY, LOCATION, PRAGMA,
     WWW_AUTHENTICATE, X_FRAME_OPTIONS,
 };
 use http::{HeaderMap, Method, StatusCode, Uri};
 use libfuzzer_sys::fuzz_target;
-use gameauth_vegaslounge::token::ClientSecret;
-use gameauth_vegaslounge::{
-    Account, AccountProvider, Balance, EndedSession, HookError, OAuthServer, PlayerSessions,
-    RegisteredClient, StaticClients, StoredSecret, async_trait,
-};
 
 const CLIENT_ID: &str = "VL001";
 const SECRET: &str = "dummy-vl-client-secret";

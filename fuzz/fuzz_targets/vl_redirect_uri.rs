@@ -16,13 +16,13 @@ use std::sync::{Arc, OnceLock};
 
 use gameauth_core::ManualClock;
 use gameauth_fuzz::{block_on, text};
-use http::HeaderMap;
-use libfuzzer_sys::fuzz_target;
 use gameauth_vegaslounge::token::ClientSecret;
 use gameauth_vegaslounge::{
     Account, AccountProvider, AuthorizeOutcome, Balance, EndedSession, HookError, OAuthServer,
     PlayerSessions, RegisteredClient, StaticClients, StoredSecret, async_trait,
 };
+use http::HeaderMap;
+use libfuzzer_sys::fuzz_target;
 
 const CLIENT_ID: &str = "VL001";
 const REGISTERED: [&str; 3] = [

@@ -296,35 +296,42 @@ async fn sample_bodies(
     access: &str,
     refresh: &str,
 ) -> Result<(Bytes, Bytes), String> {
-    let mut account = AccountCall::new(access)?;
+    let account = sample_account_body(addr, access).await?;
     let mut refresh = RefreshCall {
         refresh_token: refresh.to_owned(),
     };
-    let mut bodies = Vec::new();
-    for conversation in [&mut account as &mut dyn Conversation, &mut refresh] {
-        let stream = tokio::net::TcpStream::connect(addr)
+    Ok((account, answer_once(addr, &mut refresh).await?))
+}
+
+/// One real `/account` answer of the server at `addr` for `access`.
+pub(crate) async fn sample_account_body(addr: SocketAddr, access: &str) -> Result<Bytes, String> {
+    answer_once(addr, &mut AccountCall::new(access)?).await
+}
+
+/// Sends `conversation`'s request once on a fresh connection and returns the checked body.
+async fn answer_once(
+    addr: SocketAddr,
+    conversation: &mut dyn Conversation,
+) -> Result<Bytes, String> {
+    let stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
             .await
             .map_err(|e| e.to_string())?;
-        let (mut sender, conn) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                .await
-                .map_err(|e| e.to_string())?;
-        tokio::spawn(conn);
-        let response = sender
-            .send_request(conversation.request())
-            .await
-            .map_err(|e| e.to_string())?;
-        let status = response.status();
-        let body = http_body_util::BodyExt::collect(response.into_body())
-            .await
-            .map_err(|e| e.to_string())?
-            .to_bytes();
-        conversation.response(status, &body)?;
-        bodies.push(body);
-    }
-    let refresh_body = bodies.pop().unwrap_or_default();
-    let account_body = bodies.pop().unwrap_or_default();
-    Ok((account_body, refresh_body))
+    tokio::spawn(conn);
+    let response = sender
+        .send_request(conversation.request())
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.status();
+    let body = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    conversation.response(status, &body)?;
+    Ok(body)
 }
 
 /// Item 4: `/account` and the refresh grant under 64 connections.

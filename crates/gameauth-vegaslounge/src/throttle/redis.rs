@@ -3,7 +3,8 @@
 //! One hash per key, `<prefix>throttle:client:<tag>` or `<prefix>throttle:ip:<tag>` (the tag is
 //! the first 128 bits of SHA-256 of the client id or the address), holding the window's start
 //! and its failure count, with a TTL that ends with the window. Counting is one Lua script per
-//! key; checking reads every key in one pipeline.
+//! key; checking reads every key at once (one command per key, as each key has its own cluster
+//! slot). Counts are not confirmed by replicas: a failover may forget a few failures.
 
 use std::fmt;
 use std::time::{Duration, SystemTime};
@@ -12,17 +13,17 @@ use async_trait::async_trait;
 
 use super::{ThrottleConfig, ThrottleKey, ThrottleStore};
 use crate::error::{ConfigError, StoreError};
-use crate::store::redis::{
-    ConnectionManager, DEFAULT_TIMEOUT, short_hash, unavailable, validate_key_prefix, with_deadline,
-};
+use gameauth_core::redis::{StoreScript, unavailable, validate_timeout, with_deadline};
+
+use crate::store::redis::{RedisConnection, short_hash, validate_key_prefix};
 
 /// A [`ThrottleStore`] in Redis: a client or an address over its limit is refused by every
 /// instance, not only by the one that counted the failures.
 pub struct RedisThrottleStore {
-    conn: ConnectionManager,
+    conn: RedisConnection,
     prefix: String,
     timeout: Duration,
-    script: ::redis::Script,
+    script: StoreScript,
 }
 
 impl fmt::Debug for RedisThrottleStore {
@@ -36,7 +37,7 @@ impl fmt::Debug for RedisThrottleStore {
 
 /// Builds a [`RedisThrottleStore`]; see [`RedisThrottleStore::builder`].
 pub struct RedisThrottleStoreBuilder {
-    conn: ConnectionManager,
+    conn: RedisConnection,
     prefix: String,
     timeout: Duration,
 }
@@ -58,7 +59,7 @@ impl RedisThrottleStoreBuilder {
         self
     }
 
-    /// The deadline of one operation (default [`DEFAULT_TIMEOUT`]).
+    /// The deadline of one operation (default: the connection's timeout).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -67,26 +68,24 @@ impl RedisThrottleStoreBuilder {
     /// Checks the prefix and the timeout.
     pub fn build(self) -> Result<RedisThrottleStore, ConfigError> {
         validate_key_prefix(&self.prefix)?;
-        if self.timeout.is_zero() {
-            return Err(ConfigError("the Redis timeout must be positive".into()));
-        }
+        validate_timeout(self.timeout)?;
         Ok(RedisThrottleStore {
             conn: self.conn,
             prefix: self.prefix,
             timeout: self.timeout,
-            script: ::redis::Script::new(include_str!("record_failure.lua")),
+            script: StoreScript::new(include_str!("record_failure.lua")),
         })
     }
 }
 
 impl RedisThrottleStore {
     /// A builder over a connection the caller opened (for example with
-    /// [`connect`](crate::store::redis::connect)).
-    pub fn builder(conn: ConnectionManager) -> RedisThrottleStoreBuilder {
+    /// [`RedisConfig::connect`](crate::store::redis::RedisConfig::connect)).
+    pub fn builder(conn: RedisConnection) -> RedisThrottleStoreBuilder {
         RedisThrottleStoreBuilder {
+            timeout: conn.timeout(),
             conn,
             prefix: "vl:".to_owned(),
-            timeout: DEFAULT_TIMEOUT,
         }
     }
 
@@ -123,18 +122,18 @@ impl ThrottleStore for RedisThrottleStore {
             return Ok(None);
         }
         with_deadline(self.timeout, async {
-            let mut pipe = ::redis::pipe();
-            for key in keys {
-                pipe.cmd("HMGET")
-                    .arg(self.key(key))
-                    .arg("start")
-                    .arg("failures");
-            }
-            let mut conn = self.conn.clone();
-            let windows: Vec<(Option<u64>, Option<u32>)> = pipe
-                .query_async(&mut conn)
-                .await
-                .map_err(|e| unavailable("HMGET failed", &e))?;
+            let reads = keys.iter().map(|key| {
+                let mut conn = self.conn.clone();
+                let mut command = ::redis::cmd("HMGET");
+                command.arg(self.key(key)).arg("start").arg("failures");
+                async move {
+                    command
+                        .query_async::<(Option<u64>, Option<u32>)>(&mut conn)
+                        .await
+                        .map_err(|e| StoreError::from(unavailable("HMGET failed", &e)))
+                }
+            });
+            let windows = futures::future::try_join_all(reads).await?;
             let now = millis(now);
             let window = window_ms(config);
             Ok(windows
@@ -159,14 +158,13 @@ impl ThrottleStore for RedisThrottleStore {
             let now = millis(now);
             let window = window_ms(config);
             for key in keys {
-                let mut conn = self.conn.clone();
                 self.script
+                    .prepare()
                     .key(self.key(key))
                     .arg(now)
                     .arg(window)
-                    .invoke_async::<u64>(&mut conn)
-                    .await
-                    .map_err(|e| unavailable("counting a failure failed", &e))?;
+                    .run::<u64>(&self.conn, "counting a failure failed")
+                    .await?;
             }
             Ok(())
         })

@@ -3,6 +3,7 @@
 mod check;
 mod config;
 mod demo;
+mod redis_config;
 mod serve;
 
 use std::path::PathBuf;

@@ -95,11 +95,12 @@ async fn open_stores(settings: &StoreSettings, clock: &Arc<dyn Clock>) -> Result
             })
         }
         StoreSettings::Redis {
-            url,
+            redis,
             key_prefix,
             timeout,
         } => {
-            let conn = gameauth_vegaslounge::store::redis::connect(url.expose_secret(), *timeout)
+            let conn = redis
+                .connect()
                 .await
                 .map_err(|e| CliError::Io(format!("cannot use the Redis store: {e}")))?;
             let grants = RedisStore::builder(conn.clone())
@@ -108,12 +109,23 @@ async fn open_stores(settings: &StoreSettings, clock: &Arc<dyn Clock>) -> Result
                 .clock(clock.clone())
                 .build()
                 .map_err(|e| CliError::Config(e.0))?;
-            let throttle = RedisThrottleStore::builder(conn)
+            let throttle = RedisThrottleStore::builder(conn.clone())
                 .key_prefix(key_prefix.as_str())
                 .timeout(*timeout)
                 .build()
                 .map_err(|e| CliError::Config(e.0))?;
-            eprintln!("grant store: redis, key prefix \"{key_prefix}\"");
+            let confirmed = match conn.replica_acks() {
+                Some(acks) => format!(
+                    ", decisions confirmed by {} replica(s) within {} ms",
+                    acks.replicas(),
+                    acks.timeout().as_millis()
+                ),
+                None => String::new(),
+            };
+            eprintln!(
+                "grant store: redis ({}), key prefix \"{key_prefix}\"{confirmed}",
+                conn.topology()
+            );
             Ok(Stores {
                 grants: Arc::new(grants),
                 throttle: Arc::new(throttle),
