@@ -64,10 +64,13 @@ pub(crate) fn deployment_store(deployment: &Deployment) -> String {
 
 /// A whole `serve` configuration: `store` (from [`plain_store`] or [`deployment_store`]),
 /// client `VL001`, and one demo player per name in `players` (password `pw-<name>`, player id
-/// `player-<name>`).
+/// `player-<name>`). Every login comes from 127.0.0.1 and the demo login holds a place in its
+/// per-address limit while a password is checked, so the limit is raised far above the number
+/// of logins a test makes at once.
 pub(crate) fn serve_config(store: &str, players: &[String], revoke_on_logout: bool) -> String {
     let mut out = format!(
         "listen = \"127.0.0.1:0\"\n{store}\n[tokens]\nrefresh_grace_secs = 60\nrevoke_on_logout = {revoke_on_logout}\n\
+         [login]\nmax_failures = 100000\n\
          [security]\nallow_ips = [\"127.0.0.1/32\"]\n\
          [[clients]]\nclient_id = \"VL001\"\nclient_secret = \"{SECRET}\"\nredirect_uris = [\"https://fl.vegaslounge.live\"]\n"
     );
