@@ -1,5 +1,6 @@
-//! Item 6: `/account` on the Redis grant store, against the same server on the memory store (6a)
-//! and against a bare hyper endpoint that makes the same Redis round trips as the store and
+//! Item 6: `/account` on the Redis grant store, against the same server on the memory store (6a
+//! with the client cache the `serve` command turns on, 6a′ without it) and, without the client
+//! cache, against a bare hyper endpoint that makes the same Redis round trips as the store and
 //! answers the same bytes (6b), with the same load generator in the same run, on a private
 //! `redis-server` started for the run and stopped after it.
 
@@ -13,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use gameauth_vegaslounge::store::TokenHash;
-use gameauth_vegaslounge::store::redis::{RedisConnection, RedisStore, connect};
+use gameauth_vegaslounge::store::redis::{
+    ClientCache, RedisConfig, RedisConnection, RedisStore, connect,
+};
 use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
@@ -29,13 +32,21 @@ use crate::load::Conversation;
 use crate::report::{Bound, Row};
 use crate::vegas::{self, AccountCall, CONNECTIONS, compare_load};
 
-const NAME_MEMORY: &str = "6a VL `/account` throughput, Redis store vs memory store";
-const NAME_BARE: &str = "6b VL `/account` throughput, Redis store vs bare hyper endpoint with the same Redis round trips";
+const NAME_MEMORY: &str =
+    "6a VL `/account` throughput, Redis store with the client cache vs memory store";
+const NAME_UNCACHED: &str =
+    "6a′ VL `/account` throughput, Redis store without the client cache vs memory store";
+const NAME_BARE: &str = "6b VL `/account` throughput, Redis store without the client cache vs bare hyper endpoint with the same Redis round trips";
 const BOUND_MEMORY: Bound = Bound::RatioAtLeast(0.6);
+const BOUND_UNCACHED: Bound = Bound::Info;
 const BOUND_BARE: Bound = Bound::RatioAtLeast(0.5);
 
-/// The key prefix of the store under test.
+/// The client cache of 6a: the `serve` command's default size.
+const CLIENT_CACHE_ENTRIES: usize = 10_000;
+
+/// The key prefixes of the stores under test (with and without the client cache).
 const PREFIX: &str = "bench:";
+const UNCACHED_PREFIX: &str = "bench-uncached:";
 
 /// A `redis-server` of our own, stopped when dropped.
 struct RedisServer {
@@ -156,14 +167,14 @@ async fn bare_account(
         .cloned();
     let live = match known {
         Some(tag) => redis::cmd("HGET")
-            .arg(format!("{PREFIX}{{{tag}}}:grant"))
+            .arg(format!("{UNCACHED_PREFIX}{{{tag}}}:grant"))
             .arg(format!("a:{hash}"))
             .query_async::<Option<Vec<u8>>>(&mut conn)
             .await
             .map(|expiry| expiry.is_some()),
         None => {
             let pointer: Option<String> = match redis::cmd("GET")
-                .arg(format!("{PREFIX}access:{hash}"))
+                .arg(format!("{UNCACHED_PREFIX}access:{hash}"))
                 .query_async(&mut conn)
                 .await
             {
@@ -178,7 +189,7 @@ async fn bare_account(
                 return status(StatusCode::UNAUTHORIZED);
             };
             let fields = redis::cmd("HMGET")
-                .arg(format!("{PREFIX}{{{tag}}}:grant"))
+                .arg(format!("{UNCACHED_PREFIX}{{{tag}}}:grant"))
                 .arg(format!("a:{hash}"))
                 .arg("gid")
                 .arg("client")
@@ -216,37 +227,56 @@ pub(crate) fn run(
     client_rt: &Runtime,
 ) -> Result<Vec<Row>, String> {
     let Some(program) = find_on_path("redis-server") else {
-        return Ok([(NAME_MEMORY, BOUND_MEMORY), (NAME_BARE, BOUND_BARE)]
-            .map(|(name, bound)| {
-                Row::skipped(
-                    name,
-                    "req/s",
-                    bound,
-                    "no `redis-server` on PATH",
-                    serde_json::json!(null),
-                )
-            })
-            .into());
+        return Ok([
+            (NAME_MEMORY, BOUND_MEMORY),
+            (NAME_UNCACHED, BOUND_UNCACHED),
+            (NAME_BARE, BOUND_BARE),
+        ]
+        .map(|(name, bound)| {
+            Row::skipped(
+                name,
+                "req/s",
+                bound,
+                "no `redis-server` on PATH",
+                serde_json::json!(null),
+            )
+        })
+        .into());
     };
     let redis = RedisServer::start(&program)?;
     let url = format!("redis://127.0.0.1:{}/", redis.port);
     // The connections are opened on the server runtime, where a server opens its own: their
     // driver tasks then run next to the handlers that use them.
-    let (redis_server, bare_conn) = server_rt.block_on(async {
-        let store_conn = connect(&url, Duration::from_secs(2))
+    let store_on = |conn: RedisConnection, prefix: &str| {
+        RedisStore::builder(conn)
+            .key_prefix(prefix)
+            .build()
+            .map_err(|e| e.to_string())
+            .and_then(|store| vegas::server(Some(Arc::new(store))))
+    };
+    let (cached_server, uncached_server, bare_conn) = server_rt.block_on(async {
+        let cache = ClientCache::new(CLIENT_CACHE_ENTRIES).map_err(|e| e.to_string())?;
+        let cached_conn = RedisConfig::single(url.as_str())
+            .timeout(Duration::from_secs(2))
+            .client_cache(cache)
+            .connect()
             .await
             .map_err(|e| format!("connect to redis-server: {e}"))?;
-        let store = RedisStore::builder(store_conn)
-            .key_prefix(PREFIX)
-            .build()
-            .map_err(|e| e.to_string())?;
+        let uncached_conn = connect(&url, Duration::from_secs(2))
+            .await
+            .map_err(|e| format!("connect to redis-server: {e}"))?;
         let bare_conn = connect(&url, Duration::from_secs(2))
             .await
             .map_err(|e| format!("connect to redis-server: {e}"))?;
-        Ok::<_, String>((vegas::server(Some(Arc::new(store)))?, bare_conn))
+        Ok::<_, String>((
+            store_on(cached_conn, PREFIX)?,
+            store_on(uncached_conn, UNCACHED_PREFIX)?,
+            bare_conn,
+        ))
     })?;
     let memory_server = vegas::server(None)?;
-    let redis_addr = vegas::serve(server_rt, Arc::clone(&redis_server))?;
+    let cached_addr = vegas::serve(server_rt, Arc::clone(&cached_server))?;
+    let uncached_addr = vegas::serve(server_rt, Arc::clone(&uncached_server))?;
     let memory_addr = vegas::serve(server_rt, Arc::clone(&memory_server))?;
     let tokens = |server: &Arc<gameauth_vegaslounge::OAuthServer>| {
         client_rt.block_on(async {
@@ -257,9 +287,13 @@ pub(crate) fn run(
             Ok::<_, String>(out)
         })
     };
-    let redis_tokens = tokens(&redis_server)?;
+    let cached_tokens = tokens(&cached_server)?;
+    let uncached_tokens = tokens(&uncached_server)?;
     let memory_tokens = tokens(&memory_server)?;
-    let body = client_rt.block_on(vegas::sample_account_body(redis_addr, &redis_tokens[0]))?;
+    let body = client_rt.block_on(vegas::sample_account_body(
+        uncached_addr,
+        &uncached_tokens[0],
+    ))?;
     let bare_addr = bare_endpoint(server_rt.handle(), bare_conn, body)?;
     let calls = |tokens: &[String]| -> Vec<Box<dyn Conversation>> {
         tokens
@@ -273,8 +307,18 @@ pub(crate) fn run(
         client_rt,
         NAME_MEMORY.to_owned(),
         BOUND_MEMORY,
-        redis_addr,
-        || calls(&redis_tokens),
+        cached_addr,
+        || calls(&cached_tokens),
+        memory_addr,
+        || calls(&memory_tokens),
+    )?;
+    let uncached = compare_load(
+        settings,
+        client_rt,
+        NAME_UNCACHED.to_owned(),
+        BOUND_UNCACHED,
+        uncached_addr,
+        || calls(&uncached_tokens),
         memory_addr,
         || calls(&memory_tokens),
     )?;
@@ -283,11 +327,11 @@ pub(crate) fn run(
         client_rt,
         NAME_BARE.to_owned(),
         BOUND_BARE,
-        redis_addr,
-        || calls(&redis_tokens),
+        uncached_addr,
+        || calls(&uncached_tokens),
         bare_addr,
-        || calls(&redis_tokens),
+        || calls(&uncached_tokens),
     )?;
     drop(redis);
-    Ok(vec![against_memory, against_bare])
+    Ok(vec![against_memory, uncached, against_bare])
 }

@@ -17,13 +17,14 @@
 
 use std::time::Duration;
 
+mod cache;
 mod config;
 mod connection;
 mod script;
 mod sentinel;
 mod tls;
 
-pub use config::{DEFAULT_TIMEOUT, RedisConfig, ReplicaAcks, SentinelConfig};
+pub use config::{ClientCache, DEFAULT_TIMEOUT, RedisConfig, ReplicaAcks, SentinelConfig};
 pub use connection::{RedisConnection, ScanCursor, TopologyKind, connect, manager_config};
 pub use script::{ScriptCall, StoreScript};
 pub use tls::TlsConfig;

@@ -108,11 +108,17 @@ async fn code_issued_through_one_instance_is_redeemed_through_the_other_and_a_re
     two_instances("redis-two-instances", &plain_store(&redis)).await;
 }
 
+/// On TLS, Sentinel and Cluster the instances also keep a client cache (RESP3 with
+/// `CLIENT TRACKING`); the failover tests run the same deployments without one.
 async fn on(kind: DeploymentKind, name: &str) {
     let Some(deployment) = Deployment::start_or_skip(kind, name) else {
         return;
     };
-    two_instances(name, &deployment_store(&deployment)).await;
+    let store = format!(
+        "{}[store.client_cache]\nentries = 1000\n",
+        deployment_store(&deployment)
+    );
+    two_instances(name, &store).await;
 }
 
 #[tokio::test]

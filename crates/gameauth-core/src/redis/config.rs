@@ -234,6 +234,97 @@ pub struct RedisConfig {
     pub(crate) tls: Option<TlsConfig>,
     pub(crate) timeout: Duration,
     pub(crate) replica_acks: Option<ReplicaAcks>,
+    pub(crate) client_cache: Option<ClientCache>,
+}
+
+/// Server-assisted client-side caching of the reads a store marks as cacheable (Redis
+/// `CLIENT TRACKING` in opt-in mode over RESP3, through the `redis` crate's cache); off unless
+/// configured with [`RedisConfig::client_cache`].
+///
+/// Redis remembers which keys the connection read and pushes an invalidation on that
+/// connection when any client changes or deletes one of them; the cached answer is dropped
+/// when the invalidation arrives, when its key's TTL runs out, after [`max_age`](Self::max_age),
+/// and all at once whenever the connection is re-established. What a cached read can miss:
+///
+/// - a change made through another connection, until its invalidation has crossed the network
+///   (normally well under a millisecond after that write completed);
+/// - when a read's reply and an invalidation of the same key arrive together, the `redis` crate
+///   may store the reply after applying the invalidation: that answer then stays until
+///   [`max_age`](Self::max_age) (default 1 s), which therefore bounds how long a change made
+///   elsewhere can go unseen;
+/// - nothing more when Redis stops answering: a read uses the cache only while Redis answered
+///   the connection's heartbeat (a `PING` every 200 ms) sent in the last second; after that it
+///   goes to Redis and fails like a read without a cache.
+///
+/// Changes made through the same connection are seen by its next read: a store's scripts
+/// return only after the invalidations they caused have arrived.
+///
+/// Needs Redis 6 or later (RESP3); a server that refuses `HELLO 3` or `CLIENT TRACKING` fails
+/// [`RedisConfig::connect`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientCache {
+    entries: usize,
+    max_age: Duration,
+}
+
+impl ClientCache {
+    /// The longest accepted [`max_age`](Self::max_age).
+    pub const MAX_AGE: Duration = Duration::from_secs(60);
+
+    /// The default [`max_age`](Self::max_age).
+    pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(1);
+
+    /// A cache of at most `entries` answers (at least 1), each kept at most
+    /// [`DEFAULT_MAX_AGE`](Self::DEFAULT_MAX_AGE).
+    ///
+    /// # Errors
+    /// [`RedisFailure::Config`] when `entries` is 0.
+    pub fn new(entries: usize) -> Result<Self, RedisFailure> {
+        if entries == 0 {
+            return Err(RedisFailure::Config(
+                "the Redis client cache needs room for at least one entry".into(),
+            ));
+        }
+        Ok(Self {
+            entries,
+            max_age: Self::DEFAULT_MAX_AGE,
+        })
+    }
+
+    /// The longest an answer is kept even without an invalidation (1 ms to
+    /// [`MAX_AGE`](Self::MAX_AGE)).
+    ///
+    /// # Errors
+    /// [`RedisFailure::Config`] when `max_age` is out of range.
+    pub fn max_age(mut self, max_age: Duration) -> Result<Self, RedisFailure> {
+        if max_age < Duration::from_millis(1) || max_age > Self::MAX_AGE {
+            return Err(RedisFailure::Config(format!(
+                "the Redis client cache's max age must be between 1 ms and {} s",
+                Self::MAX_AGE.as_secs()
+            )));
+        }
+        self.max_age = max_age;
+        Ok(self)
+    }
+
+    /// How many answers it holds at most.
+    pub fn entries(&self) -> usize {
+        self.entries
+    }
+
+    /// How long an answer is kept at most.
+    pub fn configured_max_age(&self) -> Duration {
+        self.max_age
+    }
+
+    pub(crate) fn redis_config(&self) -> redis::caching::CacheConfig {
+        redis::caching::CacheConfig::new()
+            .set_mode(redis::caching::CacheMode::OptIn)
+            .set_size(
+                std::num::NonZeroUsize::new(self.entries).unwrap_or(std::num::NonZeroUsize::MIN),
+            )
+            .set_default_client_ttl(self.max_age)
+    }
 }
 
 impl fmt::Debug for RedisConfig {
@@ -247,6 +338,7 @@ impl fmt::Debug for RedisConfig {
         d.field("tls", &self.tls)
             .field("timeout", &self.timeout)
             .field("replica_acks", &self.replica_acks)
+            .field("client_cache", &self.client_cache)
             .finish()
     }
 }
@@ -258,6 +350,7 @@ impl RedisConfig {
             tls: None,
             timeout: DEFAULT_TIMEOUT,
             replica_acks: None,
+            client_cache: None,
         }
     }
 
@@ -305,6 +398,19 @@ impl RedisConfig {
     pub fn replica_acks(mut self, acks: ReplicaAcks) -> Self {
         self.replica_acks = Some(acks);
         self
+    }
+
+    /// Cache the reads a store marks as cacheable on this connection, invalidated by Redis (see
+    /// [`ClientCache`]); off by default. Only reads use it: writes and scripts always go to
+    /// Redis.
+    pub fn client_cache(mut self, cache: ClientCache) -> Self {
+        self.client_cache = Some(cache);
+        self
+    }
+
+    /// The configured client cache.
+    pub fn configured_client_cache(&self) -> Option<ClientCache> {
+        self.client_cache
     }
 
     /// The configured deadline.

@@ -2,18 +2,20 @@
 //! for replicas, and a key scan that covers every primary of a cluster.
 
 use std::fmt;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
-use redis::{Client, Cmd, IntoConnectionInfo, Pipeline, RedisFuture, Value};
+use redis::{Client, Cmd, IntoConnectionInfo, Pipeline, ProtocolVersion, RedisFuture, Value};
 use secrecy::ExposeSecret;
 
+use super::cache::{CacheGuard, ping};
 use super::config::Topology;
 use super::sentinel::SentinelLane;
-use super::{RedisConfig, RedisFailure, ReplicaAcks, TlsConfig, unavailable};
+use super::{ClientCache, RedisConfig, RedisFailure, ReplicaAcks, TlsConfig, unavailable};
 
 /// Which kind of deployment a [`RedisConnection`] speaks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,23 +65,37 @@ pub(super) enum Lane {
 }
 
 impl Lane {
-    async fn open(config: &RedisConfig) -> Result<Self, RedisFailure> {
+    /// Opens a lane; `cache` turns on the client cache (RESP3 with `CLIENT TRACKING`).
+    async fn open(config: &RedisConfig, cache: Option<ClientCache>) -> Result<Self, RedisFailure> {
         let timeout = config.timeout;
         let tls = config.tls.as_ref();
         match &config.topology {
             Topology::Single(url) => {
+                let mut info = url
+                    .expose_secret()
+                    .into_connection_info()
+                    .map_err(|e| unavailable("settings rejected", &e))?;
+                let mut manager = manager_config(timeout);
+                if let Some(cache) = cache {
+                    let settings = info
+                        .redis_settings()
+                        .clone()
+                        .set_protocol(ProtocolVersion::RESP3);
+                    info = info.set_redis_settings(settings);
+                    manager = manager.set_cache_config(cache.redis_config());
+                }
                 let client = match tls.and_then(TlsConfig::certificates) {
-                    Some(certs) => Client::build_with_tls(url.expose_secret(), certs),
-                    None => Client::open(url.expose_secret()),
+                    Some(certs) => Client::build_with_tls(info, certs),
+                    None => Client::open(info),
                 }
                 .map_err(|e| unavailable("settings rejected", &e))?;
-                let conn = ConnectionManager::new_with_config(client, manager_config(timeout))
+                let conn = ConnectionManager::new_with_config(client, manager)
                     .await
                     .map_err(|e| unavailable("cannot connect", &e))?;
                 Ok(Self::Single(conn))
             }
             Topology::Sentinel(sentinel) => Ok(Self::Sentinel(
-                SentinelLane::connect(sentinel, tls, timeout).await?,
+                SentinelLane::connect(sentinel, tls, timeout, cache).await?,
             )),
             Topology::Cluster(nodes) => {
                 let nodes = nodes
@@ -95,6 +111,11 @@ impl Lane {
                     .max_retry_wait(200);
                 if let Some(certs) = tls.and_then(TlsConfig::certificates) {
                     builder = builder.certs(certs);
+                }
+                if let Some(cache) = cache {
+                    builder = builder
+                        .use_protocol(ProtocolVersion::RESP3)
+                        .cache_config(cache.redis_config());
                 }
                 let conn = builder
                     .build()
@@ -156,6 +177,8 @@ impl ConnectionLike for Lane {
 pub struct RedisConnection {
     pub(super) main: Lane,
     pub(super) confirm: Option<(Lane, ReplicaAcks)>,
+    /// With a client cache: the heartbeat's proof that cached reads are current.
+    cache: Option<Arc<CacheGuard>>,
     kind: TopologyKind,
     timeout: Duration,
 }
@@ -166,6 +189,7 @@ impl fmt::Debug for RedisConnection {
             .field("topology", &self.kind)
             .field("timeout", &self.timeout)
             .field("replica_acks", &self.replica_acks())
+            .field("client_cache", &self.cache.is_some())
             .finish()
     }
 }
@@ -192,21 +216,26 @@ impl RedisConfig {
             Topology::Cluster(_) => TopologyKind::Cluster,
         };
         let opening = async {
-            let main = Lane::open(self).await?;
+            let main = Lane::open(self, self.client_cache).await?;
             let confirm = match self.replica_acks {
-                Some(acks) => Some((Lane::open(self).await?, acks)),
+                Some(acks) => Some((Lane::open(self, None).await?, acks)),
                 None => None,
             };
             let mut conn = RedisConnection {
                 main,
                 confirm,
+                cache: None,
                 kind,
                 timeout: self.timeout,
             };
+            let pinged = Instant::now();
             redis::cmd("PING")
                 .query_async::<()>(&mut conn)
                 .await
                 .map_err(|e| unavailable("PING failed", &e))?;
+            if self.client_cache.is_some() {
+                conn.cache = Some(CacheGuard::start(conn.main.clone(), pinged, self.timeout));
+            }
             Ok(conn)
         };
         tokio::time::timeout(self.timeout.saturating_mul(4), opening)
@@ -243,6 +272,32 @@ impl RedisConnection {
         self.confirm.as_ref().map(|(_, acks)| *acks)
     }
 
+    /// Whether the connection has a client cache ([`RedisConfig::client_cache`]).
+    pub fn has_client_cache(&self) -> bool {
+        self.cache.is_some()
+    }
+
+    /// Lets the client cache answer `cmd` (a read of one key, such as `GET` or `HGET`) when the
+    /// connection has one and Redis answered its heartbeat in the last second; otherwise `cmd`
+    /// goes to Redis as usual. See [`ClientCache`] for what a cached answer may miss.
+    pub fn cacheable_read<'c>(&self, cmd: &'c mut Cmd) -> &'c mut Cmd {
+        if self.cache.as_ref().is_some_and(|g| g.trusted()) {
+            cmd.set_cache_config(redis::CommandCacheConfig::new());
+        }
+        cmd
+    }
+
+    /// After a write on the confirmation lane: a `PING` on the cached lane (every primary on a
+    /// Cluster), whose answer comes after the invalidations that write caused, so this
+    /// instance's next read sees it.
+    pub(super) async fn sync_cache(&self, what: &str) -> Result<(), RedisFailure> {
+        if self.cache.is_none() {
+            return Ok(());
+        }
+        let mut lane = self.main.clone();
+        ping(&mut lane).await.map_err(|e| unavailable(what, &e))
+    }
+
     /// Sends `pipeline` and, with replica confirmation configured, `WAIT` right after it on
     /// the same connection; fewer acknowledgements than required is
     /// [`RedisFailure::NotConfirmed`]. Returns the pipeline's own replies.
@@ -276,6 +331,7 @@ impl RedisConnection {
             .map_err(|e| unavailable(what, &e))?;
         let acked = replies.pop();
         check_acks(acked.as_ref(), *acks)?;
+        self.sync_cache(what).await?;
         Ok(replies)
     }
 

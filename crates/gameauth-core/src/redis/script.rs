@@ -4,7 +4,7 @@
 use redis::aio::ConnectionLike;
 use redis::{Cmd, ErrorKind, FromRedisValue, RedisResult, ServerErrorKind, ToRedisArgs, Value};
 
-use super::connection::check_acks;
+use super::connection::{Lane, check_acks};
 use super::{RedisConnection, RedisFailure, unavailable};
 
 /// A Lua script of a store, compiled into the binary.
@@ -101,6 +101,11 @@ impl ScriptCall<'_> {
 
     /// Runs the script on the connection's main lane. `what` names the operation in errors.
     ///
+    /// With a client cache, the script's answer is returned only once the invalidations its
+    /// writes caused have reached the cache (Redis sends those to the writing connection right
+    /// after the script's reply, so a `PING` follows the script in the same round trip; on a
+    /// Cluster, a `PING` to every primary follows it), so this instance's next read sees them.
+    ///
     /// # Errors
     /// [`RedisFailure::Unavailable`] when Redis fails, refuses the script or answers with a
     /// reply that is not a `T`.
@@ -110,8 +115,37 @@ impl ScriptCall<'_> {
         what: &str,
     ) -> Result<T, RedisFailure> {
         let mut lane = conn.main.clone();
-        let reply: RedisResult<T> = match self.command(true).query_async(&mut lane).await {
-            Err(e) if is_noscript(&e) => self.command(false).query_async(&mut lane).await,
+        if conn.has_client_cache() {
+            if matches!(lane, Lane::Cluster(_)) {
+                let reply = self.run_plain(&mut lane, what).await?;
+                conn.sync_cache(what).await?;
+                return Ok(reply);
+            }
+            let mut replies = self
+                .send(&mut lane, |cmd| {
+                    let mut pipe = redis::pipe();
+                    pipe.add_command(cmd).cmd("PING");
+                    pipe
+                })
+                .await
+                .map_err(|e| unavailable(what, &e))?;
+            replies.pop();
+            return replies
+                .pop()
+                .ok_or_else(no_reply)
+                .and_then(|v| T::from_redis_value(v).map_err(Into::into))
+                .map_err(|e| unavailable(what, &e));
+        }
+        self.run_plain(&mut lane, what).await
+    }
+
+    async fn run_plain<T: FromRedisValue>(
+        &self,
+        lane: &mut Lane,
+        what: &str,
+    ) -> Result<T, RedisFailure> {
+        let reply: RedisResult<T> = match self.command(true).query_async(lane).await {
+            Err(e) if is_noscript(&e) => self.command(false).query_async(lane).await,
             other => other,
         };
         reply.map_err(|e| unavailable(what, &e))
@@ -150,6 +184,7 @@ impl ScriptCall<'_> {
         let reply = reply
             .and_then(|v| T::from_redis_value(v).map_err(Into::into))
             .map_err(|e| unavailable(what, &e))?;
+        conn.sync_cache(what).await?;
         check_acks(acked.as_ref(), *acks)?;
         Ok(reply)
     }

@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 use redis::aio::{ConnectionLike, MultiplexedConnection};
 use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
 use redis::{
-    AsyncConnectionConfig, Cmd, ConnectionAddr, ErrorKind, Pipeline, RedisError, RedisFuture,
-    RedisResult, ServerErrorKind, TlsMode, Value,
+    AsyncConnectionConfig, Cmd, ConnectionAddr, ErrorKind, Pipeline, ProtocolVersion, RedisError,
+    RedisFuture, RedisResult, ServerErrorKind, TlsMode, Value,
 };
 use secrecy::ExposeSecret;
 
-use super::{RedisFailure, SentinelConfig, TlsConfig, unavailable};
+use super::{ClientCache, RedisFailure, SentinelConfig, TlsConfig, unavailable};
 
 /// After a failed lookup, requests fail at once for this long instead of asking the sentinels
 /// again, so an outage is answered quickly and the sentinels are not flooded.
@@ -57,6 +57,7 @@ impl SentinelLane {
         config: &SentinelConfig,
         tls: Option<&TlsConfig>,
         timeout: Duration,
+        cache: Option<ClientCache>,
     ) -> Result<Self, RedisFailure> {
         let addresses = config.addresses()?.into_iter().map(|(host, port)| {
             if config.sentinel_tls {
@@ -99,6 +100,14 @@ impl SentinelLane {
                 builder = builder.set_client_to_redis_certificates(certs);
             }
         }
+        let mut connection = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout));
+        if let Some(cache) = cache {
+            // A new connection (after a failover, say) starts with an empty cache.
+            builder = builder.set_client_to_redis_protocol(ProtocolVersion::RESP3);
+            connection = connection.set_cache_config(cache.redis_config());
+        }
         let client = builder
             .build()
             .map_err(|e| unavailable("Sentinel settings rejected", &e))?;
@@ -109,9 +118,7 @@ impl SentinelLane {
                 failed_at: None,
             }),
             current: RwLock::new(None),
-            connection: AsyncConnectionConfig::new()
-                .set_connection_timeout(Some(timeout))
-                .set_response_timeout(Some(timeout)),
+            connection,
             timeout,
             db: config.database,
         }));

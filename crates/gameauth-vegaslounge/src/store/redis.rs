@@ -52,8 +52,8 @@ use gameauth_core::redis::{ScanCursor, StoreScript, with_deadline};
 use gameauth_core::{Clock, SystemClock};
 
 pub use gameauth_core::redis::{
-    DEFAULT_TIMEOUT, MAX_PREFIX_LEN, RedisConfig, RedisConnection, RedisFailure, ReplicaAcks,
-    SentinelConfig, TlsConfig, TopologyKind, connect, validate_key_prefix,
+    ClientCache, DEFAULT_TIMEOUT, MAX_PREFIX_LEN, RedisConfig, RedisConnection, RedisFailure,
+    ReplicaAcks, SentinelConfig, TlsConfig, TopologyKind, connect, validate_key_prefix,
 };
 
 pub(crate) use keys::short_hash;
@@ -581,11 +581,16 @@ impl GrantStore for RedisStore {
         with_deadline(self.timeout, async {
             // Where the grant lives and whom it is for never change: once known, one round
             // trip asks the grant itself whether the token is still live, and until when.
+            // With a client cache on the connection (`RedisConfig::client_cache`) the answer
+            // is kept until Redis reports a change to the grant.
             if let Some(known) = self.known.as_ref().and_then(|k| k.get(token)) {
                 let mut conn = self.conn.clone();
-                let expires: Option<Vec<u8>> = ::redis::cmd("HGET")
-                    .arg(&*known.grant_key)
-                    .arg(format!("a:{}", token.to_hex()))
+                let mut read = ::redis::cmd("HGET");
+                read.arg(&*known.grant_key)
+                    .arg(format!("a:{}", token.to_hex()));
+                let expires: Option<Vec<u8>> = self
+                    .conn
+                    .cacheable_read(&mut read)
                     .query_async(&mut conn)
                     .await
                     .map_err(|e| gameauth_core::redis::unavailable("HGET failed", &e))?;

@@ -7,6 +7,8 @@ mod logout;
 mod network;
 mod pkce;
 #[cfg(feature = "redis")]
+mod redis_client_cache;
+#[cfg(feature = "redis")]
 mod redis_faults;
 #[cfg(feature = "redis")]
 mod redis_instances;

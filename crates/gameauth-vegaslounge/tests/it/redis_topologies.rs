@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use gameauth_vegaslounge::store::redis::{
-    RedisConfig, RedisConnection, RedisFailure, ReplicaAcks, TlsConfig,
+    ClientCache, RedisConfig, RedisConnection, RedisFailure, ReplicaAcks, TlsConfig,
 };
 use testkit::redis::{Deployment, DeploymentKind, RedisServer};
 
@@ -33,10 +33,20 @@ async fn connect(deployment: &Deployment) -> RedisConnection {
     config.connect().await.expect("connect to the deployment")
 }
 
-/// The conformance suite, the races and two instances sharing grants, under `tag`.
+/// The conformance suite (also with a client cache), the races and two instances sharing
+/// grants, under `tag`.
 async fn suites(deployment: &Deployment, tag: &str) {
     let conn = connect(deployment).await;
     conformance_on(&conn, tag).await;
+    let mut cached = deployment
+        .config()
+        .timeout(TIMEOUT)
+        .client_cache(ClientCache::new(1000).unwrap());
+    if deployment.has_replicas() {
+        cached = cached.replica_acks(ReplicaAcks::new(1, ACK_WAIT).unwrap());
+    }
+    let cached = cached.connect().await.expect("connect with a client cache");
+    conformance_on(&cached, &format!("{tag}cached:")).await;
     let h = instance_with_limit(&conn, &format!("{tag}race:"), &clock(), 64);
     concurrent_redemptions(&h, 10).await;
     concurrent_refreshes(&h, 10).await;

@@ -13,8 +13,8 @@ use serde::Deserialize;
 
 use super::login::LoginSettings;
 use super::redis_config::{
-    ClusterSection, RedisSections, RedisUrl, ReplicasSection, SentinelSection, TlsSection,
-    redis_config,
+    ClientCacheSection, ClusterSection, RedisSections, RedisUrl, ReplicasSection, SentinelSection,
+    TlsSection, redis_config,
 };
 use crate::error::CliError;
 
@@ -115,6 +115,7 @@ struct StoreSection {
     sentinel: Option<SentinelSection>,
     cluster: Option<ClusterSection>,
     replicas: Option<ReplicasSection>,
+    client_cache: Option<ClientCacheSection>,
 }
 
 /// Where the server keeps its grants and failure counters.
@@ -422,6 +423,7 @@ fn store(
         sentinel: section.sentinel,
         cluster: section.cluster,
         replicas: section.replicas,
+        client_cache: section.client_cache,
     };
     if section.kind == StoreKind::Memory {
         if redis.any() || section.key_prefix.is_some() || section.timeout_ms.is_some() {

@@ -1,11 +1,13 @@
 //! The Redis part of the `serve` file: one endpoint (`store.url`), `[store.sentinel]` or
-//! `[store.cluster]`, with `[store.tls]` certificates and `[store.replicas]` confirmation,
-//! checked and turned into one [`RedisConfig`].
+//! `[store.cluster]`, with `[store.tls]` certificates, `[store.replicas]` confirmation and a
+//! `[store.client_cache]`, checked and turned into one [`RedisConfig`].
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use gameauth_vegaslounge::store::redis::{RedisConfig, ReplicaAcks, SentinelConfig, TlsConfig};
+use gameauth_vegaslounge::store::redis::{
+    ClientCache, RedisConfig, ReplicaAcks, SentinelConfig, TlsConfig,
+};
 use serde::Deserialize;
 
 use crate::error::CliError;
@@ -81,6 +83,17 @@ pub(crate) struct ReplicasSection {
     timeout_ms: u64,
 }
 
+/// `[store.client_cache]`: `/account` answers kept on the instance until Redis reports a change
+/// (see `ClientCache`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ClientCacheSection {
+    /// How many answers it holds at most (at least 1).
+    entries: usize,
+    /// How long an answer is kept at most, even without an invalidation.
+    max_age_ms: Option<u64>,
+}
+
 /// The Redis settings of a `[store]` section with `kind = "redis"`.
 #[derive(Debug, Default)]
 pub(crate) struct RedisSections {
@@ -89,6 +102,7 @@ pub(crate) struct RedisSections {
     pub(crate) sentinel: Option<SentinelSection>,
     pub(crate) cluster: Option<ClusterSection>,
     pub(crate) replicas: Option<ReplicasSection>,
+    pub(crate) client_cache: Option<ClientCacheSection>,
 }
 
 impl RedisSections {
@@ -99,6 +113,7 @@ impl RedisSections {
             || self.sentinel.is_some()
             || self.cluster.is_some()
             || self.replicas.is_some()
+            || self.client_cache.is_some()
     }
 }
 
@@ -152,6 +167,16 @@ pub(crate) fn redis_config(
             ));
         }
         config = config.replica_acks(acks);
+    }
+    if let Some(c) = sections.client_cache {
+        let mut cache = ClientCache::new(c.entries)
+            .map_err(|e| config_err(format!("store.client_cache: {}", e.detail())))?;
+        if let Some(ms) = c.max_age_ms {
+            cache = cache
+                .max_age(Duration::from_millis(ms))
+                .map_err(|e| config_err(format!("store.client_cache: {}", e.detail())))?;
+        }
+        config = config.client_cache(cache);
     }
     config
         .validate()
@@ -230,6 +255,7 @@ mod tests {
             sentinel: Option<SentinelSection>,
             cluster: Option<ClusterSection>,
             replicas: Option<ReplicasSection>,
+            client_cache: Option<ClientCacheSection>,
         }
         let s: Store = toml::from_str(toml_text).unwrap();
         RedisSections {
@@ -238,6 +264,7 @@ mod tests {
             sentinel: s.sentinel,
             cluster: s.cluster,
             replicas: s.replicas,
+            client_cache: s.client_cache,
         }
     }
 
@@ -273,6 +300,21 @@ mod tests {
             text.contains("cluster_nodes: 1") && !text.contains("pw-secret"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_client_cache_section_turns_the_cache_on() {
+        let config = redis_config(
+            sections("url = \"redis://h/\"\n[client_cache]\nentries = 500\nmax_age_ms = 250"),
+            TWO_SECONDS,
+            &no_env,
+        )
+        .unwrap();
+        let cache = config.configured_client_cache().expect("a client cache");
+        assert_eq!(cache.entries(), 500);
+        assert_eq!(cache.configured_max_age(), Duration::from_millis(250));
+        let plain = redis_config(sections("url = \"redis://h/\""), TWO_SECONDS, &no_env).unwrap();
+        assert!(plain.configured_client_cache().is_none(), "off by default");
     }
 
     #[test]
@@ -316,6 +358,14 @@ mod tests {
                 "cannot be turned off",
             ),
             ("url = \"http://:pw-secret@h/\"", "must start with redis://"),
+            (
+                "url = \"redis://h/\"\n[client_cache]\nentries = 0",
+                "store.client_cache: the Redis client cache needs room for at least one entry",
+            ),
+            (
+                "url = \"redis://h/\"\n[client_cache]\nentries = 10\nmax_age_ms = 0",
+                "store.client_cache: the Redis client cache's max age must be between",
+            ),
         ] {
             let err = redis_config(sections(text), TWO_SECONDS, &no_env).unwrap_err();
             let message = err.to_string();

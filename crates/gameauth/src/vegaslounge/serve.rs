@@ -131,8 +131,13 @@ async fn open_stores(settings: &StoreSettings, clock: &Arc<dyn Clock>) -> Result
                 ),
                 None => String::new(),
             };
+            let cached = if conn.has_client_cache() {
+                ", client cache on"
+            } else {
+                ""
+            };
             eprintln!(
-                "grant store: redis ({}), key prefix \"{key_prefix}\"{confirmed}",
+                "grant store: redis ({}), key prefix \"{key_prefix}\"{confirmed}{cached}",
                 conn.topology()
             );
             Ok(Stores {
