@@ -9,7 +9,8 @@
 //!   `redis` crate takes an async connection; it reconnects by itself and follows a failover.
 //! * [`StoreScript`]: a store's Lua script, sent by hash, sent whole after `SCRIPT FLUSH`, and
 //!   optionally confirmed by replicas in the same round trip.
-//! * [`validate_key_prefix`], [`with_deadline`], [`describe`]: the rules every store applies.
+//! * [`StoreBase`], [`validate_key_prefix`], [`with_deadline`], [`describe`]: the settings and
+//!   rules every store applies.
 //!
 //! TLS, Sentinel discovery and Cluster routing are the `redis` crate's own (`tokio-rustls-comp`,
 //! `sentinel`, `cluster-async`); this module only chooses and combines them. Errors are
@@ -134,6 +135,63 @@ pub fn validate_key_prefix(prefix: &str) -> Result<(), RedisFailure> {
         )));
     }
     Ok(())
+}
+
+/// What every Redis-backed store is built from: a connection, a key prefix and the deadline of
+/// one operation. The stores' builders keep one, set it through their `key_prefix` and
+/// `timeout` methods, and [`check`](Self::check) it in `build`, so every store applies the same
+/// rules and defaults.
+#[derive(Clone)]
+pub struct StoreBase {
+    conn: RedisConnection,
+    prefix: String,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for StoreBase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreBase")
+            .field("key_prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StoreBase {
+    /// `conn` with the store's default prefix; the deadline is the connection's timeout.
+    pub fn new(conn: RedisConnection, default_prefix: &str) -> Self {
+        Self {
+            timeout: conn.timeout(),
+            conn,
+            prefix: default_prefix.to_owned(),
+        }
+    }
+
+    /// Sets the key prefix (checked by [`check`](Self::check)).
+    pub fn set_key_prefix(&mut self, prefix: impl Into<String>) {
+        self.prefix = prefix.into();
+    }
+
+    /// Sets the deadline of one operation (checked by [`check`](Self::check)).
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout;
+    }
+
+    /// The key prefix as set.
+    pub fn key_prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Checks the prefix ([`validate_key_prefix`]) and the deadline ([`validate_timeout`]) and
+    /// hands out the parts.
+    ///
+    /// # Errors
+    /// [`RedisFailure::Config`].
+    pub fn check(self) -> Result<(RedisConnection, String, Duration), RedisFailure> {
+        validate_key_prefix(&self.prefix)?;
+        validate_timeout(self.timeout)?;
+        Ok((self.conn, self.prefix, self.timeout))
+    }
 }
 
 /// Checks a store's operation deadline: positive.

@@ -15,7 +15,7 @@ use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use gameauth_core::redis::{StoreScript, validate_key_prefix, validate_timeout, with_deadline};
+use gameauth_core::redis::{StoreBase, StoreScript, with_deadline};
 
 pub use gameauth_core::redis::{
     RedisConfig, RedisConnection, RedisFailure, ReplicaAcks, SentinelConfig, TlsConfig,
@@ -66,19 +66,9 @@ impl fmt::Debug for RedisDedupStore {
 }
 
 /// Builds a [`RedisDedupStore`]; see [`RedisDedupStore::builder`].
+#[derive(Debug)]
 pub struct RedisDedupStoreBuilder {
-    conn: RedisConnection,
-    prefix: String,
-    timeout: Duration,
-}
-
-impl fmt::Debug for RedisDedupStoreBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisDedupStoreBuilder")
-            .field("key_prefix", &self.prefix)
-            .field("timeout", &self.timeout)
-            .finish_non_exhaustive()
-    }
+    base: StoreBase,
 }
 
 impl RedisDedupStoreBuilder {
@@ -86,14 +76,14 @@ impl RedisDedupStoreBuilder {
     /// [`MAX_PREFIX_LEN`](gameauth_core::redis::MAX_PREFIX_LEN) characters from
     /// `A-Z a-z 0-9 : _ . -`. Instances that share de-duplication use the same one.
     pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
+        self.base.set_key_prefix(prefix);
         self
     }
 
     /// The deadline of one operation (default: the connection's timeout); a late answer is an
     /// [`Error::Store`], so the webhook is not acknowledged and Credit Pay redelivers it.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.base.set_timeout(timeout);
         self
     }
 
@@ -102,12 +92,11 @@ impl RedisDedupStoreBuilder {
     /// # Errors
     /// [`Error::Config`].
     pub fn build(self) -> Result<RedisDedupStore, Error> {
-        validate_key_prefix(&self.prefix)?;
-        validate_timeout(self.timeout)?;
+        let (conn, prefix, timeout) = self.base.check()?;
         Ok(RedisDedupStore {
-            conn: self.conn,
-            prefix: self.prefix,
-            timeout: self.timeout,
+            conn,
+            prefix,
+            timeout,
             claim: StoreScript::new(CLAIM),
             forget: StoreScript::new(FORGET),
         })
@@ -118,9 +107,7 @@ impl RedisDedupStore {
     /// A builder over a connection the caller opened (with [`RedisConfig::connect`]).
     pub fn builder(conn: RedisConnection) -> RedisDedupStoreBuilder {
         RedisDedupStoreBuilder {
-            timeout: conn.timeout(),
-            conn,
-            prefix: DEFAULT_PREFIX.to_owned(),
+            base: StoreBase::new(conn, DEFAULT_PREFIX),
         }
     }
 

@@ -48,7 +48,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use gameauth_core::redis::{ScanCursor, StoreScript, with_deadline};
+use gameauth_core::redis::{ScanCursor, StoreBase, StoreScript, with_deadline};
 use gameauth_core::{Clock, SystemClock};
 
 pub use gameauth_core::redis::{
@@ -156,9 +156,7 @@ impl fmt::Debug for RedisStore {
 
 /// Builds a [`RedisStore`]; see [`RedisStore::builder`].
 pub struct RedisStoreBuilder {
-    conn: RedisConnection,
-    prefix: String,
-    timeout: Duration,
+    base: StoreBase,
     clock: Arc<dyn Clock>,
     access_cache: usize,
 }
@@ -166,8 +164,8 @@ pub struct RedisStoreBuilder {
 impl fmt::Debug for RedisStoreBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisStoreBuilder")
-            .field("key_prefix", &self.prefix)
-            .field("timeout", &self.timeout)
+            .field("base", &self.base)
+            .field("access_cache", &self.access_cache)
             .finish_non_exhaustive()
     }
 }
@@ -176,14 +174,14 @@ impl RedisStoreBuilder {
     /// The prefix of every key (default `vl:`); [`build`](Self::build) checks its alphabet.
     /// Instances that share grants use the same prefix; different prefixes never see each other.
     pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
+        self.base.set_key_prefix(prefix);
         self
     }
 
     /// The deadline of one store operation (default: the connection's timeout), replica
     /// confirmation included.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.base.set_timeout(timeout);
         self
     }
 
@@ -212,14 +210,11 @@ impl RedisStoreBuilder {
     /// Returns a [`ConfigError`] when the prefix fails [`validate_key_prefix`] or the timeout is
     /// zero.
     pub fn build(self) -> Result<RedisStore, ConfigError> {
-        validate_key_prefix(&self.prefix)?;
-        gameauth_core::redis::validate_timeout(self.timeout)?;
+        let (conn, prefix, timeout) = self.base.check()?;
         Ok(RedisStore {
-            conn: self.conn,
-            keys: Keys {
-                prefix: self.prefix,
-            },
-            timeout: self.timeout,
+            conn,
+            keys: Keys { prefix },
+            timeout,
             clock: self.clock,
             scripts: Arc::new(Scripts::new()),
             known: (self.access_cache > 0)
@@ -233,9 +228,7 @@ impl RedisStore {
     /// [`connect`]).
     pub fn builder(conn: RedisConnection) -> RedisStoreBuilder {
         RedisStoreBuilder {
-            timeout: conn.timeout(),
-            conn,
-            prefix: "vl:".to_owned(),
+            base: StoreBase::new(conn, "vl:"),
             clock: Arc::new(SystemClock),
             access_cache: DEFAULT_ACCESS_CACHE,
         }

@@ -19,9 +19,9 @@ use async_trait::async_trait;
 
 use super::{ThrottleConfig, ThrottleKey, ThrottleStore};
 use crate::error::{ConfigError, StoreError};
-use gameauth_core::redis::{StoreScript, validate_timeout, with_deadline};
+use gameauth_core::redis::{StoreBase, StoreScript, with_deadline};
 
-use crate::store::redis::{RedisConnection, short_hash, validate_key_prefix};
+use crate::store::redis::{RedisConnection, short_hash};
 
 /// A [`ThrottleStore`] in Redis: a client or an address over its limit is refused by every
 /// instance, not only by the one that counted the failures.
@@ -43,32 +43,22 @@ impl fmt::Debug for RedisThrottleStore {
 }
 
 /// Builds a [`RedisThrottleStore`]; see [`RedisThrottleStore::builder`].
+#[derive(Debug)]
 pub struct RedisThrottleStoreBuilder {
-    conn: RedisConnection,
-    prefix: String,
-    timeout: Duration,
-}
-
-impl fmt::Debug for RedisThrottleStoreBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisThrottleStoreBuilder")
-            .field("key_prefix", &self.prefix)
-            .field("timeout", &self.timeout)
-            .finish_non_exhaustive()
-    }
+    base: StoreBase,
 }
 
 impl RedisThrottleStoreBuilder {
     /// The prefix of every key (default `vl:`), with the alphabet of
     /// [`RedisStoreBuilder::key_prefix`](crate::store::redis::RedisStoreBuilder::key_prefix).
     pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
+        self.base.set_key_prefix(prefix);
         self
     }
 
     /// The deadline of one operation (default: the connection's timeout).
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.base.set_timeout(timeout);
         self
     }
 
@@ -79,12 +69,11 @@ impl RedisThrottleStoreBuilder {
     /// Returns a [`ConfigError`] when the prefix fails
     /// [`validate_key_prefix`](crate::store::redis::validate_key_prefix) or the timeout is zero.
     pub fn build(self) -> Result<RedisThrottleStore, ConfigError> {
-        validate_key_prefix(&self.prefix)?;
-        validate_timeout(self.timeout)?;
+        let (conn, prefix, timeout) = self.base.check()?;
         Ok(RedisThrottleStore {
-            conn: self.conn,
-            prefix: self.prefix,
-            timeout: self.timeout,
+            conn,
+            prefix,
+            timeout,
             reserve: StoreScript::new(include_str!("reserve.lua")),
             release: StoreScript::new(include_str!("release.lua")),
         })
@@ -96,9 +85,7 @@ impl RedisThrottleStore {
     /// [`RedisConfig::connect`](crate::store::redis::RedisConfig::connect)).
     pub fn builder(conn: RedisConnection) -> RedisThrottleStoreBuilder {
         RedisThrottleStoreBuilder {
-            timeout: conn.timeout(),
-            conn,
-            prefix: "vl:".to_owned(),
+            base: StoreBase::new(conn, "vl:"),
         }
     }
 
