@@ -12,6 +12,8 @@
 //! * [`clock`] and [`ids`]: injected time and identifiers, so signatures are reproducible in tests.
 //! * [`resilience`]: retry policy as data, a circuit breaker and a single-flight expiring cache.
 //! * [`error`]: the error model shared by the traits.
+//! * `redis` (feature `redis`): one Redis connection for every topology (one endpoint, TLS,
+//!   Sentinel, Cluster) and the helpers shared by every Redis-backed store.
 //!
 //! # Example: a registry of verifiers across providers
 //!
@@ -56,6 +58,8 @@ pub mod error;
 pub mod ids;
 pub mod inbound;
 pub mod lenient;
+#[cfg(feature = "redis")]
+pub mod redis;
 pub mod resilience;
 pub mod secret;
 pub mod sign;

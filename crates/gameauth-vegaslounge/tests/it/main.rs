@@ -14,6 +14,8 @@ mod redis_instances;
 mod redis_store;
 #[cfg(feature = "redis")]
 mod redis_support;
+#[cfg(feature = "redis")]
+mod redis_topologies;
 mod refresh;
 mod secrets;
 mod slow_clients;
