@@ -99,7 +99,9 @@ pub mod client;
 pub mod config;
 pub mod endpoint;
 pub mod error;
+pub mod health;
 pub mod hooks;
+pub mod metrics;
 pub mod net;
 mod params;
 pub mod redirect;
@@ -140,4 +142,6 @@ pub use store::RedisStore;
 pub use store::{GrantStore, MemoryStore};
 #[cfg(feature = "redis")]
 pub use throttle::redis::RedisThrottleStore;
-pub use throttle::{MemoryThrottleStore, Throttle, ThrottleConfig, ThrottleKey, ThrottleStore};
+pub use throttle::{
+    MemoryThrottleStore, Throttle, ThrottleConfig, ThrottleKey, ThrottleKind, ThrottleStore,
+};
