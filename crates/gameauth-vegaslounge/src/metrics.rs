@@ -88,9 +88,18 @@ pub const DURATION_BUCKETS: [f64; 14] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-/// Registers the help text and unit of every metric with the installed recorder. Call it once,
-/// after installing the recorder; calling it again is harmless.
+/// Registers the help text and unit of every metric with the installed recorder, and the
+/// counters without labels at 0 (so their rates exist from the start). Call it once, after
+/// installing the recorder; calling it again is harmless.
 pub fn describe() {
+    for name in [
+        GRANTS_ISSUED_TOTAL,
+        REFRESHES_TOTAL,
+        CODE_REPLAYS_TOTAL,
+        REFRESH_REUSE_TOTAL,
+    ] {
+        counter!(name).increment(0);
+    }
     describe_counter!(
         REQUESTS_TOTAL,
         "Requests to the Vegas Lounge routes, by route and outcome."

@@ -1,0 +1,283 @@
+//! `gameauth vegaslounge serve` for operators: the Prometheus endpoint after the walkthrough,
+//! liveness and readiness (503 while draining), JSON logs, `RUST_LOG`, settings from the
+//! environment.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+mod support;
+
+use support::ServerProcess;
+use support::metrics::{EXPECTED, memory_config, metrics_url, parse_exposition, walkthrough};
+use support::vegaslounge::{code_from, http, token};
+
+fn start(args: &[&str], envs: &[(&str, &str)]) -> ServerProcess {
+    ServerProcess::start(args, |command| {
+        command.envs(envs.iter().copied());
+    })
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_walkthrough_moves_every_metric_and_readyz_answers_503_while_draining() {
+    let config = memory_config("observability-walkthrough", 3000);
+    let mut server = start(
+        &[
+            "vegaslounge",
+            "serve",
+            "--config",
+            config.to_str().unwrap(),
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ],
+        &[],
+    );
+    let base = server.base.clone();
+    let metrics = metrics_url(&server);
+    let client = http();
+    let get = |url: String| {
+        let client = client.clone();
+        async move {
+            let response = client.get(url).send().await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    assert_eq!(get(format!("{base}/healthz")).await, (200, "ok\n".into()));
+    assert_eq!(get(format!("{base}/readyz")).await, (200, "ready\n".into()));
+
+    walkthrough(&base).await;
+
+    let (status, text) = get(metrics.clone()).await;
+    assert_eq!(status, 200);
+    let samples = parse_exposition(&text);
+    for (series, value) in EXPECTED {
+        assert_eq!(samples.get(series), Some(&value), "{series} in:\n{text}");
+    }
+    // Every metric is there but the store error counter, which only a failing store creates.
+    for name in gameauth_vegaslounge::metrics::ALL {
+        if name == gameauth_vegaslounge::metrics::STORE_ERRORS_TOTAL {
+            assert!(!text.contains(name), "{text}");
+            continue;
+        }
+        assert!(
+            text.contains(&format!("# HELP {name} ")),
+            "{name} has no HELP line:\n{text}"
+        );
+    }
+    // No label carries a token, an address or a URL.
+    assert!(!text.contains("127.0.0.1") && !text.contains("VL001") && !text.contains("http"));
+
+    // SIGTERM: /readyz turns 503 at once while the listener still serves for the drain delay.
+    server.terminate();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match client.get(format!("{base}/readyz")).send().await {
+            Ok(r) if r.status() == 503 => {
+                assert_eq!(r.text().await.unwrap(), "draining\n");
+                break;
+            }
+            Ok(r) => assert_eq!(r.status(), 200),
+            Err(e) => panic!("the listener closed before /readyz said draining: {e}"),
+        }
+        assert!(Instant::now() < deadline, "/readyz never answered 503");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Other routes still answer while draining.
+    assert_eq!(get(format!("{base}/healthz")).await.0, 200);
+    let exit = tokio::task::spawn_blocking(move || {
+        let status = server.child.wait().unwrap();
+        (status, server.rest_of_stderr())
+    })
+    .await
+    .unwrap();
+    assert!(exit.0.success(), "{:?}", exit.0);
+    assert!(
+        exit.1.iter().any(|l| l.starts_with("draining:")),
+        "{:#?}",
+        exit.1
+    );
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn json_logs_carry_the_request_span_fields_and_never_the_query() {
+    let config = memory_config("observability-json", 0);
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gameauth"));
+    command
+        .args(["vegaslounge", "serve", "--config", config.to_str().unwrap()])
+        .env("RUST_LOG", "info")
+        .env("GAMEAUTH_VL__LOG_FORMAT", "json")
+        .env("GAMEAUTH_VL__LISTEN", "127.0.0.1:0")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    let base = loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("no listening line: {lines:#?}"));
+        let event: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        lines.push(line);
+        if let Some(addr) = event["fields"]["message"]
+            .as_str()
+            .and_then(|m| m.strip_prefix("listening on "))
+        {
+            break addr.to_owned();
+        }
+    };
+    // The refused requests log inside their request spans; the query string of a request is
+    // never logged.
+    let client = http();
+    let response = client
+        .get(format!(
+            "{base}/account?client_id=VL001&note=secret-code-in-query"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    let code = code_from(&client, &base).await;
+    for expected in [200, 401] {
+        let (status, _) = token(
+            &client,
+            &base,
+            &[("grant_type", "authorization_code"), ("code", &code)],
+        )
+        .await
+        .unwrap();
+        assert_eq!(status, expected);
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    lines.extend(rx.iter());
+    let events: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let replayed = events
+        .iter()
+        .find(|e| e["fields"]["message"] == "authorization code replayed; grant revoked")
+        .unwrap_or_else(|| panic!("{lines:#?}"));
+    assert_eq!(replayed["level"], "WARN");
+    let span = &replayed["span"];
+    assert_eq!(span["name"], "request", "{replayed}");
+    assert_eq!(span["http.request.method"], "POST", "{replayed}");
+    assert_eq!(span["http.route"], "/oauth2.0/token", "{replayed}");
+    let refused = events
+        .iter()
+        .find(|e| e["fields"]["message"] == "account request refused")
+        .unwrap_or_else(|| panic!("{lines:#?}"));
+    assert_eq!(refused["span"]["http.route"], "/account", "{refused}");
+    assert_eq!(refused["span"]["http.request.method"], "GET", "{refused}");
+    assert!(events.iter().any(|e| e["fields"]["message"] == "stopped"));
+    for line in &lines {
+        assert!(
+            !line.contains("secret-code-in-query") && !line.contains(&code),
+            "{line}"
+        );
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn rust_log_filters_the_log_lines() {
+    let config = memory_config("observability-rust-log", 0);
+    let server = start(
+        &[
+            "vegaslounge",
+            "serve",
+            "--config",
+            config.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        &[("RUST_LOG", "warn")],
+    );
+    let client = http();
+    let code = code_from(&client, &server.base).await;
+    for expected in [200, 401] {
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+        ];
+        let (status, _) = token(&client, &server.base, &form).await.unwrap();
+        assert_eq!(status, expected);
+    }
+    server.terminate();
+    let rest = server.rest_of_stderr();
+    assert!(
+        rest.iter()
+            .any(|l| l.contains("WARN") && l.contains("authorization code replayed")),
+        "{rest:#?}"
+    );
+    assert!(
+        !rest.iter().any(|l| l.contains("token request refused")),
+        "{rest:#?}"
+    );
+}
+
+#[test]
+fn a_bad_rust_log_or_environment_setting_exits_2_naming_it() {
+    let config = memory_config("observability-bad", 0);
+    let path = config.to_str().unwrap();
+    for (name, value, expected) in [
+        ("RUST_LOG", "gameauth=loud", "RUST_LOG"),
+        ("GAMEAUTH_VL__LOG_FORMAT", "xml", "GAMEAUTH_VL__LOG_FORMAT"),
+        (
+            "GAMEAUTH_VL__TOKENS__CODE_TTL_SECS",
+            "soon",
+            "GAMEAUTH_VL__TOKENS__CODE_TTL_SECS",
+        ),
+        (
+            "GAMEAUTH_VL__HTTP__MAX_CONNECTIONS",
+            "-1",
+            "GAMEAUTH_VL__HTTP__MAX_CONNECTIONS",
+        ),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_gameauth"))
+            .args([
+                "vegaslounge",
+                "serve",
+                "--config",
+                path,
+                "--listen",
+                "127.0.0.1:0",
+            ])
+            .env(name, value)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{name}={value}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{name}={value}: {stderr}");
+    }
+    let output = Command::new(env!("CARGO_BIN_EXE_gameauth"))
+        .args([
+            "vegaslounge",
+            "serve",
+            "--config",
+            path,
+            "--metrics-listen",
+            "nowhere",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("metrics_listen"));
+}
