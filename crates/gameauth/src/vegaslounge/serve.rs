@@ -48,6 +48,11 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), CliError> {
     ops::init_logging(ops.log_format)?;
     let banner = demo.then(|| demo_banner(&config));
 
+    // The recorder first, so the stores' first calls are measured too.
+    let metrics = match ops.metrics_listen {
+        Some(addr) => Some(ops::start_metrics(addr, config.server.http).await?),
+        None => None,
+    };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let stores = open_stores(&config.store, &clock, ops.log_format).await?;
     let operator = Arc::new(DemoOperator::new(
@@ -72,10 +77,6 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), CliError> {
         .then(|| spawn_sweeper(server.store().clone(), clock.clone(), SWEEP_EVERY));
     let limits = server.config().http;
 
-    let metrics = match ops.metrics_listen {
-        Some(addr) => Some(ops::start_metrics(addr, limits).await?),
-        None => None,
-    };
     let health = Health::new(server.clone(), ops.readiness_timeout);
     let _watch = health.clone().watch(READINESS_EVERY);
     let app = gameauth_vegaslounge::router(server)
