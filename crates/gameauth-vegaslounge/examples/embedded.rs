@@ -49,9 +49,8 @@ struct Directory;
 impl AccountProvider for Directory {
     async fn account(&self, player_id: &str) -> Result<Option<Account>, HookError> {
         let balance = Balance::new("405.64").map_err(|e| HookError::new(e.to_string()))?;
-        Ok((player_id == "a3u").then(|| {
-            Account::new(player_id, "highroller335", "USD", balance, "en_EN", "REAL")
-        }))
+        Ok((player_id == "a3u")
+            .then(|| Account::new(player_id, "highroller335", "USD", balance, "en_EN", "REAL")))
     }
 }
 
@@ -63,7 +62,9 @@ fn address(var: &str, default: &str) -> Result<SocketAddr, Box<dyn std::error::E
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt().with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .init();
     let listen = address("VL_LISTEN", "127.0.0.1:8080")?;
     let metrics_listen = address("VL_METRICS_LISTEN", "127.0.0.1:9464")?;
 

@@ -27,6 +27,10 @@
 //!   ([`HttpLimits`]).
 //! * Errors are RFC 6749 classes internally ([`OAuthError`]) and become Vegas Lounge's
 //!   `{"errorCode","error"}` or RFC bodies in one place ([`response`]).
+//! * Operations: [`metrics`] records requests, grants, replays, throttling and store latency
+//!   through the `metrics` facade (install any recorder), every request runs in a `request`
+//!   span with OpenTelemetry's HTTP field names, and [`health`] answers liveness and readiness
+//!   probes (`/healthz`, `/readyz`). The `embedded` example serves them with Prometheus.
 //!
 //! # Example
 //! ```

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 mod support;
 
 use support::ServerProcess;
-use support::metrics::{EXPECTED, memory_config, metrics_url, parse_exposition, walkthrough};
+use support::metrics::{
+    EXPECTED, memory_config, metrics_url, parse_exposition, start_with_metrics, walkthrough,
+};
 use support::vegaslounge::{code_from, http, token};
 
 fn start(args: &[&str], envs: &[(&str, &str)]) -> ServerProcess {
@@ -20,18 +22,7 @@ fn start(args: &[&str], envs: &[(&str, &str)]) -> ServerProcess {
 #[cfg(unix)]
 #[tokio::test]
 async fn the_walkthrough_moves_every_metric_and_readyz_answers_503_while_draining() {
-    let config = memory_config("observability-walkthrough", 3000);
-    let mut server = start(
-        &[
-            "vegaslounge",
-            "serve",
-            "--config",
-            config.to_str().unwrap(),
-            "--metrics-listen",
-            "127.0.0.1:0",
-        ],
-        &[],
-    );
+    let mut server = start_with_metrics("observability-walkthrough", 3000);
     let base = server.base.clone();
     let metrics = metrics_url(&server);
     let client = http();

@@ -11,8 +11,7 @@ use std::time::{Duration, Instant};
 
 mod support;
 
-use support::ServerProcess;
-use support::metrics::{EXPECTED, memory_config, metrics_url, walkthrough};
+use support::metrics::{EXPECTED, metrics_url, start_with_metrics, walkthrough};
 use support::vegaslounge::http;
 
 /// How long Prometheus gets to be up, and a series to reach its value: wide, for a busy machine.
@@ -145,18 +144,7 @@ async fn prometheus_scrapes_every_expected_series_after_the_walkthrough() {
     let Some(binary) = prometheus_binary() else {
         return;
     };
-    let config = memory_config("prometheus-scrape", 0);
-    let server = ServerProcess::start(
-        &[
-            "vegaslounge",
-            "serve",
-            "--config",
-            config.to_str().unwrap(),
-            "--metrics-listen",
-            "127.0.0.1:0",
-        ],
-        |_| {},
-    );
+    let server = start_with_metrics("prometheus-scrape", 0);
     let target = metrics_url(&server)
         .trim_start_matches("http://")
         .trim_end_matches("/metrics")

@@ -16,6 +16,24 @@ pub(crate) fn memory_config(name: &str, drain_ms: u64) -> std::path::PathBuf {
     )
 }
 
+/// `serve` on a memory-store configuration (see [`memory_config`]) named `name`, with the
+/// metrics endpoint on a free port.
+pub(crate) fn start_with_metrics(name: &str, drain_ms: u64) -> ServerProcess {
+    let config = memory_config(name, drain_ms);
+    let config = config.to_str().expect("UTF-8 path");
+    ServerProcess::start(
+        &[
+            "vegaslounge",
+            "serve",
+            "--config",
+            config,
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ],
+        |_| {},
+    )
+}
+
 /// `http://ADDR/metrics` from the `metrics on …` startup line.
 pub(crate) fn metrics_url(server: &ServerProcess) -> String {
     server
