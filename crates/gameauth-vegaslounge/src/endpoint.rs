@@ -93,7 +93,7 @@ impl OAuthServer {
     /// Serves one request of the contract; `peer` is the socket peer address.
     ///
     /// The request is counted and timed and runs inside a `request` span (see
-    /// [`metrics`](crate::metrics)).
+    /// [`metrics`]).
     pub async fn handle(&self, request: Request<Bytes>, peer: SocketAddr) -> Response<Bytes> {
         let (parts, body) = request.into_parts();
         let (Some(route), Some(label)) = (

@@ -1,4 +1,4 @@
-//! Metrics and request spans, through the [`metrics`](::metrics) and [`tracing`] facades.
+//! Metrics and request spans, through the [`metrics`] and [`tracing`] facades.
 //!
 //! The crate records and never exports: install a recorder (for example
 //! `metrics-exporter-prometheus`) in the process to collect them, and call [`describe`] once
