@@ -304,7 +304,9 @@ async fn sample_answers(
 
 /// One real `/account` answer body of the server at `addr` for `access`.
 pub(crate) async fn sample_account_body(addr: SocketAddr, access: &str) -> Result<Bytes, String> {
-    Ok(answer_once(addr, &mut AccountCall::new(access)?).await?.body)
+    Ok(answer_once(addr, &mut AccountCall::new(access)?)
+        .await?
+        .body)
 }
 
 /// Sends `conversation`'s request once on a fresh connection and returns the checked answer.
