@@ -272,3 +272,78 @@ fn a_bad_rust_log_or_environment_setting_exits_2_naming_it() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("metrics_listen"));
 }
+
+/// Polls `GET url` until it answers `status` (within 60 s); returns the body.
+async fn wait_for_status(client: &reqwest::Client, url: &str, status: u16) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(response) = client.get(url).send().await
+            && response.status().as_u16() == status
+        {
+            return response.text().await.unwrap();
+        }
+        assert!(Instant::now() < deadline, "{url} never answered {status}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn readyz_follows_a_redis_store_and_its_failures_are_counted() {
+    use support::vegaslounge::{plain_store, serve_config, write_config};
+    let Some(redis) = testkit::redis::RedisServer::start_or_skip("readiness on Redis") else {
+        return;
+    };
+    let text = serve_config(&plain_store(&redis), &["p0".to_owned()], false);
+    let config = write_config(
+        "observability-redis",
+        &format!("{text}\n[health]\nreadiness_timeout_ms = 500\n"),
+    );
+    let server = start(
+        &[
+            "vegaslounge",
+            "serve",
+            "--config",
+            config.to_str().unwrap(),
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ],
+        &[],
+    );
+    let readyz = format!("{}/readyz", server.base);
+    let client = http();
+    assert_eq!(wait_for_status(&client, &readyz, 200).await, "ready\n");
+    // A Redis that stops answering: not ready once the readiness deadline passes.
+    redis.pause();
+    assert_eq!(
+        wait_for_status(&client, &readyz, 503).await,
+        "store timed out\n"
+    );
+    redis.resume();
+    assert_eq!(wait_for_status(&client, &readyz, 200).await, "ready\n");
+    // A Redis that is gone: not ready, and the failed calls are counted.
+    redis.kill();
+    wait_for_status(&client, &readyz, 503).await;
+    assert_eq!(
+        wait_for_status(&client, &format!("{}/healthz", server.base), 200).await,
+        "ok\n",
+        "alive all the same"
+    );
+    let (status, text) = {
+        let response = client.get(metrics_url(&server)).send().await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    };
+    assert_eq!(status, 200);
+    let samples = parse_exposition(&text);
+    assert_eq!(samples.get("gameauth_vl_ready"), Some(&0.0), "{text}");
+    let ping_errors: f64 = samples
+        .iter()
+        .filter(|(series, _)| {
+            series.starts_with("gameauth_store_errors_total{")
+                && series.contains("operation=\"ping\"")
+        })
+        .map(|(_, v)| v)
+        .sum();
+    assert!(ping_errors >= 1.0, "{text}");
+    server.terminate();
+}
