@@ -452,3 +452,31 @@ fn each_request_runs_in_a_span_with_opentelemetry_http_fields_and_no_query_or_to
         );
     }
 }
+
+#[test]
+fn a_hosts_login_throttle_counts_under_its_own_kind() {
+    use gameauth_vegaslounge::{MemoryThrottleStore, Throttle, ThrottleKey, ThrottleKind};
+    let recorded = record(|| async {
+        let throttle = Throttle::new(
+            ThrottleConfig::new(1, Duration::from_secs(60)),
+            Arc::new(MemoryThrottleStore::new()),
+        )
+        .with_kind(ThrottleKind::Login);
+        let keys = [ThrottleKey::Account("alice".into())];
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1000);
+        assert_eq!(throttle.reserve(&keys, now).await, Ok(None));
+        assert!(throttle.reserve(&keys, now).await.unwrap().is_some());
+    });
+    assert_eq!(recorded.counter(THROTTLED_TOTAL, &[("kind", "login")]), 1);
+    assert_eq!(
+        recorded.counter(THROTTLED_TOTAL, &[("kind", "client_auth")]),
+        0
+    );
+    assert_eq!(
+        recorded.observations(
+            STORE_OPERATION_DURATION_SECONDS,
+            &[("store", "memory"), ("operation", "throttle_reserve")]
+        ),
+        2
+    );
+}
