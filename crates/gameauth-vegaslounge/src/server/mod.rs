@@ -242,7 +242,8 @@ impl OAuthServer {
         &self.config
     }
 
-    /// The grant store.
+    /// The grant store, as the server calls it: every call through it is measured (see
+    /// [`metrics`](crate::metrics)), so run the sweeper on this one.
     pub fn store(&self) -> &Arc<dyn GrantStore> {
         &self.store
     }
