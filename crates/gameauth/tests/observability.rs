@@ -228,49 +228,44 @@ async fn rust_log_filters_the_log_lines() {
 fn a_bad_rust_log_or_environment_setting_exits_2_naming_it() {
     let config = memory_config("observability-bad", 0);
     let path = config.to_str().unwrap();
-    for (name, value, expected) in [
-        ("RUST_LOG", "gameauth=loud", "RUST_LOG"),
-        ("GAMEAUTH_VL__LOG_FORMAT", "xml", "GAMEAUTH_VL__LOG_FORMAT"),
+    for (env, flag, expected) in [
+        (Some(("RUST_LOG", "gameauth=loud")), None, "RUST_LOG"),
         (
-            "GAMEAUTH_VL__TOKENS__CODE_TTL_SECS",
-            "soon",
+            Some(("GAMEAUTH_VL__LOG_FORMAT", "xml")),
+            None,
+            "GAMEAUTH_VL__LOG_FORMAT",
+        ),
+        (
+            Some(("GAMEAUTH_VL__TOKENS__CODE_TTL_SECS", "soon")),
+            None,
             "GAMEAUTH_VL__TOKENS__CODE_TTL_SECS",
         ),
         (
+            Some(("GAMEAUTH_VL__HTTP__MAX_CONNECTIONS", "-1")),
+            None,
             "GAMEAUTH_VL__HTTP__MAX_CONNECTIONS",
-            "-1",
-            "GAMEAUTH_VL__HTTP__MAX_CONNECTIONS",
+        ),
+        (
+            None,
+            Some(["--metrics-listen", "nowhere"]),
+            "metrics_listen",
         ),
     ] {
-        let output = Command::new(env!("CARGO_BIN_EXE_gameauth"))
-            .args([
-                "vegaslounge",
-                "serve",
-                "--config",
-                path,
-                "--listen",
-                "127.0.0.1:0",
-            ])
-            .env(name, value)
-            .output()
-            .unwrap();
-        assert_eq!(output.status.code(), Some(2), "{name}={value}");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(stderr.contains(expected), "{name}={value}: {stderr}");
-    }
-    let output = Command::new(env!("CARGO_BIN_EXE_gameauth"))
-        .args([
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gameauth"));
+        command.args([
             "vegaslounge",
             "serve",
             "--config",
             path,
-            "--metrics-listen",
-            "nowhere",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("metrics_listen"));
+            "--listen",
+            "127.0.0.1:0",
+        ]);
+        command.envs(env).args(flag.into_iter().flatten());
+        let output = command.output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{env:?} {flag:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{env:?} {flag:?}: {stderr}");
+    }
 }
 
 /// Polls `GET url` until it answers `status` (within 60 s); returns the body.
