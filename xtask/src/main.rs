@@ -2,10 +2,11 @@
 //!
 //! The contract commands (`contract-test`, `fixtures check`, `record`) are the contract kit's
 //! (`gameauth-contract`) run over this repository's providers, which `providers` lists; `bench`,
-//! `fuzz` and `msrv` are this repository's own. One `clap` parser reads them all.
+//! `fuzz`, `man` and `msrv` are this repository's own. One `clap` parser reads them all.
 
 mod bench;
 mod fuzz;
+mod man;
 mod msrv;
 mod providers;
 
@@ -34,6 +35,8 @@ enum Command {
     Fuzz(fuzz::FuzzArgs),
     /// Check that every dependency in Cargo.lock builds with the workspace's rust-version.
     Msrv,
+    /// Write the `gameauth` man pages (one per command) to target/man or --out DIR.
+    Man(man::ManArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +45,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::cli(&args),
         Command::Fuzz(args) => fuzz::cli(&args),
         Command::Msrv => msrv::cli(),
+        Command::Man(args) => man::cli(&args),
     };
     match result {
         Ok(code) => code,

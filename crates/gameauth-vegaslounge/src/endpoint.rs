@@ -22,6 +22,7 @@ use http::header::{
 use http::{Method, Request, Response, StatusCode, request::Parts};
 
 use crate::error::{ErrorKind, OAuthError, Reason};
+use crate::metrics;
 use crate::params::Params;
 use crate::request::{TokenRequest, bearer_token};
 use crate::response::render_error;
@@ -90,22 +91,43 @@ const HTML: HeaderValue = HeaderValue::from_static("text/html; charset=utf-8");
 
 impl OAuthServer {
     /// Serves one request of the contract; `peer` is the socket peer address.
+    ///
+    /// The request is counted and timed and runs inside a `request` span (see
+    /// [`metrics`]).
     pub async fn handle(&self, request: Request<Bytes>, peer: SocketAddr) -> Response<Bytes> {
         let (parts, body) = request.into_parts();
-        let Some(route) = Route::from_path(parts.uri.path()) else {
+        let (Some(route), Some(label)) = (
+            Route::from_path(parts.uri.path()),
+            metrics::route_label(parts.uri.path()),
+        ) else {
             return plain(StatusCode::NOT_FOUND, "not found");
         };
-        if let Err(response) = self.precheck(route, &parts, peer) {
-            return *response;
-        }
+        let method = parts.method.clone();
+        metrics::observe(label, &method, async {
+            if let Err(response) = self.precheck(route, &parts, peer) {
+                return *response;
+            }
+            self.respond(route, &parts, &body, peer).await
+        })
+        .await
+    }
+
+    /// Answers a request of `route` that passed [`precheck`](Self::precheck), its body read.
+    pub(crate) async fn respond(
+        &self,
+        route: Route,
+        parts: &Parts,
+        body: &[u8],
+        peer: SocketAddr,
+    ) -> Response<Bytes> {
         if body.len() > self.config().max_body_bytes {
             return self.reject(route, Reason::BodyTooLarge);
         }
         match route {
-            Route::Authorize => self.authorize_response(&parts).await,
-            Route::Token => self.token_response(&parts, &body, peer).await,
-            Route::Account => self.account_response(&parts).await,
-            Route::Logout => self.logout_response(&parts).await,
+            Route::Authorize => self.authorize_response(parts).await,
+            Route::Token => self.token_response(parts, body, peer).await,
+            Route::Account => self.account_response(parts).await,
+            Route::Logout => self.logout_response(parts).await,
         }
     }
 

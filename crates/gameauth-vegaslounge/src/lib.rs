@@ -27,6 +27,10 @@
 //!   ([`HttpLimits`]).
 //! * Errors are RFC 6749 classes internally ([`OAuthError`]) and become Vegas Lounge's
 //!   `{"errorCode","error"}` or RFC bodies in one place ([`response`]).
+//! * Operations: [`metrics`] records requests, grants, replays, throttling and store latency
+//!   through the `metrics` facade (install any recorder), every request runs in a `request`
+//!   span with OpenTelemetry's HTTP field names, and [`health`] answers liveness and readiness
+//!   probes (`/healthz`, `/readyz`). The `embedded` example serves them with Prometheus.
 //!
 //! # Example
 //! ```
@@ -99,7 +103,9 @@ pub mod client;
 pub mod config;
 pub mod endpoint;
 pub mod error;
+pub mod health;
 pub mod hooks;
+pub mod metrics;
 pub mod net;
 mod params;
 pub mod redirect;
@@ -140,4 +146,6 @@ pub use store::RedisStore;
 pub use store::{GrantStore, MemoryStore};
 #[cfg(feature = "redis")]
 pub use throttle::redis::RedisThrottleStore;
-pub use throttle::{MemoryThrottleStore, Throttle, ThrottleConfig, ThrottleKey, ThrottleStore};
+pub use throttle::{
+    MemoryThrottleStore, Throttle, ThrottleConfig, ThrottleKey, ThrottleKind, ThrottleStore,
+};

@@ -22,6 +22,7 @@ use axum::routing::any;
 use bytes::Bytes;
 
 use crate::endpoint::{ACCOUNT_PATH, AUTHORIZE_PATH, LOGOUT_PATH, REFRESH_PATH, Route, TOKEN_PATH};
+use crate::metrics;
 use crate::server::OAuthServer;
 
 /// A router serving `GET /oauth2.0/authorize`, `POST /oauth2.0/token`,
@@ -54,18 +55,29 @@ async fn handle(State(server): State<Arc<OAuthServer>>, request: Request) -> Res
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(UNKNOWN_PEER, |c| c.0);
     let (parts, body) = request.into_parts();
-    let mut bytes = Bytes::new();
-    if let Some(route) = Route::from_path(parts.uri.path()) {
+    let (Some(route), Some(label)) = (
+        Route::from_path(parts.uri.path()),
+        metrics::route_label(parts.uri.path()),
+    ) else {
+        // Only the contract's paths are routed here.
+        return server
+            .handle(Request::from_parts(parts, Bytes::new()), peer)
+            .await
+            .map(Body::from);
+    };
+    let method = parts.method.clone();
+    metrics::observe(label, &method, async {
         if let Err(refused) = server.precheck(route, &parts, peer) {
             return (*refused).map(Body::from);
         }
-        bytes = match server.read_body(&parts.headers, body).await {
+        let bytes = match server.read_body(&parts.headers, body).await {
             Ok(b) => b,
             Err(reason) => return server.reject(route, reason).map(Body::from),
         };
-    }
-    server
-        .handle(Request::from_parts(parts, bytes), peer)
-        .await
-        .map(Body::from)
+        server
+            .respond(route, &parts, &bytes, peer)
+            .await
+            .map(Body::from)
+    })
+    .await
 }

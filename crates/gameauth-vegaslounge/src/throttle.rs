@@ -23,6 +23,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 
 use crate::error::StoreError;
+use crate::metrics::store_call;
 
 /// Throttling limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +110,12 @@ pub trait ThrottleStore: Send + Sync + fmt::Debug {
         config: &ThrottleConfig,
         reserved_at: SystemTime,
     ) -> Result<(), StoreError>;
+
+    /// The `store` label of the store metrics ([`crate::metrics`]): a short fixed name such as
+    /// `memory` or `redis`. The default is `custom`.
+    fn backend(&self) -> &'static str {
+        "custom"
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -184,6 +191,31 @@ impl ThrottleStore for MemoryThrottleStore {
         }
         Ok(())
     }
+
+    fn backend(&self) -> &'static str {
+        "memory"
+    }
+}
+
+/// What a [`Throttle`] guards: the `kind` label of
+/// [`THROTTLED_TOTAL`](crate::metrics::THROTTLED_TOTAL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ThrottleKind {
+    /// Client authentication on the token endpoint (the server's own throttle).
+    ClientAuth,
+    /// A host's own login form.
+    Login,
+}
+
+impl ThrottleKind {
+    /// The label value: `client_auth` or `login`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientAuth => "client_auth",
+            Self::Login => "login",
+        }
+    }
 }
 
 /// A throttle: limits and the store that holds the counters. The server keeps one for client
@@ -193,12 +225,26 @@ impl ThrottleStore for MemoryThrottleStore {
 pub struct Throttle {
     config: ThrottleConfig,
     store: Arc<dyn ThrottleStore>,
+    kind: ThrottleKind,
 }
 
 impl Throttle {
-    /// Limits `config` over the counters in `store`; `max_failures == 0` disables it.
+    /// Limits `config` over the counters in `store`; `max_failures == 0` disables it. Its
+    /// refusals count as [`ThrottleKind::ClientAuth`] unless [`with_kind`](Self::with_kind) says
+    /// otherwise.
     pub fn new(config: ThrottleConfig, store: Arc<dyn ThrottleStore>) -> Self {
-        Self { config, store }
+        Self {
+            config,
+            store,
+            kind: ThrottleKind::ClientAuth,
+        }
+    }
+
+    /// What the throttle guards, for the metrics (a host's login form: [`ThrottleKind::Login`]).
+    #[must_use]
+    pub fn with_kind(mut self, kind: ThrottleKind) -> Self {
+        self.kind = kind;
+        self
     }
 
     /// Reserves an attempt under `keys`: `Some(wait)` when any key is at its limit (see
@@ -215,7 +261,16 @@ impl Throttle {
         if self.config.max_failures == 0 || keys.is_empty() {
             return Ok(None);
         }
-        self.store.reserve(keys, &self.config, now).await
+        let wait = store_call(
+            self.store.backend(),
+            "throttle_reserve",
+            self.store.reserve(keys, &self.config, now),
+        )
+        .await?;
+        if wait.is_some() {
+            crate::metrics::throttled(self.kind.as_str());
+        }
+        Ok(wait)
     }
 
     /// Gives back the reservation of a successful attempt made at `reserved_at`.
@@ -231,7 +286,12 @@ impl Throttle {
         if self.config.max_failures == 0 || keys.is_empty() {
             return Ok(());
         }
-        self.store.release(keys, &self.config, reserved_at).await
+        store_call(
+            self.store.backend(),
+            "throttle_release",
+            self.store.release(keys, &self.config, reserved_at),
+        )
+        .await
     }
 }
 

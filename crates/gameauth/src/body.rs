@@ -1,4 +1,5 @@
-//! The request body of the signing commands: `--body <STRING>` or `--body-file <PATH>`.
+//! The request body of the signing commands: `--body <STRING>` or `--body-file <PATH>` (`-` for
+//! standard input).
 //!
 //! Signatures cover the exact bytes on the wire, so the body is used exactly as given: a file is
 //! read byte for byte, a trailing newline included (a note on stderr says so, because editors and
@@ -9,7 +10,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::output::Failure;
-use crate::secrets::io_reason;
+use crate::secrets::read_input;
 
 /// Exactly one of `--body` and `--body-file`.
 #[derive(Debug, Args)]
@@ -18,7 +19,8 @@ pub(crate) struct BodyArgs {
     /// The exact request body text (UTF-8).
     #[arg(long, value_name = "STRING", allow_hyphen_values = true)]
     body: Option<String>,
-    /// A file holding the exact request body bytes (read as is, trailing newline included).
+    /// A file holding the exact request body bytes (read as is, trailing newline included);
+    /// - for stdin.
     #[arg(long, value_name = "PATH")]
     body_file: Option<PathBuf>,
 }
@@ -29,17 +31,15 @@ impl BodyArgs {
         match (&self.body, &self.body_file) {
             (Some(text), _) => Ok(text.as_bytes().to_vec()),
             (None, Some(path)) => {
-                let bytes = std::fs::read(path).map_err(|e| {
-                    Failure::usage(format!(
-                        "cannot read the --body-file file {}: {}",
-                        path.display(),
-                        io_reason(&e)
-                    ))
-                })?;
+                let bytes = read_input("--body-file", path).map_err(Failure::usage)?;
                 if bytes.ends_with(b"\n") {
+                    let source = if path.as_os_str() == "-" {
+                        "standard input".to_owned()
+                    } else {
+                        path.display().to_string()
+                    };
                     eprintln!(
-                        "note: {} ends with a line break, which is part of the signed body",
-                        path.display()
+                        "note: {source} ends with a line break, which is part of the signed body"
                     );
                 }
                 Ok(bytes)

@@ -147,7 +147,7 @@ pub(crate) struct AuthArgs {
     #[arg(long, value_name = "PATH", conflicts_with = "customer_token")]
     customer_token_file: Option<PathBuf>,
     /// When customer_token expires, in 13-digit epoch milliseconds.
-    #[arg(long, value_name = "MS")]
+    #[arg(long, value_name = "MS", allow_negative_numbers = true)]
     token_expire: i64,
     /// The platform's callback address.
     #[arg(long, value_name = "URL")]

@@ -108,7 +108,7 @@ pub(crate) struct HostArgs {
     fallback_url: Option<String>,
     /// Per-attempt timeout on each host in milliseconds (default 2000); the overall deadline is
     /// twice that plus 500 ms.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=600_000))]
     timeout_ms: Option<u64>,
 }
 
@@ -138,7 +138,7 @@ pub(crate) struct PlayerArgs {
     #[arg(long, value_name = "D", allow_hyphen_values = true)]
     did: String,
     /// The player id from the client login.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     player_id: i64,
     /// The player's login token from the client (PlayerInfo.token); or --token-file, or
     /// HIVE_PLAYER_TOKEN.
@@ -186,7 +186,7 @@ pub(crate) struct IdpListArgs {
     #[arg(long, value_name = "A")]
     appid: String,
     /// The player id.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     player_id: i64,
     /// Accepted for symmetry with `verify`; the IdP list is authorised by the server
     /// credentials alone, so the token is not sent.

@@ -109,7 +109,12 @@ pub(crate) struct VerifyArgs {
     callback: CallbackKind,
     /// The freshness window in seconds, default 300 (with --callback verify-session or
     /// get-balance).
-    #[arg(long, value_name = "SECS", conflicts_with = "no_freshness_window")]
+    #[arg(
+        long,
+        value_name = "SECS",
+        allow_negative_numbers = true,
+        conflicts_with = "no_freshness_window"
+    )]
     freshness_window_secs: Option<u64>,
     /// Accept any timestamp (with --callback verify-session or get-balance).
     #[arg(long)]
@@ -118,7 +123,7 @@ pub(crate) struct VerifyArgs {
     #[arg(long, value_enum, default_value = "printable-ascii")]
     trace_id_chars: TraceIdChars,
     /// The longest trace_id in bytes, after percent-decoding (1 to 128).
-    #[arg(long, value_name = "N", default_value_t = TraceIdRule::MAX_LEN)]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, default_value_t = TraceIdRule::MAX_LEN)]
     trace_id_max_len: usize,
     #[command(flatten)]
     key: KeyArgs,

@@ -112,31 +112,46 @@ pub(crate) fn required_env(env: &str) -> Result<String, Failure> {
 /// Whether a `-` file has already consumed standard input in this process.
 static STDIN_TAKEN: AtomicBool = AtomicBool::new(false);
 
-fn from_file(flag: &str, path: &Path) -> Result<SecretString, Failure> {
-    let text = if path == Path::new("-") {
+/// Reads the file a `flag` names, `-` meaning standard input (which only one flag per process
+/// may take). The error is a one-line message naming the flag and the file, never the contents.
+pub(crate) fn read_input(flag: &str, path: &Path) -> Result<Vec<u8>, String> {
+    if path == Path::new("-") {
         if STDIN_TAKEN.swap(true, Ordering::SeqCst) {
-            return Err(Failure::usage(format!(
+            return Err(format!(
                 "{flag} -: standard input is already read by another flag; only one value can \
                  come from it"
-            )));
+            ));
         }
-        let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).map_err(|e| {
-            Failure::usage(format!(
-                "cannot read {flag} from standard input: {}",
-                io_reason(&e)
-            ))
-        })?;
-        text
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("cannot read {flag} from standard input: {}", io_reason(&e)))?;
+        Ok(bytes)
     } else {
-        std::fs::read_to_string(path).map_err(|e| {
-            Failure::usage(format!(
+        std::fs::read(path).map_err(|e| {
+            format!(
                 "cannot read the {flag} file {}: {}",
                 path.display(),
                 io_reason(&e)
-            ))
-        })?
-    };
+            )
+        })
+    }
+}
+
+/// [`read_input`] as UTF-8 text.
+pub(crate) fn read_input_text(flag: &str, path: &Path) -> Result<String, String> {
+    String::from_utf8(read_input(flag, path)?).map_err(|_| {
+        let source = if path == Path::new("-") {
+            "standard input".to_owned()
+        } else {
+            format!("file {}", path.display())
+        };
+        format!("the {flag} {source} is not valid UTF-8 text")
+    })
+}
+
+fn from_file(flag: &str, path: &Path) -> Result<SecretString, Failure> {
+    let text = read_input_text(flag, path).map_err(Failure::usage)?;
     let value = strip_line_break(&text);
     if value.is_empty() {
         let source = if path == Path::new("-") {

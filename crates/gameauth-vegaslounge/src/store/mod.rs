@@ -26,6 +26,7 @@
 //! A failure to answer is a [`StoreError`]; every "no" is a variant of the outcome enums.
 
 mod memory;
+mod metered;
 #[cfg(feature = "redis")]
 pub mod redis;
 mod sweeper;
@@ -42,6 +43,7 @@ use async_trait::async_trait;
 pub use crate::error::StoreError;
 pub use crate::token::{GrantId, TokenHash};
 pub use memory::MemoryStore;
+pub(crate) use metered::Metered;
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;
 pub use sweeper::{SweeperHandle, spawn_sweeper};
@@ -263,6 +265,24 @@ pub trait GrantStore: Send + Sync + fmt::Debug {
     /// Returns a [`StoreError`] when the store cannot answer; the
     /// [sweeper](spawn_sweeper) logs it and tries again at its next tick.
     async fn sweep_expired(&self, now: SystemTime) -> Result<usize, StoreError>;
+
+    /// Checks that the store answers, for readiness probes. The default looks up a token hash
+    /// that is never issued, one read like the hot path; override it with a cheaper check.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`StoreError`] when the store cannot answer.
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.access_token(&TokenHash::from_bytes([0; 32]))
+            .await
+            .map(|_| ())
+    }
+
+    /// The `store` label of the store metrics ([`crate::metrics`]): a short fixed name such as
+    /// `memory` or `redis`. The default is `custom`.
+    fn backend(&self) -> &'static str {
+        "custom"
+    }
 }
 
 #[async_trait]
@@ -287,5 +307,11 @@ impl<S: GrantStore + ?Sized> GrantStore for Arc<S> {
     }
     async fn sweep_expired(&self, now: SystemTime) -> Result<usize, StoreError> {
         (**self).sweep_expired(now).await
+    }
+    async fn ping(&self) -> Result<(), StoreError> {
+        (**self).ping().await
+    }
+    fn backend(&self) -> &'static str {
+        (**self).backend()
     }
 }

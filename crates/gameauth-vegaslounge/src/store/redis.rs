@@ -403,6 +403,10 @@ impl RedisStore {
 
 #[async_trait]
 impl GrantStore for RedisStore {
+    fn backend(&self) -> &'static str {
+        "redis"
+    }
+
     async fn put_code(&self, code: NewCode) -> Result<(), StoreError> {
         with_deadline(self.timeout, async {
             let tag = short_hash(code.grant.grant_id.as_str());

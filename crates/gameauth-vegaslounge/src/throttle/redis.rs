@@ -133,6 +133,10 @@ impl RedisThrottleStore {
 
 #[async_trait]
 impl ThrottleStore for RedisThrottleStore {
+    fn backend(&self) -> &'static str {
+        "redis"
+    }
+
     async fn reserve(
         &self,
         keys: &[ThrottleKey],

@@ -4,6 +4,7 @@ mod account;
 mod authorize;
 mod e2e;
 mod logout;
+mod metrics;
 mod network;
 mod pkce;
 #[cfg(feature = "redis")]

@@ -11,7 +11,9 @@ use gameauth_vegaslounge::{
 use ipnet::IpNet;
 use serde::Deserialize;
 
+use super::env_config;
 use super::login::LoginSettings;
+use super::ops::{self, HealthSection, LogFormat, OpsSettings};
 use super::redis_config::{
     ClientCacheSection, ClusterSection, RedisSections, RedisUrl, ReplicasSection, SentinelSection,
     TlsSection, redis_config,
@@ -84,6 +86,10 @@ const MAX_REDIS_TIMEOUT_MS: u64 = 60_000;
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     listen: Option<String>,
+    metrics_listen: Option<String>,
+    log_format: Option<LogFormat>,
+    #[serde(default)]
+    health: HealthSection,
     #[serde(default)]
     store: StoreSection,
     #[serde(default)]
@@ -320,6 +326,15 @@ pub(crate) struct ServeConfig {
     pub(crate) clients: Vec<RegisteredClient>,
     pub(crate) players: Vec<Player>,
     pub(crate) login: LoginSettings,
+    pub(crate) ops: OpsSettings,
+}
+
+/// The command-line flags that replace settings (they win over the environment and the file).
+#[derive(Debug, Default)]
+pub(crate) struct Flags<'a> {
+    pub(crate) listen: Option<&'a str>,
+    pub(crate) metrics_listen: Option<&'a str>,
+    pub(crate) log_format: Option<LogFormat>,
 }
 
 fn config_err(message: impl Into<String>) -> CliError {
@@ -328,14 +343,40 @@ fn config_err(message: impl Into<String>) -> CliError {
 
 /// Parses and validates a configuration. `env` reads environment variables (for
 /// `client_secret_env`); `listen_override` is the `--listen` flag.
+#[cfg(test)]
 pub(crate) fn load(
     text: &str,
     listen_override: Option<&str>,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<ServeConfig, CliError> {
-    let file: FileConfig = toml::from_str(text).map_err(|e| config_err(e.message()))?;
+    let flags = Flags {
+        listen: listen_override,
+        ..Flags::default()
+    };
+    load_with(text, &flags, &[], env)
+}
+
+/// Parses a configuration, applies the `GAMEAUTH_VL__…` settings among `vars` (see
+/// `env_config`) and then `flags`, and validates the result. `env` reads environment
+/// variables (for `client_secret_env` and the like).
+pub(crate) fn load_with(
+    text: &str,
+    flags: &Flags<'_>,
+    vars: &[(String, String)],
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<ServeConfig, CliError> {
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| config_err(e.message()))?;
+    let file: FileConfig = env_config::deserialize(table, vars)?;
+    let ops = ops::settings(
+        flags.metrics_listen.or(file.metrics_listen.as_deref()),
+        flags.log_format.or(file.log_format),
+        &file.health,
+    )?;
     let store = store(file.store, &env)?;
-    let listen_text = listen_override
+    let listen_text = flags
+        .listen
         .or(file.listen.as_deref())
         .unwrap_or(DEFAULT_LISTEN);
     let listen: SocketAddr = listen_text
@@ -410,6 +451,7 @@ pub(crate) fn load(
         clients,
         players,
         login,
+        ops,
     })
 }
 
@@ -528,234 +570,4 @@ fn player(p: PlayerSection) -> Result<Player, CliError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn no_env(_: &str) -> Option<String> {
-        None
-    }
-
-    #[test]
-    fn demo_configuration_is_valid() {
-        let c = load(DEMO_CONFIG, None, no_env).unwrap();
-        assert_eq!(c.listen, "127.0.0.1:8080".parse().unwrap());
-        assert_eq!(c.clients.len(), 1);
-        assert_eq!(c.clients[0].client_id(), "VL001");
-        assert_eq!(c.players[0].account.player_id, "a3u");
-        assert_eq!(c.server.code_ttl, Duration::from_secs(60));
-    }
-
-    #[test]
-    fn listen_flag_overrides_the_file() {
-        let c = load(DEMO_CONFIG, Some("127.0.0.1:0"), no_env).unwrap();
-        assert_eq!(c.listen.port(), 0);
-        assert!(load(DEMO_CONFIG, Some("localhost"), no_env).is_err());
-    }
-
-    fn with_store(section: &str) -> String {
-        DEMO_CONFIG.replace("kind = \"memory\"", section)
-    }
-
-    #[test]
-    fn redis_store_takes_url_key_prefix_and_timeout() {
-        let text = with_store(
-            "kind = \"redis\"\nurl = \"redis://:pw-sentinel@127.0.0.1:6379/0\"\nkey_prefix = \"prod:vl:\"\ntimeout_ms = 750",
-        );
-        let c = load(&text, None, no_env).unwrap();
-        let StoreSettings::Redis {
-            redis,
-            key_prefix,
-            timeout,
-        } = &c.store
-        else {
-            panic!("{:?}", c.store);
-        };
-        assert_eq!(redis.configured_timeout(), Duration::from_millis(750));
-        assert_eq!(key_prefix, "prod:vl:");
-        assert_eq!(*timeout, Duration::from_millis(750));
-        let debug = format!("{c:?}");
-        assert!(!debug.contains("pw-sentinel"), "{debug}");
-        assert!(debug.contains("topology: \"single\""), "{debug}");
-
-        let defaults = load(
-            &with_store("kind = \"redis\"\nurl = \"redis://127.0.0.1/\""),
-            None,
-            no_env,
-        )
-        .unwrap();
-        assert!(matches!(
-            defaults.store,
-            StoreSettings::Redis { ref key_prefix, timeout, .. }
-                if key_prefix == "vl:" && timeout == Duration::from_secs(2)
-        ));
-        assert!(matches!(
-            load(DEMO_CONFIG, None, no_env).unwrap().store,
-            StoreSettings::Memory
-        ));
-    }
-
-    #[test]
-    fn bad_store_settings_are_configuration_errors_without_the_url() {
-        for (section, expected) in [
-            ("kind = \"redis\"", "needs store.url"),
-            (
-                "kind = \"redis\"\nurl = \"rediss://:pw-sentinel@h/#insecure\"",
-                "certificate verification cannot be turned off",
-            ),
-            (
-                "kind = \"redis\"\nurl = \"http://:pw-sentinel@h/\"",
-                "must start with redis://",
-            ),
-            (
-                "kind = \"redis\"\nurl = \"redis://h/\"\nkey_prefix = \"vl{\"",
-                "store.key_prefix",
-            ),
-            (
-                "kind = \"redis\"\nurl = \"redis://h/\"\ntimeout_ms = 0",
-                "store.timeout_ms",
-            ),
-            (
-                "kind = \"memory\"\nurl = \"redis://h/\"",
-                "apply only to kind = \"redis\"",
-            ),
-            (
-                "kind = \"memory\"\n[store.cluster]\nnodes = [\"redis://h:1\"]",
-                "apply only to kind = \"redis\"",
-            ),
-            ("kind = \"etcd\"", "unknown variant"),
-        ] {
-            let err = load(&with_store(section), None, no_env).unwrap_err();
-            assert_eq!(err.exit_code(), 2);
-            let text = err.to_string();
-            assert!(text.contains(expected), "{section}: {text}");
-            assert!(!text.contains("pw-sentinel"), "{text}");
-        }
-    }
-
-    #[test]
-    fn client_secret_env_reads_the_named_variable() {
-        let text = DEMO_CONFIG.replace(
-            "client_secret = \"demo-secret\"",
-            "client_secret_env = \"VL001_SECRET\"",
-        );
-        let c = load(&text, None, |k| {
-            (k == "VL001_SECRET").then(|| "from-env".to_owned())
-        })
-        .unwrap();
-        assert!(c.clients[0].verify_secret("from-env"));
-        let err = load(&text, None, no_env).unwrap_err();
-        assert!(err.to_string().contains("VL001_SECRET"), "{err}");
-    }
-
-    #[test]
-    fn client_secret_may_be_stored_as_sha256() {
-        let hex = "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8";
-        let text = DEMO_CONFIG.replace(
-            "client_secret = \"demo-secret\"",
-            &format!("client_secret_sha256 = \"{hex}\""),
-        );
-        let c = load(&text, None, no_env).unwrap();
-        assert!(c.clients[0].verify_secret("password"));
-    }
-
-    #[test]
-    fn bad_values_are_configuration_errors() {
-        for (from, to) in [
-            ("code_ttl_secs = 60", "code_ttl_secs = 601"),
-            ("\"127.0.0.1/32\"", "\"not-an-ip\""),
-            ("error_style = \"vegaslounge\"", "error_style = \"json\""),
-            ("balance = \"405.64\"", "balance = \"4e2\""),
-            ("listen = ", "lisen = "),
-            (
-                "[\"https://fl.vegaslounge.live\"]",
-                "[\"https://fl.vegaslounge.live#x\"]",
-            ),
-        ] {
-            let text = DEMO_CONFIG.replace(from, to);
-            assert!(load(&text, None, no_env).is_err(), "{to}");
-        }
-    }
-
-    #[test]
-    fn compat_settings_are_off_by_default_and_settable() {
-        let c = load(DEMO_CONFIG, None, no_env).unwrap();
-        assert_eq!(c.server.redirect_uri_policy, RedirectUriPolicy::Exact);
-        assert!(!c.server.token_json_body);
-        let text = format!(
-            "{DEMO_CONFIG}\n[compat]\nredirect_uri_match = \"path_prefix\"\ntoken_json_body = true\n"
-        );
-        let c = load(&text, None, no_env).unwrap();
-        assert_eq!(c.server.redirect_uri_policy, RedirectUriPolicy::PathPrefix);
-        assert!(c.server.token_json_body);
-        for bad in [
-            "[compat]\nredirect_uri_match = \"prefix\"\n",
-            "[compat]\nredirect_uri_match = \"PATH_PREFIX\"\n",
-            "[compat]\ntoken_json_body = \"yes\"\n",
-            "[compat]\njson = true\n",
-        ] {
-            let err = load(&format!("{DEMO_CONFIG}\n{bad}"), None, no_env).unwrap_err();
-            assert_eq!(err.exit_code(), 2, "{bad}");
-        }
-    }
-
-    #[test]
-    fn http_section_sets_the_connection_deadlines_and_cap() {
-        let c = load(DEMO_CONFIG, None, no_env).unwrap();
-        assert_eq!(c.server.http, HttpLimits::default());
-        let text = DEMO_CONFIG
-            .replace(
-                "header_read_timeout_ms = 10000",
-                "header_read_timeout_ms = 2500",
-            )
-            .replace("max_connections = 512", "max_connections = 64");
-        let c = load(&text, None, no_env).unwrap();
-        assert_eq!(
-            c.server.http.header_read_timeout,
-            Duration::from_millis(2500)
-        );
-        assert_eq!(c.server.http.max_connections, 64);
-        for bad in [
-            "header_read_timeout_ms = 0",
-            "body_read_timeout_ms = 600001",
-            "max_connections = 0",
-        ] {
-            let key = bad.split(' ').next().unwrap();
-            let text = DEMO_CONFIG
-                .lines()
-                .map(|l| if l.starts_with(key) { bad } else { l })
-                .collect::<Vec<_>>()
-                .join("\n");
-            let err = load(&text, None, no_env).unwrap_err().to_string();
-            let name = key.trim_end_matches("_ms");
-            assert!(err.contains(name), "{bad}: {err}");
-        }
-    }
-
-    #[test]
-    fn login_section_sets_the_brute_force_limit_and_cookie_flags() {
-        let c = load(DEMO_CONFIG, None, no_env).unwrap();
-        assert_eq!(c.login, LoginSettings::default());
-        assert!(c.login.secure_cookies);
-        let text = DEMO_CONFIG
-            .replace("max_failures = 5", "max_failures = 3")
-            .replace("secure_cookies = true", "secure_cookies = false");
-        let c = load(&text, None, no_env).unwrap();
-        assert_eq!((c.login.max_failures, c.login.secure_cookies), (3, false));
-        for bad in ["max_failures = 0", "window_secs = 0", "window_secs = 86401"] {
-            let key = bad.split(' ').next().unwrap();
-            let text = DEMO_CONFIG
-                .lines()
-                .map(|l| if l.starts_with(key) { bad } else { l })
-                .collect::<Vec<_>>()
-                .join("\n");
-            assert!(load(&text, None, no_env).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn player_debug_hides_the_password() {
-        let c = load(DEMO_CONFIG, None, no_env).unwrap();
-        let dbg = format!("{:?}", c.players[0]);
-        assert!(!dbg.contains("alice-pass"), "{dbg}");
-    }
-}
+mod tests;

@@ -116,11 +116,10 @@ impl DemoOperator {
         Some(id)
     }
 
-    /// The demo routes: `GET`/`POST /login` and `GET /healthz`.
+    /// The demo routes: `GET`/`POST /login` (the health probes are the library's).
     pub(crate) fn router(self: Arc<Self>) -> Router {
         Router::new()
             .route("/login", get(login_form).post(login_submit))
-            .route("/healthz", get(|| async { "ok" }))
             .with_state(self)
     }
 

@@ -14,7 +14,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
-use gameauth_vegaslounge::{StoreError, Throttle, ThrottleConfig, ThrottleKey, ThrottleStore};
+use gameauth_vegaslounge::{
+    StoreError, Throttle, ThrottleConfig, ThrottleKey, ThrottleKind, ThrottleStore,
+};
 use http::HeaderMap;
 use http::header::{HOST, ORIGIN, REFERER};
 
@@ -59,7 +61,8 @@ impl LoginGuard {
             throttle: Throttle::new(
                 ThrottleConfig::new(settings.max_failures, settings.window),
                 throttle,
-            ),
+            )
+            .with_kind(ThrottleKind::Login),
             secure_cookies: settings.secure_cookies,
         }
     }

@@ -4,16 +4,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gameauth_core::{Clock, SystemClock};
-use gameauth_vegaslounge::store::{SweeperHandle, spawn_sweeper};
+use gameauth_vegaslounge::health::{self, Health};
+use gameauth_vegaslounge::store::spawn_sweeper;
 use gameauth_vegaslounge::{
     GrantStore, MemoryStore, MemoryThrottleStore, OAuthServer, RedisStore, RedisThrottleStore,
     StaticClients, ThrottleStore,
 };
 
 use super::ServeArgs;
-use super::config::{self, DEMO_CONFIG, StoreSettings};
+use super::config::{self, DEMO_CONFIG, Flags, StoreSettings};
 use super::demo::DemoOperator;
+use super::env_config;
 use super::login::LoginGuard;
+use super::ops::{self, LogFormat};
 use crate::error::CliError;
 
 /// The demo client's secret and the demo player's password, as in [`DEMO_CONFIG`].
@@ -23,23 +26,35 @@ const DEMO_PASSWORD: &str = "alice-pass";
 /// How often expired codes and tokens are dropped from memory.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
+/// How often readiness is re-checked for the `gameauth_vl_ready` gauge when nobody probes.
+const READINESS_EVERY: Duration = Duration::from_secs(5);
+
 pub(super) async fn run(args: ServeArgs) -> Result<(), CliError> {
-    init_logging();
     let (text, demo) = match &args.config {
         Some(path) => (
-            std::fs::read_to_string(path)
-                .map_err(|e| CliError::Config(format!("cannot read {}: {e}", path.display())))?,
+            crate::secrets::read_input_text("--config", path).map_err(CliError::Config)?,
             false,
         ),
         None => (DEMO_CONFIG.to_owned(), true),
     };
-    let config = config::load(&text, args.listen.as_deref(), |name| {
-        std::env::var(name).ok()
-    })?;
+    let flags = Flags {
+        listen: args.listen.as_deref(),
+        metrics_listen: args.metrics_listen.as_deref(),
+        log_format: args.log_format,
+    };
+    let vars = env_config::from_process()?;
+    let config = config::load_with(&text, &flags, &vars, |name| std::env::var(name).ok())?;
+    let ops = config.ops;
+    ops::init_logging(ops.log_format)?;
     let banner = demo.then(|| demo_banner(&config));
 
+    // The recorder first, so the stores' first calls are measured too.
+    let metrics = match ops.metrics_listen {
+        Some(addr) => Some(ops::start_metrics(addr, config.server.http).await?),
+        None => None,
+    };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let stores = open_stores(&config.store, &clock).await?;
+    let stores = open_stores(&config.store, &clock, ops.log_format).await?;
     let operator = Arc::new(DemoOperator::new(
         config.players,
         LoginGuard::new(config.login, stores.login_throttle),
@@ -55,9 +70,18 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), CliError> {
         .clock(clock.clone())
         .build()
         .map_err(|e| CliError::Config(e.0))?;
-    let _sweeper = stores.sweeper;
+    let server = Arc::new(server);
+    // The memory store frees expired records only when swept; Redis expires them by TTL.
+    let _sweeper = stores
+        .sweep
+        .then(|| spawn_sweeper(server.store().clone(), clock.clone(), SWEEP_EVERY));
     let limits = server.config().http;
-    let app = gameauth_vegaslounge::router(Arc::new(server)).merge(operator.router());
+
+    let health = Health::new(server.clone(), ops.readiness_timeout);
+    let _watch = health.clone().watch(READINESS_EVERY);
+    let app = gameauth_vegaslounge::router(server)
+        .merge(health::routes(health.clone()))
+        .merge(operator.router());
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -66,13 +90,37 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), CliError> {
         .local_addr()
         .map_err(|e| CliError::Io(format!("cannot read the listening address: {e}")))?;
     if let Some(banner) = banner {
-        eprint!("{}", banner.replace("{base}", &format!("http://{addr}")));
+        for line in banner.replace("{base}", &format!("http://{addr}")).lines() {
+            ops::say(ops.log_format, line);
+        }
     }
-    eprintln!("listening on http://{addr}");
-    gameauth_vegaslounge::serve(listener, app, limits, shutdown_signal())
+    if let Some(metrics) = &metrics {
+        ops::say(
+            ops.log_format,
+            &format!("metrics on http://{}/metrics", metrics.addr),
+        );
+    }
+    ops::say(ops.log_format, &format!("listening on http://{addr}"));
+    let shutdown = async {
+        shutdown_signal(ops.log_format).await;
+        // Out of the load balancer first: /readyz answers 503 while requests still succeed.
+        health.start_draining();
+        if !ops.drain_delay.is_zero() {
+            ops::say(
+                ops.log_format,
+                &format!(
+                    "draining: /readyz answers 503 for {} ms before the listener closes",
+                    ops.drain_delay.as_millis()
+                ),
+            );
+            tokio::time::sleep(ops.drain_delay).await;
+        }
+    };
+    gameauth_vegaslounge::serve(listener, app, limits, shutdown)
         .await
         .map_err(|e| CliError::Io(format!("server failed: {e}")))?;
-    eprintln!("stopped");
+    drop(metrics);
+    ops::say(ops.log_format, "stopped");
     Ok(())
 }
 
@@ -83,11 +131,15 @@ struct Stores {
     /// The demo login's attempt counters, apart from the token endpoint's (their windows and
     /// limits differ, and both count per address).
     login_throttle: Arc<dyn ThrottleStore>,
-    /// Drops expired records of the memory store; Redis expires them by TTL.
-    sweeper: Option<SweeperHandle>,
+    /// Whether expired records must be swept (the memory store); Redis expires them by TTL.
+    sweep: bool,
 }
 
-async fn open_stores(settings: &StoreSettings, clock: &Arc<dyn Clock>) -> Result<Stores, CliError> {
+async fn open_stores(
+    settings: &StoreSettings,
+    clock: &Arc<dyn Clock>,
+    log_format: LogFormat,
+) -> Result<Stores, CliError> {
     match settings {
         StoreSettings::Memory => {
             let store = Arc::new(MemoryStore::new());
@@ -95,7 +147,7 @@ async fn open_stores(settings: &StoreSettings, clock: &Arc<dyn Clock>) -> Result
                 grants: store.clone(),
                 throttle: Arc::new(MemoryThrottleStore::new()),
                 login_throttle: Arc::new(MemoryThrottleStore::new()),
-                sweeper: Some(spawn_sweeper(store, clock.clone(), SWEEP_EVERY)),
+                sweep: true,
             })
         }
         StoreSettings::Redis {
@@ -136,27 +188,21 @@ async fn open_stores(settings: &StoreSettings, clock: &Arc<dyn Clock>) -> Result
             } else {
                 ""
             };
-            eprintln!(
-                "grant store: redis ({}), key prefix \"{key_prefix}\"{confirmed}{cached}",
-                conn.topology()
+            ops::say(
+                log_format,
+                &format!(
+                    "grant store: redis ({}), key prefix \"{key_prefix}\"{confirmed}{cached}",
+                    conn.topology()
+                ),
             );
             Ok(Stores {
                 grants: Arc::new(grants),
                 throttle: Arc::new(throttle),
                 login_throttle: Arc::new(login_throttle),
-                sweeper: None,
+                sweep: false,
             })
         }
     }
-}
-
-fn init_logging() {
-    // Logs go to stderr; stdout stays free for machine-readable output.
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_max_level(tracing::Level::INFO)
-        .with_target(false)
-        .try_init();
 }
 
 fn demo_banner(config: &config::ServeConfig) -> String {
@@ -179,7 +225,7 @@ fn demo_banner(config: &config::ServeConfig) -> String {
     )
 }
 
-async fn shutdown_signal() {
+async fn shutdown_signal(log_format: LogFormat) {
     let interrupt = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
@@ -200,7 +246,7 @@ async fn shutdown_signal() {
         () = interrupt => {}
         () = terminate => {}
     }
-    eprintln!("shutting down");
+    ops::say(log_format, "shutting down");
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ mod check;
 mod creditpay;
 mod hive;
 mod omg;
+mod shell;
 mod signatures;
 #[path = "../support/mod.rs"]
 mod support;

@@ -3,6 +3,7 @@
 // Each test binary uses a different part of this module.
 #![allow(dead_code)]
 
+pub(crate) mod metrics;
 pub(crate) mod vegaslounge;
 
 use std::io::{BufRead, BufReader};

@@ -305,4 +305,8 @@ impl GrantStore for MemoryStore {
     async fn sweep_expired(&self, now: SystemTime) -> Result<usize, StoreError> {
         Ok(self.sweep(nanos(now)).await)
     }
+
+    fn backend(&self) -> &'static str {
+        "memory"
+    }
 }
