@@ -21,7 +21,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use gameauth_fuzz::{fields, headers, text};
-use gameauth_vegaslounge::client::{MAX_CLIENT_ID_LEN, MAX_CLIENT_SECRET_LEN};
+use gameauth_vegaslounge::registry::{MAX_CLIENT_ID_LEN, MAX_CLIENT_SECRET_LEN};
 use gameauth_vegaslounge::request::{TokenGrant, TokenRequest, bearer_token};
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue};

@@ -268,7 +268,7 @@ impl OAuthServer {
         let result = async {
             let token = bearer_token(&parts.headers, query, self.config().account_token_in_query)?;
             let params = Params::parse(query.unwrap_or("").as_bytes());
-            let client_id = params.get("client_id", crate::client::MAX_CLIENT_ID_LEN)?;
+            let client_id = params.get("client_id", crate::registry::MAX_CLIENT_ID_LEN)?;
             self.account(token.expose_secret(), client_id).await
         }
         .await;

@@ -99,7 +99,6 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(clippy::missing_errors_doc)]
 
-pub mod client;
 pub mod config;
 pub mod endpoint;
 pub mod error;
@@ -109,6 +108,7 @@ pub mod metrics;
 pub mod net;
 mod params;
 pub mod redirect;
+pub mod registry;
 pub mod request;
 pub mod response;
 #[cfg(feature = "axum")]
@@ -123,7 +123,6 @@ pub mod token;
 mod verifier;
 
 pub use async_trait::async_trait;
-pub use client::{ClientRegistry, RegisteredClient, StaticClients, StoredSecret};
 pub use config::{HttpLimits, ServerConfig};
 pub use endpoint::Route;
 pub use error::{ConfigError, ErrorKind, HookError, OAuthError, Reason, StoreError};
@@ -132,6 +131,7 @@ pub use gameauth_core::{Clock, SystemClock};
 pub use hooks::{Account, AccountProvider, Balance, EndedSession, PlayerSessions};
 pub use net::{ForwardedHeader, NetworkPolicy};
 pub use redirect::RedirectUriPolicy;
+pub use registry::{ClientRegistry, RegisteredClient, StaticClients, StoredSecret};
 pub use response::ErrorStyle;
 #[cfg(feature = "axum")]
 pub use router::router;

@@ -8,9 +8,9 @@ use base64::engine::general_purpose::STANDARD;
 use http::HeaderMap;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 
-use crate::client::{MAX_CLIENT_ID_LEN, MAX_CLIENT_SECRET_LEN, MAX_REDIRECT_URI_LEN};
 use crate::error::{OAuthError, Reason};
 use crate::params::Params;
+use crate::registry::{MAX_CLIENT_ID_LEN, MAX_CLIENT_SECRET_LEN, MAX_REDIRECT_URI_LEN};
 use crate::token::{AccessToken, AuthorizationCode, ClientSecret, CodeVerifier, RefreshToken};
 
 /// Longest authorization code or refresh token accepted (TEXT(255)).

@@ -12,12 +12,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gameauth_core::{Clock, SystemClock};
 use http::HeaderMap;
 
-use crate::client::{ClientRegistry, MAX_CLIENT_ID_LEN, MAX_REDIRECT_URI_LEN, RegisteredClient};
 use crate::config::ServerConfig;
 use crate::error::{ConfigError, OAuthError, Reason};
 use crate::hooks::{Account, AccountProvider, PlayerSessions};
 use crate::params::Params;
 use crate::redirect::append_query;
+use crate::registry::{ClientRegistry, MAX_CLIENT_ID_LEN, MAX_REDIRECT_URI_LEN, RegisteredClient};
 use crate::store::{AccessGrant, Grant, GrantStore, MemoryStore, Metered, NewCode};
 use crate::throttle::{MemoryThrottleStore, Throttle, ThrottleStore};
 use crate::token::{
