@@ -6,6 +6,9 @@
 //! * [`TokenIssuer`] and [`TokenVerifier`]: the provider-neutral traits, speaking the normalised
 //!   [`IssueRequest`], [`IssuedToken`], [`VerifyRequest`] and [`VerifiedPlayer`] types.
 //! * [`transport`]: a bytes-in/bytes-out HTTP trait with a hardened `reqwest` implementation.
+//! * [`outbound`]: the one call engine (base URL, call policy, retries, fallback routing) every
+//!   provider client sends through.
+//! * [`telemetry`]: the metrics the provider crates record through the `metrics` facade.
 //! * [`secret`]: token newtypes whose `Debug` is redacted, with constant-time comparison.
 //! * [`sign`]: pure signing primitives (MD5 hex, HMAC-SHA1 base64) and key rotation.
 //! * [`inbound`]: the one reader of inbound request bodies (size cap, read deadline).
@@ -56,9 +59,11 @@ pub mod error;
 pub mod ids;
 pub mod inbound;
 pub mod lenient;
+pub mod outbound;
 pub mod resilience;
 pub mod secret;
 pub mod sign;
+pub mod telemetry;
 pub mod token;
 pub mod transport;
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
-use http::{HeaderValue, Request, Response};
+use http::{Request, Response};
 
 use crate::error::{AuthError, TransportError, TransportErrorKind};
 
@@ -73,52 +73,6 @@ pub async fn send_with_timeout(
             "attempt timed out",
         )),
     }
-}
-
-/// The scheme rule of every provider base URL: `https`, or plain `http` only for a loopback host
-/// (`localhost`, `127.0.0.0/8`, `::1`), where nothing leaves the machine.
-///
-/// Provider clients send API keys, client secrets and player tokens; a base URL mistyped as
-/// `http://` must not send them in clear over a network, so such a client is not built.
-/// `host` is the URL's host as written (an IPv6 address may keep its brackets).
-///
-/// # Errors
-///
-/// A short reason, for the caller's configuration error, when the scheme is plain `http` and the
-/// host is not a loopback host, or when the scheme is neither `https` nor `http`.
-pub fn check_base_url_scheme(scheme: &str, host: &str) -> Result<(), &'static str> {
-    match scheme {
-        s if s.eq_ignore_ascii_case("https") => Ok(()),
-        s if s.eq_ignore_ascii_case("http") && is_loopback_host(host) => Ok(()),
-        s if s.eq_ignore_ascii_case("http") => {
-            Err("plain http is allowed only for a loopback host; use https")
-        }
-        _ => Err("the scheme must be https (or http for a loopback host)"),
-    }
-}
-
-fn is_loopback_host(host: &str) -> bool {
-    let bare = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    bare.eq_ignore_ascii_case("localhost")
-        || bare
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.to_canonical().is_loopback())
-}
-
-/// A header value marked sensitive (HTTP/2 never indexes it, and `Debug` hides it).
-///
-/// # Errors
-///
-/// Returns [`AuthError::InvalidInput`] when `value` holds a byte HTTP forbids in a header value:
-/// a control character other than horizontal tab (CR, LF, NUL, …) or DEL.
-pub fn sensitive_header(value: &str) -> Result<HeaderValue, AuthError> {
-    let mut v = HeaderValue::from_str(value)
-        .map_err(|_| AuthError::InvalidInput("header value has forbidden characters".into()))?;
-    v.set_sensitive(true);
-    Ok(v)
 }
 
 /// Parses a `Retry-After` header given in seconds. HTTP-date forms are ignored (`None`).
@@ -372,51 +326,17 @@ mod tests {
     }
 
     #[test]
-    fn base_urls_need_https_except_on_loopback() {
-        for (scheme, host) in [
-            ("https", "api.example"),
-            ("HTTPS", "10.0.0.1"),
-            ("http", "127.0.0.1"),
-            ("http", "127.8.9.10"),
-            ("http", "localhost"),
-            ("http", "LOCALHOST"),
-            ("http", "[::1]"),
-            ("http", "::ffff:127.0.0.1"),
-        ] {
-            assert_eq!(
-                check_base_url_scheme(scheme, host),
-                Ok(()),
-                "{scheme}://{host}"
-            );
-        }
-        for (scheme, host) in [
-            ("http", "api.example"),
-            ("http", "10.0.0.1"),
-            ("http", "[::2]"),
-            ("http", "localhost.example"),
-            ("http", "127.0.0.1.nip.io"),
-            ("ftp", "127.0.0.1"),
-            ("ws", "api.example"),
-        ] {
-            assert!(
-                check_base_url_scheme(scheme, host).is_err(),
-                "{scheme}://{host}"
-            );
-        }
-    }
-
-    #[test]
-    fn sensitive_headers_are_marked() {
-        assert!(sensitive_header("abc").unwrap().is_sensitive());
-        assert!(sensitive_header("a\nb").is_err());
-    }
-
-    #[test]
     fn retry_after_seconds() {
         let mut h = http::HeaderMap::new();
-        h.insert(http::header::RETRY_AFTER, HeaderValue::from_static("7"));
+        h.insert(
+            http::header::RETRY_AFTER,
+            http::HeaderValue::from_static("7"),
+        );
         assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
-        h.insert(http::header::RETRY_AFTER, HeaderValue::from_static("soon"));
+        h.insert(
+            http::header::RETRY_AFTER,
+            http::HeaderValue::from_static("soon"),
+        );
         assert_eq!(retry_after(&h), None);
     }
 }

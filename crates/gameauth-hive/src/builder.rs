@@ -8,13 +8,14 @@ use gameauth_core::resilience::{BreakerConfig, ExpiringCache};
 use gameauth_core::{Clock, HttpTransport, ReqwestTransport, SystemClock};
 use secrecy::SecretString;
 
+use gameauth_core::outbound::{FallbackHost, Route};
+
 use crate::client::{
     DEFAULT_DEADLINE, DEFAULT_FALLBACK_TIMEOUT, DEFAULT_OAUTH_ATTEMPT_TIMEOUT,
-    DEFAULT_OAUTH_DEADLINE, DEFAULT_PRIMARY_TIMEOUT, HiveClient, Inner,
+    DEFAULT_OAUTH_DEADLINE, DEFAULT_PRIMARY_TIMEOUT, HiveClient, Inner, PROVIDER, Timeouts,
 };
 use crate::environment::{Environment, Hosts};
 use crate::error::HiveError;
-use crate::failover::{Failover, Timeouts};
 use crate::oauth::{REFRESH_AHEAD, TokenSource, TokenTimeouts};
 use crate::verify::VerifyAccessToken;
 
@@ -245,7 +246,7 @@ impl HiveClientBuilder {
                         "fallback and OAuth URLs are only for custom hosts (set primary_url)",
                     ));
                 }
-                Hosts::of(env)
+                Hosts::of(env).map_err(HiveError::Config)?
             }
             (None, Some(primary)) => Hosts::custom(
                 primary,
@@ -323,7 +324,7 @@ impl HiveClientBuilder {
                     appid: appid.clone(),
                     client_id: id,
                     client_secret: secret,
-                    base: hosts.oauth.clone(),
+                    route: Route::single(hosts.oauth.clone()),
                     timeouts: TokenTimeouts {
                         attempt: self.oauth_attempt_timeout,
                         deadline: self.oauth_deadline,
@@ -341,20 +342,25 @@ impl HiveClientBuilder {
                  client_credentials",
             ));
         }
-        let failover = Failover::new(
+        let route = Route::with_fallback(
+            PROVIDER,
             hosts.primary,
-            hosts.fallback,
+            hosts.fallback.map(|url| FallbackHost {
+                url,
+                attempt_timeout: self.fallback_timeout,
+            }),
             self.breaker,
-            Timeouts {
-                primary: self.primary_timeout,
-                fallback: self.fallback_timeout,
-                deadline: self.deadline,
-            },
         );
+        let timeouts = Timeouts {
+            primary: self.primary_timeout,
+            fallback: self.fallback_timeout,
+            deadline: self.deadline,
+        };
         Ok(HiveClient {
             inner: Arc::new(Inner {
                 appid,
-                failover,
+                route,
+                timeouts,
                 verify_access_token: self.verify_access_token,
                 call_deadline,
                 tokens,

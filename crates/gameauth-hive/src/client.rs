@@ -8,14 +8,16 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use async_trait::async_trait;
+use gameauth_core::outbound::{
+    BrokenAnswers, CallError, CallKind, CallPolicy, OutboundRequest, Route, execute,
+};
 use gameauth_core::resilience::{BreakerState, instant_after};
 use gameauth_core::{AuthError, HttpTransport, TokenVerifier, VerifiedPlayer, VerifyRequest};
 use secrecy::SecretString;
 
 use crate::envelope::Envelope;
 use crate::environment::ServedBy;
-use crate::error::{AttemptFailure, HiveError};
-use crate::failover::{self, Failover, Prepared};
+use crate::error::{AttemptFailure, HiveError, Unavailable};
 use crate::idp::{self, IdpList};
 use crate::oauth::TokenSource;
 use crate::player_idps::{self, PlayerIdps, PlayerIdpsParams};
@@ -40,9 +42,21 @@ pub struct HiveClient {
     pub(crate) inner: Arc<Inner>,
 }
 
+/// The `provider` label of this crate's metrics.
+pub(crate) const PROVIDER: &str = "hive";
+
+/// Timing of a primary → fallback call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Timeouts {
+    pub(crate) primary: Duration,
+    pub(crate) fallback: Duration,
+    pub(crate) deadline: Duration,
+}
+
 pub(crate) struct Inner {
     pub(crate) appid: String,
-    pub(crate) failover: Failover,
+    pub(crate) route: Route,
+    pub(crate) timeouts: Timeouts,
     /// What v2 verification sends as `X-Access-Token`.
     pub(crate) verify_access_token: VerifyAccessToken,
     /// Bound of a whole call with the server token: token fetch, routing and the one repetition.
@@ -70,7 +84,7 @@ impl HiveClient {
 
     /// The state of the primary host's circuit breaker; `None` when there is no fallback host.
     pub fn breaker_state(&self) -> Option<BreakerState> {
-        self.inner.failover.breaker_state()
+        self.inner.route.breaker_state()
     }
 
     /// Verifies a player's login token with v2 (`/v2/game/token/get-token`).
@@ -120,13 +134,17 @@ impl HiveClient {
     pub async fn verify_token(&self, params: &VerifyParams) -> Result<VerifiedToken, HiveError> {
         let mode = self.inner.verify_access_token;
         let prepared = verify::v2_request(&self.inner.appid, params, mode)?;
+        let endpoint = "verify_v2";
         let interpret = |envelope: &Envelope, served_by| {
             verify::interpret(envelope, params.player_id, served_by)
         };
         match mode {
-            VerifyAccessToken::Server => self.call_with_server_token(&prepared, interpret).await,
+            VerifyAccessToken::Server => {
+                self.call_with_server_token(endpoint, &prepared, interpret)
+                    .await
+            }
             VerifyAccessToken::Player => {
-                let (envelope, served_by) = self.send(&prepared).await?;
+                let (envelope, served_by) = self.send(endpoint, &prepared).await?;
                 if let Some((code, message)) = envelope.access_token_invalid() {
                     return Err(HiveError::PlayerAccessTokenRejected {
                         code,
@@ -167,7 +185,8 @@ impl HiveClient {
     /// * [`HiveError::IdpRejected`] for any other `result_code` than 0.
     pub async fn idp_list(&self, player_id: i64) -> Result<IdpList, HiveError> {
         let prepared = idp::v2_request(&self.inner.appid, player_id)?;
-        self.call_with_server_token(&prepared, idp::interpret).await
+        self.call_with_server_token("idp_list_v2", &prepared, idp::interpret)
+            .await
     }
 
     /// Validates a player's login token and lists that player's IdP accounts in one call
@@ -220,7 +239,7 @@ impl HiveClient {
     /// ```
     pub async fn player_idps(&self, params: &PlayerIdpsParams) -> Result<PlayerIdps, HiveError> {
         let prepared = player_idps::request(&self.inner.appid, params)?;
-        let (envelope, served_by) = self.send(&prepared).await?;
+        let (envelope, served_by) = self.send("player_idps", &prepared).await?;
         player_idps::interpret(&envelope, params.player_id, served_by)
     }
 
@@ -251,7 +270,7 @@ impl HiveClient {
             params,
             self.inner.certification_key.as_ref(),
         )?;
-        let (envelope, served_by) = self.send(&prepared).await?;
+        let (envelope, served_by) = self.send("verify_v1", &prepared).await?;
         verify::interpret(&envelope, params.player_id, served_by)
     }
 
@@ -278,32 +297,48 @@ impl HiveClient {
             player_id,
             self.inner.certification_key.as_ref(),
         )?;
-        let (envelope, served_by) = self.send(&prepared).await?;
+        let (envelope, served_by) = self.send("idp_list_v1", &prepared).await?;
         idp::interpret(&envelope, served_by)
     }
 
-    async fn send(&self, prepared: &Prepared) -> Result<(Envelope, ServedBy), HiveError> {
-        self.send_within(prepared, None).await
+    async fn send(
+        &self,
+        endpoint: &'static str,
+        request: &OutboundRequest,
+    ) -> Result<(Envelope, ServedBy), HiveError> {
+        self.send_within(endpoint, request, None).await
     }
 
+    /// Sends `request` to the primary and, if the primary is broken or skipped, to the
+    /// fallback, within the routing deadline and, when given, by `deadline` (the deadline of a
+    /// whole call that also fetched a server token or repeats after a refused one).
     async fn send_within(
         &self,
-        prepared: &Prepared,
+        endpoint: &'static str,
+        request: &OutboundRequest,
         deadline: Option<Instant>,
     ) -> Result<(Envelope, ServedBy), HiveError> {
-        let (response, served_by) = self
-            .inner
-            .failover
-            .send_within(&*self.inner.transport, prepared, deadline)
-            .await?;
-        Ok((Envelope::from_response(&response)?, served_by))
+        let t = self.inner.timeouts;
+        let policy = CallPolicy::new(PROVIDER, endpoint, CallKind::Idempotent)
+            .with_broken_answers(BrokenAnswers::OverloadOrNotJson)
+            .with_attempt_timeout(t.primary)
+            .with_deadline(t.deadline);
+        let answer = execute(
+            &*self.inner.transport,
+            &self.inner.route,
+            &policy,
+            request,
+            deadline,
+        )
+        .await
+        .map_err(unavailable)?;
+        Ok((Envelope::from_response(&answer.response)?, answer.host))
     }
 
-    /// Runs a checked request with the cached server token added; when Hive says the token is
-    /// invalid, drops exactly that token, fetches a new one and runs the call once more.
     async fn call_with_server_token<T>(
         &self,
-        prepared: &Prepared,
+        endpoint: &'static str,
+        prepared: &OutboundRequest,
         interpret: impl Fn(&Envelope, ServedBy) -> Result<T, HiveError>,
     ) -> Result<T, HiveError> {
         let tokens = self.inner.tokens.as_ref().ok_or_else(|| {
@@ -316,10 +351,15 @@ impl HiveClient {
             // caller fetch again.
             let token = tokio::time::timeout_at(deadline, tokens.get())
                 .await
-                .map_err(|_| failover::unavailable(AttemptFailure::DeadlineExceeded, None))??;
+                .map_err(|_| {
+                    HiveError::Unavailable(Unavailable {
+                        primary: AttemptFailure::DeadlineExceeded,
+                        fallback: None,
+                    })
+                })??;
             let (name, value) = x_access_token(&token.value)?;
             let (envelope, served_by) = self
-                .send_within(&prepared.with_header(name, value), Some(deadline))
+                .send_within(endpoint, &prepared.with_header(name, value), Some(deadline))
                 .await?;
             match envelope.access_token_invalid() {
                 Some((code, message)) if refreshed => {
@@ -340,10 +380,10 @@ impl fmt::Debug for HiveClient {
         let inner = &self.inner;
         f.debug_struct("HiveClient")
             .field("appid", &inner.appid)
-            .field("primary", &inner.failover.primary)
-            .field("fallback", &inner.failover.fallback)
+            .field("primary", inner.route.primary())
+            .field("fallback", &inner.route.fallback().map(|f| &f.url))
             .field("verify_access_token", &inner.verify_access_token)
-            .field("oauth", &inner.tokens.as_ref().map(|t| &t.base))
+            .field("oauth", &inner.tokens.as_ref().map(|t| t.route.primary()))
             .field("client_id", &inner.tokens.as_ref().map(|t| &t.client_id))
             .field(
                 "client_secret",
@@ -353,7 +393,7 @@ impl fmt::Debug for HiveClient {
                 "certification_key",
                 &inner.certification_key.as_ref().map(|_| "[redacted]"),
             )
-            .field("timeouts", &inner.failover.timeouts)
+            .field("timeouts", &inner.timeouts)
             .finish_non_exhaustive()
     }
 }
@@ -390,6 +430,23 @@ impl TokenVerifier for HiveClient {
         let verified = self.verify_token(&params).await?;
         Ok(player_from(&verified))
     }
+}
+
+/// The Hive error of a call that got no usable answer: every host was broken, skipped or out of
+/// time (Hive's calls are idempotent, so an unknown outcome cannot arise; it would be reported as
+/// a transport failure of the primary).
+pub(crate) fn unavailable(e: CallError) -> HiveError {
+    let failures = match e {
+        CallError::OutcomeUnknown(t) => Unavailable {
+            primary: AttemptFailure::Transport(t.kind()),
+            fallback: None,
+        },
+        other => other.failures().unwrap_or(Unavailable {
+            primary: AttemptFailure::DeadlineExceeded,
+            fallback: None,
+        }),
+    };
+    HiveError::Unavailable(failures)
 }
 
 fn params_from(request: &VerifyRequest) -> Result<VerifyParams, HiveError> {

@@ -7,61 +7,14 @@
 //! (`Unavailable`). An outage must never be shown to a player as "invalid token". No variant
 //! holds a token, a secret, a URL or a body.
 
-use std::fmt;
 use std::time::Duration;
 
-use gameauth_core::{AuthError, DecodeError, TransportErrorKind};
+use gameauth_core::{AuthError, DecodeError};
 
 use crate::code::{IdpCode, OAuthCode, PlayerIdpsCode, VerifyCode};
 use crate::environment::ServedBy;
 
-/// Why one attempt on one host did not produce an answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum AttemptFailure {
-    /// No HTTP response (connect error, timeout, reset, truncated response, oversized body).
-    Transport(TransportErrorKind),
-    /// An HTTP status that calls for the fallback (5xx or 429).
-    Status(u16),
-    /// A 200 whose body is not JSON (an HTML error page, a truncated document).
-    NotJson,
-    /// The primary was skipped because its circuit breaker is open.
-    BreakerOpen,
-    /// The overall deadline left no time for this attempt.
-    DeadlineExceeded,
-}
-
-impl fmt::Display for AttemptFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Transport(kind) => write!(f, "transport failure ({kind:?})"),
-            Self::Status(status) => write!(f, "HTTP status {status}"),
-            Self::NotJson => f.write_str("response body is not JSON"),
-            Self::BreakerOpen => f.write_str("skipped, circuit breaker open"),
-            Self::DeadlineExceeded => f.write_str("no time left before the deadline"),
-        }
-    }
-}
-
-/// Every host that could answer failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Unavailable {
-    /// What happened on the primary host (the last attempt, for the retried OAuth token).
-    pub primary: AttemptFailure,
-    /// What happened on the fallback host; `None` when there is none for this call (sandbox,
-    /// custom hosts without a fallback, the OAuth token).
-    pub fallback: Option<AttemptFailure>,
-}
-
-impl fmt::Display for Unavailable {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "primary: {}", self.primary)?;
-        match self.fallback {
-            Some(fallback) => write!(f, "; fallback: {fallback}"),
-            None => f.write_str("; no fallback"),
-        }
-    }
-}
+pub use gameauth_core::outbound::{AttemptFailure, Unavailable};
 
 /// An error of the Hive client.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -248,7 +201,7 @@ mod tests {
         });
         assert!(matches!(outage, AuthError::Unavailable(_)));
         let down = AuthError::from(HiveError::Unavailable(Unavailable {
-            primary: AttemptFailure::Transport(TransportErrorKind::Timeout),
+            primary: AttemptFailure::Transport(gameauth_core::TransportErrorKind::Timeout),
             fallback: Some(AttemptFailure::Status(503)),
         }));
         match down {

@@ -12,8 +12,9 @@ use crate::code::IdpCode;
 use crate::envelope::Envelope;
 use crate::environment::ServedBy;
 use crate::error::HiveError;
-use crate::failover::Prepared;
+use crate::request;
 use crate::verify::check_player_id;
+use gameauth_core::outbound::OutboundRequest;
 
 /// Path of the v2 IdP list.
 pub const V2_PATH: &str = "/v2/game/player/get-idp";
@@ -127,19 +128,19 @@ fn request(
     appid: &str,
     player_id: i64,
     certification_key: Option<&SecretString>,
-) -> Result<Prepared, HiveError> {
+) -> Result<OutboundRequest, HiveError> {
     check_player_id(player_id)?;
     let body = Body {
         appid,
         player_id,
         hive_certification_key: certification_key.map(ExposeSecret::expose_secret),
     };
-    Prepared::json(path, HeaderMap::new(), &body)
+    request::json(path, HeaderMap::new(), &body)
 }
 
 /// Builds a v2 IdP list request; the caller adds the server token to each attempt
-/// ([`Prepared::with_header`]).
-pub(crate) fn v2_request(appid: &str, player_id: i64) -> Result<Prepared, HiveError> {
+/// ([`OutboundRequest::with_header`]).
+pub(crate) fn v2_request(appid: &str, player_id: i64) -> Result<OutboundRequest, HiveError> {
     request(V2_PATH, appid, player_id, None)
 }
 
@@ -148,7 +149,7 @@ pub(crate) fn v1_request(
     appid: &str,
     player_id: i64,
     certification_key: Option<&SecretString>,
-) -> Result<Prepared, HiveError> {
+) -> Result<OutboundRequest, HiveError> {
     request(V1_PATH, appid, player_id, certification_key)
 }
 
@@ -220,17 +221,17 @@ mod tests {
     #[test]
     fn requests_carry_the_documented_bodies() {
         let v2 = v2_request("app", 90_000_000_062).unwrap();
-        assert_eq!(v2.path, "/v2/game/player/get-idp");
+        assert_eq!(v2.path_and_query(), "/v2/game/player/get-idp");
         assert_eq!(
-            v2.body.as_ref(),
+            v2.body().as_ref(),
             br#"{"appid":"app","player_id":90000000062}"#
         );
-        assert!(!v2.headers.contains_key("x-access-token"));
+        assert!(!v2.headers().contains_key("x-access-token"));
         let key = SecretString::from("k");
         let v1 = v1_request("app", 5, Some(&key)).unwrap();
-        assert_eq!(v1.path, "/game/player/get-idp");
+        assert_eq!(v1.path_and_query(), "/game/player/get-idp");
         assert_eq!(
-            v1.body.as_ref(),
+            v1.body().as_ref(),
             br#"{"appid":"app","player_id":5,"hive_certification_key":"k"}"#
         );
         for player_id in [-5, 0] {

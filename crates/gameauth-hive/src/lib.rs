@@ -112,10 +112,10 @@ pub mod code;
 mod envelope;
 pub mod environment;
 pub mod error;
-mod failover;
 pub mod idp;
 pub mod oauth;
 pub mod player_idps;
+mod request;
 pub mod verify;
 
 pub use builder::HiveClientBuilder;

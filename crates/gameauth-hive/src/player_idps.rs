@@ -18,9 +18,10 @@ use crate::code::PlayerIdpsCode;
 use crate::envelope::Envelope;
 use crate::environment::ServedBy;
 use crate::error::HiveError;
-use crate::failover::Prepared;
 use crate::idp::{IdpIndex, idp_index};
+use crate::request;
 use crate::verify::player_authorization;
+use gameauth_core::outbound::OutboundRequest;
 
 /// Path of the token-validated IdP list.
 pub const PATH: &str = "/server/player/get-idpuserid";
@@ -88,14 +89,17 @@ struct Data {
 }
 
 /// Builds the request; every input is checked here, before anything is sent.
-pub(crate) fn request(appid: &str, params: &PlayerIdpsParams) -> Result<Prepared, HiveError> {
+pub(crate) fn request(
+    appid: &str,
+    params: &PlayerIdpsParams,
+) -> Result<OutboundRequest, HiveError> {
     let headers = player_authorization(&params.token, params.player_id, &params.did)?;
     let body = Body {
         appid,
         did: &params.did,
         player_id: params.player_id,
     };
-    Prepared::json(PATH, headers, &body)
+    request::json(PATH, headers, &body)
 }
 
 /// Interprets the answer.
@@ -145,16 +149,16 @@ mod tests {
     #[test]
     fn the_request_carries_the_raw_token_and_the_documented_body() {
         let r = request("com.withhive", &params()).unwrap();
-        assert_eq!(r.path, "/server/player/get-idpuserid");
+        assert_eq!(r.path_and_query(), "/server/player/get-idpuserid");
         assert_eq!(
-            std::str::from_utf8(&r.body).unwrap(),
+            std::str::from_utf8(r.body()).unwrap(),
             r#"{"appid":"com.withhive","did":"255764404509548","player_id":21}"#
         );
-        assert_eq!(r.headers["authorization"], "player-token");
-        assert!(r.headers["authorization"].is_sensitive());
-        assert_eq!(r.headers["iscrypt"], "0");
-        assert_eq!(r.headers["content-type"], "application/json");
-        assert!(!r.headers.contains_key("x-access-token"));
+        assert_eq!(r.headers()["authorization"], "player-token");
+        assert!(r.headers()["authorization"].is_sensitive());
+        assert_eq!(r.headers()["iscrypt"], "0");
+        assert_eq!(r.headers()["content-type"], "application/json");
+        assert!(!r.headers().contains_key("x-access-token"));
     }
 
     #[test]

@@ -28,8 +28,9 @@ use crate::code::VerifyCode;
 use crate::envelope::Envelope;
 use crate::environment::ServedBy;
 use crate::error::HiveError;
-use crate::failover::Prepared;
 use crate::oauth::AccessToken;
+use crate::request::{self, sensitive};
+use gameauth_core::outbound::OutboundRequest;
 
 /// Path of v2 token verification.
 pub const V2_PATH: &str = "/v2/game/token/get-token";
@@ -254,14 +255,6 @@ struct V1Body<'a> {
     hive_certification_key: Option<&'a str>,
 }
 
-/// A header value marked sensitive; refuses characters HTTP forbids.
-pub(crate) fn sensitive(name: &str, value: &str) -> Result<HeaderValue, HiveError> {
-    let mut v = HeaderValue::from_str(value)
-        .map_err(|_| HiveError::InvalidInput(format!("{name} has characters HTTP forbids")))?;
-    v.set_sensitive(true);
-    Ok(v)
-}
-
 const X_ACCESS_TOKEN: HeaderName = HeaderName::from_static("x-access-token");
 
 /// The `X-Access-Token` header of the server token.
@@ -274,12 +267,12 @@ pub(crate) fn x_access_token(token: &AccessToken) -> Result<(HeaderName, HeaderV
 
 /// Builds a v2 verification request. With [`VerifyAccessToken::Player`] it carries the
 /// player's access token; with [`VerifyAccessToken::Server`] the caller adds the server token
-/// to each attempt ([`Prepared::with_header`]).
+/// to each attempt ([`OutboundRequest::with_header`]).
 pub(crate) fn v2_request(
     appid: &str,
     params: &VerifyParams,
     mode: VerifyAccessToken,
-) -> Result<Prepared, HiveError> {
+) -> Result<OutboundRequest, HiveError> {
     let mut headers = player_authorization(&params.token, params.player_id, &params.did)?;
     match (mode, &params.access_token) {
         (VerifyAccessToken::Player, Some(t)) if !t.is_empty() => {
@@ -314,7 +307,7 @@ pub(crate) fn v2_request(
             .map(IncludeField::as_str)
             .collect(),
     };
-    Prepared::json(V2_PATH, headers, &body)
+    request::json(V2_PATH, headers, &body)
 }
 
 /// Builds a legacy v1 verification request.
@@ -322,7 +315,7 @@ pub(crate) fn v1_request(
     appid: &str,
     params: &VerifyParams,
     certification_key: Option<&SecretString>,
-) -> Result<Prepared, HiveError> {
+) -> Result<OutboundRequest, HiveError> {
     let headers = player_authorization(&params.token, params.player_id, &params.did)?;
     if !params.include_fields.is_empty() {
         return Err(HiveError::InvalidInput(
@@ -340,7 +333,7 @@ pub(crate) fn v1_request(
         player_id: params.player_id,
         hive_certification_key: certification_key.map(ExposeSecret::expose_secret),
     };
-    Prepared::json(V1_PATH, headers, &body)
+    request::json(V1_PATH, headers, &body)
 }
 
 /// Interprets a verification answer (v1 or v2, after the access-token check).
@@ -455,29 +448,29 @@ mod tests {
             .include(IncludeField::IsBlocked)
             .include(IncludeField::JoinTimestamp);
         let r = v2_request("com.withhive", &p, VerifyAccessToken::Player).unwrap();
-        assert_eq!(r.path, "/v2/game/token/get-token");
+        assert_eq!(r.path_and_query(), "/v2/game/token/get-token");
         assert_eq!(
-            std::str::from_utf8(&r.body).unwrap(),
+            std::str::from_utf8(r.body()).unwrap(),
             r#"{"appid":"com.withhive","did":"255764404509548","player_id":21,"include_fields":["is_blocked","join_timestamp"]}"#
         );
-        assert_eq!(r.headers["authorization"], "player-token");
-        assert!(r.headers["authorization"].is_sensitive());
-        assert_eq!(r.headers["x-access-token"], "player-jwt");
-        assert!(r.headers["x-access-token"].is_sensitive());
-        assert_eq!(r.headers["iscrypt"], "0");
-        assert_eq!(r.headers["content-type"], "application/json");
+        assert_eq!(r.headers()["authorization"], "player-token");
+        assert!(r.headers()["authorization"].is_sensitive());
+        assert_eq!(r.headers()["x-access-token"], "player-jwt");
+        assert!(r.headers()["x-access-token"].is_sensitive());
+        assert_eq!(r.headers()["iscrypt"], "0");
+        assert_eq!(r.headers()["content-type"], "application/json");
     }
 
     #[test]
     fn the_server_token_mode_leaves_x_access_token_to_each_attempt() {
         let r = v2_request("a", &params(), VerifyAccessToken::Server).unwrap();
-        assert!(!r.headers.contains_key("x-access-token"));
+        assert!(!r.headers().contains_key("x-access-token"));
         let (name, value) = x_access_token(&AccessToken::new("server-jwt")).unwrap();
         let attempt = r.with_header(name, value);
-        assert_eq!(attempt.headers["x-access-token"], "server-jwt");
-        assert!(attempt.headers["x-access-token"].is_sensitive());
-        assert_eq!(attempt.headers["authorization"], "player-token");
-        assert_eq!(attempt.body, r.body);
+        assert_eq!(attempt.headers()["x-access-token"], "server-jwt");
+        assert!(attempt.headers()["x-access-token"].is_sensitive());
+        assert_eq!(attempt.headers()["authorization"], "player-token");
+        assert_eq!(attempt.body(), r.body());
     }
 
     #[test]
@@ -492,7 +485,10 @@ mod tests {
         ] {
             match v2_request("a", &p, mode) {
                 Err(HiveError::InvalidInput(m)) => assert!(m.contains("access token"), "{m}"),
-                other => panic!("{mode:?}: {:?}", other.map(|r| r.path)),
+                other => panic!(
+                    "{mode:?}: {:?}",
+                    other.map(|r| r.path_and_query().to_owned())
+                ),
             }
         }
         assert!(matches!(
@@ -505,7 +501,7 @@ mod tests {
     fn include_fields_is_omitted_when_none_requested() {
         let r = v2_request("a", &with_access_token(), VerifyAccessToken::Player).unwrap();
         assert!(
-            !std::str::from_utf8(&r.body)
+            !std::str::from_utf8(r.body())
                 .unwrap()
                 .contains("include_fields")
         );
@@ -515,15 +511,15 @@ mod tests {
     fn v1_request_has_the_optional_certification_key_and_no_access_token() {
         let key = SecretString::from("cert-key");
         let r = v1_request("com.withhive", &params(), Some(&key)).unwrap();
-        assert_eq!(r.path, "/game/token/get-token");
+        assert_eq!(r.path_and_query(), "/game/token/get-token");
         assert_eq!(
-            std::str::from_utf8(&r.body).unwrap(),
+            std::str::from_utf8(r.body()).unwrap(),
             r#"{"appid":"com.withhive","did":"255764404509548","player_id":21,"hive_certification_key":"cert-key"}"#
         );
-        assert!(!r.headers.contains_key("x-access-token"));
+        assert!(!r.headers().contains_key("x-access-token"));
         let r = v1_request("com.withhive", &params(), None).unwrap();
         assert!(
-            !std::str::from_utf8(&r.body)
+            !std::str::from_utf8(r.body())
                 .unwrap()
                 .contains("hive_certification_key")
         );
@@ -531,7 +527,8 @@ mod tests {
 
     #[test]
     fn bad_input_is_refused_before_sending() {
-        let invalid = |r: Result<Prepared, HiveError>| matches!(r, Err(HiveError::InvalidInput(_)));
+        let invalid =
+            |r: Result<OutboundRequest, HiveError>| matches!(r, Err(HiveError::InvalidInput(_)));
         for (token, player_id, did) in [
             ("", 21, "d"),
             ("t", -1, "d"),

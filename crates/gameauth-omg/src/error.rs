@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use gameauth_core::outbound::CallError;
 use gameauth_core::{AuthError, DecodeError, TransportError};
 
 use crate::code::OmgCode;
@@ -54,6 +55,14 @@ impl Error {
             Self::HttpStatus { status, .. } => *status == 429 || *status >= 500,
             Self::Rejected { code, .. } => *code == OmgCode::TooFrequent,
             _ => false,
+        }
+    }
+
+    /// The error of a call that got no usable answer from the call engine.
+    pub(crate) fn from_call(e: CallError) -> Self {
+        match e {
+            CallError::OutcomeUnknown(_) => Self::OutcomeUnknown,
+            other => Self::Transport(other.into_transport_error()),
         }
     }
 

@@ -6,6 +6,7 @@ mod support;
 mod axum_routes;
 mod callback;
 mod client;
+mod connect_timeout;
 mod faults;
 mod inbound_faults;
 #[cfg(feature = "redis")]

@@ -3,6 +3,7 @@
 
 mod callback;
 mod client;
+mod connect_timeout;
 mod faults;
 #[cfg(feature = "axum")]
 mod router;

@@ -1,0 +1,389 @@
+//! Tests of the call engine: the rules of each call kind, routing, and its metrics.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, Request, Response, StatusCode};
+use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+
+use super::*;
+use crate::error::{TransportError, TransportErrorKind};
+use crate::resilience::{BreakerConfig, BreakerState, RetryPolicy};
+use crate::transport::HttpTransport;
+
+fn request() -> OutboundRequest {
+    OutboundRequest::post(
+        "/v1/call?trace_id=t",
+        HeaderMap::new(),
+        Bytes::from_static(b"{}"),
+    )
+}
+
+fn single() -> Route {
+    Route::single(BaseUrl::parse("http://127.0.0.1:9").unwrap())
+}
+
+fn answer(status: u16, body: &'static str) -> Response<Bytes> {
+    let mut r = Response::new(Bytes::from_static(body.as_bytes()));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap();
+    r
+}
+
+type Step = Box<dyn Fn() -> Result<Response<Bytes>, TransportError> + Send + Sync>;
+
+/// A transport that plays `steps` in turn (the last one repeats) and counts calls.
+fn scripted(steps: Vec<Step>) -> (impl HttpTransport, Arc<AtomicU32>) {
+    let calls = Arc::new(AtomicU32::new(0));
+    let steps = Arc::new(steps);
+    let counter = calls.clone();
+    let t = move |_req: Request<Bytes>| {
+        let n = counter.fetch_add(1, Ordering::SeqCst) as usize;
+        let steps = steps.clone();
+        async move { steps[n.min(steps.len() - 1)]() }
+    };
+    (t, calls)
+}
+
+fn refused() -> Step {
+    Box::new(|| {
+        Err(TransportError::new(
+            TransportErrorKind::Connect,
+            false,
+            "refused",
+        ))
+    })
+}
+
+fn connect_timeout() -> Step {
+    Box::new(|| {
+        Err(TransportError::new(
+            TransportErrorKind::Timeout,
+            false,
+            "connect",
+        ))
+    })
+}
+
+fn sent_timeout() -> Step {
+    Box::new(|| {
+        Err(TransportError::new(
+            TransportErrorKind::Timeout,
+            true,
+            "read",
+        ))
+    })
+}
+
+fn ok(status: u16, body: &'static str) -> Step {
+    Box::new(move || Ok(answer(status, body)))
+}
+
+fn state_creating() -> CallPolicy {
+    CallPolicy::new("test", "create", CallKind::StateCreating).with_retry(RetryPolicy::IDEMPOTENT)
+}
+
+fn idempotent() -> CallPolicy {
+    CallPolicy::new("test", "read", CallKind::Idempotent).with_retry(RetryPolicy::IDEMPOTENT)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_state_creating_call_is_repeated_after_a_refused_connection() {
+    let (t, calls) = scripted(vec![refused(), ok(200, "{}")]);
+    let a = execute(&t, &single(), &state_creating(), &request(), None)
+        .await
+        .unwrap();
+    assert_eq!(a.response.status(), 200);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_state_creating_call_is_repeated_after_a_connect_timeout_with_nothing_sent() {
+    let (t, calls) = scripted(vec![connect_timeout(), ok(200, "{}")]);
+    let a = execute(&t, &single(), &state_creating(), &request(), None)
+        .await
+        .unwrap();
+    assert_eq!(a.response.status(), 200);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_state_creating_call_that_may_have_been_sent_is_outcome_unknown() {
+    for step in [
+        sent_timeout(),
+        Box::new(|| Err(TransportError::new(TransportErrorKind::Io, true, "reset"))) as Step,
+        Box::new(|| {
+            Err(TransportError::new(
+                TransportErrorKind::BodyTooLarge,
+                true,
+                "big",
+            ))
+        }),
+    ] {
+        let (t, calls) = scripted(vec![step, ok(200, "{}")]);
+        let e = execute(&t, &single(), &state_creating(), &request(), None)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, CallError::OutcomeUnknown(_)), "{e:?}");
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_state_creating_call_returns_any_answer_without_repeating_it() {
+    let (t, calls) = scripted(vec![ok(503, "busy"), ok(200, "{}")]);
+    let a = execute(&t, &single(), &state_creating(), &request(), None)
+        .await
+        .unwrap();
+    assert_eq!(a.response.status(), 503);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refused_connection_on_every_attempt_is_a_transport_error() {
+    let (t, calls) = scripted(vec![refused()]);
+    let e = execute(&t, &single(), &state_creating(), &request(), None)
+        .await
+        .unwrap_err();
+    match e {
+        CallError::Transport { error, failures } => {
+            assert!(error.is_connect());
+            assert_eq!(
+                failures.primary,
+                AttemptFailure::Transport(TransportErrorKind::Connect)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_idempotent_call_is_repeated_after_overload_and_timeouts() {
+    let (t, calls) = scripted(vec![ok(503, ""), sent_timeout(), ok(200, "{}")]);
+    let a = execute(&t, &single(), &idempotent(), &request(), None)
+        .await
+        .unwrap();
+    assert_eq!(a.response.status(), 200);
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_idempotent_call_returns_the_last_broken_answer_when_attempts_run_out() {
+    let (t, calls) = scripted(vec![ok(502, "bad gateway")]);
+    match execute(&t, &single(), &idempotent(), &request(), None).await {
+        Err(CallError::Unavailable { failures, last }) => {
+            assert_eq!(failures.primary, AttemptFailure::Status(502));
+            assert_eq!(last.unwrap().body().as_ref(), b"bad gateway");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retry_after_beyond_the_bound_ends_the_retries() {
+    let (t, calls) = scripted(vec![Box::new(|| {
+        let mut r = answer(429, "");
+        r.headers_mut().insert(
+            http::header::RETRY_AFTER,
+            http::HeaderValue::from_static("60"),
+        );
+        Ok(r)
+    })]);
+    let e = execute(&t, &single(), &idempotent(), &request(), None).await;
+    assert!(matches!(e, Err(CallError::Unavailable { .. })));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn definitive_answers_are_returned_at_once() {
+    for status in [200, 400, 404, 302] {
+        let (t, calls) = scripted(vec![ok(status, "{}")]);
+        let a = execute(&t, &single(), &idempotent(), &request(), None)
+            .await
+            .unwrap();
+        assert_eq!(a.response.status().as_u16(), status);
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_spent_outer_deadline_sends_nothing() {
+    let (t, calls) = scripted(vec![ok(200, "{}")]);
+    let e = execute(
+        &t,
+        &single(),
+        &idempotent(),
+        &request(),
+        Some(tokio::time::Instant::now()),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, CallError::Deadline { .. }), "{e:?}");
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+}
+
+/// A transport answering by host.
+fn by_host(primary: Step, fallback: Step) -> (impl HttpTransport, Arc<AtomicU32>) {
+    let fallback_calls = Arc::new(AtomicU32::new(0));
+    let counter = fallback_calls.clone();
+    let (primary, fallback) = (Arc::new(primary), Arc::new(fallback));
+    let t = move |req: Request<Bytes>| {
+        let is_primary = req.uri().host() == Some("127.0.0.1");
+        if !is_primary {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
+        let (p, f) = (primary.clone(), fallback.clone());
+        async move { if is_primary { p() } else { f() } }
+    };
+    (t, fallback_calls)
+}
+
+fn routed() -> Route {
+    Route::with_fallback(
+        "test",
+        BaseUrl::parse("http://127.0.0.1:9").unwrap(),
+        Some(FallbackHost {
+            url: BaseUrl::parse("http://localhost:9").unwrap(),
+            attempt_timeout: Duration::from_secs(2),
+        }),
+        BreakerConfig::default(),
+    )
+}
+
+fn hive_like() -> CallPolicy {
+    CallPolicy::new("test", "verify", CallKind::Idempotent)
+        .with_broken_answers(BrokenAnswers::OverloadOrNotJson)
+        .with_attempt_timeout(Duration::from_secs(2))
+        .with_deadline(Duration::from_millis(4500))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_broken_primary_hands_the_call_to_the_fallback() {
+    for primary in [ok(503, ""), ok(200, "<html>"), sent_timeout(), refused()] {
+        let (t, fallback_calls) = by_host(primary, ok(200, "{}"));
+        let a = execute(&t, &routed(), &hive_like(), &request(), None)
+            .await
+            .unwrap();
+        assert_eq!(a.host, crate::telemetry::HostRole::Fallback);
+        assert!(a.primary_failure.is_some());
+        assert_eq!(fallback_calls.load(Ordering::SeqCst), 1);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_definitive_answer_never_goes_to_the_fallback() {
+    let (t, fallback_calls) = by_host(ok(200, r#"{"result_code":7000}"#), ok(200, "{}"));
+    let a = execute(&t, &routed(), &hive_like(), &request(), None)
+        .await
+        .unwrap();
+    assert_eq!(a.host, crate::telemetry::HostRole::Primary);
+    assert_eq!(fallback_calls.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn both_hosts_broken_is_unavailable_with_both_failures() {
+    let (t, _) = by_host(ok(502, ""), sent_timeout());
+    match execute(&t, &routed(), &hive_like(), &request(), None).await {
+        Err(CallError::Transport { failures, .. }) => assert_eq!(
+            failures,
+            Unavailable {
+                primary: AttemptFailure::Status(502),
+                fallback: Some(AttemptFailure::Transport(TransportErrorKind::Timeout)),
+            }
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_breaker_opens_and_skips_the_primary() {
+    let route = routed();
+    let (t, _) = by_host(ok(503, ""), ok(200, "{}"));
+    for _ in 0..5 {
+        execute(&t, &route, &hive_like(), &request(), None)
+            .await
+            .unwrap();
+    }
+    assert_eq!(route.breaker_state(), Some(BreakerState::Open));
+    let a = execute(&t, &route, &hive_like(), &request(), None)
+        .await
+        .unwrap();
+    assert_eq!(a.primary_failure, Some(AttemptFailure::BreakerOpen));
+}
+
+type Series = Vec<(
+    metrics_util::CompositeKey,
+    Option<metrics::Unit>,
+    Option<metrics::SharedString>,
+    DebugValue,
+)>;
+
+/// The sum of the series named `name` with `labels` (a histogram counts its samples).
+fn counter(series: &Series, name: &str, labels: &[(&str, &str)]) -> u64 {
+    series
+        .iter()
+        .filter(|(key, _, _, _)| {
+            key.key().name() == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| key.key().labels().any(|l| l.key() == *k && l.value() == *v))
+        })
+        .map(|(_, _, _, value)| match value {
+            DebugValue::Counter(n) => *n,
+            DebugValue::Gauge(g) => g.into_inner() as u64,
+            DebugValue::Histogram(h) => h.len() as u64,
+        })
+        .sum()
+}
+
+#[test]
+fn attempts_and_breaker_changes_are_counted() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let route = routed();
+            let (t, _) = by_host(ok(503, ""), ok(200, "{}"));
+            for _ in 0..6 {
+                execute(&t, &route, &hive_like(), &request(), None)
+                    .await
+                    .unwrap();
+            }
+        });
+    });
+    let s = &snapshotter.snapshot().into_vec();
+    let name = crate::telemetry::OUTBOUND_REQUESTS;
+    // Five primary attempts before the breaker opened, then one skipped.
+    assert_eq!(
+        counter(s, name, &[("outcome", "refused"), ("host", "primary")]),
+        5
+    );
+    assert_eq!(
+        counter(s, name, &[("outcome", "success"), ("host", "fallback")]),
+        6
+    );
+    assert_eq!(
+        counter(
+            s,
+            crate::telemetry::OUTBOUND_DURATION,
+            &[("host", "primary")]
+        ),
+        5
+    );
+    assert_eq!(
+        counter(s, crate::telemetry::BREAKER_TRANSITIONS, &[("to", "open")]),
+        1
+    );
+    assert_eq!(
+        counter(s, crate::telemetry::BREAKER_STATE, &[("provider", "test")]),
+        2
+    );
+}
