@@ -179,3 +179,73 @@ pub fn inbound_callback(provider: &'static str, kind: &'static str, outcome: &'s
     )
     .increment(1);
 }
+
+/// Capturing what the SDK records, for tests (feature `test-util`).
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod testing {
+    use std::future::Future;
+
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+
+    /// Everything recorded while [`capture`] ran.
+    #[derive(Debug)]
+    pub struct Captured {
+        series: Vec<(String, Vec<(String, String)>, DebugValue)>,
+    }
+
+    impl Captured {
+        /// The sum over the series named `name` that carry every label of `labels`: a counter's
+        /// count, a gauge's value (truncated), a histogram's number of samples.
+        pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> u64 {
+            self.series
+                .iter()
+                .filter(|(n, l, _)| {
+                    n == name
+                        && labels
+                            .iter()
+                            .all(|(k, v)| l.iter().any(|(lk, lv)| lk == k && lv == v))
+                })
+                .map(|(.., value)| match value {
+                    DebugValue::Counter(n) => *n,
+                    // Gauges hold small whole numbers here (breaker states).
+                    DebugValue::Gauge(g) => g.into_inner() as u64,
+                    DebugValue::Histogram(h) => h.len() as u64,
+                })
+                .sum()
+        }
+    }
+
+    /// Runs `body` to completion on a current-thread runtime (time enabled, the clock paused
+    /// when `paused`) with a recorder local to this thread, and returns what was recorded.
+    ///
+    /// # Panics
+    ///
+    /// When the runtime cannot be built: this is test support.
+    pub fn capture(paused: bool, body: impl Future<Output = ()>) -> Captured {
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        metrics::with_local_recorder(&recorder, || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .start_paused(paused)
+                .build()
+                .expect("a current-thread runtime")
+                .block_on(body);
+        });
+        let series = snapshotter
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .map(|(key, _, _, value)| {
+                let key = key.key();
+                let labels = key
+                    .labels()
+                    .map(|l| (l.key().to_owned(), l.value().to_owned()))
+                    .collect();
+                (key.name().to_owned(), labels, value)
+            })
+            .collect();
+        Captured { series }
+    }
+}

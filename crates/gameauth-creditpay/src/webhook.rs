@@ -10,6 +10,8 @@
 //! `REFUND` may legitimately repeat with new event ids, and `PAY_SUCCESS` may follow
 //! `PAY_TIMEOUT`.
 
+use crate::client::PROVIDER;
+use gameauth_core::telemetry::inbound_callback;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -518,8 +520,12 @@ impl WebhookHandler {
             Err(answer) => return *answer,
         };
         let event = match decode_event(&body) {
-            Ok(e) => e,
+            Ok(e) => {
+                inbound_callback(PROVIDER, "webhook", "accepted");
+                e
+            }
             Err(e) => {
+                inbound_callback(PROVIDER, "webhook", "malformed");
                 tracing::warn!(error = %e, "Credit Pay webhook malformed");
                 return reply::for_error(&e);
             }

@@ -89,6 +89,17 @@ impl CallbackError {
         }
     }
 
+    /// The `outcome` label of the `gameauth_inbound_callbacks_total` metric for this refusal:
+    /// `too_large`, `signature`, `malformed` or `stale`.
+    pub fn outcome_label(&self) -> &'static str {
+        match self {
+            Self::BodyTooLarge => "too_large",
+            Self::Signature(_) => "signature",
+            Self::Malformed(_) => "malformed",
+            Self::Stale { .. } => "stale",
+        }
+    }
+
     /// The answer to send: HTTP 413 for an oversized body, otherwise HTTP 200 with the JSON
     /// code (for example `{"code":10002,"msg":"sign invalid"}`).
     pub fn to_response(&self) -> Response<Bytes> {
@@ -208,6 +219,15 @@ impl CallbackVerifier {
         body: &[u8],
         sign: Option<&str>,
     ) -> Result<VerifiedCallback, CallbackError> {
+        counted("callback", self.check_signature(raw_query, body, sign))
+    }
+
+    fn check_signature(
+        &self,
+        raw_query: Option<&str>,
+        body: &[u8],
+        sign: Option<&str>,
+    ) -> Result<VerifiedCallback, CallbackError> {
         if body.len() > MAX_BODY_BYTES {
             return Err(CallbackError::BodyTooLarge);
         }
@@ -248,10 +268,14 @@ impl CallbackVerifier {
         body: &[u8],
         sign: Option<&str>,
     ) -> Result<VerifiedCallback, CallbackError> {
-        let verified = self.verify(raw_query, body, sign)?;
-        let Timestamped { timestamp } = decode_signed_object(body)?;
-        self.check_freshness(timestamp)?;
-        Ok(verified)
+        counted("callback", {
+            self.check_signature(raw_query, body, sign)
+                .and_then(|verified| {
+                    let Timestamped { timestamp } = decode_signed_object(body)?;
+                    self.check_freshness(timestamp)?;
+                    Ok(verified)
+                })
+        })
     }
 
     /// Verifies a `verify_session` callback: signature, then the documented body, then the
@@ -278,7 +302,16 @@ impl CallbackVerifier {
         body: &[u8],
         sign: Option<&str>,
     ) -> Result<VerifySession, CallbackError> {
-        let VerifiedCallback { trace_id } = self.verify(raw_query, body, sign)?;
+        counted("verify_session", self.check_session(raw_query, body, sign))
+    }
+
+    fn check_session(
+        &self,
+        raw_query: Option<&str>,
+        body: &[u8],
+        sign: Option<&str>,
+    ) -> Result<VerifySession, CallbackError> {
+        let VerifiedCallback { trace_id } = self.check_signature(raw_query, body, sign)?;
         let b: VerifySessionBody = decode_signed_object(body)?;
         self.check_freshness(b.timestamp)?;
         Ok(VerifySession {
@@ -309,6 +342,16 @@ impl CallbackVerifier {
         }
         Ok(())
     }
+}
+
+/// Counts `result` in `gameauth_inbound_callbacks_total{provider="omg",kind}`.
+fn counted<T>(kind: &'static str, result: Result<T, CallbackError>) -> Result<T, CallbackError> {
+    let outcome = match &result {
+        Ok(_) => "accepted",
+        Err(e) => e.outcome_label(),
+    };
+    gameauth_core::telemetry::inbound_callback(crate::client::PROVIDER, kind, outcome);
+    result
 }
 
 /// Builder of a [`CallbackVerifier`].

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, Request, Response, StatusCode};
-use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 
 use super::*;
 use crate::error::{TransportError, TransportErrorKind};
@@ -314,76 +313,33 @@ async fn the_breaker_opens_and_skips_the_primary() {
     assert_eq!(a.primary_failure, Some(AttemptFailure::BreakerOpen));
 }
 
-type Series = Vec<(
-    metrics_util::CompositeKey,
-    Option<metrics::Unit>,
-    Option<metrics::SharedString>,
-    DebugValue,
-)>;
-
-/// The sum of the series named `name` with `labels` (a histogram counts its samples).
-fn counter(series: &Series, name: &str, labels: &[(&str, &str)]) -> u64 {
-    series
-        .iter()
-        .filter(|(key, _, _, _)| {
-            key.key().name() == name
-                && labels
-                    .iter()
-                    .all(|(k, v)| key.key().labels().any(|l| l.key() == *k && l.value() == *v))
-        })
-        .map(|(_, _, _, value)| match value {
-            DebugValue::Counter(n) => *n,
-            DebugValue::Gauge(g) => g.into_inner() as u64,
-            DebugValue::Histogram(h) => h.len() as u64,
-        })
-        .sum()
-}
-
+#[cfg(feature = "test-util")]
 #[test]
 fn attempts_and_breaker_changes_are_counted() {
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    metrics::with_local_recorder(&recorder, || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .start_paused(true)
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let route = routed();
-            let (t, _) = by_host(ok(503, ""), ok(200, "{}"));
-            for _ in 0..6 {
-                execute(&t, &route, &hive_like(), &request(), None)
-                    .await
-                    .unwrap();
-            }
-        });
+    let captured = crate::telemetry::testing::capture(true, async {
+        let route = routed();
+        let (t, _) = by_host(ok(503, ""), ok(200, "{}"));
+        for _ in 0..6 {
+            execute(&t, &route, &hive_like(), &request(), None)
+                .await
+                .unwrap();
+        }
     });
-    let s = &snapshotter.snapshot().into_vec();
+    let v = |name, labels: &[(&str, &str)]| captured.value(name, labels);
     let name = crate::telemetry::OUTBOUND_REQUESTS;
     // Five primary attempts before the breaker opened, then one skipped.
+    assert_eq!(v(name, &[("outcome", "refused"), ("host", "primary")]), 5);
+    assert_eq!(v(name, &[("outcome", "success"), ("host", "fallback")]), 6);
     assert_eq!(
-        counter(s, name, &[("outcome", "refused"), ("host", "primary")]),
+        v(crate::telemetry::OUTBOUND_DURATION, &[("host", "primary")]),
         5
     );
     assert_eq!(
-        counter(s, name, &[("outcome", "success"), ("host", "fallback")]),
-        6
-    );
-    assert_eq!(
-        counter(
-            s,
-            crate::telemetry::OUTBOUND_DURATION,
-            &[("host", "primary")]
-        ),
-        5
-    );
-    assert_eq!(
-        counter(s, crate::telemetry::BREAKER_TRANSITIONS, &[("to", "open")]),
+        v(crate::telemetry::BREAKER_TRANSITIONS, &[("to", "open")]),
         1
     );
     assert_eq!(
-        counter(s, crate::telemetry::BREAKER_STATE, &[("provider", "test")]),
+        v(crate::telemetry::BREAKER_STATE, &[("provider", "test")]),
         2
     );
 }

@@ -9,6 +9,7 @@ mod client;
 mod connect_timeout;
 mod faults;
 mod inbound_faults;
+mod metrics;
 #[cfg(feature = "redis")]
 mod redis_dedup;
 mod secrets;

@@ -2,6 +2,7 @@
 
 mod builder;
 mod connect_timeout;
+mod metrics;
 mod player_idps;
 mod routing;
 mod secrets;

@@ -5,6 +5,7 @@ mod callback;
 mod client;
 mod connect_timeout;
 mod faults;
+mod metrics;
 #[cfg(feature = "axum")]
 mod router;
 mod support;
