@@ -15,6 +15,7 @@
 //! * [`clock`] and [`ids`]: injected time and identifiers, so signatures are reproducible in tests.
 //! * [`resilience`]: retry policy as data, a circuit breaker and a single-flight expiring cache.
 //! * [`error`]: the error model shared by the traits.
+//! * [`code`]: [`result_codes!`], the one way a provider types its numeric result codes.
 //!
 //! # Example: a registry of verifiers across providers
 //!
@@ -55,6 +56,7 @@
 #![warn(clippy::missing_errors_doc)]
 
 pub mod clock;
+pub mod code;
 pub mod error;
 pub mod ids;
 pub mod inbound;

@@ -69,7 +69,7 @@ pub fn parse_identify_auth(response: &http::Response<Bytes>) -> Result<IdentifyA
     let envelope: Envelope = decode_object(response.body())?;
     if envelope.code != 0 {
         return Err(Error::Rejected {
-            code: ResponseCode::from_wire(envelope.code),
+            code: ResponseCode::from_i64(envelope.code),
             message: sanitize_message(envelope.msg.as_deref().unwrap_or("")),
         });
     }

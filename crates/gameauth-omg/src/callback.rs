@@ -583,7 +583,7 @@ fn answer(
     data: Option<SessionData>,
 ) -> Response<Bytes> {
     let answer = Answer {
-        code: code.code(),
+        code: code.as_i64(),
         msg,
         data,
     };

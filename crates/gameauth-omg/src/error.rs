@@ -86,7 +86,7 @@ impl From<Error> for AuthError {
                 status,
                 retry_after,
             },
-            Error::Rejected { code, message } => AuthError::rejected(code.code(), message),
+            Error::Rejected { code, message } => AuthError::rejected(code.as_i64(), message),
             Error::Decode(d) => AuthError::Decode(d),
             Error::InvalidInput(m) => AuthError::InvalidInput(m),
             Error::Config(m) => AuthError::Config(m),
