@@ -188,10 +188,13 @@ pub mod testing {
 
     use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 
+    /// One recorded series: its name, its labels and its value.
+    type Series = (String, Vec<(String, String)>, DebugValue);
+
     /// Everything recorded while [`capture`] ran.
     #[derive(Debug)]
     pub struct Captured {
-        series: Vec<(String, Vec<(String, String)>, DebugValue)>,
+        series: Vec<Series>,
     }
 
     impl Captured {

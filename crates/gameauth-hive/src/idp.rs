@@ -9,11 +9,11 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::code::IdpCode;
-use crate::envelope::Envelope;
 use crate::environment::ServedBy;
-use crate::error::HiveError;
+use crate::error::Error;
 use crate::request;
-use crate::verify::check_player_id;
+use crate::response::Envelope;
+use crate::verify_token::check_player_id;
 use gameauth_core::outbound::OutboundRequest;
 
 /// Path of the v2 IdP list.
@@ -128,7 +128,7 @@ fn request(
     appid: &str,
     player_id: i64,
     certification_key: Option<&SecretString>,
-) -> Result<OutboundRequest, HiveError> {
+) -> Result<OutboundRequest, Error> {
     check_player_id(player_id)?;
     let body = Body {
         appid,
@@ -140,7 +140,7 @@ fn request(
 
 /// Builds a v2 IdP list request; the caller adds the server token to each attempt
 /// ([`OutboundRequest::with_header`]).
-pub(crate) fn v2_request(appid: &str, player_id: i64) -> Result<OutboundRequest, HiveError> {
+pub(crate) fn v2_request(appid: &str, player_id: i64) -> Result<OutboundRequest, Error> {
     request(V2_PATH, appid, player_id, None)
 }
 
@@ -149,18 +149,18 @@ pub(crate) fn v1_request(
     appid: &str,
     player_id: i64,
     certification_key: Option<&SecretString>,
-) -> Result<OutboundRequest, HiveError> {
+) -> Result<OutboundRequest, Error> {
     request(V1_PATH, appid, player_id, certification_key)
 }
 
 /// Interprets an IdP list answer (after the access-token check).
-pub(crate) fn interpret(envelope: &Envelope, served_by: ServedBy) -> Result<IdpList, HiveError> {
+pub(crate) fn interpret(envelope: &Envelope, served_by: ServedBy) -> Result<IdpList, Error> {
     match IdpCode::from_i64(envelope.result_code) {
         IdpCode::Success => Ok(IdpList {
             accounts: envelope.data::<Vec<IdpAccount>>()?.unwrap_or_default(),
             served_by,
         }),
-        code => Err(HiveError::IdpRejected {
+        code => Err(Error::IdpRejected {
             code,
             message: envelope.message.clone(),
             served_by,
@@ -210,7 +210,7 @@ mod tests {
         let e = Envelope::decode(br#"{"result_code":2002,"result_msg":"no user"}"#).unwrap();
         assert!(matches!(
             interpret(&e, ServedBy::Fallback),
-            Err(HiveError::IdpRejected {
+            Err(Error::IdpRejected {
                 code: IdpCode::NoUserData,
                 served_by: ServedBy::Fallback,
                 ..
@@ -237,11 +237,11 @@ mod tests {
         for player_id in [-5, 0] {
             assert!(matches!(
                 v1_request("app", player_id, None),
-                Err(HiveError::InvalidInput(_))
+                Err(Error::InvalidInput(_))
             ));
             assert!(matches!(
                 v2_request("app", player_id),
-                Err(HiveError::InvalidInput(_))
+                Err(Error::InvalidInput(_))
             ));
         }
     }

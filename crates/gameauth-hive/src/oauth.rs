@@ -23,9 +23,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::PROVIDER;
 use crate::code::OAuthCode;
-use crate::envelope::Envelope;
-use crate::error::HiveError;
+use crate::error::Error;
 use crate::request;
+use crate::response::Envelope;
 use gameauth_core::outbound::OutboundRequest;
 
 gameauth_core::secret_string! {
@@ -53,7 +53,7 @@ pub(crate) fn token_request(
     appid: &str,
     client_id: &str,
     client_secret: &SecretString,
-) -> Result<OutboundRequest, HiveError> {
+) -> Result<OutboundRequest, Error> {
     let body = TokenBody {
         appid,
         grant_type: "client_credentials",
@@ -72,7 +72,7 @@ struct TokenData {
 pub(crate) fn parse_token_response(
     response: &Response<Bytes>,
     now: SystemTime,
-) -> Result<(AccessToken, SystemTime), HiveError> {
+) -> Result<(AccessToken, SystemTime), Error> {
     let envelope = Envelope::from_response(response)?;
     match OAuthCode::from_i64(envelope.result_code) {
         OAuthCode::Success => {
@@ -87,7 +87,7 @@ pub(crate) fn parse_token_response(
                 jwt_expiry(token.expose_secret()).map_or(now + DEFAULT_LIFETIME, from_unix_seconds);
             Ok((token, expires_at))
         }
-        code => Err(HiveError::OAuthRejected {
+        code => Err(Error::OAuthRejected {
             code,
             message: envelope.message,
         }),
@@ -128,12 +128,12 @@ pub(crate) struct TokenSource {
     pub(crate) transport: Arc<dyn HttpTransport>,
     pub(crate) clock: Arc<dyn Clock>,
     /// Callers queued behind a failed fetch share its error (see [`ExpiringCache`]).
-    pub(crate) cache: ExpiringCache<AccessToken, HiveError>,
+    pub(crate) cache: ExpiringCache<AccessToken, Error>,
 }
 
 impl TokenSource {
     /// A cached token, fetching one when none is fresh.
-    pub(crate) async fn get(&self) -> Result<Cached<AccessToken>, HiveError> {
+    pub(crate) async fn get(&self) -> Result<Cached<AccessToken>, Error> {
         let fetched = std::sync::atomic::AtomicBool::new(false);
         let result = self
             .cache
@@ -160,7 +160,7 @@ impl TokenSource {
 
     /// One attempt, and one retry on a transport failure, 5xx, 429 or non-JSON answer, within
     /// the token deadline.
-    async fn fetch(&self) -> Result<(AccessToken, SystemTime), HiveError> {
+    async fn fetch(&self) -> Result<(AccessToken, SystemTime), Error> {
         let request = token_request(&self.appid, &self.client_id, &self.client_secret)?;
         let policy = CallPolicy::new(PROVIDER, "oauth_token", CallKind::Idempotent)
             .with_retry(TOKEN_RETRY)
@@ -272,7 +272,7 @@ mod tests {
         ] {
             let body = format!(r#"{{"result_code":{n},"result_msg":"no"}}"#);
             match parse_token_response(&ok(&body), SystemTime::UNIX_EPOCH) {
-                Err(HiveError::OAuthRejected { code: c, message }) => {
+                Err(Error::OAuthRejected { code: c, message }) => {
                     assert_eq!(c, code);
                     assert_eq!(message, "no");
                 }
@@ -289,7 +289,7 @@ mod tests {
             r#"{"result_code":0,"data":{"access_token":""}}"#,
         ] {
             match parse_token_response(&ok(body), SystemTime::UNIX_EPOCH) {
-                Err(HiveError::Decode(d)) => assert_eq!(d.path, "data.access_token"),
+                Err(Error::Decode(d)) => assert_eq!(d.path, "data.access_token"),
                 other => panic!("{body}: {other:?}"),
             }
         }

@@ -15,12 +15,12 @@ use gameauth_core::{DecodeError, PlayerToken};
 use serde::{Deserialize, Serialize};
 
 use crate::code::PlayerIdpsCode;
-use crate::envelope::Envelope;
 use crate::environment::ServedBy;
-use crate::error::HiveError;
+use crate::error::Error;
 use crate::idp::{IdpIndex, idp_index};
 use crate::request;
-use crate::verify::player_authorization;
+use crate::response::Envelope;
+use crate::verify_token::player_authorization;
 use gameauth_core::outbound::OutboundRequest;
 
 /// Path of the token-validated IdP list.
@@ -89,10 +89,7 @@ struct Data {
 }
 
 /// Builds the request; every input is checked here, before anything is sent.
-pub(crate) fn request(
-    appid: &str,
-    params: &PlayerIdpsParams,
-) -> Result<OutboundRequest, HiveError> {
+pub(crate) fn request(appid: &str, params: &PlayerIdpsParams) -> Result<OutboundRequest, Error> {
     let headers = player_authorization(&params.token, params.player_id, &params.did)?;
     let body = Body {
         appid,
@@ -107,7 +104,7 @@ pub(crate) fn interpret(
     envelope: &Envelope,
     player_id: i64,
     served_by: ServedBy,
-) -> Result<PlayerIdps, HiveError> {
+) -> Result<PlayerIdps, Error> {
     match PlayerIdpsCode::from_i64(envelope.result_code) {
         PlayerIdpsCode::Success => {
             let data = envelope
@@ -126,7 +123,7 @@ pub(crate) fn interpret(
                 served_by,
             })
         }
-        code => Err(HiveError::PlayerIdpsRejected {
+        code => Err(Error::PlayerIdpsRejected {
             code,
             message: envelope.message.clone(),
             served_by,
@@ -170,7 +167,7 @@ mod tests {
             PlayerIdpsParams::new(PlayerToken::new("t"), 21, ""),
             PlayerIdpsParams::new(PlayerToken::new("t\nX-Evil: 1"), 21, "d"),
         ] {
-            assert!(matches!(request("a", &p), Err(HiveError::InvalidInput(_))));
+            assert!(matches!(request("a", &p), Err(Error::InvalidInput(_))));
         }
     }
 
@@ -214,7 +211,7 @@ mod tests {
             (r#"{"result_code":9123}"#, PlayerIdpsCode::Other(9123)),
         ] {
             match interpret(&decode(body), 21, ServedBy::Primary) {
-                Err(HiveError::PlayerIdpsRejected {
+                Err(Error::PlayerIdpsRejected {
                     code: c,
                     served_by: ServedBy::Primary,
                     ..
@@ -243,7 +240,7 @@ mod tests {
             ),
         ] {
             match interpret(&decode(body), 21, ServedBy::Primary) {
-                Err(HiveError::Decode(d)) => assert_eq!(d.path, path, "{body}"),
+                Err(Error::Decode(d)) => assert_eq!(d.path, path, "{body}"),
                 other => panic!("{body}: {other:?}"),
             }
         }

@@ -4,7 +4,7 @@ use gameauth_core::outbound::{OutboundRequest, sensitive_header};
 use http::HeaderMap;
 use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 
-use crate::error::HiveError;
+use crate::error::Error;
 
 /// A JSON POST of `body` to `path` with the headers every Hive API takes (`Content-Type`,
 /// `ISCRYPT: 0`) added to `headers`: the body is serialised once and every attempt, on either
@@ -13,10 +13,10 @@ pub(crate) fn json<T: serde::Serialize>(
     path: &'static str,
     mut headers: HeaderMap,
     body: &T,
-) -> Result<OutboundRequest, HiveError> {
+) -> Result<OutboundRequest, Error> {
     let body = serde_json::to_vec(body)
         .map(bytes::Bytes::from)
-        .map_err(|_| HiveError::InvalidInput("cannot serialise the request".into()))?;
+        .map_err(|_| Error::InvalidInput("cannot serialise the request".into()))?;
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(
         HeaderName::from_static("iscrypt"),
@@ -26,9 +26,9 @@ pub(crate) fn json<T: serde::Serialize>(
 }
 
 /// A header value marked sensitive; refuses characters HTTP forbids, naming the value `name`.
-pub(crate) fn sensitive(name: &str, value: &str) -> Result<HeaderValue, HiveError> {
+pub(crate) fn sensitive(name: &str, value: &str) -> Result<HeaderValue, Error> {
     sensitive_header(value)
-        .map_err(|_| HiveError::InvalidInput(format!("{name} has characters HTTP forbids")))
+        .map_err(|_| Error::InvalidInput(format!("{name} has characters HTTP forbids")))
 }
 
 #[cfg(test)]
@@ -49,7 +49,7 @@ mod tests {
         assert!(sensitive("x", "v").unwrap().is_sensitive());
         assert!(matches!(
             sensitive("the token", "a\nb"),
-            Err(HiveError::InvalidInput(m)) if m == "the token has characters HTTP forbids"
+            Err(Error::InvalidInput(m)) if m == "the token has characters HTTP forbids"
         ));
     }
 }

@@ -9,7 +9,7 @@
 //! * [`Client`]: the operator → OMG calls. [`Client::authorize`] issues a transfer-wallet player
 //!   token (also available as the provider-neutral [`gameauth_core::TokenIssuer`]);
 //!   [`Client::enter_game`] and [`Client::ingame`] return launch URLs.
-//! * [`callback`]: OMG → operator callbacks. [`CallbackVerifier`] checks any callback before its
+//! * [`inbound`]: OMG → operator callbacks. [`CallbackVerifier`] checks any callback before its
 //!   body is parsed; [`VerifySessionResponder`] answers `verify_session` from the operator's own
 //!   [`gameauth_core::TokenVerifier`]. With the `axum` feature, the `router`
 //!   module mounts it.
@@ -91,10 +91,10 @@
 #![warn(clippy::missing_errors_doc)]
 
 pub mod authorize;
-pub mod callback;
 pub mod client;
 pub mod code;
 pub mod error;
+pub mod inbound;
 pub mod issuer;
 pub mod launch;
 mod request;
@@ -105,12 +105,12 @@ pub mod sign;
 pub mod verify;
 
 pub use authorize::{AuthorizeRequest, AuthorizedPlayer};
-pub use callback::{
-    CallbackError, CallbackVerifier, VerifiedCallback, VerifySession, VerifySessionResponder,
-};
 pub use client::{Client, ClientBuilder};
 pub use code::OmgCode;
 pub use error::Error;
+pub use inbound::{
+    CallbackError, CallbackVerifier, VerifiedCallback, VerifySession, VerifySessionResponder,
+};
 pub use launch::{EnterGameRequest, GameUrl, InGameRequest, ScreenMode};
 pub use verify::{SignatureError, TraceIdAlphabet, TraceIdRule};
 

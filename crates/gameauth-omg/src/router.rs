@@ -15,8 +15,8 @@ use axum::routing::post;
 use gameauth_core::inbound::{BodyError, read_body};
 use http::StatusCode;
 
-use crate::callback::{MAX_BODY_BYTES, VERIFY_SESSION_PATH, VerifySessionResponder, sign_header};
 use crate::client::PROVIDER;
+use crate::inbound::{MAX_BODY_BYTES, VERIFY_SESSION_PATH, VerifySessionResponder, sign_header};
 
 /// Time allowed for the whole callback body to arrive.
 pub const BODY_TIMEOUT: Duration = gameauth_core::inbound::DEFAULT_BODY_READ_TIMEOUT;

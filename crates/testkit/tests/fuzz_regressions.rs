@@ -22,8 +22,8 @@ fn answering(body: &'static str) -> Arc<dyn HttpTransport> {
 /// A legacy Hive verification whose every answer comes from `transport`.
 async fn hive_v1_verification(
     transport: Arc<dyn HttpTransport>,
-) -> Result<gameauth_hive::VerifiedToken, gameauth_hive::HiveError> {
-    let client = gameauth_hive::HiveClient::builder()
+) -> Result<gameauth_hive::VerifiedToken, gameauth_hive::Error> {
+    let client = gameauth_hive::Client::builder()
         .primary_url("https://hive.test")
         .appid("com.com2us.example")
         .certification_key(SecretString::from("dummy-certification-key"))
@@ -42,7 +42,7 @@ async fn hive_v1_verification(
 async fn hive_never_verifies_a_player_from_an_array() {
     let outcome = hive_v1_verification(answering("[0]")).await;
     assert!(
-        matches!(outcome, Err(gameauth_hive::HiveError::Decode(_))),
+        matches!(outcome, Err(gameauth_hive::Error::Decode(_))),
         "{outcome:?}"
     );
 }
@@ -108,7 +108,7 @@ async fn hive_decode_errors_carry_no_control_characters_from_the_answer() {
     // The reproducer's answer: an unknown `data` key with a CR whose number is out of range.
     let answer = r#"{"data":{"cresult^\reshina_Aamp":1e145719000},"result_code":0,"resuio9n":{"result_bodeest_msg":"SUCCESS"}}"#;
     let outcome = hive_v1_verification(answering(answer)).await;
-    let Err(err @ gameauth_hive::HiveError::Decode(_)) = &outcome else {
+    let Err(err @ gameauth_hive::Error::Decode(_)) = &outcome else {
         panic!("{outcome:?}");
     };
     let text = err.to_string();

@@ -1,4 +1,4 @@
-//! The runtime-validated builder of [`HiveClient`].
+//! The runtime-validated builder of [`Client`].
 
 use std::fmt;
 use std::sync::Arc;
@@ -11,15 +11,15 @@ use secrecy::SecretString;
 use gameauth_core::outbound::{FallbackHost, Route};
 
 use crate::client::{
-    DEFAULT_DEADLINE, DEFAULT_FALLBACK_TIMEOUT, DEFAULT_OAUTH_ATTEMPT_TIMEOUT,
-    DEFAULT_OAUTH_DEADLINE, DEFAULT_PRIMARY_TIMEOUT, HiveClient, Inner, PROVIDER, Timeouts,
+    Client, DEFAULT_DEADLINE, DEFAULT_FALLBACK_TIMEOUT, DEFAULT_OAUTH_ATTEMPT_TIMEOUT,
+    DEFAULT_OAUTH_DEADLINE, DEFAULT_PRIMARY_TIMEOUT, Inner, PROVIDER, Timeouts,
 };
 use crate::environment::{Environment, Hosts};
-use crate::error::HiveError;
+use crate::error::Error;
 use crate::oauth::{REFRESH_AHEAD, TokenSource, TokenTimeouts};
-use crate::verify::VerifyAccessToken;
+use crate::verify_token::VerifyAccessToken;
 
-/// Builds a [`HiveClient`]; every setting is checked in [`build`](Self::build).
+/// Builds a [`Client`]; every setting is checked in [`build`](Self::build).
 ///
 /// Choose exactly one of [`environment`](Self::environment) or
 /// [`primary_url`](Self::primary_url) (custom hosts), and set the app id. That is all v2
@@ -28,7 +28,7 @@ use crate::verify::VerifyAccessToken;
 /// server token: the v2 IdP list, and v2 verification with
 /// [`verify_access_token`](Self::verify_access_token)`(`[`VerifyAccessToken::Server`]`)`. The
 /// legacy v1 APIs may use a [`certification_key`](Self::certification_key).
-pub struct HiveClientBuilder {
+pub struct ClientBuilder {
     environment: Option<Environment>,
     primary_url: Option<String>,
     fallback_url: Option<String>,
@@ -49,7 +49,7 @@ pub struct HiveClientBuilder {
     clock: Option<Arc<dyn Clock>>,
 }
 
-impl Default for HiveClientBuilder {
+impl Default for ClientBuilder {
     fn default() -> Self {
         Self {
             environment: None,
@@ -74,9 +74,9 @@ impl Default for HiveClientBuilder {
     }
 }
 
-impl fmt::Debug for HiveClientBuilder {
+impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HiveClientBuilder")
+        f.debug_struct("ClientBuilder")
             .field("environment", &self.environment)
             .field("primary_url", &self.primary_url)
             .field("fallback_url", &self.fallback_url)
@@ -96,7 +96,7 @@ impl fmt::Debug for HiveClientBuilder {
     }
 }
 
-impl HiveClientBuilder {
+impl ClientBuilder {
     /// Uses the documented hosts of `environment`.
     pub fn environment(mut self, environment: Environment) -> Self {
         self.environment = Some(environment);
@@ -218,7 +218,7 @@ impl HiveClientBuilder {
     ///
     /// # Errors
     ///
-    /// Returns [`HiveError::Config`] when
+    /// Returns [`Error::Config`] when
     /// * both an environment and a primary URL are set, or neither is, or a fallback or OAuth URL
     ///   is set with an environment;
     /// * a custom URL is not `https://host[:port]` (it cannot be parsed, is plain `http` for a
@@ -233,8 +233,8 @@ impl HiveClientBuilder {
     ///   characters, or the client secret is empty;
     /// * [`VerifyAccessToken::Server`] is chosen without client credentials;
     /// * no transport is given and the default [`ReqwestTransport`] cannot be built.
-    pub fn build(self) -> Result<HiveClient, HiveError> {
-        let config = |m: &str| HiveError::Config(m.to_owned());
+    pub fn build(self) -> Result<Client, Error> {
+        let config = |m: &str| Error::Config(m.to_owned());
         let hosts = match (self.environment, &self.primary_url) {
             (Some(_), Some(_)) => {
                 return Err(config("choose an environment or custom URLs, not both"));
@@ -246,14 +246,14 @@ impl HiveClientBuilder {
                         "fallback and OAuth URLs are only for custom hosts (set primary_url)",
                     ));
                 }
-                Hosts::of(env).map_err(HiveError::Config)?
+                Hosts::of(env).map_err(Error::Config)?
             }
             (None, Some(primary)) => Hosts::custom(
                 primary,
                 self.fallback_url.as_deref(),
                 self.oauth_url.as_deref(),
             )
-            .map_err(HiveError::Config)?,
+            .map_err(Error::Config)?,
         };
         let appid = self
             .appid
@@ -275,9 +275,7 @@ impl HiveClientBuilder {
             ("breaker cool-down", self.breaker.initial_cooldown),
         ] {
             if t.is_zero() {
-                return Err(HiveError::Config(format!(
-                    "{name} must be greater than zero"
-                )));
+                return Err(Error::Config(format!("{name} must be greater than zero")));
             }
         }
         if self.breaker.failure_threshold == 0 {
@@ -306,7 +304,7 @@ impl HiveClientBuilder {
                     ReqwestTransport::builder()
                         .attempt_timeout(longest)
                         .build()
-                        .map_err(|e| HiveError::Config(e.to_string()))?,
+                        .map_err(|e| Error::Config(e.to_string()))?,
                 )
             }
         };
@@ -356,7 +354,7 @@ impl HiveClientBuilder {
             fallback: self.fallback_timeout,
             deadline: self.deadline,
         };
-        Ok(HiveClient {
+        Ok(Client {
             inner: Arc::new(Inner {
                 appid,
                 route,

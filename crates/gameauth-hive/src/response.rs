@@ -16,7 +16,7 @@ use serde_json::value::RawValue;
 use bytes::Bytes;
 use http::Response;
 
-use crate::error::HiveError;
+use crate::error::Error;
 use gameauth_core::transport::retry_after;
 use http::StatusCode;
 
@@ -72,7 +72,7 @@ impl Envelope {
     }
 
     /// Decodes the envelope of a definitive answer, which must be a 200.
-    pub(crate) fn from_response(response: &Response<Bytes>) -> Result<Self, HiveError> {
+    pub(crate) fn from_response(response: &Response<Bytes>) -> Result<Self, Error> {
         expect_ok(response)?;
         Ok(Self::decode(response.body())?)
     }
@@ -112,12 +112,12 @@ impl Envelope {
     }
 }
 
-/// Fails with [`HiveError::HttpStatus`] unless the answer is a 200.
-pub(crate) fn expect_ok(response: &Response<Bytes>) -> Result<(), HiveError> {
+/// Fails with [`Error::HttpStatus`] unless the answer is a 200.
+pub(crate) fn expect_ok(response: &Response<Bytes>) -> Result<(), Error> {
     if response.status() == StatusCode::OK {
         Ok(())
     } else {
-        Err(HiveError::HttpStatus {
+        Err(Error::HttpStatus {
             status: response.status().as_u16(),
             retry_after: retry_after(response.headers()),
         })
@@ -184,7 +184,7 @@ mod tests {
             http::HeaderValue::from_static("7"),
         );
         match expect_ok(&r) {
-            Err(HiveError::HttpStatus {
+            Err(Error::HttpStatus {
                 status: 403,
                 retry_after,
             }) => assert_eq!(retry_after, Some(std::time::Duration::from_secs(7))),
