@@ -4,14 +4,7 @@ use std::time::Duration;
 
 use gameauth_core::{AuthError, DecodeError, TransportError};
 
-gameauth_core::result_codes! {
-    /// A Credit Pay response `code` other than success.
-    #[non_exhaustive]
-    pub enum ResponseCode {
-        /// `500`: Credit Pay failed on its side; details are in the message.
-        ServerError = 500 => "server error",
-    }
-}
+use crate::code::ResponseCode;
 
 /// Why an inbound signature did not verify.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]

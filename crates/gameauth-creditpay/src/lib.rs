@@ -66,31 +66,34 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(clippy::missing_errors_doc)]
 
-#[cfg(feature = "axum")]
-pub mod axum;
-pub mod callback;
 pub mod card;
 pub mod client;
+pub mod code;
 pub mod error;
+pub mod inbound;
 #[cfg(feature = "redis")]
 pub mod redis_dedup;
-mod reply;
 pub mod request;
 pub mod response;
+#[cfg(feature = "axum")]
+pub mod router;
 pub mod sign;
 pub mod verify;
-pub mod webhook;
 
-pub use callback::{CreditLimitAnswer, CreditLimitHandler, CreditLimitQuery, CreditLimitSource};
 pub use card::AvailableCard;
 pub use client::{ApiKey, Client, ClientBuilder, PlatIdParam};
-pub use error::{Error, ResponseCode, SignatureError};
+pub use code::ResponseCode;
+pub use error::{Error, SignatureError};
+pub use inbound::credit_limit::{
+    CreditLimitAnswer, CreditLimitHandler, CreditLimitQuery, CreditLimitSource,
+};
+pub use inbound::webhook;
+pub use inbound::webhook::{
+    EventData, EventType, MemoryDedupStore, Recorded, WebhookDedupStore, WebhookDelivery,
+    WebhookEvent, WebhookHandler, WebhookSink,
+};
 #[cfg(feature = "redis")]
 pub use redis_dedup::RedisDedupStore;
 pub use request::{CustomerNoField, IdentifyAuthRequest};
 pub use response::{CashierUrl, IdentifyAuth};
 pub use verify::{InboundHeaders, InboundVerifier};
-pub use webhook::{
-    EventData, EventType, MemoryDedupStore, Recorded, WebhookDedupStore, WebhookDelivery,
-    WebhookEvent, WebhookHandler, WebhookSink,
-};

@@ -10,7 +10,8 @@ use gameauth_core::{DecodeError, IssuedSecret, error::sanitize_message};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::error::{Error, ResponseCode};
+use crate::code::ResponseCode;
+use crate::error::Error;
 
 gameauth_core::secret_string! {
     /// The cashier URL Credit Pay returns. It embeds the one-time code, so it is a secret too:

@@ -17,7 +17,7 @@ use http::{HeaderMap, Method, Request, Response};
 use secrecy::ExposeSecret;
 
 use crate::error::{Error, SignatureError};
-use crate::reply;
+use crate::inbound::reply;
 use crate::sign::{MISSPELT_SIGNATURE_HEADER, SIGNATURE_HEADER, check_signed_path};
 
 /// The largest inbound body accepted by default: 1 MiB. Larger bodies are answered with 413.

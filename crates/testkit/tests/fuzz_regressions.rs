@@ -93,10 +93,11 @@ async fn creditpay_returns_no_code_from_an_array() {
 #[test]
 fn creditpay_refuses_a_webhook_event_given_as_an_array() {
     assert!(
-        gameauth_creditpay::webhook::decode_event(br#"["PAY_SUCCESS",null,0,"evt-1"]"#).is_err()
+        gameauth_creditpay::inbound::webhook::decode_event(br#"["PAY_SUCCESS",null,0,"evt-1"]"#)
+            .is_err()
     );
     assert!(
-        gameauth_creditpay::webhook::decode_event(
+        gameauth_creditpay::inbound::webhook::decode_event(
             br#"{"type":"PAY_SUCCESS","platform_id":"p","retry":0,"event_id":"evt-1","data":{}}"#
         )
         .is_ok()

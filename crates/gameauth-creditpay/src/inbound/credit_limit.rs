@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::card::{AvailableCard, MAX_DIGITS};
 use crate::error::Error;
-use crate::reply;
+use crate::inbound::reply;
 use crate::verify::InboundVerifier;
 
 /// The `type` of the credit-limit query.

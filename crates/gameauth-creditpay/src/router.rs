@@ -14,9 +14,9 @@ use bytes::Bytes;
 use gameauth_core::inbound::{BodyError, read_body};
 use http::StatusCode;
 
-use crate::callback::CreditLimitHandler;
 use crate::client::PROVIDER;
-use crate::reply;
+use crate::inbound::credit_limit::CreditLimitHandler;
+use crate::inbound::reply;
 use crate::webhook::WebhookHandler;
 
 /// How long a client may take to send the whole body.
