@@ -2,12 +2,13 @@
 //!
 //! The contract commands (`contract-test`, `fixtures check`, `record`) are the contract kit's
 //! (`gameauth-contract`) run over this repository's providers, which `providers` lists; `bench`,
-//! `fuzz` and `msrv` are this repository's own. One `clap` parser reads them all.
+//! `fuzz`, `msrv` and `tidy` are this repository's own. One `clap` parser reads them all.
 
 mod bench;
 mod fuzz;
 mod msrv;
 mod providers;
+mod tidy;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,6 +35,9 @@ enum Command {
     Fuzz(fuzz::FuzzArgs),
     /// Check that every dependency in Cargo.lock builds with the workspace's rust-version.
     Msrv,
+    /// Check the repository's shape rules (module comments, file length, the provider
+    /// template, one home per shared helper); `cargo test` runs the same check.
+    Tidy,
 }
 
 fn main() -> ExitCode {
@@ -42,6 +46,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::cli(&args),
         Command::Fuzz(args) => fuzz::cli(&args),
         Command::Msrv => msrv::cli(),
+        Command::Tidy => tidy::cli(),
     };
     match result {
         Ok(code) => code,
