@@ -80,6 +80,10 @@ pub use token::{
 };
 pub use transport::{HttpTransport, ReqwestTransport};
 
+/// Re-exported: a custom [`HttpTransport`] speaks `http::Request<Bytes>` and `http::Response<Bytes>`.
+pub use bytes;
+/// Re-exported: a custom [`HttpTransport`] speaks `http::Request<Bytes>` and `http::Response<Bytes>`.
+pub use http;
 /// Re-exported so users can pass their own `reqwest::Client` of the matching version.
 pub use reqwest;
 /// Re-exported so users name exactly the `secrecy` version this SDK speaks.

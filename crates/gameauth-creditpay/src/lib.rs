@@ -23,8 +23,9 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use gameauth_core::{KeyRing, ManualClock, PlayerToken, TransportError};
-//! use bytes::Bytes;
+//! use gameauth_creditpay::{KeyRing, ManualClock, PlayerToken, TransportError};
+//! use gameauth_creditpay::bytes::Bytes;
+//! use gameauth_creditpay::http;
 //! use gameauth_creditpay::{Client, IdentifyAuthRequest};
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -97,3 +98,13 @@ pub use redis_dedup::RedisDedupStore;
 pub use request::{CustomerNoField, IdentifyAuthRequest};
 pub use response::{CashierUrl, IdentifyAuth};
 pub use verify::{InboundHeaders, InboundVerifier};
+
+// Re-exported so that code using this crate (a custom transport, a session verifier, tests with a
+// fixed clock) needs no other dependency than this crate and an async runtime.
+pub use gameauth_core::secrecy::{ExposeSecret, SecretString};
+pub use gameauth_core::{
+    AuthError, Clock, FixedIds, HttpTransport, IdGenerator, IssueRequest, IssuedSecret,
+    IssuedToken, KeyRing, ManualClock, PlayerToken, RandomIds, SystemClock, TokenIssuer,
+    TokenVerifier, TransportError, TransportErrorKind, VerifiedPlayer, VerifyRequest, async_trait,
+    bytes, http,
+};

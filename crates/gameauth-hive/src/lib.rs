@@ -37,8 +37,9 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use gameauth_core::{HttpTransport, PlayerToken, TransportError};
-//! use bytes::Bytes;
+//! use gameauth_hive::{HttpTransport, PlayerToken, TransportError};
+//! use gameauth_hive::bytes::Bytes;
+//! use gameauth_hive::http;
 //! use gameauth_hive::{Client, IncludeField, ServedBy, VerifyParams};
 //!
 //! // A stand-in for Hive that checks the player's access token and verifies.
@@ -71,9 +72,10 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use gameauth_core::secrecy::SecretString;
-//! use gameauth_core::{HttpTransport, PlayerToken, TransportError};
-//! use bytes::Bytes;
+//! use gameauth_hive::SecretString;
+//! use gameauth_hive::{HttpTransport, PlayerToken, TransportError};
+//! use gameauth_hive::bytes::Bytes;
+//! use gameauth_hive::http;
 //! use gameauth_hive::{Client, VerifyAccessToken, VerifyParams};
 //!
 //! // A stand-in for Hive: a server token, then a successful verification that carries it.
@@ -132,3 +134,19 @@ pub use player_idps::{PlayerIdpAccount, PlayerIdps, PlayerIdpsParams};
 pub use verify_token::{
     IncludeField, PlayerFields, VerifiedToken, VerifyAccessToken, VerifyParams,
 };
+
+// Re-exported so that code using this crate (a custom transport, a session verifier, tests with a
+// fixed clock) needs no other dependency than this crate and an async runtime.
+pub use gameauth_core::secrecy::{ExposeSecret, SecretString};
+pub use gameauth_core::{
+    AuthError, Clock, FixedIds, HttpTransport, IdGenerator, IssueRequest, IssuedSecret,
+    IssuedToken, KeyRing, ManualClock, PlayerToken, RandomIds, SystemClock, TokenIssuer,
+    TokenVerifier, TransportError, TransportErrorKind, VerifiedPlayer, VerifyRequest, async_trait,
+    bytes, http,
+};
+
+/// The provider guide (`docs/providers/hive.md`), compiled so its examples stay correct with only
+/// this crate as a dependency.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/providers/hive.md")]
+pub struct ProviderGuide;

@@ -18,8 +18,9 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use gameauth_core::{FixedIds, ManualClock, TransportError};
-//! use bytes::Bytes;
+//! use gameauth_omg::{FixedIds, ManualClock, TransportError};
+//! use gameauth_omg::bytes::Bytes;
+//! use gameauth_omg::http;
 //! use gameauth_omg::{AuthorizeRequest, Client};
 //!
 //! // A stand-in for OMG that checks the signature of vector O4 and answers like the docs.
@@ -53,7 +54,7 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use gameauth_core::{async_trait, AuthError, TokenVerifier, VerifiedPlayer, VerifyRequest};
+//! use gameauth_omg::{async_trait, AuthError, TokenVerifier, VerifiedPlayer, VerifyRequest};
 //! use gameauth_omg::{CallbackVerifier, VerifySessionResponder};
 //!
 //! struct Sessions;
@@ -113,6 +114,16 @@ pub use inbound::{
 };
 pub use launch::{EnterGameRequest, GameUrl, InGameRequest, ScreenMode};
 pub use verify::{SignatureError, TraceIdAlphabet, TraceIdRule};
+
+// Re-exported so that code using this crate (a custom transport, a session verifier, tests with a
+// fixed clock) needs no other dependency than this crate and an async runtime.
+pub use gameauth_core::secrecy::{ExposeSecret, SecretString};
+pub use gameauth_core::{
+    AuthError, Clock, FixedIds, HttpTransport, IdGenerator, IssueRequest, IssuedSecret,
+    IssuedToken, KeyRing, ManualClock, PlayerToken, RandomIds, SystemClock, TokenIssuer,
+    TokenVerifier, TransportError, TransportErrorKind, VerifiedPlayer, VerifyRequest, async_trait,
+    bytes, http,
+};
 
 /// The repository README, compiled so its example stays correct.
 #[cfg(doctest)]
