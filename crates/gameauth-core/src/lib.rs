@@ -5,7 +5,8 @@
 //!
 //! * [`TokenIssuer`] and [`TokenVerifier`]: the provider-neutral traits, speaking the normalised
 //!   [`IssueRequest`], [`IssuedToken`], [`VerifyRequest`] and [`VerifiedPlayer`] types.
-//! * [`transport`]: a bytes-in/bytes-out HTTP trait with a hardened `reqwest` implementation.
+//! * [`transport`]: a bytes-in/bytes-out HTTP trait with a hardened `reqwest` implementation
+//!   (feature `reqwest`, on by default).
 //! * [`outbound`]: the one call engine (base URL, call policy, retries, fallback routing) every
 //!   provider client sends through.
 //! * [`telemetry`]: the metrics the provider crates record through the `metrics` facade.
@@ -52,6 +53,10 @@
 //! assert_eq!(player.player_id, "player-1");
 //! # });
 //! ```
+//!
+//! # Feature flags
+//!
+#![doc = document_features::document_features!()]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(clippy::missing_errors_doc)]
 
@@ -78,13 +83,18 @@ pub use sign::KeyRing;
 pub use token::{
     IssueRequest, IssuedToken, TokenIssuer, TokenVerifier, VerifiedPlayer, VerifyRequest,
 };
-pub use transport::{HttpTransport, ReqwestTransport};
+pub use transport::HttpTransport;
+#[cfg(feature = "reqwest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
+pub use transport::ReqwestTransport;
 
 /// Re-exported: a custom [`HttpTransport`] speaks `http::Request<Bytes>` and `http::Response<Bytes>`.
 pub use bytes;
 /// Re-exported: a custom [`HttpTransport`] speaks `http::Request<Bytes>` and `http::Response<Bytes>`.
 pub use http;
 /// Re-exported so users can pass their own `reqwest::Client` of the matching version.
+#[cfg(feature = "reqwest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
 pub use reqwest;
 /// Re-exported so users name exactly the `secrecy` version this SDK speaks.
 pub use secrecy;

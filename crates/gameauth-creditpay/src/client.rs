@@ -10,9 +10,10 @@ use gameauth_core::outbound::{
     BaseUrl, CallError, CallKind, CallPolicy, OutboundRequest, Route, execute, sensitive_header,
 };
 use gameauth_core::resilience::RetryPolicy;
+use gameauth_core::transport::default_transport;
 use gameauth_core::{
     AuthError, Clock, HttpTransport, IdGenerator, IssueRequest, IssuedToken, KeyRing, RandomIds,
-    ReqwestTransport, SystemClock, TokenIssuer,
+    SystemClock, TokenIssuer,
 };
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderValue};
@@ -343,7 +344,8 @@ impl ClientBuilder {
         self
     }
 
-    /// The HTTP transport (default: [`ReqwestTransport`] with this builder's timeouts).
+    /// The HTTP transport (default: the built-in `ReqwestTransport` with this builder's timeouts,
+    /// feature `reqwest`).
     pub fn transport(mut self, transport: Arc<dyn HttpTransport>) -> Self {
         self.transport = Some(transport);
         self
@@ -374,7 +376,8 @@ impl ClientBuilder {
     /// * `lang` is not a language tag (1 to 35 ASCII letters, digits, `-` or `_`);
     /// * the timeout or the connect timeout is zero;
     /// * the default callback URL is set but not an `http` or `https` URL with a host;
-    /// * no transport is given and the default [`ReqwestTransport`] cannot be built.
+    /// * no transport is given and the built-in one cannot be built, or is not compiled in (feature
+    ///   `reqwest` off).
     pub fn build(self) -> Result<Client, Error> {
         let base_url = self
             .base_url
@@ -420,13 +423,8 @@ impl ClientBuilder {
         }
         let transport: Arc<dyn HttpTransport> = match self.transport {
             Some(t) => t,
-            None => Arc::new(
-                ReqwestTransport::builder()
-                    .connect_timeout(connect_timeout.min(timeout))
-                    .attempt_timeout(timeout)
-                    .build()
-                    .map_err(|_| Error::Config("cannot initialise the HTTP client".into()))?,
-            ),
+            None => default_transport(connect_timeout.min(timeout), timeout)
+                .map_err(|e| Error::Config(e.config_message()))?,
         };
         Ok(Client {
             route: Route::single(base_url),

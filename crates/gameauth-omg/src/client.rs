@@ -19,9 +19,11 @@ use gameauth_core::outbound::{
     BaseUrl, CallError, CallKind, CallPolicy, OutboundRequest, Route, execute,
 };
 use gameauth_core::resilience::RetryPolicy;
-use gameauth_core::{
-    Clock, HttpTransport, IdGenerator, KeyRing, RandomIds, ReqwestTransport, SystemClock,
+use gameauth_core::transport::{
+    DEFAULT_ATTEMPT_TIMEOUT as DEFAULT_TRANSPORT_ATTEMPT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT,
+    default_transport,
 };
+use gameauth_core::{Clock, HttpTransport, IdGenerator, KeyRing, RandomIds, SystemClock};
 use secrecy::SecretString;
 
 use crate::authorize::{self, AUTHORIZE_PATH, AuthorizeRequest, AuthorizedPlayer};
@@ -284,7 +286,8 @@ impl ClientBuilder {
         self
     }
 
-    /// The HTTP transport (default: [`ReqwestTransport`] with its hardened settings).
+    /// The HTTP transport (default: the built-in `ReqwestTransport` with its hardened settings,
+    /// feature `reqwest`).
     pub fn transport(mut self, transport: Arc<dyn HttpTransport>) -> Self {
         self.transport = Some(transport);
         self
@@ -312,7 +315,8 @@ impl ClientBuilder {
     /// * `app_id` is missing, empty or not printable ASCII without spaces;
     /// * no key is set, or the current or the previous key is empty;
     /// * the attempt timeout or the deadline is zero;
-    /// * no transport is given and the default [`ReqwestTransport`] cannot be built.
+    /// * no transport is given and the built-in one cannot be built, or is not compiled in (feature
+    ///   `reqwest` off).
     pub fn build(self) -> Result<Client, Error> {
         let base_url = self
             .base_url
@@ -341,10 +345,8 @@ impl ClientBuilder {
         }
         let transport = match self.transport {
             Some(t) => t,
-            None => Arc::new(
-                ReqwestTransport::new()
-                    .map_err(|_| Error::Config("cannot initialise the HTTP client".into()))?,
-            ),
+            None => default_transport(DEFAULT_CONNECT_TIMEOUT, DEFAULT_TRANSPORT_ATTEMPT_TIMEOUT)
+                .map_err(|e| Error::Config(e.config_message()))?,
         };
         Ok(Client {
             inner: Arc::new(Inner {

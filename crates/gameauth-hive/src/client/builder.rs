@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gameauth_core::resilience::{BreakerConfig, ExpiringCache};
-use gameauth_core::{Clock, HttpTransport, ReqwestTransport, SystemClock};
+use gameauth_core::transport::{DEFAULT_CONNECT_TIMEOUT, default_transport};
+use gameauth_core::{Clock, HttpTransport, SystemClock};
 use secrecy::SecretString;
 
 use gameauth_core::outbound::{FallbackHost, Route};
@@ -202,7 +203,8 @@ impl ClientBuilder {
         self
     }
 
-    /// The HTTP transport (default: [`ReqwestTransport`] with the hardened settings).
+    /// The HTTP transport (default: the built-in `ReqwestTransport` with the hardened settings,
+    /// feature `reqwest`).
     pub fn transport(mut self, transport: Arc<dyn HttpTransport>) -> Self {
         self.transport = Some(transport);
         self
@@ -232,7 +234,8 @@ impl ClientBuilder {
     /// * only one of client id and client secret is set, the client id is blank or has control
     ///   characters, or the client secret is empty;
     /// * [`VerifyAccessToken::Server`] is chosen without client credentials;
-    /// * no transport is given and the default [`ReqwestTransport`] cannot be built.
+    /// * no transport is given and the built-in one cannot be built, or is not compiled in (feature
+    ///   `reqwest` off).
     pub fn build(self) -> Result<Client, Error> {
         let config = |m: &str| Error::Config(m.to_owned());
         let hosts = match (self.environment, &self.primary_url) {
@@ -300,12 +303,8 @@ impl ClientBuilder {
                     .primary_timeout
                     .max(self.fallback_timeout)
                     .max(self.oauth_attempt_timeout);
-                Arc::new(
-                    ReqwestTransport::builder()
-                        .attempt_timeout(longest)
-                        .build()
-                        .map_err(|e| Error::Config(e.to_string()))?,
-                )
+                default_transport(DEFAULT_CONNECT_TIMEOUT, longest)
+                    .map_err(|e| Error::Config(e.config_message()))?
             }
         };
         let clock: Arc<dyn Clock> = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
