@@ -1,28 +1,52 @@
-//! Item 6: `/account` on the Redis grant store against a plain Redis `GET` loop at the same
-//! concurrency through the same client library (one managed connection each), on a private
+//! Item 6: `/account` on the Redis grant store, against the same server on the memory store (6a
+//! with the client cache the `serve` command turns on, 6a′ without it) and, without the client
+//! cache, against a bare hyper endpoint that makes the same Redis round trips as the store and
+//! answers the same bytes (6b), with the same load generator in the same run, on a private
 //! `redis-server` started for the run and stopped after it.
 
-use std::net::TcpListener;
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::{SocketAddr, TcpListener as StdListener};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use std::cell::RefCell;
-
-use gameauth_vegaslounge::store::redis::{ConnectionManager, RedisStore, connect};
-use serde_json::json;
-use tokio::runtime::Runtime;
+use bytes::Bytes;
+use gameauth_vegaslounge::store::TokenHash;
+use gameauth_vegaslounge::store::redis::{
+    ClientCache, RedisConfig, RedisConnection, RedisStore, connect,
+};
+use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use http::{Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::runtime::{Handle, Runtime};
 
 use crate::Settings;
-use crate::hive::{first_error, sample};
-use crate::load::{self, Conversation, LoadResult, Runs};
-use crate::report::{Bound, Latency, Row};
-use crate::stats::{Paired, median};
-use crate::vegas::{self, AccountCall, CONNECTIONS, windows};
+use crate::load::Conversation;
+use crate::report::{Bound, Row};
+use crate::vegas::{self, AccountCall, CONNECTIONS, compare_load};
 
-const NAME: &str = "6 VL `/account` throughput, Redis store vs plain Redis GET loop";
-const BOUND: Bound = Bound::RatioAtLeast(0.5);
+const NAME_MEMORY: &str =
+    "6a VL `/account` throughput, Redis store with the client cache vs memory store";
+const NAME_UNCACHED: &str =
+    "6a′ VL `/account` throughput, Redis store without the client cache vs memory store";
+const NAME_BARE: &str = "6b VL `/account` throughput, Redis store without the client cache vs bare hyper endpoint with the same Redis round trips";
+const BOUND_MEMORY: Bound = Bound::RatioAtLeast(0.6);
+const BOUND_UNCACHED: Bound = Bound::Info;
+const BOUND_BARE: Bound = Bound::RatioAtLeast(0.5);
+
+/// The client cache of 6a: the `serve` command's default size.
+const CLIENT_CACHE_ENTRIES: usize = 10_000;
+
+/// The key prefixes of the stores under test (with and without the client cache).
+const PREFIX: &str = "bench:";
+const UNCACHED_PREFIX: &str = "bench-uncached:";
 
 /// A `redis-server` of our own, stopped when dropped.
 struct RedisServer {
@@ -47,7 +71,7 @@ fn find_on_path(program: &str) -> Option<PathBuf> {
 impl RedisServer {
     /// Starts `redis-server` on a free loopback port, without persistence.
     fn start(program: &PathBuf) -> Result<Self, String> {
-        let port = TcpListener::bind("127.0.0.1:0")
+        let port = StdListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| format!("no free port: {e}"))?
             .port();
@@ -77,171 +101,237 @@ impl RedisServer {
     }
 }
 
-/// GETs with `CONNECTIONS` tasks sharing one managed connection for `window`.
-/// With `then_hmget`, each GET is followed by an `HMGET` of four fields: the two round trips
-/// the store makes per access-token lookup, for the notes.
-async fn get_loop(
-    conn: ConnectionManager,
-    window: Duration,
-    warmup: Duration,
-    then_hmget: bool,
-) -> Result<LoadResult, String> {
-    let start = Instant::now() + warmup;
-    let end = start + window;
-    let tasks: Vec<_> = (0..CONNECTIONS)
-        .map(|i| {
-            let mut conn = conn.clone();
+/// Where each token's grant lives, once read: the bare endpoint remembers it as the store does.
+type Tags = Arc<std::sync::Mutex<HashMap<String, String>>>;
+
+/// The bare endpoint: hyper answering `/account` with the body captured from our server, after
+/// the Redis round trips the store makes for the presented token on the same connection type:
+/// the first time, the token's index entry and the grant's fields (`GET`, `HMGET`); then only
+/// the token's field of the grant (`HGET`).
+fn bare_endpoint(
+    runtime: &Handle,
+    conn: RedisConnection,
+    body: Bytes,
+) -> Result<SocketAddr, String> {
+    let tags: Tags = Arc::default();
+    let listener = runtime
+        .block_on(TcpListener::bind("127.0.0.1:0"))
+        .map_err(|e| format!("cannot bind the bare endpoint: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    runtime.spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let _ = stream.set_nodelay(true);
+            let conn = conn.clone();
+            let body = body.clone();
+            let tags = Arc::clone(&tags);
+            let service = service_fn(move |request: Request<Incoming>| {
+                let conn = conn.clone();
+                let body = body.clone();
+                let tags = Arc::clone(&tags);
+                async move { Ok::<_, Infallible>(bare_account(request, conn, body, tags).await) }
+            });
             tokio::spawn(async move {
-                let key = format!("bench:plain:{i}");
-                let mut latencies = Vec::new();
-                while Instant::now() < end {
-                    let sent = Instant::now();
-                    let value: Option<Vec<u8>> = redis::cmd("GET")
-                        .arg(&key)
-                        .query_async(&mut conn)
-                        .await
-                        .map_err(|e| format!("GET: {e}"))?;
-                    if value.is_none() {
-                        return Err("GET found no value".to_owned());
-                    }
-                    if then_hmget {
-                        let fields: Vec<Option<Vec<u8>>> = redis::cmd("HMGET")
-                            .arg("bench:plain-grant")
-                            .arg(&["a", "gid", "client", "player"][..])
-                            .query_async(&mut conn)
-                            .await
-                            .map_err(|e| format!("HMGET: {e}"))?;
-                        if fields.iter().any(Option::is_none) {
-                            return Err("HMGET found no record".to_owned());
-                        }
-                    }
-                    let now = Instant::now();
-                    if now >= start && now < end {
-                        latencies.push(load::micros(now.duration_since(sent)));
-                    }
-                }
-                Ok(latencies)
-            })
-        })
-        .collect();
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await.map_err(|e| format!("GET task panicked: {e}"))??);
-    }
-    Ok(LoadResult::new(all, window))
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    Ok(addr)
 }
 
-/// Item 6: the server on a `RedisStore` (same `redis` client library, one managed connection)
-/// under the load generator, alternating with the plain `GET` loop.
+async fn bare_account(
+    request: Request<Incoming>,
+    mut conn: RedisConnection,
+    body: Bytes,
+    tags: Tags,
+) -> Response<Full<Bytes>> {
+    let status = |code: StatusCode| {
+        let mut r = Response::new(Full::new(Bytes::new()));
+        *r.status_mut() = code;
+        r
+    };
+    let Some(token) = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return status(StatusCode::UNAUTHORIZED);
+    };
+    let hash = TokenHash::of(token).to_hex();
+    let known = tags
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(&hash)
+        .cloned();
+    let live = match known {
+        Some(tag) => redis::cmd("HGET")
+            .arg(format!("{UNCACHED_PREFIX}{{{tag}}}:grant"))
+            .arg(format!("a:{hash}"))
+            .query_async::<Option<Vec<u8>>>(&mut conn)
+            .await
+            .map(|expiry| expiry.is_some()),
+        None => {
+            let pointer: Option<String> = match redis::cmd("GET")
+                .arg(format!("{UNCACHED_PREFIX}access:{hash}"))
+                .query_async(&mut conn)
+                .await
+            {
+                Ok(p) => p,
+                Err(_) => return status(StatusCode::SERVICE_UNAVAILABLE),
+            };
+            let Some(tag) = pointer
+                .as_deref()
+                .and_then(|p| p.split_once(':'))
+                .map(|(t, _)| t.to_owned())
+            else {
+                return status(StatusCode::UNAUTHORIZED);
+            };
+            let fields = redis::cmd("HMGET")
+                .arg(format!("{UNCACHED_PREFIX}{{{tag}}}:grant"))
+                .arg(format!("a:{hash}"))
+                .arg("gid")
+                .arg("client")
+                .arg("player")
+                .query_async::<Vec<Option<Vec<u8>>>>(&mut conn)
+                .await;
+            if let Ok(fields) = &fields
+                && fields.iter().all(Option::is_some)
+            {
+                tags.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .insert(hash, tag);
+            }
+            fields.map(|f| f.iter().all(Option::is_some))
+        }
+    };
+    match live {
+        Ok(true) => {
+            let mut response = Response::new(Full::new(body));
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            response
+        }
+        Ok(false) => status(StatusCode::UNAUTHORIZED),
+        Err(_) => status(StatusCode::SERVICE_UNAVAILABLE),
+    }
+}
+
+/// Item 6: the server on a `RedisStore` under the load generator, alternating with the same
+/// server on the memory store (6a) and with the bare endpoint (6b).
 pub(crate) fn run(
     settings: &Settings,
     server_rt: &Runtime,
     client_rt: &Runtime,
 ) -> Result<Vec<Row>, String> {
     let Some(program) = find_on_path("redis-server") else {
-        return Ok(vec![Row::skipped(
-            NAME,
-            "req/s",
-            BOUND,
-            "no `redis-server` on PATH",
-            json!(null),
-        )]);
+        return Ok([
+            (NAME_MEMORY, BOUND_MEMORY),
+            (NAME_UNCACHED, BOUND_UNCACHED),
+            (NAME_BARE, BOUND_BARE),
+        ]
+        .map(|(name, bound)| {
+            Row::skipped(
+                name,
+                "req/s",
+                bound,
+                "no `redis-server` on PATH",
+                serde_json::json!(null),
+            )
+        })
+        .into());
     };
     let redis = RedisServer::start(&program)?;
     let url = format!("redis://127.0.0.1:{}/", redis.port);
-    let (reps, warmup, measure) = windows(settings);
-    let (server, baseline_conn) = client_rt.block_on(async {
-        let store_conn = connect(&url, Duration::from_secs(2))
-            .await
-            .map_err(|e| format!("connect to redis-server: {e}"))?;
-        let store = RedisStore::builder(store_conn)
-            .key_prefix("bench:")
+    // The connections are opened on the server runtime, where a server opens its own: their
+    // driver tasks then run next to the handlers that use them.
+    let store_on = |conn: RedisConnection, prefix: &str| {
+        RedisStore::builder(conn)
+            .key_prefix(prefix)
             .build()
-            .map_err(|e| e.to_string())?;
-        let mut conn = connect(&url, Duration::from_secs(2))
+            .map_err(|e| e.to_string())
+            .and_then(|store| vegas::server(Some(Arc::new(store))))
+    };
+    let (cached_server, uncached_server, bare_conn) = server_rt.block_on(async {
+        let cache = ClientCache::new(CLIENT_CACHE_ENTRIES).map_err(|e| e.to_string())?;
+        let cached_conn = RedisConfig::single(url.as_str())
+            .timeout(Duration::from_secs(2))
+            .client_cache(cache)
+            .connect()
             .await
             .map_err(|e| format!("connect to redis-server: {e}"))?;
-        // A value the size of a stored access-token pointer.
-        for i in 0..CONNECTIONS {
-            let _: () = redis::cmd("SET")
-                .arg(format!("bench:plain:{i}"))
-                .arg(format!("{:032x}:{:016x}", i, i))
-                .query_async(&mut conn)
-                .await
-                .map_err(|e| format!("SET: {e}"))?;
-        }
-        let _: () = redis::cmd("HSET")
-            .arg("bench:plain-grant")
-            .arg(
-                &[
-                    "a",
-                    "1711971655000",
-                    "gid",
-                    "AAAAAAAAAAAAAAAAAAAAAA",
-                    "client",
-                    "VL001",
-                ][..],
-            )
-            .arg(&["player", "player-00001"][..])
-            .query_async(&mut conn)
+        let uncached_conn = connect(&url, Duration::from_secs(2))
             .await
-            .map_err(|e| format!("HSET: {e}"))?;
-        Ok::<_, String>((vegas::server(Some(Arc::new(store)))?, conn))
+            .map_err(|e| format!("connect to redis-server: {e}"))?;
+        let bare_conn = connect(&url, Duration::from_secs(2))
+            .await
+            .map_err(|e| format!("connect to redis-server: {e}"))?;
+        Ok::<_, String>((
+            store_on(cached_conn, PREFIX)?,
+            store_on(uncached_conn, UNCACHED_PREFIX)?,
+            bare_conn,
+        ))
     })?;
-    let addr = vegas::serve(server_rt, Arc::clone(&server))?;
-    let tokens = client_rt.block_on(async {
-        let mut out = Vec::new();
-        for i in 0..CONNECTIONS {
-            out.push(vegas::grant(&server, i).await?.0);
-        }
-        Ok::<_, String>(out)
-    })?;
-
-    let errors = RefCell::new(None);
-    let (ours_runs, base_runs) = (Runs::default(), Runs::default());
-    let p = Paired::run(
-        reps,
-        || {
-            let conversations = tokens
-                .iter()
-                .filter_map(|t| AccountCall::new(t).ok())
-                .map(|c| Box::new(c) as Box<dyn Conversation>)
-                .collect();
-            let r = client_rt.block_on(load::run(addr, conversations, warmup, measure));
-            sample(&errors, ours_runs.rps(r))
-        },
-        || {
-            let r = client_rt.block_on(get_loop(baseline_conn.clone(), measure, warmup, false));
-            sample(&errors, base_runs.rps(r))
-        },
-    );
-    first_error(errors)?;
-    let two_round_trips = (0..reps.div_ceil(3))
-        .map(|_| {
-            client_rt
-                .block_on(get_loop(baseline_conn.clone(), measure, warmup, true))
-                .map(|r| r.rps())
+    let memory_server = vegas::server(None)?;
+    let cached_addr = vegas::serve(server_rt, Arc::clone(&cached_server))?;
+    let uncached_addr = vegas::serve(server_rt, Arc::clone(&uncached_server))?;
+    let memory_addr = vegas::serve(server_rt, Arc::clone(&memory_server))?;
+    let tokens = |server: &Arc<gameauth_vegaslounge::OAuthServer>| {
+        client_rt.block_on(async {
+            let mut out = Vec::new();
+            for i in 0..CONNECTIONS {
+                out.push(vegas::grant(server, i).await?.0);
+            }
+            Ok::<_, String>(out)
         })
-        .collect::<Result<Vec<f64>, String>>()?;
+    };
+    let cached_tokens = tokens(&cached_server)?;
+    let uncached_tokens = tokens(&uncached_server)?;
+    let memory_tokens = tokens(&memory_server)?;
+    let body = client_rt.block_on(vegas::sample_account_body(
+        uncached_addr,
+        &uncached_tokens[0],
+    ))?;
+    let bare_addr = bare_endpoint(server_rt.handle(), bare_conn, body)?;
+    let calls = |tokens: &[String]| -> Vec<Box<dyn Conversation>> {
+        tokens
+            .iter()
+            .filter_map(|t| AccountCall::new(t).ok())
+            .map(|c| Box::new(c) as Box<dyn Conversation>)
+            .collect()
+    };
+    let against_memory = compare_load(
+        settings,
+        client_rt,
+        NAME_MEMORY.to_owned(),
+        BOUND_MEMORY,
+        cached_addr,
+        || calls(&cached_tokens),
+        memory_addr,
+        || calls(&memory_tokens),
+    )?;
+    let uncached = compare_load(
+        settings,
+        client_rt,
+        NAME_UNCACHED.to_owned(),
+        BOUND_UNCACHED,
+        uncached_addr,
+        || calls(&uncached_tokens),
+        memory_addr,
+        || calls(&memory_tokens),
+    )?;
+    let against_bare = compare_load(
+        settings,
+        client_rt,
+        NAME_BARE.to_owned(),
+        BOUND_BARE,
+        uncached_addr,
+        || calls(&uncached_tokens),
+        bare_addr,
+        || calls(&uncached_tokens),
+    )?;
     drop(redis);
-    let (ours_runs, base_runs) = (ours_runs.into_inner(), base_runs.into_inner());
-    Ok(vec![
-        Row::paired(
-            NAME,
-            "req/s",
-            &p,
-            BOUND,
-            json!({
-                "connections": CONNECTIONS,
-                "measure_s": measure.as_secs_f64(),
-                "ours_rps": p.ours,
-                "baseline_get_per_s": p.baseline,
-                "ours_latency_us": vegas::runs_json(&ours_runs),
-                "baseline_latency_us": vegas::runs_json(&base_runs),
-                "get_then_hmget_per_s": two_round_trips,
-                "get_then_hmget_median_per_s": median(&two_round_trips),
-            }),
-        )
-        .with_latency(Latency::of(&ours_runs, &base_runs)),
-    ])
+    Ok(vec![against_memory, uncached, against_bare])
 }

@@ -296,28 +296,40 @@ async fn sample_answers(
     let mut refresh = RefreshCall {
         refresh_token: refresh.to_owned(),
     };
-    let mut answers = Vec::new();
-    for conversation in [&mut account as &mut dyn Conversation, &mut refresh] {
-        let mut sender = load::connect(addr).await?;
-        let response = sender
-            .send_request(conversation.request())
-            .await
-            .map_err(|e| e.to_string())?;
-        let status = response.status();
-        let mut headers = response.headers().clone();
-        // Written by the HTTP layer for every answer.
-        headers.remove(http::header::DATE);
-        headers.remove(http::header::CONTENT_LENGTH);
-        let body = http_body_util::BodyExt::collect(response.into_body())
-            .await
-            .map_err(|e| e.to_string())?
-            .to_bytes();
-        conversation.response(status, &body)?;
-        answers.push(Answer { headers, body });
-    }
-    let refresh = answers.pop().ok_or("no refresh answer")?;
-    let account = answers.pop().ok_or("no account answer")?;
-    Ok((account, refresh))
+    Ok((
+        answer_once(addr, &mut account).await?,
+        answer_once(addr, &mut refresh).await?,
+    ))
+}
+
+/// One real `/account` answer body of the server at `addr` for `access`.
+pub(crate) async fn sample_account_body(addr: SocketAddr, access: &str) -> Result<Bytes, String> {
+    Ok(answer_once(addr, &mut AccountCall::new(access)?)
+        .await?
+        .body)
+}
+
+/// Sends `conversation`'s request once on a fresh connection and returns the checked answer.
+async fn answer_once(
+    addr: SocketAddr,
+    conversation: &mut dyn Conversation,
+) -> Result<Answer, String> {
+    let mut sender = load::connect(addr).await?;
+    let response = sender
+        .send_request(conversation.request())
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.status();
+    let mut headers = response.headers().clone();
+    // Written by the HTTP layer for every answer.
+    headers.remove(http::header::DATE);
+    headers.remove(http::header::CONTENT_LENGTH);
+    let body = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    conversation.response(status, &body)?;
+    Ok(Answer { headers, body })
 }
 
 /// The floor of any handler behind axum: the captured answers (headers and body) from one-line

@@ -17,6 +17,8 @@
 //! * [`resilience`]: retry policy as data, a circuit breaker and a single-flight expiring cache.
 //! * [`error`]: the error model shared by the traits.
 //! * [`code`]: [`result_codes!`], the one way a provider types its numeric result codes.
+//! * `redis` (feature `redis`): one Redis connection for every topology (one endpoint, TLS,
+//!   Sentinel, Cluster) and the helpers shared by every Redis-backed store.
 //!
 //! # Example: a registry of verifiers across providers
 //!
@@ -67,6 +69,8 @@ pub mod ids;
 pub mod inbound;
 pub mod lenient;
 pub mod outbound;
+#[cfg(feature = "redis")]
+pub mod redis;
 pub mod resilience;
 pub mod secret;
 pub mod sign;

@@ -83,6 +83,16 @@ pub enum Error {
     Store(String),
 }
 
+#[cfg(feature = "redis")]
+impl From<gameauth_core::redis::RedisFailure> for Error {
+    fn from(failure: gameauth_core::redis::RedisFailure) -> Self {
+        match failure {
+            gameauth_core::redis::RedisFailure::Config(m) => Error::Config(m),
+            other => Error::Store(other.to_string()),
+        }
+    }
+}
+
 impl From<Error> for AuthError {
     fn from(e: Error) -> Self {
         match e {

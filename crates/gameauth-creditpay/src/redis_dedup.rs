@@ -5,43 +5,55 @@
 //! atomically on the server; while the claim lives, every other delivery (on any instance) finds
 //! it in progress. `complete` writes `done` with the de-duplication TTL (`SET … PX`), after which
 //! deliveries are duplicates; `forget` deletes the key only while it says `processing`.
+//!
+//! Every operation touches one key, so the store runs on one endpoint (`rediss://` for TLS),
+//! behind Sentinel or on a Redis Cluster: open the connection with [`RedisConfig`]. Records are
+//! not confirmed by replicas; a failover may forget the last moments' claims and records, and
+//! the event is then processed once more, which the idempotent sink absorbs.
 
 use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use gameauth_core::redis::{StoreScript, validate_key_prefix, validate_timeout, with_deadline};
 
-pub use redis::aio::ConnectionManager;
+pub use gameauth_core::redis::{
+    RedisConfig, RedisConnection, RedisFailure, ReplicaAcks, SentinelConfig, TlsConfig,
+};
 
 use crate::error::Error;
 use crate::webhook::{Recorded, WebhookDedupStore};
 
-/// Deadline of one operation unless configured otherwise.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+/// The key prefix unless configured otherwise.
+pub const DEFAULT_PREFIX: &str = "cp:webhook:";
 
-/// The longest accepted key prefix.
-pub const MAX_PREFIX_LEN: usize = 64;
-
-/// A [`WebhookDedupStore`] in Redis.
+/// A [`WebhookDedupStore`] in Redis, on one endpoint, behind Sentinel or on a Cluster (every
+/// operation touches one key).
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::sync::Arc;
+/// use std::time::Duration;
 /// use gameauth_creditpay::RedisDedupStore;
+/// use gameauth_creditpay::redis_dedup::RedisConfig;
 ///
-/// let client = redis::Client::open("redis://127.0.0.1:6379/")?;
-/// let conn = redis::aio::ConnectionManager::new(client).await?;
-/// let store = Arc::new(RedisDedupStore::new(conn, "cp:webhook:")?);
+/// let conn = RedisConfig::single("redis://127.0.0.1:6379/").connect().await?;
+/// let store = Arc::new(
+///     RedisDedupStore::builder(conn)
+///         .key_prefix("cp:webhook:")
+///         .timeout(Duration::from_secs(2))
+///         .build()?,
+/// );
 /// // WebhookHandler::builder().store(store) …
 /// # let _ = store;
 /// # Ok(()) }
 /// ```
 pub struct RedisDedupStore {
-    conn: ConnectionManager,
+    conn: RedisConnection,
     prefix: String,
     timeout: Duration,
-    claim: redis::Script,
-    forget: redis::Script,
+    claim: StoreScript,
+    forget: StoreScript,
 }
 
 impl fmt::Debug for RedisDedupStore {
@@ -53,92 +65,67 @@ impl fmt::Debug for RedisDedupStore {
     }
 }
 
-impl RedisDedupStore {
-    /// A store over a connection the caller opened. `prefix` is at most [`MAX_PREFIX_LEN`]
-    /// characters from `A-Z a-z 0-9 : _ . -`; instances that share de-duplication use the same
-    /// one.
-    ///
-    /// # Errors
-    ///
-    /// Returns [`Error::Config`] when `prefix` is longer than [`MAX_PREFIX_LEN`] bytes or has a
-    /// character outside `A-Z a-z 0-9 : _ . -`.
-    pub fn new(conn: ConnectionManager, prefix: impl Into<String>) -> Result<Self, Error> {
-        let prefix = prefix.into();
-        if prefix.len() > MAX_PREFIX_LEN
-            || !prefix
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'_' | b'.' | b'-'))
-        {
-            return Err(Error::Config(format!(
-                "the Redis key prefix must be at most {MAX_PREFIX_LEN} characters from A-Z a-z 0-9 : _ . -"
-            )));
-        }
-        Ok(Self {
-            conn,
-            prefix,
-            timeout: DEFAULT_TIMEOUT,
-            claim: redis::Script::new(CLAIM),
-            forget: redis::Script::new(FORGET),
-        })
+/// Builds a [`RedisDedupStore`]; see [`RedisDedupStore::builder`].
+pub struct RedisDedupStoreBuilder {
+    conn: RedisConnection,
+    prefix: String,
+    timeout: Duration,
+}
+
+impl fmt::Debug for RedisDedupStoreBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisDedupStoreBuilder")
+            .field("key_prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisDedupStoreBuilder {
+    /// The prefix of every key (default [`DEFAULT_PREFIX`]): at most
+    /// [`MAX_PREFIX_LEN`](gameauth_core::redis::MAX_PREFIX_LEN) characters from
+    /// `A-Z a-z 0-9 : _ . -`. Instances that share de-duplication use the same one.
+    pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
     }
 
-    /// The deadline of one operation (default [`DEFAULT_TIMEOUT`]); a late answer is an
+    /// The deadline of one operation (default: the connection's timeout); a late answer is an
     /// [`Error::Store`], so the webhook is not acknowledged and Credit Pay redelivers it.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Checks the prefix and the timeout.
     ///
     /// # Errors
-    ///
-    /// Returns [`Error::Config`] when `timeout` is zero.
-    pub fn with_timeout(mut self, timeout: Duration) -> Result<Self, Error> {
-        if timeout.is_zero() {
-            return Err(Error::Config("the Redis timeout must be positive".into()));
+    /// [`Error::Config`].
+    pub fn build(self) -> Result<RedisDedupStore, Error> {
+        validate_key_prefix(&self.prefix)?;
+        validate_timeout(self.timeout)?;
+        Ok(RedisDedupStore {
+            conn: self.conn,
+            prefix: self.prefix,
+            timeout: self.timeout,
+            claim: StoreScript::new(CLAIM),
+            forget: StoreScript::new(FORGET),
+        })
+    }
+}
+
+impl RedisDedupStore {
+    /// A builder over a connection the caller opened (with [`RedisConfig::connect`]).
+    pub fn builder(conn: RedisConnection) -> RedisDedupStoreBuilder {
+        RedisDedupStoreBuilder {
+            timeout: conn.timeout(),
+            conn,
+            prefix: DEFAULT_PREFIX.to_owned(),
         }
-        self.timeout = timeout;
-        Ok(self)
     }
 
     fn key(&self, event_id: &str) -> String {
         format!("{}{event_id}", self.prefix)
-    }
-
-    async fn query<T: redis::FromRedisValue>(&self, command: redis::Cmd) -> Result<T, Error> {
-        let mut conn = self.conn.clone();
-        self.within(command.query_async(&mut conn)).await
-    }
-
-    /// Runs a script (loading it again after a `SCRIPT FLUSH`) within the deadline.
-    async fn invoke<T: redis::FromRedisValue>(
-        &self,
-        invocation: &redis::ScriptInvocation<'_>,
-    ) -> Result<T, Error> {
-        let mut conn = self.conn.clone();
-        self.within(invocation.invoke_async(&mut conn)).await
-    }
-
-    /// One Redis operation within the deadline, its failure as [`Error::Store`].
-    async fn within<T>(
-        &self,
-        operation: impl std::future::Future<Output = redis::RedisResult<T>>,
-    ) -> Result<T, Error> {
-        match tokio::time::timeout(self.timeout, operation).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => Err(Error::Store(format!("Redis failed: {}", describe(&e)))),
-            Err(_) => Err(Error::Store("Redis did not answer in time".into())),
-        }
-    }
-}
-
-/// A description of a Redis error without keys, values or addresses.
-fn describe(err: &redis::RedisError) -> &'static str {
-    if err.is_timeout() {
-        "timed out"
-    } else if err.is_connection_refusal() {
-        "connection refused"
-    } else if err.is_connection_dropped() {
-        "connection lost"
-    } else if err.is_io_error() {
-        "I/O error"
-    } else {
-        "unexpected error"
     }
 }
 
@@ -167,9 +154,15 @@ fn millis(d: Duration, what: &str) -> Result<u64, Error> {
 impl WebhookDedupStore for RedisDedupStore {
     async fn claim(&self, event_id: &str, lease: Duration) -> Result<Recorded, Error> {
         let lease_ms = millis(lease, "lease")?;
-        let mut invocation = self.claim.key(self.key(event_id));
-        invocation.arg(lease_ms);
-        let found: String = self.invoke(&invocation).await?;
+        let found: String = with_deadline(
+            self.timeout,
+            self.claim
+                .prepare()
+                .key(self.key(event_id))
+                .arg(lease_ms)
+                .run(&self.conn, "claiming an event failed"),
+        )
+        .await?;
         Ok(match found.as_str() {
             "new" => Recorded::New,
             "processing" => Recorded::InProgress,
@@ -185,11 +178,26 @@ impl WebhookDedupStore for RedisDedupStore {
             .arg("done")
             .arg("PX")
             .arg(millis(ttl, "ttl")?);
-        self.query::<String>(command).await.map(drop)
+        let mut conn = self.conn.clone();
+        with_deadline(self.timeout, async {
+            command
+                .query_async::<String>(&mut conn)
+                .await
+                .map(drop)
+                .map_err(|e| gameauth_core::redis::unavailable("SET failed", &e).into())
+        })
+        .await
     }
 
     async fn forget(&self, event_id: &str) -> Result<(), Error> {
-        let invocation = self.forget.key(self.key(event_id));
-        self.invoke::<u64>(&invocation).await.map(drop)
+        with_deadline(
+            self.timeout,
+            self.forget
+                .prepare()
+                .key(self.key(event_id))
+                .run::<u64>(&self.conn, "forgetting a claim failed"),
+        )
+        .await?;
+        Ok(())
     }
 }

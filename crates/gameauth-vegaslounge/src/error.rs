@@ -286,6 +286,20 @@ impl StoreError {
     }
 }
 
+#[cfg(feature = "redis")]
+impl From<gameauth_core::redis::RedisFailure> for StoreError {
+    fn from(failure: gameauth_core::redis::RedisFailure) -> Self {
+        Self::unavailable(failure.to_string())
+    }
+}
+
+#[cfg(feature = "redis")]
+impl From<gameauth_core::redis::RedisFailure> for ConfigError {
+    fn from(failure: gameauth_core::redis::RedisFailure) -> Self {
+        Self(failure.detail().to_owned())
+    }
+}
+
 /// A host hook (session lookup, account directory, client registry) failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("host hook failed: {message}")]

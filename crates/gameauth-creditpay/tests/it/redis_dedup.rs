@@ -6,34 +6,31 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use gameauth_core::{AuthError, async_trait};
+use gameauth_creditpay::redis_dedup::{RedisConfig, RedisConnection};
 use gameauth_creditpay::webhook::MIN_DEDUP_TTL;
 use gameauth_creditpay::{
     Error, Recorded, RedisDedupStore, WebhookDedupStore, WebhookDelivery, WebhookHandler,
     WebhookSink,
 };
 use http::StatusCode;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use testkit::redis::RedisServer;
+use testkit::redis::{Deployment, DeploymentKind, RedisServer};
 
 use crate::support::*;
 
 const TIMEOUT: Duration = Duration::from_millis(500);
 
-async fn connection(redis: &RedisServer) -> ConnectionManager {
-    let config = ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(TIMEOUT))
-        .set_response_timeout(Some(TIMEOUT))
-        .set_number_of_retries(1);
-    let client = redis::Client::open(redis.url()).unwrap();
-    ConnectionManager::new_with_config(client, config)
+async fn connection(redis: &RedisServer) -> RedisConnection {
+    RedisConfig::single(redis.url())
+        .timeout(TIMEOUT)
+        .connect()
         .await
         .unwrap()
 }
 
-fn store(conn: ConnectionManager) -> RedisDedupStore {
-    RedisDedupStore::new(conn, "cp:webhook:")
-        .unwrap()
-        .with_timeout(TIMEOUT)
+fn store(conn: RedisConnection) -> RedisDedupStore {
+    RedisDedupStore::builder(conn)
+        .key_prefix("cp:webhook:")
+        .build()
         .unwrap()
 }
 
@@ -64,7 +61,7 @@ fn delivery(event_id: &str) -> http::Request<bytes::Bytes> {
     signed_request(WEBHOOK_ROUTE, KEY, &body, &[])
 }
 
-async fn pttl(conn: &mut ConnectionManager, key: &str) -> i64 {
+async fn pttl(conn: &mut RedisConnection, key: &str) -> i64 {
     redis::cmd("PTTL").arg(key).query_async(conn).await.unwrap()
 }
 
@@ -219,18 +216,84 @@ async fn prefix_and_timeout_are_checked_and_debug_is_pinned() {
     let conn = connection(&redis).await;
     for bad in ["cp{", "a b", "x*", &"p".repeat(65)] {
         assert!(matches!(
-            RedisDedupStore::new(conn.clone(), bad),
+            RedisDedupStore::builder(conn.clone())
+                .key_prefix(bad)
+                .build(),
             Err(Error::Config(_))
         ));
     }
     assert!(matches!(
-        RedisDedupStore::new(conn.clone(), "cp:")
-            .unwrap()
-            .with_timeout(Duration::ZERO),
+        RedisDedupStore::builder(conn.clone())
+            .timeout(Duration::ZERO)
+            .build(),
         Err(Error::Config(_))
     ));
+    assert_eq!(
+        format!(
+            "{:?}",
+            RedisDedupStore::builder(conn.clone()).build().unwrap()
+        ),
+        "RedisDedupStore { key_prefix: \"cp:webhook:\", timeout: 500ms, .. }"
+    );
     assert_eq!(
         format!("{:?}", store(conn)),
         "RedisDedupStore { key_prefix: \"cp:webhook:\", timeout: 500ms, .. }"
     );
+}
+
+/// Claims, completion and two instances sharing de-duplication on `deployment`.
+async fn dedup_on(deployment: &Deployment) {
+    let conn = deployment
+        .config()
+        .timeout(Duration::from_secs(3))
+        .connect()
+        .await
+        .expect("connect to the deployment");
+    let s = store(conn.clone());
+    let lease = Duration::from_secs(120);
+    for i in 0..20 {
+        let event = format!("ev-topology-{i}");
+        assert_eq!(s.claim(&event, lease).await.unwrap(), Recorded::New);
+        assert_eq!(s.claim(&event, lease).await.unwrap(), Recorded::InProgress);
+        s.complete(&event, MIN_DEDUP_TTL).await.unwrap();
+        assert_eq!(s.claim(&event, lease).await.unwrap(), Recorded::Duplicate);
+    }
+    let sink = Arc::new(Counter::default());
+    let a = handler(store(conn), sink.clone());
+    let other = deployment
+        .config()
+        .timeout(Duration::from_secs(3))
+        .connect()
+        .await
+        .unwrap();
+    let b = handler(store(other), sink.clone());
+    for _ in 0..2 {
+        assert_eq!(
+            a.handle(delivery("ev-shared")).await.status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            b.handle(delivery("ev-shared")).await.status(),
+            StatusCode::OK
+        );
+    }
+    assert_eq!(
+        sink.0.load(Ordering::SeqCst),
+        1,
+        "processed once across instances"
+    );
+}
+
+#[tokio::test]
+async fn dedup_runs_on_tls_sentinel_and_cluster() {
+    for kind in [
+        DeploymentKind::Tls,
+        DeploymentKind::Sentinel,
+        DeploymentKind::Cluster,
+    ] {
+        let Some(deployment) = Deployment::start_or_skip(kind, "redis dedup topologies") else {
+            return;
+        };
+        dedup_on(&deployment).await;
+    }
 }

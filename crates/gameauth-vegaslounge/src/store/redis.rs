@@ -18,40 +18,55 @@
 //! The index keys only point at a grant; they are written before the grant changes and never
 //! decide anything. Every decision (single-use consume, rotation, grace-window repeat, reuse and
 //! replay revocation) is one Lua script over the grant's two keys. Scripts are sent with
-//! `EVALSHA` and loaded again when Redis answers `NOSCRIPT` (after `SCRIPT FLUSH` or a restart).
+//! `EVALSHA` and sent whole when Redis answers `NOSCRIPT` (after `SCRIPT FLUSH`, a restart or a
+//! failover). No command or script spans two cluster slots, so the store runs unchanged on one
+//! endpoint, behind Sentinel or on a Redis Cluster ([`RedisConfig`]).
+//!
+//! # Replicas
+//! With [`ReplicaAcks`] on the connection, every decision a client is told about — a redemption,
+//! a rotation, a revocation (replay, reuse, `revoke_grant`, `revoke_player`) — and the index
+//! entries of newly issued tokens are acknowledged by replicas (`WAIT`) before the store
+//! answers; fewer acknowledgements in time is a [`StoreError`] (503). Only a new code is not
+//! waited for: losing it in a failover costs the player a new launch.
 //!
 //! # Failures
 //! Every operation has a deadline ([`RedisStoreBuilder::timeout`]); a timeout, a lost connection
 //! or an unexpected reply is a [`StoreError`], which the server answers with 503, never with
-//! `invalid_grant`. The [`ConnectionManager`] reconnects by itself once Redis is back; see
-//! [`connect`] for settings that keep its reconnection short.
+//! `invalid_grant`. The [`RedisConnection`] reconnects by itself once Redis is back, and follows
+//! the primary after a failover.
 //!
 //! Times inside the records come from the caller's clock, so the store behaves like
 //! [`MemoryStore`](super::MemoryStore) under a manual clock; Redis TTLs are derived from the same
 //! times and only bound how long a record is kept. Expired records vanish by TTL: running
 //! [`spawn_sweeper`](super::spawn_sweeper) is not needed (its [`sweep_expired`](GrantStore::sweep_expired)
-//! scans every grant of the prefix).
+//! scans every grant of the prefix, on every primary of a cluster).
+
+mod keys;
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
+use gameauth_core::redis::{ScanCursor, StoreScript, with_deadline};
 use gameauth_core::{Clock, SystemClock};
 
-pub use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+pub use gameauth_core::redis::{
+    ClientCache, DEFAULT_TIMEOUT, MAX_PREFIX_LEN, RedisConfig, RedisConnection, RedisFailure,
+    ReplicaAcks, SentinelConfig, TlsConfig, TopologyKind, connect, validate_key_prefix,
+};
+
+pub(crate) use keys::short_hash;
+use keys::{
+    Keys, Membership, Pointer, arg, duration_ms, grant_from, hash_from_hex, is_tag, millis, text,
+    time_from_ms, ttl_ms,
+};
 
 use super::{
     ACCESS_RETENTION, AccessGrant, Grant, GrantId, GrantStore, NewCode, NewPair, RedeemCode,
     Redeemed, RotateRefresh, Rotated, SealedAnswer, StoreError, TokenHash,
 };
 use crate::error::ConfigError;
-
-/// Deadline of one store operation unless configured otherwise.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// The longest accepted key prefix.
-pub const MAX_PREFIX_LEN: usize = 64;
 
 /// How many keys one `SCAN` step of a sweep asks for.
 const SCAN_COUNT: usize = 500;
@@ -68,254 +83,41 @@ macro_rules! grant_script {
 
 /// The Lua scripts, compiled into the binary and loaded into Redis on first use.
 struct Scripts {
-    put_code: ::redis::Script,
-    redeem: ::redis::Script,
-    rotate: ::redis::Script,
-    revoke: ::redis::Script,
-    sweep: ::redis::Script,
+    put_code: StoreScript,
+    redeem: StoreScript,
+    rotate: StoreScript,
+    revoke: StoreScript,
+    sweep: StoreScript,
 }
 
 impl Scripts {
     fn new() -> Self {
         Self {
-            put_code: ::redis::Script::new(grant_script!("put_code.lua")),
-            redeem: ::redis::Script::new(grant_script!("redeem.lua")),
-            rotate: ::redis::Script::new(grant_script!("rotate.lua")),
-            revoke: ::redis::Script::new(grant_script!("revoke.lua")),
-            sweep: ::redis::Script::new(grant_script!("sweep.lua")),
+            put_code: StoreScript::new(grant_script!("put_code.lua")),
+            redeem: StoreScript::new(grant_script!("redeem.lua")),
+            rotate: StoreScript::new(grant_script!("rotate.lua")),
+            revoke: StoreScript::new(grant_script!("revoke.lua")),
+            sweep: StoreScript::new(grant_script!("sweep.lua")),
         }
     }
 }
 
-/// Connection settings for a store: `timeout` for each connection attempt and each reply, and a
-/// short reconnection schedule (two quick retries) so a request waiting for a reconnection
-/// fails within its deadline instead of queueing behind a long backoff.
-pub fn manager_config(timeout: Duration) -> ConnectionManagerConfig {
-    ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(timeout))
-        .set_response_timeout(Some(timeout))
-        .set_number_of_retries(2)
-        .set_min_delay(Duration::from_millis(50))
-        .set_max_delay(Duration::from_millis(500))
+/// Access tokens remembered by default (see [`RedisStoreBuilder::access_cache`]).
+pub const DEFAULT_ACCESS_CACHE: usize = 10_000;
+
+/// What never changes about a live access token: the tag of its grant's keys and whom the grant
+/// is for. Whether the token is still live (and until when) is always asked of Redis.
+#[derive(Clone)]
+struct Known {
+    grant_key: Arc<str>,
+    grant: Arc<Grant>,
 }
 
-/// Opens a [`ConnectionManager`] to `url` (`redis://host:port/db`, `redis+unix:///path`) with
-/// [`manager_config`]`(timeout)`, and checks that Redis answers.
-///
-/// The error never contains the URL (it may carry a password).
-///
-/// # Errors
-///
-/// Returns a [`StoreError`] when `url` is not a valid Redis URL, when the connection or its
-/// first check fails (refused, authentication failed, I/O error), or when it is not established
-/// within four times `timeout`.
-pub async fn connect(url: &str, timeout: Duration) -> Result<ConnectionManager, StoreError> {
-    let client = ::redis::Client::open(url)
-        .map_err(|e| StoreError::unavailable(format!("invalid Redis URL: {}", describe(&e))))?;
-    let connecting = ConnectionManager::new_with_config(client, manager_config(timeout));
-    match tokio::time::timeout(timeout.saturating_mul(4), connecting).await {
-        Ok(Ok(conn)) => Ok(conn),
-        Ok(Err(e)) => Err(unavailable("cannot connect", &e)),
-        Err(_) => Err(StoreError::unavailable(
-            "cannot connect to Redis: timed out",
-        )),
-    }
-}
-
-/// A description of a Redis error without keys, values or addresses.
-pub(crate) fn describe(err: &::redis::RedisError) -> &'static str {
-    if err.is_timeout() {
-        "timed out"
-    } else if err.is_connection_refusal() {
-        "connection refused"
-    } else if err.is_connection_dropped() {
-        "connection lost"
-    } else if err.is_io_error() {
-        "I/O error"
-    } else {
-        match err.kind() {
-            ::redis::ErrorKind::Server(_) => "server error",
-            ::redis::ErrorKind::Parse | ::redis::ErrorKind::UnexpectedReturnType => {
-                "unexpected reply"
-            }
-            ::redis::ErrorKind::InvalidClientConfig => "invalid client configuration",
-            ::redis::ErrorKind::AuthenticationFailed => "authentication failed",
-            _ => "client error",
-        }
-    }
-}
-
-pub(crate) fn unavailable(what: &str, err: &::redis::RedisError) -> StoreError {
-    StoreError::unavailable(format!("Redis {what}: {}", describe(err)))
-}
-
-/// Runs `op` with a deadline; a late answer is a [`StoreError`].
-pub(crate) async fn with_deadline<T>(
-    timeout: Duration,
-    op: impl Future<Output = Result<T, StoreError>>,
-) -> Result<T, StoreError> {
-    tokio::time::timeout(timeout, op)
-        .await
-        .unwrap_or_else(|_| Err(StoreError::unavailable("Redis did not answer in time")))
-}
-
-/// Checks a key prefix: at most [`MAX_PREFIX_LEN`] characters from `A-Z a-z 0-9 : _ . -`, so it
-/// can neither open a hash tag nor act as a `SCAN` pattern. The builders call it; configuration
-/// loaders can call it early.
-///
-/// # Errors
-///
-/// Returns a [`ConfigError`] when `prefix` is longer than [`MAX_PREFIX_LEN`] bytes or has a
-/// character outside `A-Z a-z 0-9 : _ . -`.
-pub fn validate_key_prefix(prefix: &str) -> Result<(), ConfigError> {
-    if prefix.len() > MAX_PREFIX_LEN
-        || !prefix
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'_' | b'.' | b'-'))
-    {
-        return Err(ConfigError(format!(
-            "the Redis key prefix must be at most {MAX_PREFIX_LEN} characters from A-Z a-z 0-9 : _ . -"
-        )));
-    }
-    Ok(())
-}
-
-/// First 128 bits of SHA-256 of `text`, in hex: a short, fixed-alphabet tag for ids that may
-/// hold any character.
-pub(crate) fn short_hash(text: &str) -> String {
-    TokenHash::of(text).to_hex()[..32].to_owned()
-}
-
-/// Unix milliseconds of `t`, clamped at the epoch.
-fn millis(t: SystemTime) -> i64 {
-    gameauth_core::clock::unix_millis(t).max(0)
-}
-
-/// Milliseconds from `now` to `until`, at least 1 (a Redis TTL must be positive).
-fn ttl_ms(until: SystemTime, now: SystemTime) -> i64 {
-    (millis(until) - millis(now)).max(1)
-}
-
-fn duration_ms(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
-
-fn time_from_ms(text: &[u8]) -> Result<SystemTime, StoreError> {
-    std::str::from_utf8(text)
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .map(|ms| SystemTime::UNIX_EPOCH + Duration::from_millis(ms))
-        .ok_or_else(|| StoreError::unavailable("Redis returned a malformed time"))
-}
-
-fn text(bytes: &[u8]) -> Result<String, StoreError> {
-    String::from_utf8(bytes.to_vec())
-        .map_err(|_| StoreError::unavailable("Redis returned malformed text"))
-}
-
-fn hash_from_hex(bytes: &[u8]) -> Result<TokenHash, StoreError> {
-    let mut out = [0u8; 32];
-    hex::decode_to_slice(bytes, &mut out)
-        .map_err(|_| StoreError::unavailable("Redis returned a malformed token hash"))?;
-    Ok(TokenHash::from_bytes(out))
-}
-
-fn grant_from(reply: &[Vec<u8>]) -> Result<Arc<Grant>, StoreError> {
-    match reply {
-        [_, gid, client, player, ..] => Ok(Arc::new(Grant {
-            grant_id: GrantId::from_string(text(gid)?),
-            client_id: text(client)?,
-            player_id: text(player)?,
-        })),
-        _ => Err(StoreError::unavailable(
-            "Redis returned a short grant record",
-        )),
-    }
-}
-
-/// The key names of one prefix.
-#[derive(Debug, Clone)]
-struct Keys {
-    prefix: String,
-}
-
-/// A grant's entry in its player's set: retention and now in Unix milliseconds, and the set's
-/// TTL.
-#[derive(Debug, Clone, Copy)]
-struct Membership {
-    retain: i64,
-    now: i64,
-    ttl: i64,
-}
-
-impl Membership {
-    fn new(retain: SystemTime, now: SystemTime) -> Self {
-        Self {
-            retain: millis(retain),
-            now: millis(now),
-            ttl: ttl_ms(retain, now),
-        }
-    }
-}
-
-/// Where a token's grant lives, as stored in its index key.
-struct Pointer {
-    tag: String,
-    player_tag: String,
-}
-
-impl Pointer {
-    fn new(tag: String, player_tag: String) -> Self {
-        Self { tag, player_tag }
-    }
-
-    fn encode(&self) -> String {
-        format!("{}:{}", self.tag, self.player_tag)
-    }
-
-    fn decode(value: &str) -> Result<Self, StoreError> {
-        let (tag, player_tag) = value
-            .split_once(':')
-            .filter(|(t, p)| is_tag(t) && is_tag(p))
-            .ok_or_else(|| StoreError::unavailable("Redis returned a malformed index entry"))?;
-        Ok(Self::new(tag.to_owned(), player_tag.to_owned()))
-    }
-}
-
-fn is_tag(s: &str) -> bool {
-    s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-impl Keys {
-    fn grant(&self, tag: &str) -> String {
-        format!("{}{{{tag}}}:grant", self.prefix)
-    }
-    fn sealed(&self, tag: &str) -> String {
-        format!("{}{{{tag}}}:sealed", self.prefix)
-    }
-    fn code(&self, code: &TokenHash) -> String {
-        format!("{}code:{}", self.prefix, code.to_hex())
-    }
-    fn access(&self, access: &TokenHash) -> String {
-        format!("{}access:{}", self.prefix, access.to_hex())
-    }
-    fn refresh(&self, refresh: &TokenHash) -> String {
-        format!("{}refresh:{}", self.prefix, refresh.to_hex())
-    }
-    fn player(&self, player_tag: &str) -> String {
-        format!("{}player:{player_tag}", self.prefix)
-    }
-    fn grant_pattern(&self) -> String {
-        format!("{}{{*}}:grant", self.prefix)
-    }
-    /// The tag inside a grant key found by `SCAN`.
-    fn tag_of<'k>(&self, grant_key: &'k str) -> Option<&'k str> {
-        grant_key
-            .strip_prefix(self.prefix.as_str())?
-            .strip_prefix('{')?
-            .strip_suffix("}:grant")
-            .filter(|t| is_tag(t))
-    }
+/// Whether a write must be acknowledged by replicas (when the connection asks for that).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Confirm {
+    Yes,
+    No,
 }
 
 /// A [`GrantStore`] in Redis, shared by every instance that uses the same Redis and key prefix.
@@ -324,19 +126,23 @@ impl Keys {
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::sync::Arc;
 /// use std::time::Duration;
-/// use gameauth_vegaslounge::store::redis::{connect, RedisStore};
+/// use gameauth_vegaslounge::store::redis::{RedisConfig, RedisStore};
 ///
-/// let conn = connect("redis://127.0.0.1:6379/", Duration::from_secs(2)).await?;
+/// let conn = RedisConfig::single("redis://127.0.0.1:6379/")
+///     .timeout(Duration::from_secs(2))
+///     .connect()
+///     .await?;
 /// let store = RedisStore::builder(conn).key_prefix("vl:").build()?;
 /// # let _ = Arc::new(store);
 /// # Ok(()) }
 /// ```
 pub struct RedisStore {
-    conn: ConnectionManager,
+    conn: RedisConnection,
     keys: Keys,
     timeout: Duration,
     clock: Arc<dyn Clock>,
     scripts: Arc<Scripts>,
+    known: Option<quick_cache::sync::Cache<TokenHash, Known>>,
 }
 
 impl fmt::Debug for RedisStore {
@@ -350,10 +156,11 @@ impl fmt::Debug for RedisStore {
 
 /// Builds a [`RedisStore`]; see [`RedisStore::builder`].
 pub struct RedisStoreBuilder {
-    conn: ConnectionManager,
+    conn: RedisConnection,
     prefix: String,
     timeout: Duration,
     clock: Arc<dyn Clock>,
+    access_cache: usize,
 }
 
 impl fmt::Debug for RedisStoreBuilder {
@@ -373,7 +180,8 @@ impl RedisStoreBuilder {
         self
     }
 
-    /// The deadline of one store operation (default [`DEFAULT_TIMEOUT`]).
+    /// The deadline of one store operation (default: the connection's timeout), replica
+    /// confirmation included.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -386,6 +194,16 @@ impl RedisStoreBuilder {
         self
     }
 
+    /// How many access tokens to remember the grant of (default [`DEFAULT_ACCESS_CACHE`]; 0
+    /// turns it off). The first lookup of a token reads its index entry and its grant (two round
+    /// trips); later ones only ask the grant whether the token is still live (one round trip).
+    /// Only what never changes is remembered — which grant, and whom it is for — so a revocation
+    /// takes effect on the next lookup as before. About 200 bytes per token.
+    pub fn access_cache(mut self, tokens: usize) -> Self {
+        self.access_cache = tokens;
+        self
+    }
+
     /// Checks the settings: the prefix is at most [`MAX_PREFIX_LEN`] characters from
     /// `A-Z a-z 0-9 : _ . -`, and the timeout is positive.
     ///
@@ -395,9 +213,7 @@ impl RedisStoreBuilder {
     /// zero.
     pub fn build(self) -> Result<RedisStore, ConfigError> {
         validate_key_prefix(&self.prefix)?;
-        if self.timeout.is_zero() {
-            return Err(ConfigError("the Redis timeout must be positive".into()));
-        }
+        gameauth_core::redis::validate_timeout(self.timeout)?;
         Ok(RedisStore {
             conn: self.conn,
             keys: Keys {
@@ -406,18 +222,22 @@ impl RedisStoreBuilder {
             timeout: self.timeout,
             clock: self.clock,
             scripts: Arc::new(Scripts::new()),
+            known: (self.access_cache > 0)
+                .then(|| quick_cache::sync::Cache::new(self.access_cache)),
         })
     }
 }
 
 impl RedisStore {
-    /// A builder over a connection the caller opened (for example with [`connect`]).
-    pub fn builder(conn: ConnectionManager) -> RedisStoreBuilder {
+    /// A builder over a connection the caller opened (with [`RedisConfig::connect`] or
+    /// [`connect`]).
+    pub fn builder(conn: RedisConnection) -> RedisStoreBuilder {
         RedisStoreBuilder {
+            timeout: conn.timeout(),
             conn,
             prefix: "vl:".to_owned(),
-            timeout: DEFAULT_TIMEOUT,
             clock: Arc::new(SystemClock),
+            access_cache: DEFAULT_ACCESS_CACHE,
         }
     }
 
@@ -432,15 +252,13 @@ impl RedisStore {
             .arg(index_key)
             .query_async(&mut conn)
             .await
-            .map_err(|e| unavailable("GET failed", &e))?;
+            .map_err(|e| gameauth_core::redis::unavailable("GET failed", &e))?;
         value.as_deref().map(Pointer::decode).transpose()
     }
 
-    /// Writes index entries (each with its TTL in milliseconds) and, when `member` is given,
-    /// records the grant in its player's set. Safe to repeat; it never decides anything, so a
-    /// pointer to a grant that did not take the token is harmless.
     /// Points a new pair's access and refresh keys (and `extra`, when given) at the grant and
-    /// keeps the grant in its player's set until `retain`.
+    /// keeps the grant in its player's set until `retain`; confirmed by replicas when the
+    /// connection asks for that.
     async fn link_pair(
         &self,
         pointer: &Pointer,
@@ -460,80 +278,95 @@ impl RedisStore {
             ),
         ];
         entries.extend(extra);
-        self.link(pointer, &entries, Some(Membership::new(retain, now)))
-            .await
+        self.link(
+            pointer,
+            &entries,
+            Some(Membership::new(retain, now)),
+            Confirm::Yes,
+        )
+        .await
     }
 
+    /// Writes index entries (each with its TTL in milliseconds) and, when `member` is given,
+    /// records the grant in its player's set. Safe to repeat; it never decides anything, so a
+    /// pointer to a grant that did not take the token is harmless. Each key lives in its own
+    /// cluster slot, so each is its own pipeline; they are sent together.
     async fn link(
         &self,
         pointer: &Pointer,
         entries: &[(String, i64)],
         member: Option<Membership>,
+        confirm: Confirm,
     ) -> Result<(), StoreError> {
         let value = pointer.encode();
-        let mut pipe = ::redis::pipe();
-        for (key, ttl) in entries {
-            pipe.cmd("SET")
-                .arg(key)
-                .arg(&value)
-                .arg("PX")
-                .arg(*ttl)
-                .ignore();
-        }
+        let mut pipes: Vec<::redis::Pipeline> = entries
+            .iter()
+            .map(|(key, ttl)| {
+                let mut pipe = ::redis::pipe();
+                pipe.cmd("SET").arg(key).arg(&value).arg("PX").arg(*ttl);
+                pipe
+            })
+            .collect();
         if let Some(m) = member {
             let player = self.keys.player(&pointer.player_tag);
+            let mut pipe = ::redis::pipe();
             // The score is the grant's retention: GT only lengthens it, and members whose
             // retention ended are dropped here, so the set never outgrows the live grants.
             pipe.cmd("ZADD")
                 .arg(&player)
                 .arg("GT")
                 .arg(m.retain)
-                .arg(&pointer.tag)
-                .ignore();
+                .arg(&pointer.tag);
             pipe.cmd("ZREMRANGEBYSCORE")
                 .arg(&player)
                 .arg("-inf")
-                .arg(m.now)
-                .ignore();
+                .arg(m.now);
             // NX sets a TTL on a new set, GT only ever lengthens an existing one.
-            pipe.cmd("PEXPIRE")
-                .arg(&player)
-                .arg(m.ttl)
-                .arg("NX")
-                .ignore();
-            pipe.cmd("PEXPIRE")
-                .arg(&player)
-                .arg(m.ttl)
-                .arg("GT")
-                .ignore();
+            pipe.cmd("PEXPIRE").arg(&player).arg(m.ttl).arg("NX");
+            pipe.cmd("PEXPIRE").arg(&player).arg(m.ttl).arg("GT");
+            pipes.push(pipe);
         }
-        let mut conn = self.conn.clone();
-        pipe.query_async::<()>(&mut conn)
-            .await
-            .map_err(|e| unavailable("index update failed", &e))
+        let writes = pipes.iter().map(|pipe| async move {
+            if confirm == Confirm::Yes {
+                self.conn
+                    .confirmed_pipeline(pipe, "index update failed")
+                    .await
+                    .map(drop)
+            } else {
+                let mut conn = self.conn.clone();
+                pipe.query_async::<()>(&mut conn)
+                    .await
+                    .map_err(|e| gameauth_core::redis::unavailable("index update failed", &e))
+            }
+        });
+        futures::future::try_join_all(writes).await?;
+        Ok(())
     }
 
     async fn run_script(
         &self,
-        script: &::redis::Script,
+        script: &StoreScript,
         tag: &str,
         args: &[Vec<u8>],
+        confirm: Confirm,
     ) -> Result<Vec<Vec<u8>>, StoreError> {
-        let mut invocation = script.key(self.keys.grant(tag));
-        invocation.key(self.keys.sealed(tag));
+        let mut call = script.prepare();
+        call.key(self.keys.grant(tag)).key(self.keys.sealed(tag));
         for a in args {
-            invocation.arg(a.as_slice());
+            call.arg(a.as_slice());
         }
-        let mut conn = self.conn.clone();
-        invocation
-            .invoke_async(&mut conn)
-            .await
-            .map_err(|e| unavailable("script failed", &e))
+        let reply = match confirm {
+            Confirm::Yes => call.run_confirmed(&self.conn, "script failed").await,
+            Confirm::No => call.run(&self.conn, "script failed").await,
+        };
+        Ok(reply?)
     }
 
     /// Revokes one grant; returns whether it was live, and its player id.
     async fn revoke_tag(&self, tag: &str) -> Result<(bool, String), StoreError> {
-        let reply = self.run_script(&self.scripts.revoke, tag, &[]).await?;
+        let reply = self
+            .run_script(&self.scripts.revoke, tag, &[], Confirm::Yes)
+            .await?;
         match reply.as_slice() {
             [revoked, player] => Ok((revoked.as_slice() == b"1", text(player)?)),
             _ => Err(StoreError::unavailable("Redis returned a malformed reply")),
@@ -550,7 +383,7 @@ impl RedisStore {
             .arg(tags)
             .query_async::<()>(&mut conn)
             .await
-            .map_err(|e| unavailable("ZREM failed", &e))
+            .map_err(|e| gameauth_core::redis::unavailable("ZREM failed", &e).into())
     }
 
     async fn sweep_batch(&self, keys: Vec<String>, now: SystemTime) -> Result<usize, StoreError> {
@@ -563,24 +396,16 @@ impl RedisStore {
             let Some(tag) = self.keys.tag_of(key) else {
                 continue;
             };
-            let mut invocation = self.scripts.sweep.key(key);
-            invocation.key(self.keys.sealed(tag));
+            let mut call = self.scripts.sweep.prepare();
+            call.key(key).key(self.keys.sealed(tag));
             for a in &args {
-                invocation.arg(a.as_slice());
+                call.arg(a.as_slice());
             }
-            let mut conn = self.conn.clone();
-            let n: usize = invocation
-                .invoke_async(&mut conn)
-                .await
-                .map_err(|e| unavailable("sweep failed", &e))?;
+            let n: usize = call.run(&self.conn, "sweep failed").await?;
             dropped += n;
         }
         Ok(dropped)
     }
-}
-
-fn arg(value: impl ToString) -> Vec<u8> {
-    value.to_string().into_bytes()
 }
 
 #[async_trait]
@@ -590,8 +415,15 @@ impl GrantStore for RedisStore {
             let tag = short_hash(code.grant.grant_id.as_str());
             let pointer = Pointer::new(tag, short_hash(&code.grant.player_id));
             let ttl = ttl_ms(code.expires_at, self.clock.now());
-            self.link(&pointer, &[(self.keys.code(&code.code), ttl)], None)
-                .await?;
+            // A new code is the one write a failover may lose without harm (the player launches
+            // again), so it is not waited for.
+            self.link(
+                &pointer,
+                &[(self.keys.code(&code.code), ttl)],
+                None,
+                Confirm::No,
+            )
+            .await?;
             let args = [
                 arg(code.code.to_hex()),
                 arg(code.grant.grant_id.as_str()),
@@ -602,7 +434,7 @@ impl GrantStore for RedisStore {
                 arg(ttl),
                 arg(code.pkce_challenge.map(|h| h.to_hex()).unwrap_or_default()),
             ];
-            self.run_script(&self.scripts.put_code, &pointer.tag, &args)
+            self.run_script(&self.scripts.put_code, &pointer.tag, &args, Confirm::No)
                 .await
                 .map(drop)
         })
@@ -642,7 +474,7 @@ impl GrantStore for RedisStore {
                     .unwrap_or_default()),
             ];
             let reply = self
-                .run_script(&self.scripts.redeem, &pointer.tag, &args)
+                .run_script(&self.scripts.redeem, &pointer.tag, &args, Confirm::Yes)
                 .await?;
             match reply.first().map(Vec::as_slice) {
                 Some(b"issued") => {
@@ -692,7 +524,7 @@ impl GrantStore for RedisStore {
                 request.sealed.0.clone(),
             ];
             let reply = self
-                .run_script(&self.scripts.rotate, &pointer.tag, &args)
+                .run_script(&self.scripts.rotate, &pointer.tag, &args, Confirm::Yes)
                 .await?;
             match reply.first().map(Vec::as_slice) {
                 Some(b"rotated") => {
@@ -701,12 +533,38 @@ impl GrantStore for RedisStore {
                     Ok(Rotated::Rotated(grant_from(&reply)?))
                 }
                 Some(b"repeat") => match reply.as_slice() {
-                    [_, _, _, _, sealed, access, expires] => Ok(Rotated::Repeat {
-                        grant: grant_from(&reply)?,
-                        sealed: SealedAnswer(sealed.clone()),
-                        access: hash_from_hex(access)?,
-                        access_expires_at: time_from_ms(expires)?,
-                    }),
+                    [
+                        _,
+                        _,
+                        _,
+                        _,
+                        sealed,
+                        access,
+                        expires,
+                        refresh,
+                        refresh_expires,
+                    ] => {
+                        let successor = NewPair {
+                            access: hash_from_hex(access)?,
+                            access_expires_at: time_from_ms(expires)?,
+                            refresh: hash_from_hex(refresh)?,
+                            refresh_expires_at: time_from_ms(refresh_expires)?,
+                        };
+                        // The rotation being repeated may have lost its answer before its
+                        // pointers were written (a failover, a timeout): write them again, so
+                        // the pair handed out now works.
+                        let retain = successor
+                            .refresh_expires_at
+                            .max(successor.access_expires_at + ACCESS_RETENTION);
+                        self.link_pair(&pointer, &successor, now, retain, None)
+                            .await?;
+                        Ok(Rotated::Repeat {
+                            grant: grant_from(&reply)?,
+                            sealed: SealedAnswer(sealed.clone()),
+                            access: successor.access,
+                            access_expires_at: successor.access_expires_at,
+                        })
+                    }
                     _ => Err(StoreError::unavailable("Redis returned a malformed reply")),
                 },
                 Some(b"not_found") => Ok(Rotated::NotFound),
@@ -721,6 +579,35 @@ impl GrantStore for RedisStore {
 
     async fn access_token(&self, token: &TokenHash) -> Result<Option<AccessGrant>, StoreError> {
         with_deadline(self.timeout, async {
+            // Where the grant lives and whom it is for never change: once known, one round
+            // trip asks the grant itself whether the token is still live, and until when.
+            // With a client cache on the connection (`RedisConfig::client_cache`) the answer
+            // is kept until Redis reports a change to the grant.
+            if let Some(known) = self.known.as_ref().and_then(|k| k.get(token)) {
+                let mut conn = self.conn.clone();
+                let mut read = ::redis::cmd("HGET");
+                read.arg(&*known.grant_key)
+                    .arg(format!("a:{}", token.to_hex()));
+                let expires: Option<Vec<u8>> = self
+                    .conn
+                    .cacheable_read(&mut read)
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(|e| gameauth_core::redis::unavailable("HGET failed", &e))?;
+                let Some(expires) = expires else {
+                    return Ok(None);
+                };
+                let expires_at = time_from_ms(&expires)?;
+                // Past its retention the index entry is gone by TTL: unknown, as without the
+                // cache.
+                if expires_at + ACCESS_RETENTION <= self.clock.now() {
+                    return Ok(None);
+                }
+                return Ok(Some(AccessGrant {
+                    grant: Arc::clone(&known.grant),
+                    expires_at,
+                }));
+            }
             let Some(pointer) = self.pointer(self.keys.access(token)).await? else {
                 return Ok(None);
             };
@@ -733,17 +620,29 @@ impl GrantStore for RedisStore {
                 .arg("player")
                 .query_async(&mut conn)
                 .await
-                .map_err(|e| unavailable("HMGET failed", &e))?;
+                .map_err(|e| gameauth_core::redis::unavailable("HMGET failed", &e))?;
             match fields.as_slice() {
                 [None, ..] => Ok(None),
-                [Some(expires), Some(gid), Some(client), Some(player)] => Ok(Some(AccessGrant {
-                    grant: Arc::new(Grant {
+                [Some(expires), Some(gid), Some(client), Some(player)] => {
+                    let grant = Arc::new(Grant {
                         grant_id: GrantId::from_string(text(gid)?),
                         client_id: text(client)?,
                         player_id: text(player)?,
-                    }),
-                    expires_at: time_from_ms(expires)?,
-                })),
+                    });
+                    if let Some(known) = &self.known {
+                        known.insert(
+                            *token,
+                            Known {
+                                grant_key: self.keys.grant(&pointer.tag).into(),
+                                grant: Arc::clone(&grant),
+                            },
+                        );
+                    }
+                    Ok(Some(AccessGrant {
+                        grant,
+                        expires_at: time_from_ms(expires)?,
+                    }))
+                }
                 _ => Err(StoreError::unavailable(
                     "Redis returned a short grant record",
                 )),
@@ -773,7 +672,7 @@ impl GrantStore for RedisStore {
                 .arg(-1)
                 .query_async(&mut conn)
                 .await
-                .map_err(|e| unavailable("ZRANGE failed", &e))?;
+                .map_err(|e| gameauth_core::redis::unavailable("ZRANGE failed", &e))?;
             let tags: Vec<&str> = tags
                 .iter()
                 .map(String::as_str)
@@ -799,76 +698,20 @@ impl GrantStore for RedisStore {
     /// clock runs apart from real time and for parity with [`MemoryStore`](super::MemoryStore).
     async fn sweep_expired(&self, now: SystemTime) -> Result<usize, StoreError> {
         let pattern = self.keys.grant_pattern();
-        let mut cursor: u64 = 0;
+        let mut cursor = ScanCursor::start();
         let mut dropped = 0;
         loop {
             // One deadline per step: a sweep of a large keyspace may take long in total.
-            let (next, keys) = with_deadline(self.timeout, async {
-                let mut conn = self.conn.clone();
-                ::redis::cmd("SCAN")
-                    .arg(cursor)
-                    .arg("MATCH")
-                    .arg(&pattern)
-                    .arg("COUNT")
-                    .arg(SCAN_COUNT)
-                    .query_async::<(u64, Vec<String>)>(&mut conn)
-                    .await
-                    .map_err(|e| unavailable("SCAN failed", &e))
-            })
+            let (next, keys) = with_deadline(
+                self.timeout,
+                self.conn.scan_step(cursor, &pattern, SCAN_COUNT),
+            )
             .await?;
             dropped += with_deadline(self.timeout, self.sweep_batch(keys, now)).await?;
-            if next == 0 {
+            if next.is_done() {
                 return Ok(dropped);
             }
             cursor = next;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn key_prefix_alphabet_is_checked() {
-        assert!(validate_key_prefix("vl:").is_ok());
-        assert!(validate_key_prefix("").is_ok());
-        assert!(validate_key_prefix("prod.vl-2_a:").is_ok());
-        for bad in ["vl{", "vl}", "v*", "v?", "v[", "a b", "vl\n"] {
-            assert!(validate_key_prefix(bad).is_err(), "{bad:?}");
-        }
-        assert!(validate_key_prefix(&"a".repeat(MAX_PREFIX_LEN + 1)).is_err());
-    }
-
-    #[test]
-    fn keys_of_one_grant_share_a_hash_tag_and_hold_only_hashes() {
-        let keys = Keys {
-            prefix: "vl:".into(),
-        };
-        let tag = short_hash("grant-1");
-        assert_eq!(keys.grant(&tag), format!("vl:{{{tag}}}:grant"));
-        assert_eq!(keys.sealed(&tag), format!("vl:{{{tag}}}:sealed"));
-        assert_eq!(keys.tag_of(&keys.grant(&tag)), Some(tag.as_str()));
-        assert_eq!(keys.tag_of("vl:{nothex}:grant"), None);
-        let code = TokenHash::of("raw-code");
-        assert_eq!(keys.code(&code), format!("vl:code:{}", code.to_hex()));
-        assert!(!keys.code(&code).contains("raw-code"));
-    }
-
-    #[test]
-    fn pointers_round_trip_and_reject_garbage() {
-        let p = Pointer::new(short_hash("g"), short_hash("p"));
-        let back = Pointer::decode(&p.encode()).unwrap();
-        assert_eq!((back.tag, back.player_tag), (p.tag, p.player_tag));
-        assert!(Pointer::decode("nope").is_err());
-        assert!(Pointer::decode("zz:zz").is_err());
-    }
-
-    #[test]
-    fn ttls_are_positive_milliseconds() {
-        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(100);
-        assert_eq!(ttl_ms(t + Duration::from_millis(1500), t), 1500);
-        assert_eq!(ttl_ms(t, t + Duration::from_secs(5)), 1);
-        assert_eq!(millis(SystemTime::UNIX_EPOCH - Duration::from_secs(5)), 0);
     }
 }

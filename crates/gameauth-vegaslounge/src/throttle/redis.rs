@@ -10,6 +10,7 @@
 //! the other, each in its own script, so each may live in its own cluster slot: when a later key
 //! is full, the places already taken are given back. Until they are, a concurrent attempt may
 //! see those keys one place fuller than they are: the limit can only be stricter, never looser.
+//! Counts are not confirmed by replicas: a failover may forget a few attempts.
 
 use std::fmt;
 use std::time::{Duration, SystemTime};
@@ -18,18 +19,18 @@ use async_trait::async_trait;
 
 use super::{ThrottleConfig, ThrottleKey, ThrottleStore};
 use crate::error::{ConfigError, StoreError};
-use crate::store::redis::{
-    ConnectionManager, DEFAULT_TIMEOUT, short_hash, unavailable, validate_key_prefix, with_deadline,
-};
+use gameauth_core::redis::{StoreScript, validate_timeout, with_deadline};
+
+use crate::store::redis::{RedisConnection, short_hash, validate_key_prefix};
 
 /// A [`ThrottleStore`] in Redis: a client or an address over its limit is refused by every
 /// instance, not only by the one that counted the failures.
 pub struct RedisThrottleStore {
-    conn: ConnectionManager,
+    conn: RedisConnection,
     prefix: String,
     timeout: Duration,
-    reserve: ::redis::Script,
-    release: ::redis::Script,
+    reserve: StoreScript,
+    release: StoreScript,
 }
 
 impl fmt::Debug for RedisThrottleStore {
@@ -43,7 +44,7 @@ impl fmt::Debug for RedisThrottleStore {
 
 /// Builds a [`RedisThrottleStore`]; see [`RedisThrottleStore::builder`].
 pub struct RedisThrottleStoreBuilder {
-    conn: ConnectionManager,
+    conn: RedisConnection,
     prefix: String,
     timeout: Duration,
 }
@@ -65,7 +66,7 @@ impl RedisThrottleStoreBuilder {
         self
     }
 
-    /// The deadline of one operation (default [`DEFAULT_TIMEOUT`]).
+    /// The deadline of one operation (default: the connection's timeout).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -79,27 +80,25 @@ impl RedisThrottleStoreBuilder {
     /// [`validate_key_prefix`](crate::store::redis::validate_key_prefix) or the timeout is zero.
     pub fn build(self) -> Result<RedisThrottleStore, ConfigError> {
         validate_key_prefix(&self.prefix)?;
-        if self.timeout.is_zero() {
-            return Err(ConfigError("the Redis timeout must be positive".into()));
-        }
+        validate_timeout(self.timeout)?;
         Ok(RedisThrottleStore {
             conn: self.conn,
             prefix: self.prefix,
             timeout: self.timeout,
-            reserve: ::redis::Script::new(include_str!("reserve.lua")),
-            release: ::redis::Script::new(include_str!("release.lua")),
+            reserve: StoreScript::new(include_str!("reserve.lua")),
+            release: StoreScript::new(include_str!("release.lua")),
         })
     }
 }
 
 impl RedisThrottleStore {
     /// A builder over a connection the caller opened (for example with
-    /// [`connect`](crate::store::redis::connect)).
-    pub fn builder(conn: ConnectionManager) -> RedisThrottleStoreBuilder {
+    /// [`RedisConfig::connect`](crate::store::redis::RedisConfig::connect)).
+    pub fn builder(conn: RedisConnection) -> RedisThrottleStoreBuilder {
         RedisThrottleStoreBuilder {
+            timeout: conn.timeout(),
             conn,
             prefix: "vl:".to_owned(),
-            timeout: DEFAULT_TIMEOUT,
         }
     }
 
@@ -134,13 +133,12 @@ impl RedisThrottleStore {
         reserved_at: SystemTime,
     ) -> Result<(), StoreError> {
         for key in keys {
-            let mut conn = self.conn.clone();
             self.release
+                .prepare()
                 .key(self.key(key))
                 .arg(millis(reserved_at))
-                .invoke_async::<u64>(&mut conn)
-                .await
-                .map_err(|e| unavailable("releasing an attempt failed", &e))?;
+                .run::<u64>(&self.conn, "releasing an attempt failed")
+                .await?;
         }
         Ok(())
     }
@@ -157,16 +155,15 @@ impl ThrottleStore for RedisThrottleStore {
         with_deadline(self.timeout, async {
             let window = window_ms(config);
             for (i, key) in keys.iter().enumerate() {
-                let mut conn = self.conn.clone();
                 let wait_ms: u64 = self
                     .reserve
+                    .prepare()
                     .key(self.key(key))
                     .arg(millis(now))
                     .arg(window)
                     .arg(config.max_failures)
-                    .invoke_async(&mut conn)
-                    .await
-                    .map_err(|e| unavailable("reserving an attempt failed", &e))?;
+                    .run(&self.conn, "reserving an attempt failed")
+                    .await?;
                 if wait_ms > 0 {
                     self.release_each(&keys[..i], now).await?;
                     return Ok(Some(Duration::from_millis(wait_ms)));

@@ -7,6 +7,8 @@ mod logout;
 mod network;
 mod pkce;
 #[cfg(feature = "redis")]
+mod redis_client_cache;
+#[cfg(feature = "redis")]
 mod redis_faults;
 #[cfg(feature = "redis")]
 mod redis_instances;
@@ -14,6 +16,8 @@ mod redis_instances;
 mod redis_store;
 #[cfg(feature = "redis")]
 mod redis_support;
+#[cfg(feature = "redis")]
+mod redis_topologies;
 mod refresh;
 mod secrets;
 mod slow_clients;

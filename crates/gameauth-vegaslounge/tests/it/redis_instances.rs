@@ -3,14 +3,16 @@
 
 use std::time::Duration;
 
-use gameauth_vegaslounge::store::redis::{ConnectionManager, connect};
+use gameauth_vegaslounge::store::redis::{RedisConnection, connect};
 use gameauth_vegaslounge::{
     RedisStore, RedisThrottleStore, ThrottleConfig, ThrottleKey, ThrottleStore,
 };
 use testkit::redis::RedisServer;
 
 use crate::redis_support::{TIMEOUT, clock, connection, instance};
-use crate::{CLIENT, assert_vl_error, body_json, code_form, form_post, header, refresh_form};
+use crate::{
+    CLIENT, Harness, assert_vl_error, body_json, code_form, form_post, header, refresh_form,
+};
 
 #[tokio::test]
 async fn code_issued_on_one_instance_is_redeemed_on_another_and_a_replay_on_the_first_revokes_the_grant()
@@ -22,7 +24,12 @@ async fn code_issued_on_one_instance_is_redeemed_on_another_and_a_replay_on_the_
     // Each instance has its own connection, as separate processes would.
     let a = instance(&connection(&redis).await, "vl:", &clock);
     let b = instance(&connection(&redis).await, "vl:", &clock);
+    replay_across_instances(&a, &b).await;
+}
 
+/// A code issued on `a` is redeemed on `b`; the replay on `a` is refused and revokes the grant
+/// on both.
+pub(crate) async fn replay_across_instances(a: &Harness, b: &Harness) {
     let code = a.code().await;
     let tokens = b.token(&code_form(&code)).await;
     assert_eq!(tokens.status(), 200);
@@ -93,7 +100,7 @@ async fn failed_client_authentication_is_throttled_across_instances() {
     assert_eq!(a.token(&code_form(&code)).await.status(), 200);
 }
 
-async fn throttle(conn: ConnectionManager) -> RedisThrottleStore {
+async fn throttle(conn: RedisConnection) -> RedisThrottleStore {
     RedisThrottleStore::builder(conn)
         .key_prefix("t:")
         .timeout(TIMEOUT)
@@ -235,7 +242,7 @@ async fn store_settings_are_checked_and_debug_shows_no_connection_details() {
     let store = RedisStore::builder(conn.clone()).build().unwrap();
     assert_eq!(
         format!("{store:?}"),
-        "RedisStore { key_prefix: \"vl:\", timeout: 2s, .. }"
+        "RedisStore { key_prefix: \"vl:\", timeout: 500ms, .. }"
     );
     assert_eq!(
         format!("{:?}", throttle(conn).await),

@@ -13,12 +13,13 @@ use gameauth_vegaslounge::store::{
 };
 
 use gameauth_vegaslounge::store::conformance;
+use gameauth_vegaslounge::store::redis::RedisConnection;
 use testkit::redis::RedisServer;
 
 use crate::redis_support::{clock, connection, instance, instance_with_limit, keys, store};
 use crate::{
-    CLIENT, PLAYER, assert_vl_error, body_json, body_text, code_form, form_post, location_params,
-    refresh_form,
+    CLIENT, Harness, PLAYER, assert_vl_error, body_json, body_text, code_form, form_post,
+    location_params, refresh_form,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -26,13 +27,17 @@ async fn redis_store_passes_the_conformance_suite() {
     let Some(redis) = RedisServer::start_or_skip("redis_store_passes_the_conformance_suite") else {
         return;
     };
-    let conn = connection(&redis).await;
+    conformance_on(&connection(&redis).await, "").await;
+}
+
+/// The store conformance suite on `conn`, every rule under a fresh prefix starting with `tag`.
+pub(crate) async fn conformance_on(conn: &RedisConnection, tag: &str) {
     // The suite's times start at this instant; the store turns them into TTLs from it.
     let suite_clock = ManualClock::at_unix_seconds(1_700_000_000);
     let next = AtomicUsize::new(0);
     conformance::run_conformance(|| {
         // Every rule gets an empty store: a prefix of its own.
-        let prefix = format!("conf{}:", next.fetch_add(1, Ordering::Relaxed));
+        let prefix = format!("{tag}conf{}:", next.fetch_add(1, Ordering::Relaxed));
         let store = store(conn.clone(), &prefix, &suite_clock);
         async move { store }
     })
@@ -45,8 +50,13 @@ async fn concurrent_redemptions_have_exactly_one_winner_in_each_of_50_rounds() {
         return;
     };
     let conn = connection(&redis).await;
-    let h = instance_with_limit(&conn, "race:", &clock(), 64);
-    for round in 0..50 {
+    concurrent_redemptions(&instance_with_limit(&conn, "race:", &clock(), 64), 50).await;
+}
+
+/// 32 concurrent redemptions of one code, `rounds` times: exactly one wins each round, the
+/// others see a used code (401, never a store failure).
+pub(crate) async fn concurrent_redemptions(h: &Harness, rounds: usize) {
+    for round in 0..rounds {
         let code = h.code().await;
         let tasks: Vec<_> = (0..32)
             .map(|_| {
@@ -79,8 +89,13 @@ async fn two_concurrent_refreshes_of_one_token_never_produce_two_live_pairs() {
         return;
     };
     let conn = connection(&redis).await;
-    let h = instance(&conn, "refresh-race:", &clock());
-    for round in 0..20 {
+    concurrent_refreshes(&instance(&conn, "refresh-race:", &clock()), 20).await;
+}
+
+/// Two concurrent refreshes of one token, `rounds` times: both get the same pair (one rotates,
+/// one repeats), and that pair works.
+pub(crate) async fn concurrent_refreshes(h: &Harness, rounds: usize) {
+    for round in 0..rounds {
         let (_, refresh) = h.tokens().await;
         let tasks: Vec<_> = (0..2)
             .map(|_| {
@@ -364,4 +379,37 @@ async fn refused_redemptions_leave_no_keys_behind() {
     let after: HashSet<String> = keys(&mut conn, "refused:").await.into_iter().collect();
     let before: HashSet<String> = before.into_iter().collect();
     assert!(after.is_subset(&before), "{after:?} not within {before:?}");
+}
+
+#[tokio::test]
+async fn a_remembered_access_token_still_dies_with_its_rotation_revocation_and_retention() {
+    let Some(redis) = RedisServer::start_or_skip("access cache") else {
+        return;
+    };
+    let conn = connection(&redis).await;
+    let clock = clock();
+    let h = instance(&conn, "cache:", &clock);
+    // Every lookup after the first takes the remembered path (one round trip).
+    let (access, refresh) = h.tokens().await;
+    for _ in 0..3 {
+        assert_eq!(h.account(&access).await.status(), 200);
+    }
+    let rotated = body_json(
+        &h.send(form_post("/oauth2.0/refresh", &refresh_form(&refresh)))
+            .await,
+    );
+    assert_vl_error(&h.account(&access).await, 401, 1001);
+    let access = rotated["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(h.account(&access).await.status(), 200);
+    assert_eq!(h.account(&access).await.status(), 200);
+    assert_eq!(h.server.store().revoke_player(PLAYER).await, Ok(1));
+    assert_vl_error(&h.account(&access).await, 401, 1001);
+
+    // Expired: 1004 while the store keeps it, unknown (1001) once its retention ended.
+    let (access, _) = h.tokens().await;
+    assert_eq!(h.account(&access).await.status(), 200);
+    h.advance(3601);
+    assert_vl_error(&h.account(&access).await, 401, 1004);
+    h.advance(3600);
+    assert_vl_error(&h.account(&access).await, 401, 1001);
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gameauth_core::ManualClock;
-use gameauth_vegaslounge::store::redis::{ConnectionManager, connect};
+use gameauth_vegaslounge::store::redis::{RedisConnection, connect};
 use gameauth_vegaslounge::{
     OAuthServer, RedisStore, RedisThrottleStore, ServerConfig, ThrottleConfig,
 };
@@ -16,17 +16,16 @@ use crate::{CookieSessions, Directory, Harness, T0, clients};
 pub(crate) const TIMEOUT: Duration = Duration::from_millis(500);
 
 /// A connection to `redis` with the recommended settings.
-pub(crate) async fn connection(redis: &RedisServer) -> ConnectionManager {
+pub(crate) async fn connection(redis: &RedisServer) -> RedisConnection {
     connect(&redis.url(), TIMEOUT)
         .await
         .expect("connect to the test redis-server")
 }
 
-/// A grant store on `conn` under `prefix`, with the harness clock.
-pub(crate) fn store(conn: ConnectionManager, prefix: &str, clock: &ManualClock) -> RedisStore {
+/// A grant store on `conn` under `prefix`, with the harness clock and the connection's timeout.
+pub(crate) fn store(conn: RedisConnection, prefix: &str, clock: &ManualClock) -> RedisStore {
     RedisStore::builder(conn)
         .key_prefix(prefix)
-        .timeout(TIMEOUT)
         .clock(Arc::new(clock.clone()))
         .build()
         .expect("valid store settings")
@@ -34,7 +33,7 @@ pub(crate) fn store(conn: ConnectionManager, prefix: &str, clock: &ManualClock) 
 
 /// One operator instance: its own server over the shared Redis `prefix`, with Redis throttling
 /// (3 attempts may fail a minute) and the given clock.
-pub(crate) fn instance(conn: &ConnectionManager, prefix: &str, clock: &ManualClock) -> Harness {
+pub(crate) fn instance(conn: &RedisConnection, prefix: &str, clock: &ManualClock) -> Harness {
     instance_with_limit(conn, prefix, clock, 3)
 }
 
@@ -42,7 +41,7 @@ pub(crate) fn instance(conn: &ConnectionManager, prefix: &str, clock: &ManualClo
 /// secret also take a place while they are checked, so races of many good requests need a
 /// limit above their number.
 pub(crate) fn instance_with_limit(
-    conn: &ConnectionManager,
+    conn: &RedisConnection,
     prefix: &str,
     clock: &ManualClock,
     limit: u32,
@@ -51,7 +50,6 @@ pub(crate) fn instance_with_limit(
     config.throttle = ThrottleConfig::new(limit, Duration::from_secs(60));
     let throttle = RedisThrottleStore::builder(conn.clone())
         .key_prefix(prefix)
-        .timeout(TIMEOUT)
         .build()
         .expect("valid throttle settings");
     let directory = Arc::new(Directory::demo());
@@ -77,22 +75,17 @@ pub(crate) fn clock() -> ManualClock {
     ManualClock::at_unix_seconds(T0)
 }
 
-/// Every key under `prefix`.
-pub(crate) async fn keys(conn: &mut ConnectionManager, prefix: &str) -> Vec<String> {
-    let mut cursor = 0u64;
+/// Every key under `prefix` (on every primary of a cluster).
+pub(crate) async fn keys(conn: &mut RedisConnection, prefix: &str) -> Vec<String> {
+    let mut cursor = gameauth_core::redis::ScanCursor::start();
     let mut out = Vec::new();
     loop {
-        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(format!("{prefix}*"))
-            .arg("COUNT")
-            .arg(1000)
-            .query_async(conn)
+        let (next, batch) = conn
+            .scan_step(cursor, &format!("{prefix}*"), 1000)
             .await
             .unwrap();
         out.extend(batch);
-        if next == 0 {
+        if next.is_done() {
             return out;
         }
         cursor = next;

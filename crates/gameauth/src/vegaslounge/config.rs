@@ -12,6 +12,10 @@ use ipnet::IpNet;
 use serde::Deserialize;
 
 use super::login::LoginSettings;
+use super::redis_config::{
+    ClientCacheSection, ClusterSection, RedisSections, RedisUrl, ReplicasSection, SentinelSection,
+    TlsSection, redis_config,
+};
 use crate::error::CliError;
 
 /// The configuration used when no `--config` is given.
@@ -106,24 +110,12 @@ struct StoreSection {
     url: Option<RedisUrl>,
     key_prefix: Option<String>,
     timeout_ms: Option<u64>,
-}
-
-/// A Redis URL. It may carry a password, so `Debug` hides it and errors never quote it.
-#[derive(Clone, Deserialize)]
-#[serde(transparent)]
-pub(crate) struct RedisUrl(String);
-
-impl RedisUrl {
-    /// The URL, for connecting only.
-    pub(crate) fn expose_secret(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for RedisUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("RedisUrl([redacted])")
-    }
+    // Beyond one plain endpoint: see `redis_config`.
+    tls: Option<TlsSection>,
+    sentinel: Option<SentinelSection>,
+    cluster: Option<ClusterSection>,
+    replicas: Option<ReplicasSection>,
+    client_cache: Option<ClientCacheSection>,
 }
 
 /// Where the server keeps its grants and failure counters.
@@ -131,9 +123,9 @@ impl std::fmt::Debug for RedisUrl {
 pub(crate) enum StoreSettings {
     /// In process memory: one instance.
     Memory,
-    /// In Redis, shared by every instance with the same URL and key prefix.
+    /// In Redis, shared by every instance with the same Redis and key prefix.
     Redis {
-        url: RedisUrl,
+        redis: Box<gameauth_vegaslounge::store::redis::RedisConfig>,
         key_prefix: String,
         timeout: Duration,
     },
@@ -342,7 +334,7 @@ pub(crate) fn load(
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<ServeConfig, CliError> {
     let file: FileConfig = toml::from_str(text).map_err(|e| config_err(e.message()))?;
-    let store = store(file.store)?;
+    let store = store(file.store, &env)?;
     let listen_text = listen_override
         .or(file.listen.as_deref())
         .unwrap_or(DEFAULT_LISTEN);
@@ -421,47 +413,42 @@ pub(crate) fn load(
     })
 }
 
-fn store(section: StoreSection) -> Result<StoreSettings, CliError> {
+fn store(
+    section: StoreSection,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<StoreSettings, CliError> {
+    let redis = RedisSections {
+        url: section.url,
+        tls: section.tls,
+        sentinel: section.sentinel,
+        cluster: section.cluster,
+        replicas: section.replicas,
+        client_cache: section.client_cache,
+    };
     if section.kind == StoreKind::Memory {
-        if section.url.is_some() || section.key_prefix.is_some() || section.timeout_ms.is_some() {
+        if redis.any() || section.key_prefix.is_some() || section.timeout_ms.is_some() {
             return Err(config_err(
-                "store.url, store.key_prefix and store.timeout_ms apply only to kind = \"redis\"",
+                "store.url, store.key_prefix, store.timeout_ms and the [store.*] tables apply only to kind = \"redis\"",
             ));
         }
         return Ok(StoreSettings::Memory);
-    }
-    let url = section
-        .url
-        .ok_or_else(|| config_err("store.url is required with kind = \"redis\""))?;
-    let scheme = url.expose_secret().split_once("://").map(|(s, _)| s);
-    match scheme {
-        Some("redis" | "redis+unix" | "unix") => {}
-        Some("rediss") => {
-            return Err(config_err(
-                "store.url: TLS (rediss://) is not supported in this build; reach Redis over a private network or a local TLS tunnel",
-            ));
-        }
-        _ => {
-            return Err(config_err(
-                "store.url must start with redis://, redis+unix:// or unix://",
-            ));
-        }
     }
     let key_prefix = section
         .key_prefix
         .unwrap_or_else(|| DEFAULT_KEY_PREFIX.to_owned());
     gameauth_vegaslounge::store::redis::validate_key_prefix(&key_prefix)
-        .map_err(|e| config_err(format!("store.key_prefix: {}", e.0)))?;
+        .map_err(|e| config_err(format!("store.key_prefix: {}", e.detail())))?;
     let timeout_ms = section.timeout_ms.unwrap_or(DEFAULT_REDIS_TIMEOUT_MS);
     if !(1..=MAX_REDIS_TIMEOUT_MS).contains(&timeout_ms) {
         return Err(config_err(format!(
             "store.timeout_ms must be between 1 and {MAX_REDIS_TIMEOUT_MS}"
         )));
     }
+    let timeout = Duration::from_millis(timeout_ms);
     Ok(StoreSettings::Redis {
-        url,
+        redis: Box::new(redis_config(redis, timeout, env)?),
         key_prefix,
-        timeout: Duration::from_millis(timeout_ms),
+        timeout,
     })
 }
 
@@ -576,19 +563,19 @@ mod tests {
         );
         let c = load(&text, None, no_env).unwrap();
         let StoreSettings::Redis {
-            url,
+            redis,
             key_prefix,
             timeout,
         } = &c.store
         else {
             panic!("{:?}", c.store);
         };
-        assert_eq!(url.expose_secret(), "redis://:pw-sentinel@127.0.0.1:6379/0");
+        assert_eq!(redis.configured_timeout(), Duration::from_millis(750));
         assert_eq!(key_prefix, "prod:vl:");
         assert_eq!(*timeout, Duration::from_millis(750));
         let debug = format!("{c:?}");
         assert!(!debug.contains("pw-sentinel"), "{debug}");
-        assert!(debug.contains("RedisUrl([redacted])"), "{debug}");
+        assert!(debug.contains("topology: \"single\""), "{debug}");
 
         let defaults = load(
             &with_store("kind = \"redis\"\nurl = \"redis://127.0.0.1/\""),
@@ -610,10 +597,10 @@ mod tests {
     #[test]
     fn bad_store_settings_are_configuration_errors_without_the_url() {
         for (section, expected) in [
-            ("kind = \"redis\"", "store.url is required"),
+            ("kind = \"redis\"", "needs store.url"),
             (
-                "kind = \"redis\"\nurl = \"rediss://:pw-sentinel@h/\"",
-                "TLS (rediss://) is not supported",
+                "kind = \"redis\"\nurl = \"rediss://:pw-sentinel@h/#insecure\"",
+                "certificate verification cannot be turned off",
             ),
             (
                 "kind = \"redis\"\nurl = \"http://:pw-sentinel@h/\"",
@@ -629,6 +616,10 @@ mod tests {
             ),
             (
                 "kind = \"memory\"\nurl = \"redis://h/\"",
+                "apply only to kind = \"redis\"",
+            ),
+            (
+                "kind = \"memory\"\n[store.cluster]\nnodes = [\"redis://h:1\"]",
                 "apply only to kind = \"redis\"",
             ),
             ("kind = \"etcd\"", "unknown variant"),

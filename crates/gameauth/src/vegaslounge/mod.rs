@@ -4,6 +4,7 @@ mod check;
 mod config;
 mod demo;
 mod login;
+mod redis_config;
 mod serve;
 
 use std::path::PathBuf;

@@ -99,11 +99,12 @@ async fn open_stores(settings: &StoreSettings, clock: &Arc<dyn Clock>) -> Result
             })
         }
         StoreSettings::Redis {
-            url,
+            redis,
             key_prefix,
             timeout,
         } => {
-            let conn = gameauth_vegaslounge::store::redis::connect(url.expose_secret(), *timeout)
+            let conn = redis
+                .connect()
                 .await
                 .map_err(|e| CliError::Io(format!("cannot use the Redis store: {e}")))?;
             let grants = RedisStore::builder(conn.clone())
@@ -117,12 +118,28 @@ async fn open_stores(settings: &StoreSettings, clock: &Arc<dyn Clock>) -> Result
                 .timeout(*timeout)
                 .build()
                 .map_err(|e| CliError::Config(e.0))?;
-            let login_throttle = RedisThrottleStore::builder(conn)
+            let login_throttle = RedisThrottleStore::builder(conn.clone())
                 .key_prefix(format!("{key_prefix}login:"))
                 .timeout(*timeout)
                 .build()
                 .map_err(|e| CliError::Config(format!("store.key_prefix: {}", e.0)))?;
-            eprintln!("grant store: redis, key prefix \"{key_prefix}\"");
+            let confirmed = match conn.replica_acks() {
+                Some(acks) => format!(
+                    ", decisions confirmed by {} replica(s) within {} ms",
+                    acks.replicas(),
+                    acks.timeout().as_millis()
+                ),
+                None => String::new(),
+            };
+            let cached = if conn.has_client_cache() {
+                ", client cache on"
+            } else {
+                ""
+            };
+            eprintln!(
+                "grant store: redis ({}), key prefix \"{key_prefix}\"{confirmed}{cached}",
+                conn.topology()
+            );
             Ok(Stores {
                 grants: Arc::new(grants),
                 throttle: Arc::new(throttle),

@@ -20,7 +20,7 @@ if rotated then
     local sealed = redis.call('HMGET', sealed_key, 'refresh', 'answer')
     if sealed[1] == ARGV[1] and sealed[2] then
       return {'repeat', grant[1], grant[2], grant[3], sealed[2], rotated.next_access,
-        rotated.next_access_expiry}
+        rotated.next_access_expiry, rotated.next_refresh, successor}
     end
   end
   revoke()
