@@ -69,6 +69,7 @@ pub mod ids;
 pub mod inbound;
 pub mod lenient;
 pub mod outbound;
+pub mod prelude;
 #[cfg(feature = "redis")]
 pub mod redis;
 pub mod resilience;

@@ -379,13 +379,7 @@ impl ClientBuilder {
     /// * no transport is given and the built-in one cannot be built, or is not compiled in (feature
     ///   `reqwest` off).
     pub fn build(self) -> Result<Client, Error> {
-        let base_url = self
-            .base_url
-            .as_deref()
-            .ok_or_else(|| Error::Config("base_url is required".into()))
-            .and_then(|url| {
-                BaseUrl::parse(url).map_err(|why| Error::Config(format!("base_url: {why}")))
-            })?;
+        let base_url = BaseUrl::from_setting(self.base_url.as_deref()).map_err(Error::Config)?;
         let plat_id = self
             .plat_id
             .filter(|p| !p.trim().is_empty())

@@ -99,12 +99,6 @@ pub use request::{CustomerNoField, IdentifyAuthRequest};
 pub use response::{CashierUrl, IdentifyAuth};
 pub use verify::{InboundHeaders, InboundVerifier};
 
-// Re-exported so that code using this crate (a custom transport, a session verifier, tests with a
-// fixed clock) needs no other dependency than this crate and an async runtime.
-pub use gameauth_core::secrecy::{ExposeSecret, SecretString};
-pub use gameauth_core::{
-    AuthError, Clock, FixedIds, HttpTransport, IdGenerator, IssueRequest, IssuedSecret,
-    IssuedToken, KeyRing, ManualClock, PlayerToken, RandomIds, SystemClock, TokenIssuer,
-    TokenVerifier, TransportError, TransportErrorKind, VerifiedPlayer, VerifyRequest, async_trait,
-    bytes, http,
-};
+/// Re-exported so that code using this crate needs no other dependency than this crate and an
+/// async runtime.
+pub use gameauth_core::prelude::*;

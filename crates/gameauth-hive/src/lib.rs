@@ -135,15 +135,9 @@ pub use verify_token::{
     IncludeField, PlayerFields, VerifiedToken, VerifyAccessToken, VerifyParams,
 };
 
-// Re-exported so that code using this crate (a custom transport, a session verifier, tests with a
-// fixed clock) needs no other dependency than this crate and an async runtime.
-pub use gameauth_core::secrecy::{ExposeSecret, SecretString};
-pub use gameauth_core::{
-    AuthError, Clock, FixedIds, HttpTransport, IdGenerator, IssueRequest, IssuedSecret,
-    IssuedToken, KeyRing, ManualClock, PlayerToken, RandomIds, SystemClock, TokenIssuer,
-    TokenVerifier, TransportError, TransportErrorKind, VerifiedPlayer, VerifyRequest, async_trait,
-    bytes, http,
-};
+/// Re-exported so that code using this crate needs no other dependency than this crate and an
+/// async runtime.
+pub use gameauth_core::prelude::*;
 
 /// The provider guide (`docs/providers/hive.md`), compiled so its examples stay correct with only
 /// this crate as a dependency.

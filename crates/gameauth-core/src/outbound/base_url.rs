@@ -50,6 +50,17 @@ impl BaseUrl {
         Self::parse_with(raw, true)
     }
 
+    /// The `base_url` setting of a client builder, parsed with [`parse`](Self::parse).
+    ///
+    /// # Errors
+    ///
+    /// The message of the builder's configuration error: `base_url is required` when `value` is
+    /// `None`, `base_url: <reason>` when it does not parse.
+    pub fn from_setting(value: Option<&str>) -> Result<Self, String> {
+        let value = value.ok_or_else(|| "base_url is required".to_owned())?;
+        Self::parse(value).map_err(|why| format!("base_url: {why}"))
+    }
+
     /// Parses `https://host[:port]` (`http` for a loopback host) with no path: for providers
     /// whose documented paths start at the host, where a path prefix would silently move them.
     ///
@@ -183,6 +194,19 @@ mod tests {
         assert_eq!(o.host(), "127.0.0.1");
         let d = BaseUrl::parse_origin("https://auth.example:443").unwrap();
         assert_eq!(d.as_str(), "https://auth.example");
+    }
+
+    #[test]
+    fn a_builder_setting_names_what_is_wrong() {
+        assert_eq!(
+            BaseUrl::from_setting(None).unwrap_err(),
+            "base_url is required"
+        );
+        assert_eq!(
+            BaseUrl::from_setting(Some("http://api.example")).unwrap_err(),
+            "base_url: plain http is allowed only for a loopback host; use https"
+        );
+        assert!(BaseUrl::from_setting(Some("https://api.example")).is_ok());
     }
 
     #[test]

@@ -11,6 +11,7 @@ use super::*;
 use crate::error::{TransportError, TransportErrorKind};
 use crate::resilience::{BreakerConfig, BreakerState, RetryPolicy};
 use crate::transport::HttpTransport;
+use crate::transport::testing::{Scripted, Step};
 
 fn request() -> OutboundRequest {
     OutboundRequest::post(
@@ -30,53 +31,36 @@ fn answer(status: u16, body: &'static str) -> Response<Bytes> {
     r
 }
 
-type Step = Box<dyn Fn() -> Result<Response<Bytes>, TransportError> + Send + Sync>;
-
-/// A transport that plays `steps` in turn (the last one repeats) and counts calls.
-fn scripted(steps: Vec<Step>) -> (impl HttpTransport, Arc<AtomicU32>) {
-    let calls = Arc::new(AtomicU32::new(0));
-    let steps = Arc::new(steps);
-    let counter = calls.clone();
-    let t = move |_req: Request<Bytes>| {
-        let n = counter.fetch_add(1, Ordering::SeqCst) as usize;
-        let steps = steps.clone();
-        async move { steps[n.min(steps.len() - 1)]() }
-    };
-    (t, calls)
+fn scripted(steps: Vec<Step>) -> Scripted {
+    Scripted::new(steps)
 }
 
 fn refused() -> Step {
-    Box::new(|| {
-        Err(TransportError::new(
-            TransportErrorKind::Connect,
-            false,
-            "refused",
-        ))
-    })
+    Step::Fail(TransportError::new(
+        TransportErrorKind::Connect,
+        false,
+        "refused",
+    ))
 }
 
 fn connect_timeout() -> Step {
-    Box::new(|| {
-        Err(TransportError::new(
-            TransportErrorKind::Timeout,
-            false,
-            "connect",
-        ))
-    })
+    Step::Fail(TransportError::new(
+        TransportErrorKind::Timeout,
+        false,
+        "connect",
+    ))
 }
 
 fn sent_timeout() -> Step {
-    Box::new(|| {
-        Err(TransportError::new(
-            TransportErrorKind::Timeout,
-            true,
-            "read",
-        ))
-    })
+    Step::Fail(TransportError::new(
+        TransportErrorKind::Timeout,
+        true,
+        "read",
+    ))
 }
 
 fn ok(status: u16, body: &'static str) -> Step {
-    Box::new(move || Ok(answer(status, body)))
+    Step::Answer(status, body)
 }
 
 fn state_creating() -> CallPolicy {
@@ -89,59 +73,57 @@ fn idempotent() -> CallPolicy {
 
 #[tokio::test(start_paused = true)]
 async fn a_state_creating_call_is_repeated_after_a_refused_connection() {
-    let (t, calls) = scripted(vec![refused(), ok(200, "{}")]);
+    let t = scripted(vec![refused(), ok(200, "{}")]);
     let a = execute(&t, &single(), &state_creating(), &request(), None)
         .await
         .unwrap();
     assert_eq!(a.response.status(), 200);
-    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert_eq!(t.calls(), 2);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_state_creating_call_is_repeated_after_a_connect_timeout_with_nothing_sent() {
-    let (t, calls) = scripted(vec![connect_timeout(), ok(200, "{}")]);
+    let t = scripted(vec![connect_timeout(), ok(200, "{}")]);
     let a = execute(&t, &single(), &state_creating(), &request(), None)
         .await
         .unwrap();
     assert_eq!(a.response.status(), 200);
-    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert_eq!(t.calls(), 2);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_state_creating_call_that_may_have_been_sent_is_outcome_unknown() {
     for step in [
         sent_timeout(),
-        Box::new(|| Err(TransportError::new(TransportErrorKind::Io, true, "reset"))) as Step,
-        Box::new(|| {
-            Err(TransportError::new(
-                TransportErrorKind::BodyTooLarge,
-                true,
-                "big",
-            ))
-        }),
+        Step::Fail(TransportError::new(TransportErrorKind::Io, true, "reset")),
+        Step::Fail(TransportError::new(
+            TransportErrorKind::BodyTooLarge,
+            true,
+            "big",
+        )),
     ] {
-        let (t, calls) = scripted(vec![step, ok(200, "{}")]);
+        let t = scripted(vec![step, ok(200, "{}")]);
         let e = execute(&t, &single(), &state_creating(), &request(), None)
             .await
             .unwrap_err();
         assert!(matches!(e, CallError::OutcomeUnknown(_)), "{e:?}");
-        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(t.calls(), 1);
     }
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_state_creating_call_returns_any_answer_without_repeating_it() {
-    let (t, calls) = scripted(vec![ok(503, "busy"), ok(200, "{}")]);
+    let t = scripted(vec![ok(503, "busy"), ok(200, "{}")]);
     let a = execute(&t, &single(), &state_creating(), &request(), None)
         .await
         .unwrap();
     assert_eq!(a.response.status(), 503);
-    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(t.calls(), 1);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_refused_connection_on_every_attempt_is_a_transport_error() {
-    let (t, calls) = scripted(vec![refused()]);
+    let t = scripted(vec![refused()]);
     let e = execute(&t, &single(), &state_creating(), &request(), None)
         .await
         .unwrap_err();
@@ -155,22 +137,22 @@ async fn a_refused_connection_on_every_attempt_is_a_transport_error() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert_eq!(t.calls(), 3);
 }
 
 #[tokio::test(start_paused = true)]
 async fn an_idempotent_call_is_repeated_after_overload_and_timeouts() {
-    let (t, calls) = scripted(vec![ok(503, ""), sent_timeout(), ok(200, "{}")]);
+    let t = scripted(vec![ok(503, ""), sent_timeout(), ok(200, "{}")]);
     let a = execute(&t, &single(), &idempotent(), &request(), None)
         .await
         .unwrap();
     assert_eq!(a.response.status(), 200);
-    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert_eq!(t.calls(), 3);
 }
 
 #[tokio::test(start_paused = true)]
 async fn an_idempotent_call_returns_the_last_broken_answer_when_attempts_run_out() {
-    let (t, calls) = scripted(vec![ok(502, "bad gateway")]);
+    let t = scripted(vec![ok(502, "bad gateway")]);
     match execute(&t, &single(), &idempotent(), &request(), None).await {
         Err(CallError::Unavailable { failures, last }) => {
             assert_eq!(failures.primary, AttemptFailure::Status(502));
@@ -178,19 +160,24 @@ async fn an_idempotent_call_returns_the_last_broken_answer_when_attempts_run_out
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert_eq!(t.calls(), 3);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_retry_after_beyond_the_bound_ends_the_retries() {
-    let (t, calls) = scripted(vec![Box::new(|| {
-        let mut r = answer(429, "");
-        r.headers_mut().insert(
-            http::header::RETRY_AFTER,
-            http::HeaderValue::from_static("60"),
-        );
-        Ok(r)
-    })]);
+    let calls = Arc::new(AtomicU32::new(0));
+    let counter = calls.clone();
+    let t = move |_req: Request<Bytes>| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async {
+            let mut r = answer(429, "");
+            r.headers_mut().insert(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from_static("60"),
+            );
+            Ok::<_, TransportError>(r)
+        }
+    };
     let e = execute(&t, &single(), &idempotent(), &request(), None).await;
     assert!(matches!(e, Err(CallError::Unavailable { .. })));
     assert_eq!(calls.load(Ordering::SeqCst), 1);
@@ -199,18 +186,18 @@ async fn a_retry_after_beyond_the_bound_ends_the_retries() {
 #[tokio::test(start_paused = true)]
 async fn definitive_answers_are_returned_at_once() {
     for status in [200, 400, 404, 302] {
-        let (t, calls) = scripted(vec![ok(status, "{}")]);
+        let t = scripted(vec![ok(status, "{}")]);
         let a = execute(&t, &single(), &idempotent(), &request(), None)
             .await
             .unwrap();
         assert_eq!(a.response.status().as_u16(), status);
-        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(t.calls(), 1);
     }
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_spent_outer_deadline_sends_nothing() {
-    let (t, calls) = scripted(vec![ok(200, "{}")]);
+    let t = scripted(vec![ok(200, "{}")]);
     let e = execute(
         &t,
         &single(),
@@ -221,21 +208,24 @@ async fn a_spent_outer_deadline_sends_nothing() {
     .await
     .unwrap_err();
     assert!(matches!(e, CallError::Deadline { .. }), "{e:?}");
-    assert_eq!(calls.load(Ordering::SeqCst), 0);
+    assert_eq!(t.calls(), 0);
 }
 
-/// A transport answering by host.
-fn by_host(primary: Step, fallback: Step) -> (impl HttpTransport, Arc<AtomicU32>) {
-    let fallback_calls = Arc::new(AtomicU32::new(0));
-    let counter = fallback_calls.clone();
-    let (primary, fallback) = (Arc::new(primary), Arc::new(fallback));
+/// A transport answering by host: `primary` for 127.0.0.1, `fallback` otherwise; the second
+/// value counts the fallback's calls.
+fn by_host(primary: Step, fallback: Step) -> (impl HttpTransport, Arc<Scripted>) {
+    let (p, f) = (
+        Arc::new(scripted(vec![primary])),
+        Arc::new(scripted(vec![fallback])),
+    );
+    let fallback_calls = f.clone();
     let t = move |req: Request<Bytes>| {
-        let is_primary = req.uri().host() == Some("127.0.0.1");
-        if !is_primary {
-            counter.fetch_add(1, Ordering::SeqCst);
-        }
-        let (p, f) = (primary.clone(), fallback.clone());
-        async move { if is_primary { p() } else { f() } }
+        let host = if req.uri().host() == Some("127.0.0.1") {
+            p.clone()
+        } else {
+            f.clone()
+        };
+        async move { host.send(req).await }
     };
     (t, fallback_calls)
 }
@@ -268,7 +258,7 @@ async fn a_broken_primary_hands_the_call_to_the_fallback() {
             .unwrap();
         assert_eq!(a.host, crate::telemetry::HostRole::Fallback);
         assert!(a.primary_failure.is_some());
-        assert_eq!(fallback_calls.load(Ordering::SeqCst), 1);
+        assert_eq!(fallback_calls.calls(), 1);
     }
 }
 
@@ -279,7 +269,7 @@ async fn a_definitive_answer_never_goes_to_the_fallback() {
         .await
         .unwrap();
     assert_eq!(a.host, crate::telemetry::HostRole::Primary);
-    assert_eq!(fallback_calls.load(Ordering::SeqCst), 0);
+    assert_eq!(fallback_calls.calls(), 0);
 }
 
 #[tokio::test(start_paused = true)]

@@ -114,6 +114,9 @@ pub fn default_transport(
 
 #[cfg(feature = "reqwest")]
 mod reqwest_transport;
+#[cfg(any(test, feature = "test-util"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod testing;
 #[cfg(feature = "reqwest")]
 pub use reqwest_transport::{ReqwestTransport, ReqwestTransportBuilder};
 

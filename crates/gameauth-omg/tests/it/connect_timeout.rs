@@ -3,10 +3,9 @@
 //! an unknown outcome.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use bytes::Bytes;
-use gameauth_core::{HttpTransport, TransportError, TransportErrorKind};
+use gameauth_core::transport::testing::{Scripted, Step};
+use gameauth_core::{TransportError, TransportErrorKind};
 use gameauth_omg::{AuthorizeRequest, Error};
 
 use crate::support::client_builder;
@@ -15,32 +14,22 @@ const ANSWER: &str =
     r#"{"code":0,"msg":"ok","data":{"token":"1003803","balance":"42766.25","app_id":10013}}"#;
 
 /// A transport that fails its first call with `first`, then answers `ANSWER`.
-fn first_fails(first: TransportError) -> (Arc<dyn HttpTransport>, Arc<AtomicUsize>) {
-    let calls = Arc::new(AtomicUsize::new(0));
-    let counter = calls.clone();
-    let t = move |_req: http::Request<Bytes>| {
-        let n = counter.fetch_add(1, Ordering::SeqCst);
-        let first = first.clone();
-        async move {
-            if n == 0 {
-                Err(first)
-            } else {
-                Ok(http::Response::new(Bytes::from_static(ANSWER.as_bytes())))
-            }
-        }
-    };
-    (Arc::new(t), calls)
+fn first_fails(first: TransportError) -> Arc<Scripted> {
+    Arc::new(Scripted::new(vec![
+        Step::Fail(first),
+        Step::Answer(200, ANSWER),
+    ]))
 }
 
 #[tokio::test(start_paused = true)]
 async fn authorize_is_repeated_after_a_connect_timeout_with_nothing_sent() {
-    let (t, calls) = first_fails(TransportError::new(
+    let t = first_fails(TransportError::new(
         TransportErrorKind::Timeout,
         false,
         "connect timed out",
     ));
     let client = client_builder("https://omg.example")
-        .transport(t)
+        .transport(t.clone())
         .build()
         .unwrap();
     let player = client
@@ -48,18 +37,18 @@ async fn authorize_is_repeated_after_a_connect_timeout_with_nothing_sent() {
         .await
         .unwrap();
     assert_eq!(player.token.expose_secret(), "1003803");
-    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert_eq!(t.calls(), 2);
 }
 
 #[tokio::test(start_paused = true)]
 async fn authorize_after_a_timeout_that_may_have_sent_is_outcome_unknown() {
-    let (t, calls) = first_fails(TransportError::new(
+    let t = first_fails(TransportError::new(
         TransportErrorKind::Timeout,
         true,
         "attempt timed out",
     ));
     let client = client_builder("https://omg.example")
-        .transport(t)
+        .transport(t.clone())
         .build()
         .unwrap();
     let err = client
@@ -67,5 +56,5 @@ async fn authorize_after_a_timeout_that_may_have_sent_is_outcome_unknown() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown), "{err:?}");
-    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(t.calls(), 1);
 }

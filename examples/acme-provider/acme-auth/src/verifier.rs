@@ -226,12 +226,9 @@ impl AcmeVerifierBuilder {
 
     /// The verifier, or why the settings cannot work.
     pub fn build(self) -> Result<AcmeVerifier, AuthError> {
-        let base_url = self
-            .base_url
-            .ok_or_else(|| AuthError::Config("base_url is required".into()))?;
         // https, or plain http only for a loopback host: the signed token must not travel in clear.
-        let base_url = BaseUrl::parse(&base_url)
-            .map_err(|why| AuthError::Config(format!("base_url: {why}")))?;
+        let base_url =
+            BaseUrl::from_setting(self.base_url.as_deref()).map_err(AuthError::Config)?;
         let key = self
             .key
             .ok_or_else(|| AuthError::Config("key is required".into()))?;
