@@ -5,9 +5,9 @@
 //!
 //! * [`Client::identify_auth`] (`POST {base}/v1/platform/identify/auth`): signs the exact body,
 //!   sends it once and returns the code and the cashier URL. The client is also a
-//!   [`TokenIssuer`](gameauth_core::TokenIssuer).
+//!   [`TokenIssuer`].
 //! * [`CreditLimitHandler`]: verifies Credit Pay's credit-limit query, checks the relayed player
-//!   token with the platform's own [`TokenVerifier`](gameauth_core::TokenVerifier), and writes the
+//!   token with the platform's own [`TokenVerifier`], and writes the
 //!   answer with exact amounts.
 //! * [`WebhookHandler`]: verifies, decodes and de-duplicates payment events before the platform
 //!   processes them, and acknowledges only what was processed (an event is claimed while the
