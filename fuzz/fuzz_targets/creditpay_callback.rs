@@ -21,8 +21,8 @@ use bytes::Bytes;
 use gameauth_core::{
     AuthError, KeyRing, TokenVerifier, VerifiedPlayer, VerifyRequest, async_trait,
 };
-use gameauth_creditpay::callback::{CREDIT_LIMIT_TYPE, decode_query};
 use gameauth_creditpay::card::format_amount;
+use gameauth_creditpay::inbound::credit_limit::{CREDIT_LIMIT_TYPE, decode_query};
 use gameauth_creditpay::sign::{MISSPELT_SIGNATURE_HEADER, SIGNATURE_HEADER};
 use gameauth_creditpay::{
     AvailableCard, CreditLimitAnswer, CreditLimitHandler, CreditLimitQuery, CreditLimitSource,

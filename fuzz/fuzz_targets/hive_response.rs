@@ -17,22 +17,21 @@
 
 #![no_main]
 
+use gameauth_hive as hive;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use gameauth_core::{HttpTransport, ManualClock, PlayerToken, TransportError};
 use gameauth_fuzz::{block_on, fields, json_code_is, response, status, text};
 use gameauth_hive::oauth::{TOKEN_PATH, jwt_expiry};
-use gameauth_hive::{
-    HiveClient, HiveError, IncludeField, PlayerIdpsParams, VerifyAccessToken, VerifyParams,
-};
+use gameauth_hive::{IncludeField, PlayerIdpsParams, VerifyAccessToken, VerifyParams};
 use http::StatusCode;
 use libfuzzer_sys::fuzz_target;
 use secrecy::SecretString;
 
 const PLAYER_ID: i64 = 21;
 
-fn clean<T>(outcome: &Result<T, HiveError>) -> bool {
+fn clean<T>(outcome: &Result<T, hive::Error>) -> bool {
     outcome
         .as_ref()
         .err()
@@ -60,7 +59,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let transport = Arc::new(hive) as Arc<dyn HttpTransport>;
     let builder = || {
-        HiveClient::builder()
+        hive::Client::builder()
             .primary_url("https://primary.hive.example")
             .fallback_url("https://fallback.hive.example")
             .appid("com.com2us.example.normal.freefull.google.global.android.common")

@@ -2,13 +2,14 @@
 //!
 //! The contract commands (`contract-test`, `fixtures check`, `record`) are the contract kit's
 //! (`gameauth-contract`) run over this repository's providers, which `providers` lists; `bench`,
-//! `fuzz`, `man` and `msrv` are this repository's own. One `clap` parser reads them all.
+//! `fuzz`, `man`, `msrv` and `tidy` are this repository's own. One `clap` parser reads them all.
 
 mod bench;
 mod fuzz;
 mod man;
 mod msrv;
 mod providers;
+mod tidy;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,6 +38,9 @@ enum Command {
     Msrv,
     /// Write the `gameauth` man pages (one per command) to target/man or --out DIR.
     Man(man::ManArgs),
+    /// Check the repository's shape rules (module comments, file length, the provider
+    /// template, one home per shared helper); `cargo test` runs the same check.
+    Tidy,
 }
 
 fn main() -> ExitCode {
@@ -46,6 +50,7 @@ fn main() -> ExitCode {
         Command::Fuzz(args) => fuzz::cli(&args),
         Command::Msrv => msrv::cli(),
         Command::Man(args) => man::cli(&args),
+        Command::Tidy => tidy::cli(),
     };
     match result {
         Ok(code) => code,

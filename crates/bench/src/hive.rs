@@ -2,6 +2,7 @@
 //! with the same headers and body, both against the same loopback stub; then failover to the
 //! fallback host when the primary accepts and never answers.
 
+use gameauth_hive as hive;
 use std::cell::RefCell;
 use std::future::Future;
 use std::sync::Arc;
@@ -11,9 +12,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
 use gameauth_core::PlayerToken;
-use gameauth_hive::{
-    BreakerState, HiveClient, IncludeField, ServedBy, VerifyAccessToken, VerifyParams,
-};
+use gameauth_hive::{BreakerState, IncludeField, ServedBy, VerifyAccessToken, VerifyParams};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -140,7 +139,7 @@ impl Bare {
     }
 }
 
-async fn ours_once(client: &HiveClient) -> Result<ServedBy, String> {
+async fn ours_once(client: &hive::Client) -> Result<ServedBy, String> {
     let verified = client
         .verify_token(&params())
         .await
@@ -184,8 +183,8 @@ where
 /// The client with the server-token option, so each call also reads the token cache: a
 /// superset of the default mode's work (which sends the player's access token from the
 /// parameters and has no cache).
-fn build_client(primary: &Stub, fallback: Option<&Stub>) -> Result<HiveClient, String> {
-    let mut builder = HiveClient::builder()
+fn build_client(primary: &Stub, fallback: Option<&Stub>) -> Result<hive::Client, String> {
+    let mut builder = hive::Client::builder()
         .primary_url(primary.url())
         .appid(APPID)
         .client_credentials("project_abc123", SecretString::from("secret_xyz789"))

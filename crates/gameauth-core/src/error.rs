@@ -185,6 +185,16 @@ impl AuthError {
         }
     }
 
+    /// The message of a configuration error (its text without the `configuration error:`
+    /// prefix), or the error's text for any other kind: for a provider crate that reports a core
+    /// helper's refusal (the default transport) as its own configuration error.
+    pub fn config_message(self) -> String {
+        match self {
+            Self::Config(m) => m,
+            other => other.to_string(),
+        }
+    }
+
     /// Whether repeating the same call later may succeed without any change on our side.
     ///
     /// For a transport failure, see [`TransportError::is_retryable`].

@@ -48,6 +48,18 @@ pub enum BodyError {
     Unreadable,
 }
 
+impl BodyError {
+    /// The `outcome` label of [`crate::telemetry::inbound_callback`] for this refusal:
+    /// `too_large`, `timeout` or `unreadable`.
+    pub fn outcome_label(self) -> &'static str {
+        match self {
+            Self::TooLarge => "too_large",
+            Self::TimedOut => "timeout",
+            Self::Unreadable => "unreadable",
+        }
+    }
+}
+
 /// Reads a whole request body of at most `limit` bytes within `deadline`.
 ///
 /// `headers` are the request's headers: a `Content-Length` above `limit` is refused at once.

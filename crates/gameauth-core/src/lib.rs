@@ -5,13 +5,18 @@
 //!
 //! * [`TokenIssuer`] and [`TokenVerifier`]: the provider-neutral traits, speaking the normalised
 //!   [`IssueRequest`], [`IssuedToken`], [`VerifyRequest`] and [`VerifiedPlayer`] types.
-//! * [`transport`]: a bytes-in/bytes-out HTTP trait with a hardened `reqwest` implementation.
+//! * [`transport`]: a bytes-in/bytes-out HTTP trait with a hardened `reqwest` implementation
+//!   (feature `reqwest`, on by default).
+//! * [`outbound`]: the one call engine (base URL, call policy, retries, fallback routing) every
+//!   provider client sends through.
+//! * [`telemetry`]: the metrics the provider crates record through the `metrics` facade.
 //! * [`secret`]: token newtypes whose `Debug` is redacted, with constant-time comparison.
 //! * [`sign`]: pure signing primitives (MD5 hex, HMAC-SHA1 base64) and key rotation.
 //! * [`inbound`]: the one reader of inbound request bodies (size cap, read deadline).
 //! * [`clock`] and [`ids`]: injected time and identifiers, so signatures are reproducible in tests.
 //! * [`resilience`]: retry policy as data, a circuit breaker and a single-flight expiring cache.
 //! * [`error`]: the error model shared by the traits.
+//! * [`code`]: [`result_codes!`], the one way a provider types its numeric result codes.
 //! * `redis` (feature `redis`): one Redis connection for every topology (one endpoint, TLS,
 //!   Sentinel, Cluster) and the helpers shared by every Redis-backed store.
 //!
@@ -50,19 +55,27 @@
 //! assert_eq!(player.player_id, "player-1");
 //! # });
 //! ```
+//!
+//! # Feature flags
+//!
+#![doc = document_features::document_features!()]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(clippy::missing_errors_doc)]
 
 pub mod clock;
+pub mod code;
 pub mod error;
 pub mod ids;
 pub mod inbound;
 pub mod lenient;
+pub mod outbound;
+pub mod prelude;
 #[cfg(feature = "redis")]
 pub mod redis;
 pub mod resilience;
 pub mod secret;
 pub mod sign;
+pub mod telemetry;
 pub mod token;
 pub mod transport;
 
@@ -75,9 +88,18 @@ pub use sign::KeyRing;
 pub use token::{
     IssueRequest, IssuedToken, TokenIssuer, TokenVerifier, VerifiedPlayer, VerifyRequest,
 };
-pub use transport::{HttpTransport, ReqwestTransport};
+pub use transport::HttpTransport;
+#[cfg(feature = "reqwest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
+pub use transport::ReqwestTransport;
 
+/// Re-exported: a custom [`HttpTransport`] speaks `http::Request<Bytes>` and `http::Response<Bytes>`.
+pub use bytes;
+/// Re-exported: a custom [`HttpTransport`] speaks `http::Request<Bytes>` and `http::Response<Bytes>`.
+pub use http;
 /// Re-exported so users can pass their own `reqwest::Client` of the matching version.
+#[cfg(feature = "reqwest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
 pub use reqwest;
 /// Re-exported so users name exactly the `secrecy` version this SDK speaks.
 pub use secrecy;

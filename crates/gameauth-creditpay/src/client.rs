@@ -5,16 +5,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bytes::Bytes;
 use gameauth_core::clock::unix_millis;
+use gameauth_core::outbound::{
+    BaseUrl, CallError, CallKind, CallPolicy, OutboundRequest, Route, execute, sensitive_header,
+};
 use gameauth_core::resilience::RetryPolicy;
-use gameauth_core::transport::{send_with_timeout, sensitive_header};
+use gameauth_core::transport::default_transport;
 use gameauth_core::{
     AuthError, Clock, HttpTransport, IdGenerator, IssueRequest, IssuedToken, KeyRing, RandomIds,
-    ReqwestTransport, SystemClock, TokenIssuer, TransportErrorKind,
+    SystemClock, TokenIssuer,
 };
 use http::header::CONTENT_TYPE;
-use http::{HeaderValue, Method, Request};
+use http::{HeaderMap, HeaderValue};
 
 use crate::error::Error;
 use crate::request::{
@@ -34,6 +36,8 @@ pub const DEFAULT_LANG: &str = "en-US";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The default connect timeout of the built-in transport.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The `provider` label of this crate's metrics.
+pub(crate) const PROVIDER: &str = "creditpay";
 /// Length of generated `trace` ids.
 const TRACE_LEN: usize = 32;
 
@@ -61,7 +65,7 @@ impl PlatIdParam {
 /// The Credit Pay client. Cheap to clone.
 #[derive(Clone)]
 pub struct Client {
-    base_url: String,
+    route: Route,
     plat_id: String,
     plat_id_param: PlatIdParam,
     customer_no_field: CustomerNoField,
@@ -79,7 +83,7 @@ pub struct Client {
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("base_url", &self.base_url)
+            .field("base_url", self.route.primary())
             .field("plat_id", &self.plat_id)
             .field("plat_id_param", &self.plat_id_param)
             .field("customer_no_field", &self.customer_no_field)
@@ -111,12 +115,10 @@ impl Client {
     ///   from the configured [`ids`](ClientBuilder::ids) generator is not a valid header value;
     /// * [`Error::Config`], before anything is sent, when the API key is not a valid header value
     ///   or the base URL does not form a valid request URI;
-    /// * [`Error::OutcomeUnknown`] when the transport timed out, the connection broke or the
-    ///   answer was over the size cap after the request may have been sent
-    ///   ([`request_sent`](gameauth_core::TransportError::request_sent)): Credit Pay may have
-    ///   issued a code;
-    /// * [`Error::Transport`] for any other transport failure after sending, and when nothing
-    ///   was sent: a failed or timed-out connect once the
+    /// * [`Error::OutcomeUnknown`] when the transport failed after the request may have been
+    ///   sent ([`request_sent`](gameauth_core::TransportError::request_sent): a timeout, a
+    ///   broken connection, an answer over the size cap): Credit Pay may have issued a code;
+    /// * [`Error::Transport`] when nothing was sent: a failed or timed-out connect once the
     ///   [`connect_retry`](ClientBuilder::connect_retry) policy or the deadline is used up, or at
     ///   once for another failure before sending;
     /// * [`Error::HttpStatus`], [`Error::Rejected`] or [`Error::Decode`] for an answer that is
@@ -129,80 +131,52 @@ impl Client {
         let signature = sign(self.keys.current(), IDENTIFY_AUTH_PATH, &body);
         let trace = self.ids.trace_id(TRACE_LEN);
         let lang = request.lang.as_deref().unwrap_or(&self.lang);
-        let uri = format!(
-            "{}{IDENTIFY_AUTH_PATH}?{}",
-            self.base_url,
+        let path_and_query = format!(
+            "{IDENTIFY_AUTH_PATH}?{}",
             url::form_urlencoded::Serializer::new(String::new())
                 .append_pair(self.plat_id_param.as_str(), &self.plat_id)
                 .finish()
         );
-        let headers = [
-            ("trace", header(&trace)?),
-            (
-                "api-key",
-                sensitive_header(self.api_key.expose_secret()).map_err(|_| {
-                    Error::Config("api key has characters not allowed in a header".into())
-                })?,
-            ),
-            (SIGNATURE_HEADER, header(&signature)?),
-            ("lang", header(lang)?),
-        ];
-        let build = || -> Result<Request<Bytes>, Error> {
-            let mut req = Request::builder()
-                .method(Method::POST)
-                .uri(&uri)
-                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            for (name, value) in &headers {
-                req = req.header(*name, value.clone());
+        let mut headers = HeaderMap::with_capacity(5);
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert("trace", header(&trace)?);
+        headers.insert(
+            "api-key",
+            sensitive_header(self.api_key.expose_secret()).map_err(|_| {
+                Error::Config("api key has characters not allowed in a header".into())
+            })?,
+        );
+        headers.insert(SIGNATURE_HEADER, header(&signature)?);
+        headers.insert("lang", header(lang)?);
+        let request = OutboundRequest::post(path_and_query, headers, body);
+        let policy = CallPolicy::new(PROVIDER, "identify_auth", CallKind::StateCreating)
+            .with_retry(self.connect_retry)
+            .with_attempt_timeout(self.timeout)
+            .with_deadline(self.timeout);
+        match execute(
+            self.transport.as_ref(),
+            &self.route,
+            &policy,
+            &request,
+            None,
+        )
+        .await
+        {
+            Ok(answer) => {
+                let outcome = parse_identify_auth(&answer.response);
+                tracing::debug!(
+                    trace = %trace,
+                    status = answer.response.status().as_u16(),
+                    ok = outcome.is_ok(),
+                    "Credit Pay identify/auth answered"
+                );
+                outcome
             }
-            req.body(body.clone())
-                .map_err(|_| Error::Config("base URL does not form a valid request URI".into()))
-        };
-
-        let start = tokio::time::Instant::now();
-        let mut attempt = 1;
-        loop {
-            let remaining = self.timeout.saturating_sub(start.elapsed());
-            let result = send_with_timeout(self.transport.as_ref(), build()?, remaining).await;
-            let err = match result {
-                Ok(response) => {
-                    let outcome = parse_identify_auth(&response);
-                    tracing::debug!(
-                        trace = %trace,
-                        status = response.status().as_u16(),
-                        ok = outcome.is_ok(),
-                        "Credit Pay identify/auth answered"
-                    );
-                    return outcome;
-                }
-                Err(e) => e,
-            };
-            if err.request_sent() {
-                // A body over the cap is an answer that cannot be read: the code may exist.
-                return Err(match err.kind() {
-                    TransportErrorKind::Timeout
-                    | TransportErrorKind::Io
-                    | TransportErrorKind::BodyTooLarge => {
-                        tracing::warn!(trace = %trace, kind = ?err.kind(), "Credit Pay identify/auth outcome unknown");
-                        Error::OutcomeUnknown
-                    }
-                    _ => Error::Transport(err),
-                });
+            Err(CallError::OutcomeUnknown(e)) => {
+                tracing::warn!(trace = %trace, kind = ?e.kind(), "Credit Pay identify/auth outcome unknown");
+                Err(Error::OutcomeUnknown)
             }
-            // Nothing reached Credit Pay: a failed or timed-out connect may be repeated within the
-            // deadline.
-            let retryable = matches!(
-                err.kind(),
-                TransportErrorKind::Connect | TransportErrorKind::Timeout
-            );
-            attempt += 1;
-            match self.connect_retry.backoff(attempt, None) {
-                Some(wait) if retryable && start.elapsed().saturating_add(wait) < self.timeout => {
-                    tracing::debug!(trace = %trace, attempt, "Credit Pay connect failed, retrying");
-                    tokio::time::sleep(wait).await;
-                }
-                _ => return Err(Error::Transport(err)),
-            }
+            Err(e) => Err(Error::Transport(e.into_transport_error())),
         }
     }
 }
@@ -370,7 +344,8 @@ impl ClientBuilder {
         self
     }
 
-    /// The HTTP transport (default: [`ReqwestTransport`] with this builder's timeouts).
+    /// The HTTP transport (default: the built-in `ReqwestTransport` with this builder's timeouts,
+    /// feature `reqwest`).
     pub fn transport(mut self, transport: Arc<dyn HttpTransport>) -> Self {
         self.transport = Some(transport);
         self
@@ -401,9 +376,10 @@ impl ClientBuilder {
     /// * `lang` is not a language tag (1 to 35 ASCII letters, digits, `-` or `_`);
     /// * the timeout or the connect timeout is zero;
     /// * the default callback URL is set but not an `http` or `https` URL with a host;
-    /// * no transport is given and the default [`ReqwestTransport`] cannot be built.
+    /// * no transport is given and the built-in one cannot be built, or is not compiled in (feature
+    ///   `reqwest` off).
     pub fn build(self) -> Result<Client, Error> {
-        let base_url = check_base_url(self.base_url.as_deref())?;
+        let base_url = BaseUrl::from_setting(self.base_url.as_deref()).map_err(Error::Config)?;
         let plat_id = self
             .plat_id
             .filter(|p| !p.trim().is_empty())
@@ -441,16 +417,11 @@ impl ClientBuilder {
         }
         let transport: Arc<dyn HttpTransport> = match self.transport {
             Some(t) => t,
-            None => Arc::new(
-                ReqwestTransport::builder()
-                    .connect_timeout(connect_timeout.min(timeout))
-                    .attempt_timeout(timeout)
-                    .build()
-                    .map_err(|_| Error::Config("cannot initialise the HTTP client".into()))?,
-            ),
+            None => default_transport(connect_timeout.min(timeout), timeout)
+                .map_err(|e| Error::Config(e.config_message()))?,
         };
         Ok(Client {
-            base_url,
+            route: Route::single(base_url),
             plat_id,
             plat_id_param: self.plat_id_param,
             customer_no_field: self.customer_no_field,
@@ -465,31 +436,6 @@ impl ClientBuilder {
             ids: self.ids.unwrap_or_else(|| Arc::new(RandomIds)),
         })
     }
-}
-
-/// An absolute http(s) URL without query, fragment or credentials; returned without its trailing
-/// slash so that `base + "/v1/..."` is the request URL.
-fn check_base_url(value: Option<&str>) -> Result<String, Error> {
-    let value = value.ok_or_else(|| Error::Config("base_url is required".into()))?;
-    let url = url::Url::parse(value).map_err(|_| Error::Config("base_url is not a URL".into()))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
-        return Err(Error::Config(
-            "base_url must be an http(s) URL with a host".into(),
-        ));
-    }
-    gameauth_core::transport::check_base_url_scheme(url.scheme(), url.host_str().unwrap_or(""))
-        .map_err(|why| Error::Config(format!("base_url: {why}")))?;
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::Config(
-            "base_url must not have a query or fragment".into(),
-        ));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(Error::Config(
-            "base_url must not contain credentials".into(),
-        ));
-    }
-    Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
 #[cfg(test)]
@@ -508,12 +454,15 @@ mod tests {
     #[test]
     fn base_url_keeps_the_gateway_prefix_without_trailing_slash() {
         let c = builder().build().unwrap();
-        assert_eq!(c.base_url, "https://credit-pay-dev.aatest.online/dg");
+        assert_eq!(
+            c.route.primary().as_str(),
+            "https://credit-pay-dev.aatest.online/dg"
+        );
         let local = builder()
             .base_url("http://127.0.0.1:8080/dg")
             .build()
             .unwrap();
-        assert_eq!(local.base_url, "http://127.0.0.1:8080/dg");
+        assert_eq!(local.route.primary().as_str(), "http://127.0.0.1:8080/dg");
     }
 
     #[test]

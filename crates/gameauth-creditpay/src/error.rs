@@ -1,43 +1,10 @@
 //! The crate's error type and its conversion into the core [`AuthError`].
 
-use std::fmt;
 use std::time::Duration;
 
 use gameauth_core::{AuthError, DecodeError, TransportError};
 
-/// A Credit Pay response `code` other than success.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ResponseCode {
-    /// `500`: Credit Pay failed on its side; details are in the message.
-    ServerError,
-    /// Any code the contract does not document, kept as received.
-    Other(i64),
-}
-
-impl ResponseCode {
-    /// Classifies a non-zero wire code.
-    pub fn from_wire(code: i64) -> Self {
-        match code {
-            500 => Self::ServerError,
-            n => Self::Other(n),
-        }
-    }
-
-    /// The numeric code as sent on the wire.
-    pub fn as_i64(self) -> i64 {
-        match self {
-            Self::ServerError => 500,
-            Self::Other(n) => n,
-        }
-    }
-}
-
-impl fmt::Display for ResponseCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.as_i64())
-    }
-}
+use crate::code::ResponseCode;
 
 /// Why an inbound signature did not verify.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
@@ -92,7 +59,7 @@ pub enum Error {
         retry_after: Option<Duration>,
     },
     /// Credit Pay answered HTTP 200 with a non-zero `code`.
-    #[error("Credit Pay answered code {code}: {message}")]
+    #[error("Credit Pay answered code {}: {message}", .code.as_i64())]
     Rejected {
         /// The typed code.
         code: ResponseCode,
@@ -157,10 +124,16 @@ mod tests {
 
     #[test]
     fn code_500_is_the_typed_server_error_and_others_are_kept() {
-        assert_eq!(ResponseCode::from_wire(500), ResponseCode::ServerError);
-        assert_eq!(ResponseCode::from_wire(4001), ResponseCode::Other(4001));
+        assert_eq!(ResponseCode::from_i64(500), ResponseCode::ServerError);
+        assert_eq!(ResponseCode::from_i64(4001), ResponseCode::Other(4001));
         assert_eq!(ResponseCode::Other(-7).as_i64(), -7);
-        assert_eq!(ResponseCode::ServerError.to_string(), "500");
+        assert_eq!(ResponseCode::ServerError.to_string(), "500 (server error)");
+        // The error's text keeps the bare number.
+        let e = Error::Rejected {
+            code: ResponseCode::ServerError,
+            message: "busy".into(),
+        };
+        assert_eq!(e.to_string(), "Credit Pay answered code 500: busy");
     }
 
     #[test]

@@ -5,9 +5,9 @@
 //!
 //! * [`Client::identify_auth`] (`POST {base}/v1/platform/identify/auth`): signs the exact body,
 //!   sends it once and returns the code and the cashier URL. The client is also a
-//!   [`TokenIssuer`](gameauth_core::TokenIssuer).
+//!   [`TokenIssuer`].
 //! * [`CreditLimitHandler`]: verifies Credit Pay's credit-limit query, checks the relayed player
-//!   token with the platform's own [`TokenVerifier`](gameauth_core::TokenVerifier), and writes the
+//!   token with the platform's own [`TokenVerifier`], and writes the
 //!   answer with exact amounts.
 //! * [`WebhookHandler`]: verifies, decodes and de-duplicates payment events before the platform
 //!   processes them, and acknowledges only what was processed (an event is claimed while the
@@ -23,8 +23,9 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use gameauth_core::{KeyRing, ManualClock, PlayerToken, TransportError};
-//! use bytes::Bytes;
+//! use gameauth_creditpay::{KeyRing, ManualClock, PlayerToken, TransportError};
+//! use gameauth_creditpay::bytes::Bytes;
+//! use gameauth_creditpay::http;
 //! use gameauth_creditpay::{Client, IdentifyAuthRequest};
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -66,31 +67,38 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(clippy::missing_errors_doc)]
 
-#[cfg(feature = "axum")]
-pub mod axum;
-pub mod callback;
 pub mod card;
 pub mod client;
+pub mod code;
 pub mod error;
+pub mod inbound;
 #[cfg(feature = "redis")]
 pub mod redis_dedup;
-mod reply;
 pub mod request;
 pub mod response;
+#[cfg(feature = "axum")]
+pub mod router;
 pub mod sign;
 pub mod verify;
-pub mod webhook;
 
-pub use callback::{CreditLimitAnswer, CreditLimitHandler, CreditLimitQuery, CreditLimitSource};
 pub use card::AvailableCard;
 pub use client::{ApiKey, Client, ClientBuilder, PlatIdParam};
-pub use error::{Error, ResponseCode, SignatureError};
+pub use code::ResponseCode;
+pub use error::{Error, SignatureError};
+pub use inbound::credit_limit::{
+    CreditLimitAnswer, CreditLimitHandler, CreditLimitQuery, CreditLimitSource,
+};
+pub use inbound::webhook;
+pub use inbound::webhook::{
+    EventData, EventType, MemoryDedupStore, Recorded, WebhookDedupStore, WebhookDelivery,
+    WebhookEvent, WebhookHandler, WebhookSink,
+};
 #[cfg(feature = "redis")]
 pub use redis_dedup::RedisDedupStore;
 pub use request::{CustomerNoField, IdentifyAuthRequest};
 pub use response::{CashierUrl, IdentifyAuth};
 pub use verify::{InboundHeaders, InboundVerifier};
-pub use webhook::{
-    EventData, EventType, MemoryDedupStore, Recorded, WebhookDedupStore, WebhookDelivery,
-    WebhookEvent, WebhookHandler, WebhookSink,
-};
+
+/// Re-exported so that code using this crate needs no other dependency than this crate and an
+/// async runtime.
+pub use gameauth_core::prelude::*;

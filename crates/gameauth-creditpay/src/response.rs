@@ -10,7 +10,8 @@ use gameauth_core::{DecodeError, IssuedSecret, error::sanitize_message};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::error::{Error, ResponseCode};
+use crate::code::ResponseCode;
+use crate::error::Error;
 
 gameauth_core::secret_string! {
     /// The cashier URL Credit Pay returns. It embeds the one-time code, so it is a secret too:
@@ -69,7 +70,7 @@ pub fn parse_identify_auth(response: &http::Response<Bytes>) -> Result<IdentifyA
     let envelope: Envelope = decode_object(response.body())?;
     if envelope.code != 0 {
         return Err(Error::Rejected {
-            code: ResponseCode::from_wire(envelope.code),
+            code: ResponseCode::from_i64(envelope.code),
             message: sanitize_message(envelope.msg.as_deref().unwrap_or("")),
         });
     }

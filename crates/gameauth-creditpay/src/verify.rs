@@ -5,6 +5,8 @@
 //! raw body. [`InboundVerifier`] checks that before anything parses the body, and collects the
 //! unsigned headers (`token`, `trace`, `lang`, `timestamp`) for the handlers.
 
+use crate::client::PROVIDER;
+use gameauth_core::telemetry::inbound_callback;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -15,7 +17,7 @@ use http::{HeaderMap, Method, Request, Response};
 use secrecy::ExposeSecret;
 
 use crate::error::{Error, SignatureError};
-use crate::reply;
+use crate::inbound::reply;
 use crate::sign::{MISSPELT_SIGNATURE_HEADER, SIGNATURE_HEADER, check_signed_path};
 
 /// The largest inbound body accepted by default: 1 MiB. Larger bodies are answered with 413.
@@ -168,13 +170,15 @@ impl InboundVerifier {
     }
 
     /// Admits a raw inbound request for a handler: POST only (405), then the size (413) and the
-    /// signature (401) checked before anything parses the body. `Err` is the answer to send.
+    /// signature (401) checked before anything parses the body. `Err` is the answer to send;
+    /// a refusal is counted in `gameauth_inbound_callbacks_total` with `route_kind` as `kind`.
     pub(crate) fn admit(
         &self,
         request: Request<Bytes>,
         route_kind: &'static str,
     ) -> Result<(InboundHeaders, Bytes), Box<Response<Bytes>>> {
         if request.method() != Method::POST {
+            inbound_callback(PROVIDER, route_kind, "method");
             return Err(Box::new(reply::method_not_allowed()));
         }
         let (parts, body) = request.into_parts();
@@ -182,6 +186,11 @@ impl InboundVerifier {
             Ok(headers) => Ok((headers, body)),
             Err(e) => {
                 tracing::warn!(error = %e, route_kind, "Credit Pay request refused");
+                let outcome = match e {
+                    Error::BodyTooLarge { .. } => "too_large",
+                    _ => "signature",
+                };
+                inbound_callback(PROVIDER, route_kind, outcome);
                 Err(Box::new(reply::for_error(&e)))
             }
         }

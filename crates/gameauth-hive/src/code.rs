@@ -5,53 +5,7 @@
 //! endpoint has its own enum. Codes this crate does not know are kept as `Other(n)`, never
 //! dropped or mapped to a neighbour.
 
-use std::fmt;
-
-macro_rules! result_codes {
-    (
-        $(#[$meta:meta])*
-        pub enum $name:ident {
-            $( $(#[$vmeta:meta])* $variant:ident = $value:literal, )*
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $( $(#[$vmeta])* $variant, )*
-            /// A code this crate does not know, kept as received.
-            Other(i64),
-        }
-
-        impl $name {
-            /// The code for a number received from Hive.
-            pub fn from_i64(code: i64) -> Self {
-                match code {
-                    $( $value => Self::$variant, )*
-                    other => Self::Other(other),
-                }
-            }
-
-            /// The number Hive uses for this code.
-            pub fn as_i64(self) -> i64 {
-                match self {
-                    $( Self::$variant => $value, )*
-                    Self::Other(n) => n,
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                match self {
-                    Self::Other(n) => write!(f, "{n} (unknown)"),
-                    known => write!(f, "{} ({:?})", known.as_i64(), known),
-                }
-            }
-        }
-    };
-}
-
-result_codes! {
+gameauth_core::result_codes! {
     /// Result codes of the server OAuth token endpoint (`/oauth/token`).
     pub enum OAuthCode {
         /// Success.
@@ -69,7 +23,7 @@ result_codes! {
     }
 }
 
-result_codes! {
+gameauth_core::result_codes! {
     /// Result codes of token verification (v2 `/v2/game/token/get-token` and the legacy v1
     /// `/game/token/get-token`).
     pub enum VerifyCode {
@@ -104,7 +58,7 @@ result_codes! {
     }
 }
 
-result_codes! {
+gameauth_core::result_codes! {
     /// Result codes of the IdP list (v2 `/v2/game/player/get-idp` and the legacy v1
     /// `/game/player/get-idp`).
     pub enum IdpCode {
@@ -121,7 +75,7 @@ result_codes! {
     }
 }
 
-result_codes! {
+gameauth_core::result_codes! {
     /// Result codes of the token-validated IdP list (`/server/player/get-idpuserid`).
     pub enum PlayerIdpsCode {
         /// The token is valid; the answer lists the player's IdP accounts.
@@ -171,6 +125,6 @@ mod tests {
     #[test]
     fn display_shows_number_and_name() {
         assert_eq!(VerifyCode::InvalidToken.to_string(), "7000 (InvalidToken)");
-        assert_eq!(OAuthCode::Other(-3).to_string(), "-3 (unknown)");
+        assert_eq!(OAuthCode::Other(-3).to_string(), "-3 (unknown code)");
     }
 }

@@ -4,7 +4,7 @@
 //! served by the primary. Sandbox has a single host and no fallback. Custom base URLs point the
 //! client anywhere (a local mock, a proxy); the documented paths are appended to them.
 
-use url::Url;
+use gameauth_core::outbound::BaseUrl;
 
 /// Production primary ("common") host.
 pub const PRODUCTION_PRIMARY: &str = "https://auth.qpyou.cn";
@@ -23,46 +23,24 @@ pub enum Environment {
     Sandbox,
 }
 
-/// Which host answered a call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ServedBy {
-    /// The primary host.
-    Primary,
-    /// The distributed fallback host.
-    Fallback,
-}
-
-impl ServedBy {
-    /// `"primary"` or `"fallback"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Primary => "primary",
-            Self::Fallback => "fallback",
-        }
-    }
-}
+/// Which host answered a call: the primary or the distributed fallback host.
+pub use gameauth_core::telemetry::HostRole as ServedBy;
 
 /// The validated base URLs a client talks to: `scheme://host[:port]`, no trailing slash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Hosts {
-    pub(crate) primary: String,
-    pub(crate) fallback: Option<String>,
-    pub(crate) oauth: String,
+    pub(crate) primary: BaseUrl,
+    pub(crate) fallback: Option<BaseUrl>,
+    pub(crate) oauth: BaseUrl,
 }
 
 impl Hosts {
-    pub(crate) fn of(environment: Environment) -> Self {
+    pub(crate) fn of(environment: Environment) -> Result<Self, String> {
         match environment {
-            Environment::Production => Self {
-                primary: PRODUCTION_PRIMARY.to_owned(),
-                fallback: Some(PRODUCTION_FALLBACK.to_owned()),
-                oauth: PRODUCTION_PRIMARY.to_owned(),
-            },
-            Environment::Sandbox => Self {
-                primary: SANDBOX.to_owned(),
-                fallback: None,
-                oauth: SANDBOX.to_owned(),
-            },
+            Environment::Production => {
+                Self::custom(PRODUCTION_PRIMARY, Some(PRODUCTION_FALLBACK), None)
+            }
+            Environment::Sandbox => Self::custom(SANDBOX, None, None),
         }
     }
 
@@ -89,29 +67,8 @@ impl Hosts {
 /// Validates a base URL: `https` (or `http` for a loopback host: the client secret must never
 /// travel in clear), a host, an optional port, nothing else (a path would silently change where
 /// the documented paths land; a query or credentials would leak).
-fn base_url(which: &str, raw: &str) -> Result<String, String> {
-    let invalid = |why: &str| format!("{which} base URL is invalid: {why}");
-    let url = Url::parse(raw.trim_end_matches('/')).map_err(|_| invalid("cannot be parsed"))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(invalid("the scheme must be http or https"));
-    }
-    let Some(host) = url.host_str() else {
-        return Err(invalid("a host is required"));
-    };
-    gameauth_core::transport::check_base_url_scheme(url.scheme(), host).map_err(invalid)?;
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(invalid("credentials are not allowed"));
-    }
-    if url.path() != "/" && !url.path().is_empty() {
-        return Err(invalid("only scheme, host and port are allowed (no path)"));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(invalid("a query or fragment is not allowed"));
-    }
-    Ok(match url.port() {
-        Some(port) => format!("{}://{host}:{port}", url.scheme()),
-        None => format!("{}://{host}", url.scheme()),
-    })
+fn base_url(which: &str, raw: &str) -> Result<BaseUrl, String> {
+    BaseUrl::parse_origin(raw).map_err(|why| format!("{which} base URL is invalid: {why}"))
 }
 
 #[cfg(test)]
@@ -120,31 +77,34 @@ mod tests {
 
     #[test]
     fn production_has_a_fallback_and_oauth_on_the_primary_only() {
-        let h = Hosts::of(Environment::Production);
-        assert_eq!(h.primary, "https://auth.qpyou.cn");
+        let h = Hosts::of(Environment::Production).unwrap();
+        assert_eq!(h.primary.as_str(), "https://auth.qpyou.cn");
         assert_eq!(
-            h.fallback.as_deref(),
+            h.fallback.as_ref().map(BaseUrl::as_str),
             Some("https://auth.globalwithhive.com")
         );
-        assert_eq!(h.oauth, "https://auth.qpyou.cn");
+        assert_eq!(h.oauth.as_str(), "https://auth.qpyou.cn");
     }
 
     #[test]
     fn sandbox_has_no_fallback() {
-        let h = Hosts::of(Environment::Sandbox);
-        assert_eq!(h.primary, "https://sandbox-auth.qpyou.cn");
+        let h = Hosts::of(Environment::Sandbox).unwrap();
+        assert_eq!(h.primary.as_str(), "https://sandbox-auth.qpyou.cn");
         assert_eq!(h.fallback, None);
-        assert_eq!(h.oauth, "https://sandbox-auth.qpyou.cn");
+        assert_eq!(h.oauth.as_str(), "https://sandbox-auth.qpyou.cn");
     }
 
     #[test]
     fn custom_base_urls_keep_scheme_host_and_port() {
         let h = Hosts::custom("http://127.0.0.1:8080/", Some("http://[::1]:9"), None).unwrap();
-        assert_eq!(h.primary, "http://127.0.0.1:8080");
-        assert_eq!(h.fallback.as_deref(), Some("http://[::1]:9"));
-        assert_eq!(h.oauth, "http://127.0.0.1:8080");
+        assert_eq!(h.primary.as_str(), "http://127.0.0.1:8080");
+        assert_eq!(
+            h.fallback.as_ref().map(BaseUrl::as_str),
+            Some("http://[::1]:9")
+        );
+        assert_eq!(h.oauth.as_str(), "http://127.0.0.1:8080");
         let h = Hosts::custom("https://a.example", None, Some("https://b.example")).unwrap();
-        assert_eq!(h.oauth, "https://b.example");
+        assert_eq!(h.oauth.as_str(), "https://b.example");
     }
 
     #[test]

@@ -7,66 +7,19 @@
 //! (`Unavailable`). An outage must never be shown to a player as "invalid token". No variant
 //! holds a token, a secret, a URL or a body.
 
-use std::fmt;
 use std::time::Duration;
 
-use gameauth_core::{AuthError, DecodeError, TransportErrorKind};
+use gameauth_core::{AuthError, DecodeError};
 
 use crate::code::{IdpCode, OAuthCode, PlayerIdpsCode, VerifyCode};
 use crate::environment::ServedBy;
 
-/// Why one attempt on one host did not produce an answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum AttemptFailure {
-    /// No HTTP response (connect error, timeout, reset, truncated response, oversized body).
-    Transport(TransportErrorKind),
-    /// An HTTP status that calls for the fallback (5xx or 429).
-    Status(u16),
-    /// A 200 whose body is not JSON (an HTML error page, a truncated document).
-    NotJson,
-    /// The primary was skipped because its circuit breaker is open.
-    BreakerOpen,
-    /// The overall deadline left no time for this attempt.
-    DeadlineExceeded,
-}
-
-impl fmt::Display for AttemptFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Transport(kind) => write!(f, "transport failure ({kind:?})"),
-            Self::Status(status) => write!(f, "HTTP status {status}"),
-            Self::NotJson => f.write_str("response body is not JSON"),
-            Self::BreakerOpen => f.write_str("skipped, circuit breaker open"),
-            Self::DeadlineExceeded => f.write_str("no time left before the deadline"),
-        }
-    }
-}
-
-/// Every host that could answer failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Unavailable {
-    /// What happened on the primary host (the last attempt, for the retried OAuth token).
-    pub primary: AttemptFailure,
-    /// What happened on the fallback host; `None` when there is none for this call (sandbox,
-    /// custom hosts without a fallback, the OAuth token).
-    pub fallback: Option<AttemptFailure>,
-}
-
-impl fmt::Display for Unavailable {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "primary: {}", self.primary)?;
-        match self.fallback {
-            Some(fallback) => write!(f, "; fallback: {fallback}"),
-            None => f.write_str("; no fallback"),
-        }
-    }
-}
+pub use gameauth_core::outbound::{AttemptFailure, Unavailable};
 
 /// An error of the Hive client.
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
-pub enum HiveError {
+pub enum Error {
     /// Hive answered token verification with a code other than success: the player is not
     /// authenticated.
     #[error("player token rejected with code {code} by the {}: {message}", .served_by.as_str())]
@@ -159,47 +112,45 @@ pub enum HiveError {
     Config(String),
 }
 
-impl From<HiveError> for AuthError {
-    fn from(e: HiveError) -> Self {
+impl From<Error> for AuthError {
+    fn from(e: Error) -> Self {
         match e {
-            HiveError::TokenRejected { code, message, .. } => {
+            Error::TokenRejected { code, message, .. } => {
                 AuthError::rejected(code.as_i64(), message)
             }
-            HiveError::PlayerAccessTokenRejected { code, message, .. } => {
+            Error::PlayerAccessTokenRejected { code, message, .. } => {
                 AuthError::rejected(code, message)
             }
-            HiveError::PlayerIdpsRejected { code, message, .. } => {
+            Error::PlayerIdpsRejected { code, message, .. } => {
                 AuthError::rejected(code.as_i64(), message)
             }
-            HiveError::DistributedTokenInvalid { message, .. } => {
+            Error::DistributedTokenInvalid { message, .. } => {
                 AuthError::rejected(VerifyCode::DistributedTokenInvalid.as_i64(), message)
             }
-            HiveError::IdpRejected { code, message, .. } => {
-                AuthError::rejected(code.as_i64(), message)
-            }
+            Error::IdpRejected { code, message, .. } => AuthError::rejected(code.as_i64(), message),
             // Hive's own failure to issue a token is an outage; a refusal of our credentials is
             // our configuration. Neither is the player's fault, so neither becomes `Rejected`.
-            HiveError::OAuthRejected {
+            Error::OAuthRejected {
                 code: code @ (OAuthCode::InternalError | OAuthCode::Other(_)),
                 ..
             } => AuthError::Unavailable(format!("server OAuth token not issued (code {code})")),
-            HiveError::OAuthRejected { code, .. } => {
+            Error::OAuthRejected { code, .. } => {
                 AuthError::Config(format!("server OAuth token refused (code {code})"))
             }
-            HiveError::AccessTokenRejected { code, .. } => {
+            Error::AccessTokenRejected { code, .. } => {
                 AuthError::Config(format!("server access token refused (code {code})"))
             }
-            HiveError::Unavailable(u) => AuthError::Unavailable(u.to_string()),
-            HiveError::HttpStatus {
+            Error::Unavailable(u) => AuthError::Unavailable(u.to_string()),
+            Error::HttpStatus {
                 status,
                 retry_after,
             } => AuthError::HttpStatus {
                 status,
                 retry_after,
             },
-            HiveError::Decode(d) => AuthError::Decode(d),
-            HiveError::InvalidInput(m) => AuthError::InvalidInput(m),
-            HiveError::Config(m) => AuthError::Config(m),
+            Error::Decode(d) => AuthError::Decode(d),
+            Error::InvalidInput(m) => AuthError::InvalidInput(m),
+            Error::Config(m) => AuthError::Config(m),
         }
     }
 }
@@ -210,24 +161,24 @@ mod tests {
 
     #[test]
     fn player_rejections_become_core_rejections_with_the_hive_code() {
-        let e = AuthError::from(HiveError::TokenRejected {
+        let e = AuthError::from(Error::TokenRejected {
             code: VerifyCode::InvalidToken,
             message: "invalid token".into(),
             served_by: ServedBy::Primary,
         });
         assert!(matches!(e, AuthError::Rejected { code: 7000, .. }));
-        let e = AuthError::from(HiveError::DistributedTokenInvalid {
+        let e = AuthError::from(Error::DistributedTokenInvalid {
             message: "x".into(),
             served_by: ServedBy::Fallback,
         });
         assert!(matches!(e, AuthError::Rejected { code: 5001, .. }));
-        let e = AuthError::from(HiveError::PlayerAccessTokenRejected {
+        let e = AuthError::from(Error::PlayerAccessTokenRejected {
             code: 2499,
             message: "JWT verification failed".into(),
             served_by: ServedBy::Primary,
         });
         assert!(matches!(e, AuthError::Rejected { code: 2499, .. }));
-        let e = AuthError::from(HiveError::PlayerIdpsRejected {
+        let e = AuthError::from(Error::PlayerIdpsRejected {
             code: PlayerIdpsCode::VerificationFailed,
             message: "token mismatch".into(),
             served_by: ServedBy::Fallback,
@@ -237,18 +188,18 @@ mod tests {
 
     #[test]
     fn server_credential_and_outage_errors_never_become_rejections() {
-        let config = AuthError::from(HiveError::OAuthRejected {
+        let config = AuthError::from(Error::OAuthRejected {
             code: OAuthCode::ClientAuthenticationFailed,
             message: "bad client".into(),
         });
         assert!(matches!(config, AuthError::Config(_)));
-        let outage = AuthError::from(HiveError::OAuthRejected {
+        let outage = AuthError::from(Error::OAuthRejected {
             code: OAuthCode::InternalError,
             message: "internal".into(),
         });
         assert!(matches!(outage, AuthError::Unavailable(_)));
-        let down = AuthError::from(HiveError::Unavailable(Unavailable {
-            primary: AttemptFailure::Transport(TransportErrorKind::Timeout),
+        let down = AuthError::from(Error::Unavailable(Unavailable {
+            primary: AttemptFailure::Transport(gameauth_core::TransportErrorKind::Timeout),
             fallback: Some(AttemptFailure::Status(503)),
         }));
         match down {

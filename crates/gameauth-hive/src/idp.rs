@@ -9,11 +9,12 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::code::IdpCode;
-use crate::envelope::Envelope;
 use crate::environment::ServedBy;
-use crate::error::HiveError;
-use crate::failover::Prepared;
-use crate::verify::check_player_id;
+use crate::error::Error;
+use crate::request;
+use crate::response::Envelope;
+use crate::verify_token::check_player_id;
+use gameauth_core::outbound::OutboundRequest;
 
 /// Path of the v2 IdP list.
 pub const V2_PATH: &str = "/v2/game/player/get-idp";
@@ -127,19 +128,19 @@ fn request(
     appid: &str,
     player_id: i64,
     certification_key: Option<&SecretString>,
-) -> Result<Prepared, HiveError> {
+) -> Result<OutboundRequest, Error> {
     check_player_id(player_id)?;
     let body = Body {
         appid,
         player_id,
         hive_certification_key: certification_key.map(ExposeSecret::expose_secret),
     };
-    Prepared::json(path, HeaderMap::new(), &body)
+    request::json(path, HeaderMap::new(), &body)
 }
 
 /// Builds a v2 IdP list request; the caller adds the server token to each attempt
-/// ([`Prepared::with_header`]).
-pub(crate) fn v2_request(appid: &str, player_id: i64) -> Result<Prepared, HiveError> {
+/// ([`OutboundRequest::with_header`]).
+pub(crate) fn v2_request(appid: &str, player_id: i64) -> Result<OutboundRequest, Error> {
     request(V2_PATH, appid, player_id, None)
 }
 
@@ -148,18 +149,18 @@ pub(crate) fn v1_request(
     appid: &str,
     player_id: i64,
     certification_key: Option<&SecretString>,
-) -> Result<Prepared, HiveError> {
+) -> Result<OutboundRequest, Error> {
     request(V1_PATH, appid, player_id, certification_key)
 }
 
 /// Interprets an IdP list answer (after the access-token check).
-pub(crate) fn interpret(envelope: &Envelope, served_by: ServedBy) -> Result<IdpList, HiveError> {
+pub(crate) fn interpret(envelope: &Envelope, served_by: ServedBy) -> Result<IdpList, Error> {
     match IdpCode::from_i64(envelope.result_code) {
         IdpCode::Success => Ok(IdpList {
             accounts: envelope.data::<Vec<IdpAccount>>()?.unwrap_or_default(),
             served_by,
         }),
-        code => Err(HiveError::IdpRejected {
+        code => Err(Error::IdpRejected {
             code,
             message: envelope.message.clone(),
             served_by,
@@ -209,7 +210,7 @@ mod tests {
         let e = Envelope::decode(br#"{"result_code":2002,"result_msg":"no user"}"#).unwrap();
         assert!(matches!(
             interpret(&e, ServedBy::Fallback),
-            Err(HiveError::IdpRejected {
+            Err(Error::IdpRejected {
                 code: IdpCode::NoUserData,
                 served_by: ServedBy::Fallback,
                 ..
@@ -220,27 +221,27 @@ mod tests {
     #[test]
     fn requests_carry_the_documented_bodies() {
         let v2 = v2_request("app", 90_000_000_062).unwrap();
-        assert_eq!(v2.path, "/v2/game/player/get-idp");
+        assert_eq!(v2.path_and_query(), "/v2/game/player/get-idp");
         assert_eq!(
-            v2.body.as_ref(),
+            v2.body().as_ref(),
             br#"{"appid":"app","player_id":90000000062}"#
         );
-        assert!(!v2.headers.contains_key("x-access-token"));
+        assert!(!v2.headers().contains_key("x-access-token"));
         let key = SecretString::from("k");
         let v1 = v1_request("app", 5, Some(&key)).unwrap();
-        assert_eq!(v1.path, "/game/player/get-idp");
+        assert_eq!(v1.path_and_query(), "/game/player/get-idp");
         assert_eq!(
-            v1.body.as_ref(),
+            v1.body().as_ref(),
             br#"{"appid":"app","player_id":5,"hive_certification_key":"k"}"#
         );
         for player_id in [-5, 0] {
             assert!(matches!(
                 v1_request("app", player_id, None),
-                Err(HiveError::InvalidInput(_))
+                Err(Error::InvalidInput(_))
             ));
             assert!(matches!(
                 v2_request("app", player_id),
-                Err(HiveError::InvalidInput(_))
+                Err(Error::InvalidInput(_))
             ));
         }
     }

@@ -13,17 +13,20 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
 use gameauth_core::clock::from_unix_seconds;
-use gameauth_core::resilience::{Cached, ExpiringCache, instant_after};
+use gameauth_core::outbound::{BrokenAnswers, CallKind, CallPolicy, Route, execute};
+use gameauth_core::resilience::{Cached, ExpiringCache, RetryPolicy};
+use gameauth_core::telemetry::{self, TokenResult};
 use gameauth_core::{Clock, HttpTransport};
 use http::{HeaderMap, Response};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use tokio::time::Instant;
 
+use crate::client::PROVIDER;
 use crate::code::OAuthCode;
-use crate::envelope::Envelope;
-use crate::error::{AttemptFailure, HiveError, Unavailable};
-use crate::failover::{self, Prepared};
+use crate::error::Error;
+use crate::request;
+use crate::response::Envelope;
+use gameauth_core::outbound::OutboundRequest;
 
 gameauth_core::secret_string! {
     /// The server OAuth access token, sent as `X-Access-Token` to the v2 APIs.
@@ -50,14 +53,14 @@ pub(crate) fn token_request(
     appid: &str,
     client_id: &str,
     client_secret: &SecretString,
-) -> Result<Prepared, HiveError> {
+) -> Result<OutboundRequest, Error> {
     let body = TokenBody {
         appid,
         grant_type: "client_credentials",
         client_id,
         client_secret: client_secret.expose_secret(),
     };
-    Prepared::json(TOKEN_PATH, HeaderMap::new(), &body)
+    request::json(TOKEN_PATH, HeaderMap::new(), &body)
 }
 
 #[derive(Deserialize)]
@@ -69,7 +72,7 @@ struct TokenData {
 pub(crate) fn parse_token_response(
     response: &Response<Bytes>,
     now: SystemTime,
-) -> Result<(AccessToken, SystemTime), HiveError> {
+) -> Result<(AccessToken, SystemTime), Error> {
     let envelope = Envelope::from_response(response)?;
     match OAuthCode::from_i64(envelope.result_code) {
         OAuthCode::Success => {
@@ -84,7 +87,7 @@ pub(crate) fn parse_token_response(
                 jwt_expiry(token.expose_secret()).map_or(now + DEFAULT_LIFETIME, from_unix_seconds);
             Ok((token, expires_at))
         }
-        code => Err(HiveError::OAuthRejected {
+        code => Err(Error::OAuthRejected {
             code,
             message: envelope.message,
         }),
@@ -120,18 +123,34 @@ pub(crate) struct TokenSource {
     pub(crate) appid: String,
     pub(crate) client_id: String,
     pub(crate) client_secret: SecretString,
-    pub(crate) base: String,
+    pub(crate) route: Route,
     pub(crate) timeouts: TokenTimeouts,
     pub(crate) transport: Arc<dyn HttpTransport>,
     pub(crate) clock: Arc<dyn Clock>,
     /// Callers queued behind a failed fetch share its error (see [`ExpiringCache`]).
-    pub(crate) cache: ExpiringCache<AccessToken, HiveError>,
+    pub(crate) cache: ExpiringCache<AccessToken, Error>,
 }
 
 impl TokenSource {
     /// A cached token, fetching one when none is fresh.
-    pub(crate) async fn get(&self) -> Result<Cached<AccessToken>, HiveError> {
-        self.cache.get_or_refresh(|| self.fetch()).await
+    pub(crate) async fn get(&self) -> Result<Cached<AccessToken>, Error> {
+        let fetched = std::sync::atomic::AtomicBool::new(false);
+        let result = self
+            .cache
+            .get_or_refresh(|| {
+                fetched.store(true, std::sync::atomic::Ordering::Relaxed);
+                self.fetch()
+            })
+            .await;
+        telemetry::server_token(
+            PROVIDER,
+            match &result {
+                Err(_) => TokenResult::Failure,
+                Ok(_) if fetched.into_inner() => TokenResult::Refresh,
+                Ok(_) => TokenResult::Hit,
+            },
+        );
+        result
     }
 
     /// Drops the token of `generation` after Hive refused it.
@@ -141,40 +160,35 @@ impl TokenSource {
 
     /// One attempt, and one retry on a transport failure, 5xx, 429 or non-JSON answer, within
     /// the token deadline.
-    async fn fetch(&self) -> Result<(AccessToken, SystemTime), HiveError> {
-        const ATTEMPTS: u32 = 2;
-        const RETRY_PAUSE: Duration = Duration::from_millis(100);
-        let prepared = token_request(&self.appid, &self.client_id, &self.client_secret)?;
-        let deadline = instant_after(Instant::now(), self.timeouts.deadline);
-        let mut last = AttemptFailure::DeadlineExceeded;
-        for attempt in 1..=ATTEMPTS {
-            if attempt > 1 {
-                let pause_until = (Instant::now() + RETRY_PAUSE).min(deadline);
-                tokio::time::sleep_until(pause_until).await;
-            }
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            if remaining.is_zero() {
-                break;
-            }
-            let timeout = self.timeouts.attempt.min(remaining);
-            match failover::attempt(&*self.transport, &prepared, &self.base, timeout).await {
-                Ok(response) => return parse_token_response(&response, self.clock.now()),
-                Err(failure) => last = failure,
-            }
-        }
-        Err(HiveError::Unavailable(Unavailable {
-            primary: last,
-            fallback: None,
-        }))
+    async fn fetch(&self) -> Result<(AccessToken, SystemTime), Error> {
+        let request = token_request(&self.appid, &self.client_id, &self.client_secret)?;
+        let policy = CallPolicy::new(PROVIDER, "oauth_token", CallKind::Idempotent)
+            .with_retry(TOKEN_RETRY)
+            .with_broken_answers(BrokenAnswers::OverloadOrNotJson)
+            .with_attempt_timeout(self.timeouts.attempt)
+            .with_deadline(self.timeouts.deadline);
+        let answer = execute(&*self.transport, &self.route, &policy, &request, None)
+            .await
+            .map_err(crate::client::unavailable)?;
+        parse_token_response(&answer.response, self.clock.now())
     }
 }
+
+/// One retry of the token fetch, 100 to 200 ms (jittered) after a failure; a `Retry-After` is
+/// not waited for.
+const TOKEN_RETRY: RetryPolicy = RetryPolicy {
+    max_attempts: 2,
+    initial_backoff: Duration::from_millis(200),
+    max_backoff: Duration::from_millis(200),
+    max_retry_after: Duration::ZERO,
+};
 
 impl std::fmt::Debug for TokenSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenSource")
             .field("client_id", &self.client_id)
             .field("client_secret", &"[redacted]")
-            .field("base", &self.base)
+            .field("base", self.route.primary())
             .finish_non_exhaustive()
     }
 }
@@ -203,7 +217,7 @@ mod tests {
             &SecretString::from("secret_xyz789"),
         )
         .unwrap();
-        let body: serde_json::Value = serde_json::from_slice(&p.body).unwrap();
+        let body: serde_json::Value = serde_json::from_slice(p.body()).unwrap();
         assert_eq!(
             body,
             serde_json::json!({
@@ -213,7 +227,7 @@ mod tests {
                 "client_secret": "secret_xyz789"
             })
         );
-        assert_eq!(p.path, "/oauth/token");
+        assert_eq!(p.path_and_query(), "/oauth/token");
     }
 
     #[test]
@@ -258,7 +272,7 @@ mod tests {
         ] {
             let body = format!(r#"{{"result_code":{n},"result_msg":"no"}}"#);
             match parse_token_response(&ok(&body), SystemTime::UNIX_EPOCH) {
-                Err(HiveError::OAuthRejected { code: c, message }) => {
+                Err(Error::OAuthRejected { code: c, message }) => {
                     assert_eq!(c, code);
                     assert_eq!(message, "no");
                 }
@@ -275,7 +289,7 @@ mod tests {
             r#"{"result_code":0,"data":{"access_token":""}}"#,
         ] {
             match parse_token_response(&ok(body), SystemTime::UNIX_EPOCH) {
-                Err(HiveError::Decode(d)) => assert_eq!(d.path, "data.access_token"),
+                Err(Error::Decode(d)) => assert_eq!(d.path, "data.access_token"),
                 other => panic!("{body}: {other:?}"),
             }
         }

@@ -15,12 +15,13 @@ use gameauth_core::{DecodeError, PlayerToken};
 use serde::{Deserialize, Serialize};
 
 use crate::code::PlayerIdpsCode;
-use crate::envelope::Envelope;
 use crate::environment::ServedBy;
-use crate::error::HiveError;
-use crate::failover::Prepared;
+use crate::error::Error;
 use crate::idp::{IdpIndex, idp_index};
-use crate::verify::player_authorization;
+use crate::request;
+use crate::response::Envelope;
+use crate::verify_token::player_authorization;
+use gameauth_core::outbound::OutboundRequest;
 
 /// Path of the token-validated IdP list.
 pub const PATH: &str = "/server/player/get-idpuserid";
@@ -88,14 +89,14 @@ struct Data {
 }
 
 /// Builds the request; every input is checked here, before anything is sent.
-pub(crate) fn request(appid: &str, params: &PlayerIdpsParams) -> Result<Prepared, HiveError> {
+pub(crate) fn request(appid: &str, params: &PlayerIdpsParams) -> Result<OutboundRequest, Error> {
     let headers = player_authorization(&params.token, params.player_id, &params.did)?;
     let body = Body {
         appid,
         did: &params.did,
         player_id: params.player_id,
     };
-    Prepared::json(PATH, headers, &body)
+    request::json(PATH, headers, &body)
 }
 
 /// Interprets the answer.
@@ -103,7 +104,7 @@ pub(crate) fn interpret(
     envelope: &Envelope,
     player_id: i64,
     served_by: ServedBy,
-) -> Result<PlayerIdps, HiveError> {
+) -> Result<PlayerIdps, Error> {
     match PlayerIdpsCode::from_i64(envelope.result_code) {
         PlayerIdpsCode::Success => {
             let data = envelope
@@ -122,7 +123,7 @@ pub(crate) fn interpret(
                 served_by,
             })
         }
-        code => Err(HiveError::PlayerIdpsRejected {
+        code => Err(Error::PlayerIdpsRejected {
             code,
             message: envelope.message.clone(),
             served_by,
@@ -145,16 +146,16 @@ mod tests {
     #[test]
     fn the_request_carries_the_raw_token_and_the_documented_body() {
         let r = request("com.withhive", &params()).unwrap();
-        assert_eq!(r.path, "/server/player/get-idpuserid");
+        assert_eq!(r.path_and_query(), "/server/player/get-idpuserid");
         assert_eq!(
-            std::str::from_utf8(&r.body).unwrap(),
+            std::str::from_utf8(r.body()).unwrap(),
             r#"{"appid":"com.withhive","did":"255764404509548","player_id":21}"#
         );
-        assert_eq!(r.headers["authorization"], "player-token");
-        assert!(r.headers["authorization"].is_sensitive());
-        assert_eq!(r.headers["iscrypt"], "0");
-        assert_eq!(r.headers["content-type"], "application/json");
-        assert!(!r.headers.contains_key("x-access-token"));
+        assert_eq!(r.headers()["authorization"], "player-token");
+        assert!(r.headers()["authorization"].is_sensitive());
+        assert_eq!(r.headers()["iscrypt"], "0");
+        assert_eq!(r.headers()["content-type"], "application/json");
+        assert!(!r.headers().contains_key("x-access-token"));
     }
 
     #[test]
@@ -166,7 +167,7 @@ mod tests {
             PlayerIdpsParams::new(PlayerToken::new("t"), 21, ""),
             PlayerIdpsParams::new(PlayerToken::new("t\nX-Evil: 1"), 21, "d"),
         ] {
-            assert!(matches!(request("a", &p), Err(HiveError::InvalidInput(_))));
+            assert!(matches!(request("a", &p), Err(Error::InvalidInput(_))));
         }
     }
 
@@ -210,7 +211,7 @@ mod tests {
             (r#"{"result_code":9123}"#, PlayerIdpsCode::Other(9123)),
         ] {
             match interpret(&decode(body), 21, ServedBy::Primary) {
-                Err(HiveError::PlayerIdpsRejected {
+                Err(Error::PlayerIdpsRejected {
                     code: c,
                     served_by: ServedBy::Primary,
                     ..
@@ -239,7 +240,7 @@ mod tests {
             ),
         ] {
             match interpret(&decode(body), 21, ServedBy::Primary) {
-                Err(HiveError::Decode(d)) => assert_eq!(d.path, path, "{body}"),
+                Err(Error::Decode(d)) => assert_eq!(d.path, path, "{body}"),
                 other => panic!("{body}: {other:?}"),
             }
         }

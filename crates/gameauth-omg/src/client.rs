@@ -1,8 +1,12 @@
 //! The async client: glues the pure request builders, the signature, the transport and the
 //! response decoder together, with the retry rules of the OMG contract.
 //!
+//! Every call goes through the call engine of `gameauth_core::outbound`, which decides the
+//! retry rules once for every provider:
+//!
 //! * `authorize` creates state at OMG (each call issues a new token), so it is repeated only when
-//!   the connection failed before any byte was sent; a timeout or a broken connection after
+//!   the request provably never left: a refused connection or a connect-phase timeout with
+//!   nothing sent. A timeout of the attempt, a broken connection or an oversized answer after
 //!   sending is [`Error::OutcomeUnknown`].
 //! * `enter_game` and `ingame` are idempotent reads: up to 3 attempts on transport failure, 5xx
 //!   or 429, with jittered backoff and `Retry-After` honoured up to 10 s, all within the deadline.
@@ -11,20 +15,25 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use gameauth_core::resilience::{RetryPolicy, instant_after};
-use gameauth_core::transport::send_with_timeout;
-use gameauth_core::{
-    Clock, HttpTransport, IdGenerator, KeyRing, RandomIds, ReqwestTransport, SystemClock,
-    TransportError, TransportErrorKind,
+use gameauth_core::outbound::{
+    BaseUrl, CallError, CallKind, CallPolicy, OutboundRequest, Route, execute,
 };
+use gameauth_core::resilience::RetryPolicy;
+use gameauth_core::transport::{
+    DEFAULT_ATTEMPT_TIMEOUT as DEFAULT_TRANSPORT_ATTEMPT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT,
+    default_transport,
+};
+use gameauth_core::{Clock, HttpTransport, IdGenerator, KeyRing, RandomIds, SystemClock};
 use secrecy::SecretString;
-use tokio::time::Instant;
 
 use crate::authorize::{self, AUTHORIZE_PATH, AuthorizeRequest, AuthorizedPlayer};
 use crate::error::Error;
 use crate::launch::{self, ENTER_GAME_PATH, EnterGameRequest, GameUrl, INGAME_PATH, InGameRequest};
-use crate::request::SignedRequest;
+use crate::request::signed_request;
 use crate::response;
+
+/// The `provider` label of this crate's metrics.
+pub(crate) const PROVIDER: &str = "omg";
 
 /// Length of the trace ids this client generates.
 pub const TRACE_ID_LEN: usize = 12;
@@ -42,7 +51,7 @@ pub struct Client {
 }
 
 struct Inner {
-    base_url: String,
+    route: Route,
     app_id: String,
     keys: KeyRing,
     attempt_timeout: Duration,
@@ -55,7 +64,7 @@ struct Inner {
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("base_url", &self.inner.base_url)
+            .field("base_url", self.inner.route.primary())
             .field("app_id", &self.inner.app_id)
             .field("keys", &self.inner.keys)
             .field("attempt_timeout", &self.inner.attempt_timeout)
@@ -78,8 +87,8 @@ impl Client {
     /// Obtains a new player token (transfer wallet), valid 7 days.
     ///
     /// Invalid input (empty `uname`, a nickname over 40 bytes) is refused before sending. Only a
-    /// connection failure before sending is retried; a timeout after sending is
-    /// [`Error::OutcomeUnknown`].
+    /// failure with nothing sent (a refused connection, a connect-phase timeout) is retried; a
+    /// timeout after sending is [`Error::OutcomeUnknown`].
     ///
     /// # Errors
     ///
@@ -91,9 +100,9 @@ impl Client {
     /// * [`Error::OutcomeUnknown`] when the transport failed after the request may have been
     ///   sent ([`request_sent`](gameauth_core::TransportError::request_sent): a timeout, a broken
     ///   connection, an oversized answer): OMG may have issued a token;
-    /// * [`Error::Transport`] when it failed before anything was sent: a connection failure on
-    ///   every attempt (up to 3 within the deadline), or at once for another failure before
-    ///   sending (a connect timeout, a request that cannot be sent);
+    /// * [`Error::Transport`] when it failed before anything was sent: a connection failure or
+    ///   a connect-phase timeout on every attempt (up to 3 within the deadline), or at once for
+    ///   another failure before sending (a request that cannot be sent);
     /// * [`Error::HttpStatus`] when OMG answers with another HTTP status than 200 (not retried);
     /// * [`Error::Rejected`] when OMG answers 200 with a `code` other than 0 (success), typed as
     ///   [`OmgCode`](crate::code::OmgCode);
@@ -105,7 +114,7 @@ impl Client {
         let timestamp = self.inner.clock.unix_seconds();
         let body = request.body(&self.inner.app_id, timestamp)?;
         let signed = self.sign(AUTHORIZE_PATH, body)?;
-        let data: authorize::Data = self.send_state_creating(&signed).await?;
+        let data: authorize::Data = self.send_state_creating("authorize", &signed).await?;
         AuthorizedPlayer::from_data(data, issued_at)
     }
 
@@ -131,7 +140,7 @@ impl Client {
     pub async fn enter_game(&self, request: &EnterGameRequest) -> Result<GameUrl, Error> {
         let body = request.body(&self.inner.app_id, self.inner.clock.unix_seconds())?;
         let signed = self.sign(ENTER_GAME_PATH, body)?;
-        let data: launch::Data = self.send_idempotent(&signed).await?;
+        let data: launch::Data = self.send_idempotent("enter_game", &signed).await?;
         data.into_url()
     }
 
@@ -157,94 +166,62 @@ impl Client {
     pub async fn ingame(&self, request: &InGameRequest) -> Result<GameUrl, Error> {
         let body = request.body(&self.inner.app_id)?;
         let signed = self.sign(INGAME_PATH, body)?;
-        let data: launch::Data = self.send_idempotent(&signed).await?;
+        let data: launch::Data = self.send_idempotent("ingame", &signed).await?;
         data.into_url()
     }
 
-    fn sign(&self, path: &str, body: Vec<u8>) -> Result<SignedRequest, Error> {
+    fn sign(&self, path: &str, body: Vec<u8>) -> Result<OutboundRequest, Error> {
         let trace = self.inner.ids.trace_id(TRACE_ID_LEN);
-        SignedRequest::new(
-            &self.inner.base_url,
-            path,
-            &trace,
-            body,
-            self.inner.keys.current(),
-        )
-    }
-
-    /// One attempt, bounded by the attempt timeout and what is left of the deadline.
-    async fn attempt(
-        &self,
-        signed: &SignedRequest,
-        deadline: Instant,
-    ) -> Result<http::Response<bytes::Bytes>, TransportError> {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let timeout = self.inner.attempt_timeout.min(left);
-        send_with_timeout(self.inner.transport.as_ref(), signed.to_http(), timeout).await
+        signed_request(path, &trace, body, self.inner.keys.current())
     }
 
     async fn send_state_creating<T: serde::de::DeserializeOwned>(
         &self,
-        signed: &SignedRequest,
+        endpoint: &'static str,
+        request: &OutboundRequest,
     ) -> Result<T, Error> {
-        let deadline = instant_after(Instant::now(), self.inner.deadline);
-        let mut attempt = 1;
-        loop {
-            match self.attempt(signed, deadline).await {
-                Ok(response) => return response::parse(&response),
-                Err(e) if e.request_sent() => return Err(Error::OutcomeUnknown),
-                Err(e) if e.kind() != TransportErrorKind::Connect => return Err(e.into()),
-                Err(e) => {
-                    attempt += 1;
-                    wait_before_retry(attempt, None, deadline).await.ok_or(e)?;
-                }
-            }
-        }
+        let policy = self.policy(endpoint, CallKind::StateCreating);
+        self.send(&policy, request).await
     }
 
     async fn send_idempotent<T: serde::de::DeserializeOwned>(
         &self,
-        signed: &SignedRequest,
+        endpoint: &'static str,
+        request: &OutboundRequest,
     ) -> Result<T, Error> {
-        let deadline = instant_after(Instant::now(), self.inner.deadline);
-        let mut attempt = 1;
-        loop {
-            let outcome = match self.attempt(signed, deadline).await {
-                Ok(response) => response::parse(&response),
-                Err(e) => Err(Error::Transport(e)),
-            };
-            let retry_after = match &outcome {
-                Err(Error::Transport(e)) if e.is_retryable() => None,
-                Err(Error::HttpStatus {
-                    status,
-                    retry_after,
-                }) if *status == 429 || *status >= 500 => *retry_after,
-                _ => return outcome,
-            };
-            attempt += 1;
-            if wait_before_retry(attempt, retry_after, deadline)
-                .await
-                .is_none()
-            {
-                return outcome;
-            }
+        let policy = self.policy(endpoint, CallKind::Idempotent);
+        self.send(&policy, request).await
+    }
+
+    fn policy(&self, endpoint: &'static str, kind: CallKind) -> CallPolicy {
+        CallPolicy::new(PROVIDER, endpoint, kind)
+            .with_retry(RetryPolicy::IDEMPOTENT)
+            .with_attempt_timeout(self.inner.attempt_timeout)
+            .with_deadline(self.inner.deadline)
+    }
+
+    async fn send<T: serde::de::DeserializeOwned>(
+        &self,
+        policy: &CallPolicy,
+        request: &OutboundRequest,
+    ) -> Result<T, Error> {
+        let result = execute(
+            self.inner.transport.as_ref(),
+            &self.inner.route,
+            policy,
+            request,
+            None,
+        )
+        .await;
+        match result {
+            Ok(answer) => response::parse(&answer.response),
+            // The last answer of an idempotent call whose attempts ran out: a 5xx or 429.
+            Err(CallError::Unavailable {
+                last: Some(last), ..
+            }) => response::parse(&last),
+            Err(e) => Err(Error::from_call(e)),
         }
     }
-}
-
-/// Sleeps before attempt number `attempt` if the policy allows it and the wait ends before the
-/// deadline; `None` means stop retrying.
-async fn wait_before_retry(
-    attempt: u32,
-    retry_after: Option<Duration>,
-    deadline: Instant,
-) -> Option<()> {
-    let wait = RetryPolicy::IDEMPOTENT.backoff(attempt, retry_after)?;
-    if Instant::now() + wait >= deadline {
-        return None;
-    }
-    tokio::time::sleep(wait).await;
-    Some(())
 }
 
 /// Builder of a [`Client`], validated at [`build`](ClientBuilder::build).
@@ -309,7 +286,8 @@ impl ClientBuilder {
         self
     }
 
-    /// The HTTP transport (default: [`ReqwestTransport`] with its hardened settings).
+    /// The HTTP transport (default: the built-in `ReqwestTransport` with its hardened settings,
+    /// feature `reqwest`).
     pub fn transport(mut self, transport: Arc<dyn HttpTransport>) -> Self {
         self.transport = Some(transport);
         self
@@ -337,9 +315,10 @@ impl ClientBuilder {
     /// * `app_id` is missing, empty or not printable ASCII without spaces;
     /// * no key is set, or the current or the previous key is empty;
     /// * the attempt timeout or the deadline is zero;
-    /// * no transport is given and the default [`ReqwestTransport`] cannot be built.
+    /// * no transport is given and the built-in one cannot be built, or is not compiled in (feature
+    ///   `reqwest` off).
     pub fn build(self) -> Result<Client, Error> {
-        let base_url = validate_base_url(self.base_url.as_deref())?;
+        let base_url = BaseUrl::from_setting(self.base_url.as_deref()).map_err(Error::Config)?;
         let app_id = self
             .app_id
             .filter(|a| !a.is_empty())
@@ -360,14 +339,12 @@ impl ClientBuilder {
         }
         let transport = match self.transport {
             Some(t) => t,
-            None => Arc::new(
-                ReqwestTransport::new()
-                    .map_err(|_| Error::Config("cannot initialise the HTTP client".into()))?,
-            ),
+            None => default_transport(DEFAULT_CONNECT_TIMEOUT, DEFAULT_TRANSPORT_ATTEMPT_TIMEOUT)
+                .map_err(|e| Error::Config(e.config_message()))?,
         };
         Ok(Client {
             inner: Arc::new(Inner {
-                base_url,
+                route: Route::single(base_url),
                 app_id,
                 keys,
                 attempt_timeout,
@@ -378,26 +355,6 @@ impl ClientBuilder {
             }),
         })
     }
-}
-
-/// Accepts `https://host[:port][/prefix]` (`http` for a loopback host) without user info, query
-/// or fragment, and returns it without a trailing `/` so endpoint paths can be appended.
-fn validate_base_url(url: Option<&str>) -> Result<String, Error> {
-    let url = url.ok_or_else(|| Error::Config("base_url is required".into()))?;
-    let bad = || Error::Config("base_url must be an http(s) URL without query or user info".into());
-    let uri: http::Uri = url.parse().map_err(|_| bad())?;
-    let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
-    let authority = uri.authority().ok_or_else(bad)?;
-    if !scheme_ok || authority.as_str().contains('@') || uri.query().is_some() || url.contains('#')
-    {
-        return Err(bad());
-    }
-    gameauth_core::transport::check_base_url_scheme(
-        uri.scheme_str().unwrap_or(""),
-        authority.host(),
-    )
-    .map_err(|why| Error::Config(format!("base_url: {why}")))?;
-    Ok(url.trim_end_matches('/').to_owned())
 }
 
 #[cfg(test)]
@@ -458,7 +415,7 @@ mod tests {
             .base_url("https://api.example/omg/")
             .build()
             .unwrap();
-        assert_eq!(c.inner.base_url, "https://api.example/omg");
+        assert_eq!(c.inner.route.primary().as_str(), "https://api.example/omg");
     }
 
     #[test]

@@ -4,154 +4,60 @@
 //! answers to OMG callbacks. Codes this SDK does not know are kept as [`OmgCode::Other`], so a
 //! new code never makes a response undecodable.
 
-/// A result code of the OMG protocol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum OmgCode {
-    /// `0`: success of an integrator → OMG call.
-    Success,
-    /// `1`: success of an OMG → integrator callback.
-    CallbackSuccess,
-    /// `10001`: balance not enough.
-    BalanceNotEnough,
-    /// `10002`: sign invalid.
-    SignInvalid,
-    /// `10003`: order processing.
-    OrderProcessing,
-    /// `10004`: order not found.
-    OrderNotFound,
-    /// `10005`: duplicate order.
-    DuplicateOrder,
-    /// `10006`: too frequent.
-    TooFrequent,
-    /// `10007`: cannot transfer while in game.
-    InGameTransferForbidden,
-    /// `10008`: game closed.
-    GameClosed,
-    /// `10009`: illegal parameter.
-    IllegalParameter,
-    /// `10010`: failure.
-    Failure,
-    /// `10011`: player login token verification failed.
-    TokenVerificationFailed,
-    /// `10012`: illegal `app_id`.
-    IllegalAppId,
-    /// `10013`: player does not exist.
-    PlayerNotFound,
-    /// `10014`: player banned.
-    PlayerBanned,
-    /// `10015`: internal error.
-    InternalError,
-    /// `10016`: game does not exist.
-    GameNotFound,
-    /// `10017`: game not enabled.
-    GameNotEnabled,
-    /// `10018`: merchant disabled.
-    MerchantDisabled,
-    /// `10019`: unsupported currency.
-    UnsupportedCurrency,
-    /// `10020`: transfer not found.
-    TransferNotFound,
-    /// `10021`: wrong merchant wallet type.
-    WrongWalletType,
-    /// `10022`: merchant not found.
-    MerchantNotFound,
-    /// `10023`: parameter type mismatch.
-    ParameterTypeMismatch,
-    /// A code this SDK does not know, kept as received.
-    Other(i64),
-}
-
-/// Every named code with its number and documented meaning, in one table so the two
-/// conversions cannot drift apart.
-const TABLE: [(OmgCode, i64, &str); 25] = [
-    (OmgCode::Success, 0, "success"),
-    (OmgCode::CallbackSuccess, 1, "success"),
-    (OmgCode::BalanceNotEnough, 10001, "balance not enough"),
-    (OmgCode::SignInvalid, 10002, "sign invalid"),
-    (OmgCode::OrderProcessing, 10003, "order processing"),
-    (OmgCode::OrderNotFound, 10004, "order not found"),
-    (OmgCode::DuplicateOrder, 10005, "duplicate order"),
-    (OmgCode::TooFrequent, 10006, "too frequent"),
-    (
-        OmgCode::InGameTransferForbidden,
-        10007,
-        "cannot transfer while in game",
-    ),
-    (OmgCode::GameClosed, 10008, "game closed"),
-    (OmgCode::IllegalParameter, 10009, "illegal parameter"),
-    (OmgCode::Failure, 10010, "failure"),
-    (
-        OmgCode::TokenVerificationFailed,
-        10011,
-        "player login token verification failed",
-    ),
-    (OmgCode::IllegalAppId, 10012, "illegal app_id"),
-    (OmgCode::PlayerNotFound, 10013, "player does not exist"),
-    (OmgCode::PlayerBanned, 10014, "player banned"),
-    (OmgCode::InternalError, 10015, "internal error"),
-    (OmgCode::GameNotFound, 10016, "game does not exist"),
-    (OmgCode::GameNotEnabled, 10017, "game not enabled"),
-    (OmgCode::MerchantDisabled, 10018, "merchant disabled"),
-    (OmgCode::UnsupportedCurrency, 10019, "unsupported currency"),
-    (OmgCode::TransferNotFound, 10020, "transfer not found"),
-    (
-        OmgCode::WrongWalletType,
-        10021,
-        "wrong merchant wallet type",
-    ),
-    (OmgCode::MerchantNotFound, 10022, "merchant not found"),
-    (
-        OmgCode::ParameterTypeMismatch,
-        10023,
-        "parameter type mismatch",
-    ),
-];
-
-impl OmgCode {
-    /// The code for a number; unknown numbers become [`OmgCode::Other`].
-    pub fn from_code(code: i64) -> Self {
-        TABLE
-            .iter()
-            .find(|(_, n, _)| *n == code)
-            .map_or(Self::Other(code), |(c, _, _)| *c)
-    }
-
-    /// The number on the wire.
-    pub fn code(self) -> i64 {
-        match self {
-            Self::Other(n) => n,
-            named => TABLE
-                .iter()
-                .find(|(c, _, _)| *c == named)
-                .map_or(i64::MIN, |(_, n, _)| *n),
-        }
-    }
-
-    /// The documented meaning, or `"unknown code"` for [`OmgCode::Other`].
-    pub fn description(self) -> &'static str {
-        TABLE
-            .iter()
-            .find(|(c, _, _)| *c == self)
-            .map_or("unknown code", |(_, _, d)| d)
-    }
-}
-
-impl From<i64> for OmgCode {
-    fn from(code: i64) -> Self {
-        Self::from_code(code)
-    }
-}
-
-impl From<OmgCode> for i64 {
-    fn from(code: OmgCode) -> Self {
-        code.code()
-    }
-}
-
-impl std::fmt::Display for OmgCode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} ({})", self.code(), self.description())
+gameauth_core::result_codes! {
+    /// A result code of the OMG protocol.
+    #[non_exhaustive]
+    pub enum OmgCode {
+        /// `0`: success of an integrator → OMG call.
+        Success = 0 => "success",
+        /// `1`: success of an OMG → integrator callback.
+        CallbackSuccess = 1 => "success",
+        /// `10001`: balance not enough.
+        BalanceNotEnough = 10001 => "balance not enough",
+        /// `10002`: sign invalid.
+        SignInvalid = 10002 => "sign invalid",
+        /// `10003`: order processing.
+        OrderProcessing = 10003 => "order processing",
+        /// `10004`: order not found.
+        OrderNotFound = 10004 => "order not found",
+        /// `10005`: duplicate order.
+        DuplicateOrder = 10005 => "duplicate order",
+        /// `10006`: too frequent.
+        TooFrequent = 10006 => "too frequent",
+        /// `10007`: cannot transfer while in game.
+        InGameTransferForbidden = 10007 => "cannot transfer while in game",
+        /// `10008`: game closed.
+        GameClosed = 10008 => "game closed",
+        /// `10009`: illegal parameter.
+        IllegalParameter = 10009 => "illegal parameter",
+        /// `10010`: failure.
+        Failure = 10010 => "failure",
+        /// `10011`: player login token verification failed.
+        TokenVerificationFailed = 10011 => "player login token verification failed",
+        /// `10012`: illegal `app_id`.
+        IllegalAppId = 10012 => "illegal app_id",
+        /// `10013`: player does not exist.
+        PlayerNotFound = 10013 => "player does not exist",
+        /// `10014`: player banned.
+        PlayerBanned = 10014 => "player banned",
+        /// `10015`: internal error.
+        InternalError = 10015 => "internal error",
+        /// `10016`: game does not exist.
+        GameNotFound = 10016 => "game does not exist",
+        /// `10017`: game not enabled.
+        GameNotEnabled = 10017 => "game not enabled",
+        /// `10018`: merchant disabled.
+        MerchantDisabled = 10018 => "merchant disabled",
+        /// `10019`: unsupported currency.
+        UnsupportedCurrency = 10019 => "unsupported currency",
+        /// `10020`: transfer not found.
+        TransferNotFound = 10020 => "transfer not found",
+        /// `10021`: wrong merchant wallet type.
+        WrongWalletType = 10021 => "wrong merchant wallet type",
+        /// `10022`: merchant not found.
+        MerchantNotFound = 10022 => "merchant not found",
+        /// `10023`: parameter type mismatch.
+        ParameterTypeMismatch = 10023 => "parameter type mismatch",
     }
 }
 
@@ -162,20 +68,20 @@ mod tests {
     #[test]
     fn every_documented_code_round_trips() {
         for n in 10001..=10023 {
-            let code = OmgCode::from_code(n);
+            let code = OmgCode::from_i64(n);
             assert!(!matches!(code, OmgCode::Other(_)), "{n} is documented");
-            assert_eq!(code.code(), n);
+            assert_eq!(code.as_i64(), n);
         }
-        assert_eq!(OmgCode::from_code(0), OmgCode::Success);
-        assert_eq!(OmgCode::from_code(1), OmgCode::CallbackSuccess);
-        assert_eq!(OmgCode::SignInvalid.code(), 10002);
+        assert_eq!(OmgCode::from_i64(0), OmgCode::Success);
+        assert_eq!(OmgCode::from_i64(1), OmgCode::CallbackSuccess);
+        assert_eq!(OmgCode::SignInvalid.as_i64(), 10002);
     }
 
     #[test]
     fn unknown_codes_are_kept_as_other() {
         for n in [-1, 2, 10000, 10024, 99999, i64::MAX] {
-            assert_eq!(OmgCode::from_code(n), OmgCode::Other(n));
-            assert_eq!(OmgCode::from_code(n).code(), n);
+            assert_eq!(OmgCode::from_i64(n), OmgCode::Other(n));
+            assert_eq!(OmgCode::from_i64(n).as_i64(), n);
         }
     }
 

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use gameauth_core::outbound::CallError;
 use gameauth_core::{AuthError, DecodeError, TransportError};
 
 use crate::code::OmgCode;
@@ -57,6 +58,14 @@ impl Error {
         }
     }
 
+    /// The error of a call that got no usable answer from the call engine.
+    pub(crate) fn from_call(e: CallError) -> Self {
+        match e {
+            CallError::OutcomeUnknown(_) => Self::OutcomeUnknown,
+            other => Self::Transport(other.into_transport_error()),
+        }
+    }
+
     /// The OMG code, when OMG rejected the request.
     pub fn code(&self) -> Option<OmgCode> {
         match self {
@@ -77,7 +86,7 @@ impl From<Error> for AuthError {
                 status,
                 retry_after,
             },
-            Error::Rejected { code, message } => AuthError::rejected(code.code(), message),
+            Error::Rejected { code, message } => AuthError::rejected(code.as_i64(), message),
             Error::Decode(d) => AuthError::Decode(d),
             Error::InvalidInput(m) => AuthError::InvalidInput(m),
             Error::Config(m) => AuthError::Config(m),

@@ -9,7 +9,7 @@
 //! * [`Client`]: the operator → OMG calls. [`Client::authorize`] issues a transfer-wallet player
 //!   token (also available as the provider-neutral [`gameauth_core::TokenIssuer`]);
 //!   [`Client::enter_game`] and [`Client::ingame`] return launch URLs.
-//! * [`callback`]: OMG → operator callbacks. [`CallbackVerifier`] checks any callback before its
+//! * [`inbound`]: OMG → operator callbacks. [`CallbackVerifier`] checks any callback before its
 //!   body is parsed; [`VerifySessionResponder`] answers `verify_session` from the operator's own
 //!   [`gameauth_core::TokenVerifier`]. With the `axum` feature, the `router`
 //!   module mounts it.
@@ -18,8 +18,9 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use gameauth_core::{FixedIds, ManualClock, TransportError};
-//! use bytes::Bytes;
+//! use gameauth_omg::{FixedIds, ManualClock, TransportError};
+//! use gameauth_omg::bytes::Bytes;
+//! use gameauth_omg::http;
 //! use gameauth_omg::{AuthorizeRequest, Client};
 //!
 //! // A stand-in for OMG that checks the signature of vector O4 and answers like the docs.
@@ -53,7 +54,7 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use gameauth_core::{async_trait, AuthError, TokenVerifier, VerifiedPlayer, VerifyRequest};
+//! use gameauth_omg::{async_trait, AuthError, TokenVerifier, VerifiedPlayer, VerifyRequest};
 //! use gameauth_omg::{CallbackVerifier, VerifySessionResponder};
 //!
 //! struct Sessions;
@@ -91,10 +92,10 @@
 #![warn(clippy::missing_errors_doc)]
 
 pub mod authorize;
-pub mod callback;
 pub mod client;
 pub mod code;
 pub mod error;
+pub mod inbound;
 pub mod issuer;
 pub mod launch;
 mod request;
@@ -105,14 +106,18 @@ pub mod sign;
 pub mod verify;
 
 pub use authorize::{AuthorizeRequest, AuthorizedPlayer};
-pub use callback::{
-    CallbackError, CallbackVerifier, VerifiedCallback, VerifySession, VerifySessionResponder,
-};
 pub use client::{Client, ClientBuilder};
 pub use code::OmgCode;
 pub use error::Error;
+pub use inbound::{
+    CallbackError, CallbackVerifier, VerifiedCallback, VerifySession, VerifySessionResponder,
+};
 pub use launch::{EnterGameRequest, GameUrl, InGameRequest, ScreenMode};
 pub use verify::{SignatureError, TraceIdAlphabet, TraceIdRule};
+
+/// Re-exported so that code using this crate needs no other dependency than this crate and an
+/// async runtime.
+pub use gameauth_core::prelude::*;
 
 /// The repository README, compiled so its example stays correct.
 #[cfg(doctest)]

@@ -31,7 +31,7 @@ pub(crate) fn parse<T: DeserializeOwned>(response: &Response<Bytes>) -> Result<T
         });
     }
     let envelope: Envelope = decode_object(response.body())?;
-    let code = OmgCode::from_code(envelope.code);
+    let code = OmgCode::from_i64(envelope.code);
     if code != OmgCode::Success {
         return Err(Error::Rejected {
             code,

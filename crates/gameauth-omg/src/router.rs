@@ -15,7 +15,8 @@ use axum::routing::post;
 use gameauth_core::inbound::{BodyError, read_body};
 use http::StatusCode;
 
-use crate::callback::{MAX_BODY_BYTES, VERIFY_SESSION_PATH, VerifySessionResponder, sign_header};
+use crate::client::PROVIDER;
+use crate::inbound::{MAX_BODY_BYTES, VERIFY_SESSION_PATH, VerifySessionResponder, sign_header};
 
 /// Time allowed for the whole callback body to arrive.
 pub const BODY_TIMEOUT: Duration = gameauth_core::inbound::DEFAULT_BODY_READ_TIMEOUT;
@@ -35,9 +36,18 @@ pub async fn verify_session_handler(
     let (parts, body) = request.into_parts();
     let bytes = match read_body(&parts.headers, body, MAX_BODY_BYTES, BODY_TIMEOUT).await {
         Ok(bytes) => bytes,
-        Err(BodyError::TooLarge) => return status(StatusCode::PAYLOAD_TOO_LARGE),
-        Err(BodyError::TimedOut) => return status(StatusCode::REQUEST_TIMEOUT),
-        Err(_) => return status(StatusCode::BAD_REQUEST),
+        Err(e) => {
+            gameauth_core::telemetry::inbound_callback(
+                PROVIDER,
+                "verify_session",
+                e.outcome_label(),
+            );
+            return status(match e {
+                BodyError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+                BodyError::TimedOut => StatusCode::REQUEST_TIMEOUT,
+                _ => StatusCode::BAD_REQUEST,
+            });
+        }
     };
     responder
         .respond(parts.uri.query(), &bytes, sign_header(&parts.headers))

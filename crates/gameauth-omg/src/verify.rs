@@ -60,7 +60,7 @@ pub enum TraceIdAlphabet {
 /// OMG's pages say only that the id is "unique and randomly generated"; their examples are 12
 /// to 14 lowercase letters and digits. The default accepts any printable ASCII up to
 /// [`TraceIdRule::MAX_LEN`] bytes (counted after percent-decoding); a stricter rule is a setting
-/// ([`CallbackVerifierBuilder::trace_id_rule`](crate::callback::CallbackVerifierBuilder::trace_id_rule)).
+/// ([`CallbackVerifierBuilder::trace_id_rule`](crate::inbound::CallbackVerifierBuilder::trace_id_rule)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TraceIdRule {
     alphabet: TraceIdAlphabet,

@@ -1,6 +1,6 @@
 //! `gameauth hive …`: verify a player's login token, list a player's IdP accounts.
 //!
-//! Everything goes through `gameauth_hive::HiveClient`. v2 verification (the default) sends the
+//! Everything goes through `gameauth_hive::Client`. v2 verification (the default) sends the
 //! player's access token and needs no credentials of ours; with `--server-token` it sends the
 //! server OAuth token from `HIVE_CLIENT_ID` / `HIVE_CLIENT_SECRET` instead, which the v2 IdP list
 //! always needs. The legacy v1 takes the optional `HIVE_CERTIFICATION_KEY`. `player-idps`
@@ -8,6 +8,7 @@
 //! environment, or custom base URLs with an optional fallback. The player's token and access
 //! token come from a flag, a file (`-` = stdin) or an environment variable.
 
+use gameauth_hive as hive;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -15,8 +16,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use gameauth_core::secrecy::{ExposeSecret, SecretString};
 use gameauth_core::{AuthError, PlayerToken};
 use gameauth_hive::{
-    Environment, HiveClient, HiveClientBuilder, HiveError, IdpList, IncludeField, PlayerIdps,
-    PlayerIdpsParams, VerifiedToken, VerifyAccessToken, VerifyParams,
+    Environment, IdpList, IncludeField, PlayerIdps, PlayerIdpsParams, VerifiedToken,
+    VerifyAccessToken, VerifyParams,
 };
 use serde_json::{Map, Value, json};
 
@@ -226,8 +227,8 @@ fn client(
     hosts: &HostArgs,
     appid: &str,
     credentials: Credentials<'_>,
-) -> Result<HiveClientBuilder, Failure> {
-    let mut builder = HiveClient::builder().appid(appid);
+) -> Result<hive::ClientBuilder, Failure> {
+    let mut builder = hive::Client::builder().appid(appid);
     builder = match (hosts.env, &hosts.primary_url) {
         (Some(Env::Production), _) => builder.environment(Environment::Production),
         (Some(Env::Sandbox), _) => builder.environment(Environment::Sandbox),
@@ -337,9 +338,9 @@ async fn verify(args: &VerifyArgs) -> Result<Value, Failure> {
     match result {
         Ok(verified) => Ok(verified_json(&verified, &player.did)),
         Err(
-            e @ (HiveError::TokenRejected { .. }
-            | HiveError::DistributedTokenInvalid { .. }
-            | HiveError::PlayerAccessTokenRejected { .. }),
+            e @ (hive::Error::TokenRejected { .. }
+            | hive::Error::DistributedTokenInvalid { .. }
+            | hive::Error::PlayerAccessTokenRejected { .. }),
         ) => Err(rejected(e)),
         Err(e) => Err(failure(e)),
     }
@@ -347,7 +348,7 @@ async fn verify(args: &VerifyArgs) -> Result<Value, Failure> {
 
 /// Hive said no to the player's credentials: exit 1 with
 /// `{"verified":false,"code":…,"message":…}`; the error's own text goes to stderr.
-fn rejected(e: HiveError) -> Failure {
+fn rejected(e: hive::Error) -> Failure {
     let diagnostic = e.to_string();
     match AuthError::from(e) {
         AuthError::Rejected { code, message } => Failure::refused(
@@ -399,7 +400,7 @@ async fn idp_list(args: &IdpListArgs) -> Result<Value, Failure> {
     };
     match result {
         Ok(list) => Ok(idp_json(&list, args.player_id)),
-        Err(HiveError::IdpRejected {
+        Err(hive::Error::IdpRejected {
             code,
             message,
             served_by,
@@ -448,7 +449,7 @@ async fn player_idps(args: &PlayerIdpsArgs) -> Result<Value, Failure> {
     let params = PlayerIdpsParams::new(token, player.player_id, &player.did);
     match client.player_idps(&params).await {
         Ok(idps) => Ok(player_idps_json(&idps)),
-        Err(e @ HiveError::PlayerIdpsRejected { .. }) => Err(rejected(e)),
+        Err(e @ hive::Error::PlayerIdpsRejected { .. }) => Err(rejected(e)),
         Err(e) => Err(failure(e)),
     }
 }
@@ -476,6 +477,6 @@ fn player_idps_json(idps: &PlayerIdps) -> Value {
 
 /// Every other Hive error, classified by the SDK's own mapping: our credentials refused →
 /// `config`, no host answered → `unavailable`, and so on.
-fn failure(e: HiveError) -> Failure {
+fn failure(e: hive::Error) -> Failure {
     Failure::from(AuthError::from(e))
 }

@@ -151,7 +151,7 @@ impl VerifyArgs {
             builder.without_freshness_window()
         } else {
             builder.freshness_window(self.freshness_window_secs.map_or(
-                gameauth_omg::callback::DEFAULT_FRESHNESS_WINDOW,
+                gameauth_omg::inbound::DEFAULT_FRESHNESS_WINDOW,
                 Duration::from_secs,
             ))
         };

@@ -291,14 +291,14 @@ fn hive_client(
     fallback: Option<String>,
     oauth: String,
     attempt: Duration,
-) -> gameauth_hive::HiveClient {
+) -> gameauth_hive::Client {
     // Two attempts (primary, then fallback) fit in the deadline with room to spare.
     let deadline = if attempt == ATTEMPT {
         HIVE_DEADLINE
     } else {
         attempt * 2 + SLACK
     };
-    let mut b = gameauth_hive::HiveClient::builder()
+    let mut b = gameauth_hive::Client::builder()
         .primary_url(primary)
         .oauth_url(oauth)
         .appid("com.com2us.hivesdk.normal.freefull.apple.global.ios.universal")
@@ -312,20 +312,20 @@ fn hive_client(
     b.build().expect("valid Hive client")
 }
 
-fn hive_outcome(r: Result<gameauth_hive::VerifiedToken, gameauth_hive::HiveError>) -> Outcome {
+fn hive_outcome(r: Result<gameauth_hive::VerifiedToken, gameauth_hive::Error>) -> Outcome {
     match r {
         Ok(v) if v.served_by == gameauth_hive::ServedBy::Fallback => Outcome::Fallback,
         Ok(_) => Outcome::Ok,
-        Err(gameauth_hive::HiveError::HttpStatus { status, .. }) => Outcome::Status(status),
-        Err(gameauth_hive::HiveError::Decode(_)) => Outcome::Decode,
-        Err(gameauth_hive::HiveError::Unavailable(_)) => Outcome::Unavailable,
+        Err(gameauth_hive::Error::HttpStatus { status, .. }) => Outcome::Status(status),
+        Err(gameauth_hive::Error::Decode(_)) => Outcome::Decode,
+        Err(gameauth_hive::Error::Unavailable(_)) => Outcome::Unavailable,
         Err(e) => Outcome::Other(e.to_string()),
     }
 }
 
 const HIVE_OK: &str = r#"{"result_code":0,"result_msg":"SUCCESS","token_validation":{"result_code":0,"result_msg":"SUCCESS"},"data":{}}"#;
 
-async fn hive_verify(client: &gameauth_hive::HiveClient) -> Outcome {
+async fn hive_verify(client: &gameauth_hive::Client) -> Outcome {
     let params = gameauth_hive::VerifyParams::new(
         PlayerToken::new("player-token-dummy"),
         21,

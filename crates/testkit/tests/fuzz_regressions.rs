@@ -22,8 +22,8 @@ fn answering(body: &'static str) -> Arc<dyn HttpTransport> {
 /// A legacy Hive verification whose every answer comes from `transport`.
 async fn hive_v1_verification(
     transport: Arc<dyn HttpTransport>,
-) -> Result<gameauth_hive::VerifiedToken, gameauth_hive::HiveError> {
-    let client = gameauth_hive::HiveClient::builder()
+) -> Result<gameauth_hive::VerifiedToken, gameauth_hive::Error> {
+    let client = gameauth_hive::Client::builder()
         .primary_url("https://hive.test")
         .appid("com.com2us.example")
         .certification_key(SecretString::from("dummy-certification-key"))
@@ -42,7 +42,7 @@ async fn hive_v1_verification(
 async fn hive_never_verifies_a_player_from_an_array() {
     let outcome = hive_v1_verification(answering("[0]")).await;
     assert!(
-        matches!(outcome, Err(gameauth_hive::HiveError::Decode(_))),
+        matches!(outcome, Err(gameauth_hive::Error::Decode(_))),
         "{outcome:?}"
     );
 }
@@ -93,10 +93,11 @@ async fn creditpay_returns_no_code_from_an_array() {
 #[test]
 fn creditpay_refuses_a_webhook_event_given_as_an_array() {
     assert!(
-        gameauth_creditpay::webhook::decode_event(br#"["PAY_SUCCESS",null,0,"evt-1"]"#).is_err()
+        gameauth_creditpay::inbound::webhook::decode_event(br#"["PAY_SUCCESS",null,0,"evt-1"]"#)
+            .is_err()
     );
     assert!(
-        gameauth_creditpay::webhook::decode_event(
+        gameauth_creditpay::inbound::webhook::decode_event(
             br#"{"type":"PAY_SUCCESS","platform_id":"p","retry":0,"event_id":"evt-1","data":{}}"#
         )
         .is_ok()
@@ -108,7 +109,7 @@ async fn hive_decode_errors_carry_no_control_characters_from_the_answer() {
     // The reproducer's answer: an unknown `data` key with a CR whose number is out of range.
     let answer = r#"{"data":{"cresult^\reshina_Aamp":1e145719000},"result_code":0,"resuio9n":{"result_bodeest_msg":"SUCCESS"}}"#;
     let outcome = hive_v1_verification(answering(answer)).await;
-    let Err(err @ gameauth_hive::HiveError::Decode(_)) = &outcome else {
+    let Err(err @ gameauth_hive::Error::Decode(_)) = &outcome else {
         panic!("{outcome:?}");
     };
     let text = err.to_string();

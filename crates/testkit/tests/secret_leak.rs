@@ -224,7 +224,7 @@ async fn hive_flows_leak_no_secret() {
         .mount(&hive)
         .await;
     let builder = || {
-        gameauth_hive::HiveClient::builder()
+        gameauth_hive::Client::builder()
             .primary_url(hive.uri())
             .appid("com.com2us.hivesdk.normal.freefull.apple.global.ios.universal")
             .client_credentials(

@@ -1,3 +1,5 @@
+//! Unit tests of the contract checks against small fixture trees.
+
 use super::*;
 use crate::testing::{KEY, Md5Provider, fixture_json, good_sign, tree};
 

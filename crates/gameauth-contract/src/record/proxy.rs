@@ -9,9 +9,10 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use gameauth_core::inbound::{BodyError, DEFAULT_BODY_READ_TIMEOUT, read_body};
 use gameauth_core::{HttpTransport, ReqwestTransport};
 use http::{HeaderMap, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -145,14 +146,23 @@ async fn handle(req: Request<Incoming>, shared: &Shared) -> Response<Full<Bytes>
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
     let (parts, body) = req.into_parts();
     let what = format!("{} {}", parts.method, parts.uri.path());
-    let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => {
-            eprintln!("{what}: request body over {MAX_BODY_BYTES} bytes or unreadable; refused");
-            return plain(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "request body too large for the recording proxy",
-            );
+    let body = match read_body(
+        &parts.headers,
+        body,
+        MAX_BODY_BYTES,
+        DEFAULT_BODY_READ_TIMEOUT,
+    )
+    .await
+    {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("{what}: request body refused ({e}); limit {MAX_BODY_BYTES} bytes");
+            let status = match e {
+                BodyError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+                BodyError::TimedOut => StatusCode::REQUEST_TIMEOUT,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            return plain(status, "request body refused by the recording proxy");
         }
     };
     let target = match parts.uri.query() {

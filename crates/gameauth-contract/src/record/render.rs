@@ -189,10 +189,6 @@ struct ResponseOut {
     body: Option<String>,
 }
 
-fn is_json(text: &str) -> bool {
-    !text.trim().is_empty() && serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
-}
-
 /// The header that carries `ex`'s signature, when `provider` signs it.
 fn signature_header(provider: &dyn Provider, ex: &Exchange) -> Option<String> {
     let request = SignInput::new(
@@ -335,7 +331,7 @@ fn learn(scrubber: &mut Scrubber, ex: &Exchange, signature: Option<&str>) {
             .iter()
             .map(|(n, v)| (n.as_str(), v.as_str())),
     );
-    if is_json(&ex.request_body) {
+    if gameauth_core::outbound::is_json(ex.request_body.as_bytes()) {
         scrubber.learn_json(&ex.request_body);
     } else if ex.is_form() {
         scrubber.learn_query(&ex.request_body);
@@ -345,7 +341,7 @@ fn learn(scrubber: &mut Scrubber, ex: &Exchange, signature: Option<&str>) {
             .iter()
             .map(|(n, v)| (n.as_str(), v.as_str())),
     );
-    if is_json(&ex.response_body) {
+    if gameauth_core::outbound::is_json(ex.response_body.as_bytes()) {
         scrubber.learn_json(&ex.response_body);
     }
 }
@@ -361,7 +357,7 @@ fn scrub(
         .iter()
         .filter_map(|h| ex.header(h).map(|v| ((*h).to_owned(), scrubber.text(v))))
         .collect();
-    let (body, json, form) = if is_json(&ex.request_body) {
+    let (body, json, form) = if gameauth_core::outbound::is_json(ex.request_body.as_bytes()) {
         let body = scrubber.json(&ex.request_body);
         let json = serde_json::from_str(&body).ok();
         (body, json, None)
@@ -384,13 +380,14 @@ fn scrub(
         .filter(|(n, _)| RESPONSE_HEADERS.contains(&n.as_str()))
         .map(|(n, v)| (n.clone(), scrubber.text(v)))
         .collect();
-    let (response_body, response_json) = if is_json(&ex.response_body) {
-        let b = scrubber.json(&ex.response_body);
-        let j = serde_json::from_str(&b).ok();
-        (b, j)
-    } else {
-        (scrubber.text(&ex.response_body), None)
-    };
+    let (response_body, response_json) =
+        if gameauth_core::outbound::is_json(ex.response_body.as_bytes()) {
+            let b = scrubber.json(&ex.response_body);
+            let j = serde_json::from_str(&b).ok();
+            (b, j)
+        } else {
+            (scrubber.text(&ex.response_body), None)
+        };
     Scrubbed {
         call,
         host: ex.host,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use gameauth_core::VerifiedPlayer;
 use gameauth_creditpay::CreditLimitHandler;
-use gameauth_creditpay::axum::credit_limit_router;
+use gameauth_creditpay::router::credit_limit_router;
 use http::StatusCode;
 use http_body_util::BodyExt;
 use tower::ServiceExt;

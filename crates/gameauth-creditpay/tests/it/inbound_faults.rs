@@ -91,7 +91,7 @@ async fn a_bad_signature_on_an_unparseable_body_is_a_signature_failure_not_a_par
 mod slow_body {
     use super::*;
     use axum::body::Body;
-    use gameauth_creditpay::axum::{BODY_READ_TIMEOUT, webhook_router};
+    use gameauth_creditpay::router::{BODY_READ_TIMEOUT, webhook_router};
     use tower::ServiceExt;
 
     #[tokio::test(start_paused = true)]

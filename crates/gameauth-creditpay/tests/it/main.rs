@@ -6,8 +6,10 @@ mod support;
 mod axum_routes;
 mod callback;
 mod client;
+mod connect_timeout;
 mod faults;
 mod inbound_faults;
+mod metrics;
 #[cfg(feature = "redis")]
 mod redis_dedup;
 mod secrets;

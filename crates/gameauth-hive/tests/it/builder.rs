@@ -3,13 +3,13 @@
 use std::time::Duration;
 
 use gameauth_core::secrecy::SecretString;
-use gameauth_hive::{BreakerConfig, Environment, HiveClient, HiveError, VerifyAccessToken};
+use gameauth_hive::{BreakerConfig, Client, Environment, Error, VerifyAccessToken};
 
 use crate::support::*;
 
-fn config_error(result: Result<HiveClient, HiveError>) -> String {
+fn config_error(result: Result<Client, Error>) -> String {
     match result {
-        Err(HiveError::Config(m)) => m,
+        Err(Error::Config(m)) => m,
         other => panic!("expected a config error, got {other:?}"),
     }
 }
@@ -65,24 +65,24 @@ fn custom_urls_are_scheme_host_and_port_only() {
 #[test]
 fn appid_and_credentials_are_checked() {
     let url = "http://127.0.0.1:1";
-    config_error(HiveClient::builder().primary_url(url).build());
-    config_error(HiveClient::builder().primary_url(url).appid(" ").build());
+    config_error(Client::builder().primary_url(url).build());
+    config_error(Client::builder().primary_url(url).appid(" ").build());
     config_error(
-        HiveClient::builder()
+        Client::builder()
             .primary_url(url)
             .appid(APPID)
             .client_credentials("", SecretString::from("s"))
             .build(),
     );
     config_error(
-        HiveClient::builder()
+        Client::builder()
             .primary_url(url)
             .appid(APPID)
             .client_credentials("id", SecretString::from(""))
             .build(),
     );
     config_error(
-        HiveClient::builder()
+        Client::builder()
             .primary_url(url)
             .appid(APPID)
             .certification_key(SecretString::from(""))
@@ -120,7 +120,7 @@ fn timeouts_and_breaker_settings_are_checked() {
 #[test]
 fn client_credentials_are_needed_only_by_the_server_token_mode() {
     let bare = || {
-        HiveClient::builder()
+        Client::builder()
             .primary_url("http://127.0.0.1:1")
             .appid(APPID)
     };

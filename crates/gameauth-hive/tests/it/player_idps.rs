@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use gameauth_core::PlayerToken;
 use gameauth_hive::{
-    DEFAULT_DEADLINE, HiveClient, HiveError, IdpIndex, PlayerIdpsCode, PlayerIdpsParams, ServedBy,
+    Client, DEFAULT_DEADLINE, Error, IdpIndex, PlayerIdpsCode, PlayerIdpsParams, ServedBy,
 };
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path};
@@ -19,10 +19,8 @@ fn params() -> PlayerIdpsParams {
 }
 
 /// A client with no server credentials at all: the player's token is the authorisation.
-fn client(primary: &MockServer, fallback: Option<&MockServer>) -> HiveClient {
-    let mut b = HiveClient::builder()
-        .primary_url(primary.uri())
-        .appid(APPID);
+fn client(primary: &MockServer, fallback: Option<&MockServer>) -> Client {
+    let mut b = Client::builder().primary_url(primary.uri()).appid(APPID);
     if let Some(f) = fallback {
         b = b.fallback_url(f.uri());
     }
@@ -127,7 +125,7 @@ async fn refusals_are_typed_and_kept_with_their_code() {
         )
         .await;
         match client(&server, None).player_idps(&params()).await {
-            Err(HiveError::PlayerIdpsRejected {
+            Err(Error::PlayerIdpsRejected {
                 code: c,
                 message,
                 served_by: ServedBy::Primary,
@@ -154,10 +152,7 @@ async fn a_refusal_on_the_primary_never_goes_to_the_fallback() {
         .player_idps(&params())
         .await
         .unwrap_err();
-    assert!(
-        matches!(err, HiveError::PlayerIdpsRejected { .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, Error::PlayerIdpsRejected { .. }), "{err:?}");
     fallback.verify().await;
 }
 
@@ -199,7 +194,7 @@ async fn a_silent_primary_goes_to_the_fallback_within_the_deadline() {
         1,
     )
     .await;
-    let client = HiveClient::builder()
+    let client = Client::builder()
         .primary_url(primary.uri())
         .fallback_url(fallback.uri())
         .appid(APPID)
@@ -224,7 +219,7 @@ async fn bad_input_sends_nothing() {
         PlayerIdpsParams::new(PlayerToken::new(PLAYER_TOKEN), PLAYER_ID, ""),
     ] {
         let err = client.player_idps(&p).await.unwrap_err();
-        assert!(matches!(err, HiveError::InvalidInput(_)), "{err:?}");
+        assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
     }
     assert!(server.received_requests().await.unwrap().is_empty());
 }

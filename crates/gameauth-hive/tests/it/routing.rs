@@ -8,8 +8,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use gameauth_core::{HttpTransport, TransportError, TransportErrorKind};
 use gameauth_hive::{
-    AttemptFailure, BreakerConfig, BreakerState, DEFAULT_DEADLINE, Environment, HiveClient,
-    HiveClientBuilder, HiveError, ServedBy, VerifyCode,
+    AttemptFailure, BreakerConfig, BreakerState, Client, ClientBuilder, DEFAULT_DEADLINE,
+    Environment, Error, ServedBy, VerifyCode,
 };
 use tokio::time::Instant;
 
@@ -102,16 +102,16 @@ impl FakeHive {
     }
 }
 
-fn custom(hive: &Arc<FakeHive>) -> HiveClientBuilder {
+fn custom(hive: &Arc<FakeHive>) -> ClientBuilder {
     builder()
         .primary_url("https://primary.test")
         .fallback_url("https://fallback.test")
         .transport(hive.transport())
 }
 
-fn unavailable(result: Result<impl std::fmt::Debug, HiveError>) -> gameauth_hive::Unavailable {
+fn unavailable(result: Result<impl std::fmt::Debug, Error>) -> gameauth_hive::Unavailable {
     match result {
-        Err(HiveError::Unavailable(u)) => u,
+        Err(Error::Unavailable(u)) => u,
         other => panic!("expected Unavailable, got {other:?}"),
     }
 }
@@ -234,7 +234,7 @@ async fn definitive_answers_are_not_primary_failures() {
     let client = custom(&hive).build().unwrap();
     for _ in 0..8 {
         match client.verify_token(&params()).await {
-            Err(HiveError::TokenRejected {
+            Err(Error::TokenRejected {
                 code: VerifyCode::InvalidToken,
                 served_by: ServedBy::Primary,
                 ..
@@ -256,7 +256,7 @@ async fn code_5001_from_the_fallback_is_its_own_error() {
     );
     let client = custom(&hive).build().unwrap();
     match client.verify_token(&params()).await {
-        Err(HiveError::DistributedTokenInvalid { served_by, message }) => {
+        Err(Error::DistributedTokenInvalid { served_by, message }) => {
             assert_eq!(served_by, ServedBy::Fallback);
             assert_eq!(message, "invalid token in distributed environment");
         }
@@ -267,7 +267,7 @@ async fn code_5001_from_the_fallback_is_its_own_error() {
 #[tokio::test(start_paused = true)]
 async fn production_uses_the_documented_hosts_and_oauth_only_on_the_primary_for_the_idp_list() {
     let hive = FakeHive::new(Reply::Status(503), OK);
-    let client = HiveClient::builder()
+    let client = Client::builder()
         .environment(Environment::Production)
         .appid(APPID)
         .client_credentials(
@@ -295,7 +295,7 @@ async fn production_uses_the_documented_hosts_and_oauth_only_on_the_primary_for_
 #[tokio::test(start_paused = true)]
 async fn sandbox_has_no_fallback_and_no_breaker() {
     let hive = FakeHive::new(Reply::Status(503), OK);
-    let client = HiveClient::builder()
+    let client = Client::builder()
         .environment(Environment::Sandbox)
         .appid(APPID)
         .client_credentials(

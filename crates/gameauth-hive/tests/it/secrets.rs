@@ -1,7 +1,7 @@
 //! Secrets never appear in `Debug`, `Display` or errors.
 
 use gameauth_core::secrecy::SecretString;
-use gameauth_hive::{AccessToken, HiveClient, HiveError};
+use gameauth_hive::{AccessToken, Client, Error};
 use serde_json::json;
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -25,7 +25,7 @@ fn client_debug_is_pinned_and_shows_no_secret() {
         .unwrap();
     assert_eq!(
         format!("{client:?}"),
-        "HiveClient { appid: \"com.com2us.hivesdk.normal.freefull.apple.global.ios.universal\", \
+        "Client { appid: \"com.com2us.hivesdk.normal.freefull.apple.global.ios.universal\", \
          primary: \"http://127.0.0.1:8080\", fallback: Some(\"http://127.0.0.1:8081\"), \
          verify_access_token: Player, oauth: Some(\"http://127.0.0.1:8080\"), client_id: Some(\"project_abc123\"), \
          client_secret: Some(\"[redacted]\"), certification_key: Some(\"[redacted]\"), \
@@ -68,7 +68,7 @@ async fn errors_never_quote_bodies_or_tokens() {
         .await;
     let client = builder().primary_url(server.uri()).build().unwrap();
     let err = client.verify_token(&params()).await.unwrap_err();
-    assert!(matches!(&err, HiveError::Decode(d) if d.path == "data.is_blocked"));
+    assert!(matches!(&err, Error::Decode(d) if d.path == "data.is_blocked"));
     for text in [err.to_string(), format!("{err:?}"), format!("{client:?}")] {
         assert!(!text.contains("sentinel"), "{text}");
     }
@@ -76,12 +76,12 @@ async fn errors_never_quote_bodies_or_tokens() {
 
 #[test]
 fn config_errors_never_quote_urls() {
-    let err = HiveClient::builder()
+    let err = Client::builder()
         .primary_url("http://user:sentinel-password@127.0.0.1/?k=sentinel-query")
         .appid(APPID)
         .build()
         .unwrap_err();
-    assert!(matches!(err, HiveError::Config(_)));
+    assert!(matches!(err, Error::Config(_)));
     assert!(!err.to_string().contains("sentinel"), "{err}");
 }
 

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use gameauth_core::TransportErrorKind;
 use gameauth_hive::{
-    AttemptFailure, BreakerConfig, BreakerState, DEFAULT_DEADLINE, HiveClient, HiveError, ServedBy,
+    AttemptFailure, BreakerConfig, BreakerState, Client, DEFAULT_DEADLINE, Error, ServedBy,
 };
 use testkit::{ChaosServer, Fault};
 use wiremock::MockServer;
@@ -27,7 +27,7 @@ async fn fallback(times: u64) -> MockServer {
     server
 }
 
-fn client(primary: &str, fallback: &MockServer) -> HiveClient {
+fn client(primary: &str, fallback: &MockServer) -> Client {
     builder()
         .primary_url(primary)
         .fallback_url(fallback.uri())
@@ -37,7 +37,7 @@ fn client(primary: &str, fallback: &MockServer) -> HiveClient {
 }
 
 /// The same with short attempt timeouts, for faults that stall.
-fn quick_client(primary: &str, fallback: &MockServer) -> HiveClient {
+fn quick_client(primary: &str, fallback: &MockServer) -> Client {
     builder()
         .primary_url(primary)
         .fallback_url(fallback.uri())
@@ -97,7 +97,7 @@ async fn both_hosts_silent_is_unavailable_within_the_deadline() {
         start.elapsed()
     );
     match err {
-        HiveError::Unavailable(u) => {
+        Error::Unavailable(u) => {
             assert_eq!(
                 u.primary,
                 AttemptFailure::Transport(TransportErrorKind::Timeout)
@@ -125,7 +125,7 @@ async fn both_hosts_refusing_is_unavailable() {
         .build()
         .unwrap();
     match client.verify_token(&params()).await {
-        Err(HiveError::Unavailable(u)) => {
+        Err(Error::Unavailable(u)) => {
             assert_eq!(
                 u.primary,
                 AttemptFailure::Transport(TransportErrorKind::Connect)
@@ -172,36 +172,36 @@ async fn every_broken_primary_answer_goes_to_the_fallback() {
 }
 
 /// Whether an error is the one a case expects.
-type IsExpected = fn(&HiveError) -> bool;
+type IsExpected = fn(&Error) -> bool;
 
 #[tokio::test]
 async fn definitive_primary_answers_never_go_to_the_fallback() {
     let cases: Vec<(Fault, IsExpected)> = vec![
         (Fault::Status(400), |e| {
-            matches!(e, HiveError::HttpStatus { status: 400, .. })
+            matches!(e, Error::HttpStatus { status: 400, .. })
         }),
         (Fault::Status(401), |e| {
-            matches!(e, HiveError::HttpStatus { status: 401, .. })
+            matches!(e, Error::HttpStatus { status: 401, .. })
         }),
         (Fault::Status(403), |e| {
-            matches!(e, HiveError::HttpStatus { status: 403, .. })
+            matches!(e, Error::HttpStatus { status: 403, .. })
         }),
         (Fault::Status(404), |e| {
-            matches!(e, HiveError::HttpStatus { status: 404, .. })
+            matches!(e, Error::HttpStatus { status: 404, .. })
         }),
         (
             Fault::json(r#"{"result_code":{"x":1}}"#),
-            |e| matches!(e, HiveError::Decode(d) if d.path == "result_code"),
+            |e| matches!(e, Error::Decode(d) if d.path == "result_code"),
         ),
         (Fault::json(r#"{"result_msg":"SUCCESS"}"#), |e| {
-            matches!(e, HiveError::Decode(_))
+            matches!(e, Error::Decode(_))
         }),
         (
             Fault::json(r#"{"result_code":7000,"result_msg":"invalid token"}"#),
             |e| {
                 matches!(
                     e,
-                    HiveError::TokenRejected {
+                    Error::TokenRejected {
                         served_by: ServedBy::Primary,
                         ..
                     }
@@ -320,7 +320,7 @@ async fn a_redirect_is_neither_followed_nor_sent_to_the_fallback() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, HiveError::HttpStatus { status: 302, .. }),
+        matches!(err, Error::HttpStatus { status: 302, .. }),
         "{err:?}"
     );
     primary.verify().await;

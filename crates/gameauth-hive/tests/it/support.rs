@@ -4,7 +4,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gameauth_core::PlayerToken;
 use gameauth_core::secrecy::SecretString;
-use gameauth_hive::{HiveClientBuilder, VerifyAccessToken, VerifyParams};
+use gameauth_hive::{ClientBuilder, VerifyAccessToken, VerifyParams};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -50,14 +50,14 @@ pub(crate) fn server_params() -> VerifyParams {
 
 /// A builder with the dummy app id and credentials and no hosts yet (default mode: the
 /// credentials serve the v2 IdP list only).
-pub(crate) fn builder() -> HiveClientBuilder {
-    gameauth_hive::HiveClient::builder()
+pub(crate) fn builder() -> ClientBuilder {
+    gameauth_hive::Client::builder()
         .appid(APPID)
         .client_credentials(CLIENT_ID, SecretString::from(CLIENT_SECRET))
 }
 
 /// [`builder`] in the server-token mode of verification.
-pub(crate) fn server_builder() -> HiveClientBuilder {
+pub(crate) fn server_builder() -> ClientBuilder {
     builder().verify_access_token(VerifyAccessToken::Server)
 }
 

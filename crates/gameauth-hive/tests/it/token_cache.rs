@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gameauth_core::ManualClock;
-use gameauth_hive::{AttemptFailure, HiveClient, HiveError, OAuthCode, ServedBy};
+use gameauth_hive::{AttemptFailure, Client, Error, OAuthCode, ServedBy};
 use serde_json::json;
 use wiremock::matchers::{header, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -15,7 +15,7 @@ use crate::support::*;
 
 const NOW: i64 = 1_711_954_264;
 
-fn client(server: &MockServer, clock: &ManualClock) -> HiveClient {
+fn client(server: &MockServer, clock: &ManualClock) -> Client {
     server_builder()
         .primary_url(server.uri())
         .clock(Arc::new(clock.clone()))
@@ -222,7 +222,7 @@ async fn a_refusal_after_the_refresh_is_access_token_rejected() {
         .await;
     let client = client(&server, &ManualClock::at_unix_seconds(NOW));
     match client.verify_token(&server_params()).await {
-        Err(HiveError::AccessTokenRejected { code, message }) => {
+        Err(Error::AccessTokenRejected { code, message }) => {
             assert_eq!(code, 2499);
             assert_eq!(message, "JWT verification failed");
         }
@@ -258,7 +258,7 @@ async fn oauth_token_gets_exactly_one_retry() {
     mount_verified(&server, 0).await;
     let client = client(&server, &ManualClock::at_unix_seconds(NOW));
     match client.verify_token(&server_params()).await {
-        Err(HiveError::Unavailable(u)) => {
+        Err(Error::Unavailable(u)) => {
             assert_eq!(u.primary, AttemptFailure::Status(502));
             assert_eq!(u.fallback, None);
         }
@@ -287,7 +287,7 @@ async fn oauth_token_comes_only_from_the_primary_host() {
         .unwrap();
     assert!(matches!(
         client.verify_token(&server_params()).await,
-        Err(HiveError::Unavailable(_))
+        Err(Error::Unavailable(_))
     ));
     primary.verify().await;
     fallback.verify().await;
@@ -315,7 +315,7 @@ async fn callers_queued_behind_a_failed_fetch_share_its_error() {
     for t in tasks {
         assert!(matches!(
             t.await.unwrap(),
-            Err(HiveError::OAuthRejected {
+            Err(Error::OAuthRejected {
                 code: OAuthCode::ClientAuthenticationFailed,
                 ..
             })

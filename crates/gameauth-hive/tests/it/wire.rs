@@ -3,8 +3,7 @@
 use gameauth_core::PlayerToken;
 use gameauth_core::secrecy::SecretString;
 use gameauth_hive::{
-    HiveClient, HiveError, IdpCode, IdpIndex, IncludeField, OAuthCode, ServedBy, VerifyCode,
-    VerifyParams,
+    Client, Error, IdpCode, IdpIndex, IncludeField, OAuthCode, ServedBy, VerifyCode, VerifyParams,
 };
 use serde_json::json;
 use wiremock::matchers::{body_json, header, method, path};
@@ -12,7 +11,7 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use crate::support::*;
 
-async fn client(server: &MockServer) -> HiveClient {
+async fn client(server: &MockServer) -> Client {
     builder().primary_url(server.uri()).build().unwrap()
 }
 
@@ -152,7 +151,7 @@ async fn a_refused_player_access_token_is_a_rejection_that_is_never_retried() {
             .mount(&server)
             .await;
         match client(&server).await.verify_token(&params()).await {
-            Err(HiveError::PlayerAccessTokenRejected {
+            Err(Error::PlayerAccessTokenRejected {
                 code: c, served_by, ..
             }) => {
                 assert_eq!(c, code, "{answer}");
@@ -188,7 +187,7 @@ async fn every_input_is_checked_before_anything_is_sent() {
             server_mode.verify_token(&p).await.unwrap_err(),
             server_mode.verify_token_v1(&p).await.unwrap_err(),
         ] {
-            assert!(matches!(err, HiveError::InvalidInput(_)), "{err:?}");
+            assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
         }
     }
     for player_id in [-5, 0] {
@@ -196,15 +195,15 @@ async fn every_input_is_checked_before_anything_is_sent() {
             server_mode.idp_list(player_id).await.unwrap_err(),
             server_mode.idp_list_v1(player_id).await.unwrap_err(),
         ] {
-            assert!(matches!(err, HiveError::InvalidInput(_)), "{err:?}");
+            assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
         }
     }
     match default.verify_token(&server_params()).await {
-        Err(HiveError::InvalidInput(m)) => assert!(m.contains("access token"), "{m}"),
+        Err(Error::InvalidInput(m)) => assert!(m.contains("access token"), "{m}"),
         other => panic!("{other:?}"),
     }
     match server_mode.verify_token(&params()).await {
-        Err(HiveError::InvalidInput(m)) => assert!(m.contains("server token"), "{m}"),
+        Err(Error::InvalidInput(m)) => assert!(m.contains("server token"), "{m}"),
         other => panic!("{other:?}"),
     }
     assert!(
@@ -232,7 +231,7 @@ async fn v2_verify_rejections_are_typed_and_never_verified() {
             .mount(&server)
             .await;
         match client(&server).await.verify_token(&params()).await {
-            Err(HiveError::TokenRejected {
+            Err(Error::TokenRejected {
                 code: c, served_by, ..
             }) => {
                 assert_eq!(c, expected);
@@ -297,7 +296,7 @@ async fn v2_idp_list_no_user_data_is_typed() {
     let err = client(&server).await.idp_list(5).await.unwrap_err();
     assert!(matches!(
         err,
-        HiveError::IdpRejected {
+        Error::IdpRejected {
             code: IdpCode::NoUserData,
             ..
         }
@@ -326,7 +325,7 @@ async fn v1_verify_sends_certification_key_and_accepts_result_message() {
         .expect(1)
         .mount(&server)
         .await;
-    let client = HiveClient::builder()
+    let client = Client::builder()
         .primary_url(server.uri())
         .appid(APPID)
         .certification_key(SecretString::from("sentinel-cert-key"))
@@ -353,7 +352,7 @@ async fn v1_verify_without_certification_key_omits_it_and_needs_no_credentials()
         .expect(1)
         .mount(&server)
         .await;
-    let client = HiveClient::builder()
+    let client = Client::builder()
         .primary_url(server.uri())
         .appid(APPID)
         .build()
@@ -361,7 +360,7 @@ async fn v1_verify_without_certification_key_omits_it_and_needs_no_credentials()
     let err = client.verify_token_v1(&server_params()).await.unwrap_err();
     assert!(matches!(
         err,
-        HiveError::TokenRejected {
+        Error::TokenRejected {
             code: VerifyCode::InvalidToken,
             ..
         }
@@ -389,7 +388,7 @@ async fn v1_idp_list_sends_the_documented_body() {
         .expect(1)
         .mount(&server)
         .await;
-    let client = HiveClient::builder()
+    let client = Client::builder()
         .primary_url(server.uri())
         .appid(APPID)
         .certification_key(SecretString::from("sentinel-cert-key"))
@@ -426,7 +425,7 @@ async fn oauth_token_error_codes_are_typed_and_stop_the_call() {
             .mount(&server)
             .await;
         match client(&server).await.idp_list(PLAYER_ID).await {
-            Err(HiveError::OAuthRejected { code: c, message }) => {
+            Err(Error::OAuthRejected { code: c, message }) => {
                 assert_eq!(c, expected);
                 assert_eq!(message, "refused");
             }
@@ -440,7 +439,7 @@ async fn oauth_token_error_codes_are_typed_and_stop_the_call() {
 async fn default_verification_needs_no_client_credentials_the_server_token_apis_do() {
     let server = MockServer::start().await;
     mount_verified(&server, 1).await;
-    let client = HiveClient::builder()
+    let client = Client::builder()
         .primary_url(server.uri())
         .appid(APPID)
         .build()
@@ -449,10 +448,7 @@ async fn default_verification_needs_no_client_credentials_the_server_token_apis_
         client.verify_token(&params()).await.unwrap().player_id,
         PLAYER_ID
     );
-    assert!(matches!(
-        client.idp_list(1).await,
-        Err(HiveError::Config(_))
-    ));
+    assert!(matches!(client.idp_list(1).await, Err(Error::Config(_))));
     let requests = server.received_requests().await.unwrap();
     assert_eq!(requests.len(), 1, "only the verification was sent");
     server.verify().await;

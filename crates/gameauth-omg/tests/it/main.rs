@@ -3,7 +3,9 @@
 
 mod callback;
 mod client;
+mod connect_timeout;
 mod faults;
+mod metrics;
 #[cfg(feature = "axum")]
 mod router;
 mod support;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use gameauth_omg::callback::MAX_BODY_BYTES;
+use gameauth_omg::inbound::MAX_BODY_BYTES;
 use gameauth_omg::router::verify_session_router;
 use http::{Request, StatusCode};
 use http_body_util::BodyExt;

@@ -3,11 +3,14 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use gameauth_core::lenient::{decode_json, string_or_number};
+use gameauth_core::outbound::{
+    BaseUrl, CallError, CallKind, CallPolicy, OutboundRequest, Route, execute,
+};
 use gameauth_core::secrecy::{ExposeSecret, SecretString};
-use gameauth_core::transport::{retry_after, send_with_timeout};
+use gameauth_core::transport::{DEFAULT_CONNECT_TIMEOUT, default_transport, retry_after};
 use gameauth_core::{
-    AuthError, Clock, DecodeError, HttpTransport, IdGenerator, RandomIds, ReqwestTransport,
-    SystemClock, TokenVerifier, VerifiedPlayer, VerifyRequest, async_trait,
+    AuthError, Clock, DecodeError, HttpTransport, IdGenerator, RandomIds, SystemClock,
+    TokenVerifier, VerifiedPlayer, VerifyRequest, async_trait,
 };
 
 /// The path of Acme's verify endpoint; the signature covers it.
@@ -60,7 +63,7 @@ struct Player {
 /// Verifies Acme player tokens.
 #[derive(Clone)]
 pub struct AcmeVerifier {
-    base_url: String,
+    route: Route,
     key: SecretString,
     transport: Arc<dyn HttpTransport>,
     clock: Arc<dyn Clock>,
@@ -71,7 +74,7 @@ pub struct AcmeVerifier {
 impl std::fmt::Debug for AcmeVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AcmeVerifier")
-            .field("base_url", &self.base_url)
+            .field("base_url", self.route.primary())
             .field("key", &"[redacted]")
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
@@ -86,6 +89,11 @@ impl AcmeVerifier {
 
     /// The signed request for `token`, at the clock's time with a fresh nonce.
     pub fn build_request(&self, token: &str) -> Result<http::Request<Bytes>, AuthError> {
+        Ok(self.signed(token)?.to_http(self.route.primary())?)
+    }
+
+    /// The body serialised once and signed: the request every attempt sends.
+    fn signed(&self, token: &str) -> Result<OutboundRequest, AuthError> {
         if token.is_empty() {
             return Err(AuthError::InvalidInput("the token is empty".into()));
         }
@@ -98,11 +106,19 @@ impl AcmeVerifier {
         let body = serde_json::to_vec(&body)
             .map_err(|_| AuthError::InvalidInput("the token cannot be encoded".into()))?;
         let signature = sign(self.key.expose_secret().as_bytes(), VERIFY_PATH, &body);
-        http::Request::post(format!("{}{VERIFY_PATH}", self.base_url))
-            .header("content-type", "application/json")
-            .header("signature", signature)
-            .body(Bytes::from(body))
-            .map_err(|_| AuthError::Config("the base URL does not make a valid request".into()))
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        let signature = http::HeaderValue::from_str(&signature)
+            .map_err(|_| AuthError::Config("the signature is not a header value".into()))?;
+        headers.insert("signature", signature);
+        Ok(OutboundRequest::post(
+            VERIFY_PATH,
+            headers,
+            Bytes::from(body),
+        ))
     }
 
     /// The outcome of Acme's answer.
@@ -135,9 +151,20 @@ impl TokenVerifier for AcmeVerifier {
     }
 
     async fn verify(&self, request: &VerifyRequest) -> Result<VerifiedPlayer, AuthError> {
-        let http_request = self.build_request(request.token.expose_secret())?;
-        let response = send_with_timeout(&*self.transport, http_request, self.timeout).await?;
-        Self::parse(&response)
+        let signed = self.signed(request.token.expose_secret())?;
+        // One attempt within the timeout: the call engine of gameauth-core sends it, counts it
+        // and traces it like every provider's calls.
+        let policy = CallPolicy::new("acme", "verify", CallKind::Idempotent)
+            .with_attempt_timeout(self.timeout)
+            .with_deadline(self.timeout);
+        match execute(&*self.transport, &self.route, &policy, &signed, None).await {
+            Ok(answer) => Self::parse(&answer.response),
+            // A 5xx or 429: Acme answered, and says why.
+            Err(CallError::Unavailable {
+                last: Some(last), ..
+            }) => Self::parse(&last),
+            Err(e) => Err(AuthError::Transport(e.into_transport_error())),
+        }
     }
 }
 
@@ -199,30 +226,27 @@ impl AcmeVerifierBuilder {
 
     /// The verifier, or why the settings cannot work.
     pub fn build(self) -> Result<AcmeVerifier, AuthError> {
-        let base_url = self
-            .base_url
-            .ok_or_else(|| AuthError::Config("base_url is required".into()))?;
-        let base_url = base_url.trim_end_matches('/').to_owned();
-        if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
-            return Err(AuthError::Config("base_url must be an http(s) URL".into()));
-        }
+        // https, or plain http only for a loopback host: the signed token must not travel in clear.
+        let base_url =
+            BaseUrl::from_setting(self.base_url.as_deref()).map_err(AuthError::Config)?;
         let key = self
             .key
             .ok_or_else(|| AuthError::Config("key is required".into()))?;
         if key.expose_secret().is_empty() {
             return Err(AuthError::Config("key is empty".into()));
         }
+        let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
         let transport = match self.transport {
             Some(t) => t,
-            None => Arc::new(ReqwestTransport::new()?),
+            None => default_transport(DEFAULT_CONNECT_TIMEOUT, timeout)?,
         };
         Ok(AcmeVerifier {
-            base_url,
+            route: Route::single(base_url),
             key,
             transport,
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             ids: self.ids.unwrap_or_else(|| Arc::new(RandomIds)),
-            timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
+            timeout,
         })
     }
 }

@@ -32,6 +32,7 @@
 //! (`"status 503"`, `"not_json"`, `"timeout"`, `"connect"`, `"breaker_open"`,
 //! `"deadline_exceeded"`, `"none"`).
 
+use gameauth_hive as hive;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -40,9 +41,9 @@ use gameauth_contract::{ErrorFacts, Expect, Fixture, MockUpstream, same};
 use gameauth_core::secrecy::SecretString;
 use gameauth_core::{Clock, ManualClock, PlayerToken, TransportErrorKind};
 use gameauth_hive::{
-    AttemptFailure, HiveClient, HiveError, IdpCode, IdpIndex, IdpList, IncludeField, OAuthCode,
-    PlayerFields, PlayerIdps, PlayerIdpsCode, PlayerIdpsParams, ServedBy, VerifiedToken,
-    VerifyAccessToken, VerifyCode, VerifyParams,
+    AttemptFailure, IdpCode, IdpIndex, IdpList, IncludeField, OAuthCode, PlayerFields, PlayerIdps,
+    PlayerIdpsCode, PlayerIdpsParams, ServedBy, VerifiedToken, VerifyAccessToken, VerifyCode,
+    VerifyParams,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -238,7 +239,7 @@ struct Clients<'a> {
     fixture: &'a Fixture,
     upstream: &'a MockUpstream,
     clock: ManualClock,
-    built: BTreeMap<(String, bool), HiveClient>,
+    built: BTreeMap<(String, bool), hive::Client>,
 }
 
 /// Which verification a step makes.
@@ -255,7 +256,7 @@ enum Mode {
 impl Clients<'_> {
     /// The client of the steps that do not verify with v2: the server-token client of `appid`
     /// when the fixture verifies with the server token for it, so the token cache is shared.
-    fn shared(&mut self, appid: &str) -> Result<HiveClient, String> {
+    fn shared(&mut self, appid: &str) -> Result<hive::Client, String> {
         let server_token = self.fixture.steps.iter().any(|step| {
             step.get("call").and_then(Value::as_str) == Some("verify_server_token")
                 && step.pointer("/input/appid").and_then(Value::as_str) == Some(appid)
@@ -268,13 +269,13 @@ impl Clients<'_> {
         self.get(appid, mode)
     }
 
-    fn get(&mut self, appid: &str, mode: VerifyAccessToken) -> Result<HiveClient, String> {
+    fn get(&mut self, appid: &str, mode: VerifyAccessToken) -> Result<hive::Client, String> {
         let key = (appid.to_owned(), mode == VerifyAccessToken::Server);
         if let Some(c) = self.built.get(&key) {
             return Ok(c.clone());
         }
         let f = self.fixture;
-        let mut builder = HiveClient::builder()
+        let mut builder = hive::Client::builder()
             .primary_url(self.upstream.uri("primary")?)
             .appid(appid)
             .verify_access_token(mode)
@@ -303,7 +304,7 @@ fn verify_call(
     clients: &mut Clients<'_>,
     input: &VerifyInput,
     mode: Mode,
-) -> Result<(HiveClient, VerifyParams), String> {
+) -> Result<(hive::Client, VerifyParams), String> {
     let client = match mode {
         Mode::Server => clients.get(&input.appid, VerifyAccessToken::Server)?,
         Mode::Player => clients.get(&input.appid, VerifyAccessToken::Player)?,
@@ -329,7 +330,7 @@ fn verify_call(
 }
 
 fn verified(
-    result: Result<VerifiedToken, HiveError>,
+    result: Result<VerifiedToken, hive::Error>,
     expect: Expect<VerifyOk>,
 ) -> Result<(), String> {
     match (result, expect) {
@@ -382,7 +383,7 @@ fn fields(got: &PlayerFields, want: &ExpectedFields) -> Result<(), String> {
     Ok(())
 }
 
-fn listed(result: Result<IdpList, HiveError>, expect: Expect<IdpOk>) -> Result<(), String> {
+fn listed(result: Result<IdpList, hive::Error>, expect: Expect<IdpOk>) -> Result<(), String> {
     match (result, expect) {
         (Ok(list), Expect::Ok(want)) => {
             same("served_by", list.served_by.as_str(), &want.served_by)?;
@@ -406,7 +407,7 @@ fn listed(result: Result<IdpList, HiveError>, expect: Expect<IdpOk>) -> Result<(
 }
 
 fn player_idps_listed(
-    result: Result<PlayerIdps, HiveError>,
+    result: Result<PlayerIdps, hive::Error>,
     expect: Expect<PlayerIdpsOk>,
 ) -> Result<(), String> {
     match (result, expect) {
@@ -490,9 +491,9 @@ fn failure_name(f: Option<AttemptFailure>) -> String {
 }
 
 /// The code, whether it is a documented one, the message and the host of a Hive rejection.
-fn rejection(err: &HiveError) -> Option<(i64, bool, &str, Option<ServedBy>)> {
+fn rejection(err: &hive::Error) -> Option<(i64, bool, &str, Option<ServedBy>)> {
     match err {
-        HiveError::TokenRejected {
+        hive::Error::TokenRejected {
             code,
             message,
             served_by,
@@ -502,7 +503,7 @@ fn rejection(err: &HiveError) -> Option<(i64, bool, &str, Option<ServedBy>)> {
             message,
             Some(*served_by),
         )),
-        HiveError::PlayerAccessTokenRejected {
+        hive::Error::PlayerAccessTokenRejected {
             code,
             message,
             served_by,
@@ -513,7 +514,7 @@ fn rejection(err: &HiveError) -> Option<(i64, bool, &str, Option<ServedBy>)> {
             message,
             Some(*served_by),
         )),
-        HiveError::PlayerIdpsRejected {
+        hive::Error::PlayerIdpsRejected {
             code,
             message,
             served_by,
@@ -523,13 +524,13 @@ fn rejection(err: &HiveError) -> Option<(i64, bool, &str, Option<ServedBy>)> {
             message,
             Some(*served_by),
         )),
-        HiveError::DistributedTokenInvalid { message, served_by } => Some((
+        hive::Error::DistributedTokenInvalid { message, served_by } => Some((
             VerifyCode::DistributedTokenInvalid.as_i64(),
             true,
             message,
             Some(*served_by),
         )),
-        HiveError::IdpRejected {
+        hive::Error::IdpRejected {
             code,
             message,
             served_by,
@@ -539,37 +540,37 @@ fn rejection(err: &HiveError) -> Option<(i64, bool, &str, Option<ServedBy>)> {
             message,
             Some(*served_by),
         )),
-        HiveError::OAuthRejected { code, message } => Some((
+        hive::Error::OAuthRejected { code, message } => Some((
             code.as_i64(),
             !matches!(code, OAuthCode::Other(_)),
             message,
             None,
         )),
-        HiveError::AccessTokenRejected { code, message } => Some((*code, true, message, None)),
+        hive::Error::AccessTokenRejected { code, message } => Some((*code, true, message, None)),
         _ => None,
     }
 }
 
-fn kind_of(err: &HiveError) -> &'static str {
+fn kind_of(err: &hive::Error) -> &'static str {
     match err {
-        HiveError::TokenRejected { .. } => "token_rejected",
-        HiveError::PlayerAccessTokenRejected { .. } => "player_access_token_rejected",
-        HiveError::PlayerIdpsRejected { .. } => "player_idps_rejected",
-        HiveError::DistributedTokenInvalid { .. } => "distributed_token_invalid",
-        HiveError::IdpRejected { .. } => "idp_rejected",
-        HiveError::OAuthRejected { .. } => "oauth_rejected",
-        HiveError::AccessTokenRejected { .. } => "access_token_rejected",
-        HiveError::Unavailable(_) => "unavailable",
-        HiveError::HttpStatus { .. } => "http_status",
-        HiveError::Decode(_) => "decode",
-        HiveError::InvalidInput(_) => "invalid_input",
-        HiveError::Config(_) => "config",
+        hive::Error::TokenRejected { .. } => "token_rejected",
+        hive::Error::PlayerAccessTokenRejected { .. } => "player_access_token_rejected",
+        hive::Error::PlayerIdpsRejected { .. } => "player_idps_rejected",
+        hive::Error::DistributedTokenInvalid { .. } => "distributed_token_invalid",
+        hive::Error::IdpRejected { .. } => "idp_rejected",
+        hive::Error::OAuthRejected { .. } => "oauth_rejected",
+        hive::Error::AccessTokenRejected { .. } => "access_token_rejected",
+        hive::Error::Unavailable(_) => "unavailable",
+        hive::Error::HttpStatus { .. } => "http_status",
+        hive::Error::Decode(_) => "decode",
+        hive::Error::InvalidInput(_) => "invalid_input",
+        hive::Error::Config(_) => "config",
         _ => "unknown",
     }
 }
 
 /// What a Hive error is, in the terms of the fixtures' expectations.
-fn facts(err: &HiveError) -> ErrorFacts {
+fn facts(err: &hive::Error) -> ErrorFacts {
     let mut facts = ErrorFacts::new(kind_of(err), err);
     if let Some((code, known, message, served_by)) = rejection(err) {
         facts = facts
@@ -578,9 +579,9 @@ fn facts(err: &HiveError) -> ErrorFacts {
             .served_by(served_by.map_or("none", ServedBy::as_str));
     }
     match err {
-        HiveError::HttpStatus { status, .. } => facts.status(*status),
-        HiveError::Decode(d) => facts.path(d.path.clone()),
-        HiveError::Unavailable(u) => {
+        hive::Error::HttpStatus { status, .. } => facts.status(*status),
+        hive::Error::Decode(d) => facts.path(d.path.clone()),
+        hive::Error::Unavailable(u) => {
             facts.hosts(failure_name(Some(u.primary)), failure_name(u.fallback))
         }
         _ => facts,
@@ -589,7 +590,7 @@ fn facts(err: &HiveError) -> ErrorFacts {
 
 /// Compares a result with an expectation that the caller did not already settle (any
 /// combination except success expected and obtained).
-fn outcome<T>(result: Result<(), HiveError>, expect: Expect<T>) -> Result<(), String> {
+fn outcome<T>(result: Result<(), hive::Error>, expect: Expect<T>) -> Result<(), String> {
     expect.check(result.map_err(|e| facts(&e)), |(), _| Ok(()))
 }
 
@@ -601,8 +602,8 @@ mod tests {
         serde_json::from_value(serde_json::json!({ "error": json })).unwrap()
     }
 
-    fn rejected(code: i64) -> Result<(), HiveError> {
-        Err(HiveError::TokenRejected {
+    fn rejected(code: i64) -> Result<(), hive::Error> {
+        Err(hive::Error::TokenRejected {
             code: VerifyCode::from_i64(code),
             message: "m".into(),
             served_by: ServedBy::Primary,
@@ -629,7 +630,7 @@ mod tests {
     #[test]
     fn outcome_checks_unavailable_details() {
         let err = || {
-            Err(HiveError::Unavailable(gameauth_hive::Unavailable {
+            Err(hive::Error::Unavailable(gameauth_hive::Unavailable {
                 primary: AttemptFailure::Status(503),
                 fallback: Some(AttemptFailure::NotJson),
             }))

@@ -41,10 +41,10 @@ const FALLBACK_HOST: &str = "fallback";
 /// The v2 paths come first: the v1 paths are suffixes of them.
 const CALLS: [(&str, &str); 6] = [
     (gameauth_hive::oauth::TOKEN_PATH, "oauth_token"),
-    (gameauth_hive::verify::V2_PATH, "verify"),
+    (gameauth_hive::verify_token::V2_PATH, "verify"),
     (gameauth_hive::idp::V2_PATH, "idp_list"),
     (gameauth_hive::player_idps::PATH, "player_idps"),
-    (gameauth_hive::verify::V1_PATH, "verify_v1"),
+    (gameauth_hive::verify_token::V1_PATH, "verify_v1"),
     (gameauth_hive::idp::V1_PATH, "idp_list_v1"),
 ];
 

@@ -3,6 +3,7 @@
 //! (and fallback host), the recording proxies in-process, the `gameauth-hive` client driven
 //! through them, then the written fixture replayed and checked.
 
+use gameauth_hive as hive;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -96,8 +97,8 @@ const HIVE_ENV: [(&str, &str); 2] = [
 
 /// A v2 Hive client with the real credentials on `primary` and, when given, `fallback`, that
 /// verifies with the server token.
-fn hive_client(primary: String, fallback: Option<String>) -> gameauth_hive::HiveClient {
-    let mut builder = gameauth_hive::HiveClient::builder()
+fn hive_client(primary: String, fallback: Option<String>) -> gameauth_hive::Client {
+    let mut builder = gameauth_hive::Client::builder()
         .primary_url(primary)
         .appid("com.example.game.android")
         .client_credentials(
@@ -131,7 +132,7 @@ async fn hive_recording_replays_and_holds_no_real_value() {
     let rejected = client.verify_token(&params("hiveWrongTok_0000")).await;
     assert!(matches!(
         rejected,
-        Err(gameauth_hive::HiveError::TokenRejected { .. })
+        Err(gameauth_hive::Error::TokenRejected { .. })
     ));
     let list = client.idp_list(21).await.unwrap();
     assert_eq!(list.accounts.len(), 2);
@@ -214,7 +215,7 @@ impl Respond for FallbackHost {
 
 #[tokio::test]
 async fn hive_fallback_calls_are_recorded_through_the_second_proxy_and_replay() {
-    use gameauth_hive::{HiveError, ServedBy, VerifyParams};
+    use gameauth_hive::{ServedBy, VerifyParams};
     // No first refusal of the server token: this recording is about the hosts.
     let hive = Arc::new(HiveStandIn {
         refused_once: AtomicUsize::new(1),
@@ -239,13 +240,13 @@ async fn hive_fallback_calls_are_recorded_through_the_second_proxy_and_replay() 
     assert_eq!(verified.served_by, ServedBy::Fallback);
     let rejected = client.verify_token(&params("hiveWrongTok_0000")).await;
     assert!(
-        matches!(rejected, Err(HiveError::TokenRejected { .. })),
+        matches!(rejected, Err(hive::Error::TokenRejected { .. })),
         "{rejected:?}"
     );
     let list = client.idp_list(21).await.unwrap();
     assert_eq!(list.served_by, ServedBy::Fallback);
     let down = client.idp_list(22).await;
-    assert!(matches!(down, Err(HiveError::Unavailable(_))), "{down:?}");
+    assert!(matches!(down, Err(hive::Error::Unavailable(_))), "{down:?}");
 
     let fixture = rec.fixture();
     let hosts: Vec<(&str, &str)> = fixture["interactions"]
@@ -431,11 +432,11 @@ impl Respond for PlayerHive {
 
 #[tokio::test]
 async fn the_players_access_token_and_the_token_validated_idp_list_replay() {
-    use gameauth_hive::{HiveError, PlayerIdpsParams, VerifyParams};
+    use gameauth_hive::{PlayerIdpsParams, VerifyParams};
     let upstream = stand_in(PlayerHive).await;
     let rec = Recording::start(&Hive, &[], &["did", "idp_user_id"], &upstream.uri()).await;
     // The default client: no server credentials at all.
-    let client = gameauth_hive::HiveClient::builder()
+    let client = gameauth_hive::Client::builder()
         .primary_url(rec.url())
         .appid("com.example.game.android")
         .build()
@@ -462,7 +463,7 @@ async fn the_players_access_token_and_the_token_validated_idp_list_replay() {
     assert!(
         matches!(
             refused,
-            Err(HiveError::PlayerAccessTokenRejected { code: 2499, .. })
+            Err(hive::Error::PlayerAccessTokenRejected { code: 2499, .. })
         ),
         "{refused:?}"
     );
@@ -474,7 +475,7 @@ async fn the_players_access_token_and_the_token_validated_idp_list_replay() {
     assert_eq!(list.accounts.len(), 2);
     let mismatch = client.player_idps(&idps("hiveWrongTok_0000")).await;
     assert!(
-        matches!(mismatch, Err(HiveError::PlayerIdpsRejected { .. })),
+        matches!(mismatch, Err(hive::Error::PlayerIdpsRejected { .. })),
         "{mismatch:?}"
     );
 

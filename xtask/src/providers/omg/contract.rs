@@ -360,7 +360,7 @@ fn screen_mode(value: &str) -> Result<ScreenMode, String> {
 fn facts(err: &Error) -> ErrorFacts {
     match err {
         Error::Rejected { code, message } => ErrorFacts::new("rejected", err)
-            .code(code.code(), !matches!(code, OmgCode::Other(_)))
+            .code(code.as_i64(), !matches!(code, OmgCode::Other(_)))
             .message(message.clone()),
         Error::HttpStatus { status, .. } => ErrorFacts::new("http_status", err).status(*status),
         Error::Decode(d) => ErrorFacts::new("decode", err).path(d.path.clone()),

@@ -205,7 +205,7 @@ fn expect(call: &str, s: &Scrubbed, clock: i64) -> Value {
         return decode;
     };
     if envelope.code != 0 {
-        let known = !matches!(OmgCode::from_code(envelope.code), OmgCode::Other(_));
+        let known = !matches!(OmgCode::from_i64(envelope.code), OmgCode::Other(_));
         let message = gameauth_core::error::sanitize_message(envelope.msg.as_deref().unwrap_or(""));
         return json!({"error": {"kind": "rejected", "code": envelope.code, "known": known, "message": message}});
     }

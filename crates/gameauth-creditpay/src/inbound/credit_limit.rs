@@ -6,6 +6,8 @@
 //! platform's [`CreditLimitSource`] → `{"data":{"tag":…,"available_cards":[…]}}` with every
 //! amount written at the requested `digits`.
 
+use crate::client::PROVIDER;
+use gameauth_core::telemetry::inbound_callback;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -17,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::card::{AvailableCard, MAX_DIGITS};
 use crate::error::Error;
-use crate::reply;
+use crate::inbound::reply;
 use crate::verify::InboundVerifier;
 
 /// The `type` of the credit-limit query.
@@ -202,13 +204,17 @@ impl CreditLimitHandler {
 
     /// Handles one raw request and returns the answer to send.
     pub async fn handle(&self, request: Request<Bytes>) -> Response<Bytes> {
-        let (headers, body) = match self.verifier.admit(request, "credit-limit") {
+        let (headers, body) = match self.verifier.admit(request, "credit_limit") {
             Ok(admitted) => admitted,
             Err(answer) => return *answer,
         };
         let query = match decode_query(&body) {
-            Ok(q) => q,
+            Ok(q) => {
+                inbound_callback(PROVIDER, "credit_limit", "accepted");
+                q
+            }
             Err(e) => {
+                inbound_callback(PROVIDER, "credit_limit", "malformed");
                 tracing::warn!(error = %e, "Credit Pay credit-limit query malformed");
                 return reply::for_error(&e);
             }

@@ -16,8 +16,9 @@ use serde_json::value::RawValue;
 use bytes::Bytes;
 use http::Response;
 
-use crate::error::HiveError;
-use crate::failover::expect_ok;
+use crate::error::Error;
+use gameauth_core::transport::retry_after;
+use http::StatusCode;
 
 /// A decoded envelope.
 #[derive(Debug)]
@@ -71,7 +72,7 @@ impl Envelope {
     }
 
     /// Decodes the envelope of a definitive answer, which must be a 200.
-    pub(crate) fn from_response(response: &Response<Bytes>) -> Result<Self, HiveError> {
+    pub(crate) fn from_response(response: &Response<Bytes>) -> Result<Self, Error> {
         expect_ok(response)?;
         Ok(Self::decode(response.body())?)
     }
@@ -111,10 +112,16 @@ impl Envelope {
     }
 }
 
-/// Whether `body` is syntactically one JSON document. A body that is not (an HTML error page,
-/// a truncated answer) is a broken host, not an answer.
-pub(crate) fn is_json(body: &[u8]) -> bool {
-    serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
+/// Fails with [`Error::HttpStatus`] unless the answer is a 200.
+pub(crate) fn expect_ok(response: &Response<Bytes>) -> Result<(), Error> {
+    if response.status() == StatusCode::OK {
+        Ok(())
+    } else {
+        Err(Error::HttpStatus {
+            status: response.status().as_u16(),
+            retry_after: retry_after(response.headers()),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -169,10 +176,20 @@ mod tests {
     }
 
     #[test]
-    fn html_and_truncated_bodies_are_not_json() {
-        assert!(!is_json(b"<html><body>502</body></html>"));
-        assert!(!is_json(br#"{"result_code":0,"#));
-        assert!(!is_json(b""));
-        assert!(is_json(br#"{"result_code":0}"#));
+    fn expect_ok_reports_status_and_retry_after() {
+        let mut r = Response::new(Bytes::new());
+        *r.status_mut() = StatusCode::FORBIDDEN;
+        r.headers_mut().insert(
+            http::header::RETRY_AFTER,
+            http::HeaderValue::from_static("7"),
+        );
+        match expect_ok(&r) {
+            Err(Error::HttpStatus {
+                status: 403,
+                retry_after,
+            }) => assert_eq!(retry_after, Some(std::time::Duration::from_secs(7))),
+            other => panic!("{other:?}"),
+        }
+        assert!(expect_ok(&Response::new(Bytes::from_static(b"{}"))).is_ok());
     }
 }

@@ -1,131 +1,16 @@
-//! The bytes-in/bytes-out HTTP transport.
-//!
-//! Provider clients build an `http::Request<Bytes>` (the body already serialised and signed) and
-//! hand it to an [`HttpTransport`]. The default [`ReqwestTransport`] is hardened: rustls, no
-//! redirects followed, connect and per-attempt timeouts, and a response body cap enforced while
-//! reading. Tests may pass any async closure as a transport.
+//! [`ReqwestTransport`]: the built-in transport over a `reqwest::Client` (feature `reqwest`).
 
-use std::future::Future;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
-use http::{HeaderValue, Request, Response};
+use http::{Request, Response};
 
+use super::{
+    DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, HttpTransport,
+    send_with_timeout,
+};
 use crate::error::{AuthError, TransportError, TransportErrorKind};
-
-/// Default cap on a response body: 1 MiB.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
-/// Default connect timeout.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Default time for one whole attempt (connect, send, read the capped body).
-pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Sends one HTTP request and returns the whole (capped) response.
-///
-/// Implementations must not follow redirects, must not retry, and must return a
-/// [`TransportError`] that carries no URL, header value or body.
-#[async_trait]
-pub trait HttpTransport: Send + Sync {
-    /// Sends `request` once.
-    ///
-    /// # Errors
-    ///
-    /// Returns a [`TransportError`] when no complete HTTP response within the implementation's
-    /// limits was obtained: its [`kind`](TransportError::kind) says why, and
-    /// [`request_sent`](TransportError::request_sent) whether any byte of the request may have
-    /// reached the server. Every HTTP status, 3xx, 4xx and 5xx included, is a response (`Ok`),
-    /// not an error.
-    async fn send(&self, request: Request<Bytes>) -> Result<Response<Bytes>, TransportError>;
-}
-
-#[async_trait]
-impl<F, Fut> HttpTransport for F
-where
-    F: Fn(Request<Bytes>) -> Fut + Send + Sync,
-    Fut: Future<Output = Result<Response<Bytes>, TransportError>> + Send,
-{
-    async fn send(&self, request: Request<Bytes>) -> Result<Response<Bytes>, TransportError> {
-        (self)(request).await
-    }
-}
-
-/// Sends `request` through `transport`, giving up after `timeout`.
-///
-/// A timeout here cannot tell whether the request reached the server, so it reports
-/// `request_sent() == true`: state-creating calls must treat it as "outcome unknown".
-///
-/// # Errors
-///
-/// Returns a [`TransportError`] of kind [`Timeout`](TransportErrorKind::Timeout) with
-/// `request_sent() == true` when `timeout` elapses first, and otherwise the error of
-/// `transport.send`, unchanged.
-pub async fn send_with_timeout(
-    transport: &dyn HttpTransport,
-    request: Request<Bytes>,
-    timeout: Duration,
-) -> Result<Response<Bytes>, TransportError> {
-    match tokio::time::timeout(timeout, transport.send(request)).await {
-        Ok(result) => result,
-        Err(_) => Err(TransportError::new(
-            TransportErrorKind::Timeout,
-            true,
-            "attempt timed out",
-        )),
-    }
-}
-
-/// The scheme rule of every provider base URL: `https`, or plain `http` only for a loopback host
-/// (`localhost`, `127.0.0.0/8`, `::1`), where nothing leaves the machine.
-///
-/// Provider clients send API keys, client secrets and player tokens; a base URL mistyped as
-/// `http://` must not send them in clear over a network, so such a client is not built.
-/// `host` is the URL's host as written (an IPv6 address may keep its brackets).
-///
-/// # Errors
-///
-/// A short reason, for the caller's configuration error, when the scheme is plain `http` and the
-/// host is not a loopback host, or when the scheme is neither `https` nor `http`.
-pub fn check_base_url_scheme(scheme: &str, host: &str) -> Result<(), &'static str> {
-    match scheme {
-        s if s.eq_ignore_ascii_case("https") => Ok(()),
-        s if s.eq_ignore_ascii_case("http") && is_loopback_host(host) => Ok(()),
-        s if s.eq_ignore_ascii_case("http") => {
-            Err("plain http is allowed only for a loopback host; use https")
-        }
-        _ => Err("the scheme must be https (or http for a loopback host)"),
-    }
-}
-
-fn is_loopback_host(host: &str) -> bool {
-    let bare = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    bare.eq_ignore_ascii_case("localhost")
-        || bare
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.to_canonical().is_loopback())
-}
-
-/// A header value marked sensitive (HTTP/2 never indexes it, and `Debug` hides it).
-///
-/// # Errors
-///
-/// Returns [`AuthError::InvalidInput`] when `value` holds a byte HTTP forbids in a header value:
-/// a control character other than horizontal tab (CR, LF, NUL, …) or DEL.
-pub fn sensitive_header(value: &str) -> Result<HeaderValue, AuthError> {
-    let mut v = HeaderValue::from_str(value)
-        .map_err(|_| AuthError::InvalidInput("header value has forbidden characters".into()))?;
-    v.set_sensitive(true);
-    Ok(v)
-}
-
-/// Parses a `Retry-After` header given in seconds. HTTP-date forms are ignored (`None`).
-pub fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
-    let v = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?;
-    v.trim().parse::<u64>().ok().map(Duration::from_secs)
-}
 
 /// The default transport over a `reqwest::Client`.
 #[derive(Debug, Clone)]
@@ -342,81 +227,5 @@ impl ReqwestTransportBuilder {
             max_body_bytes: self.max_body_bytes,
             attempt_timeout: self.attempt_timeout,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn closures_are_transports() {
-        let t = |_req: Request<Bytes>| async {
-            Ok::<_, TransportError>(Response::new(Bytes::from_static(b"ok")))
-        };
-        let resp = t.send(Request::new(Bytes::new())).await.unwrap();
-        assert_eq!(resp.body().as_ref(), b"ok");
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn send_with_timeout_reports_a_sent_timeout() {
-        let t = |_req: Request<Bytes>| async {
-            tokio::time::sleep(Duration::from_secs(60)).await;
-            Ok::<_, TransportError>(Response::new(Bytes::new()))
-        };
-        let err = send_with_timeout(&t, Request::new(Bytes::new()), Duration::from_secs(1))
-            .await
-            .unwrap_err();
-        assert!(err.is_timeout());
-        assert!(err.request_sent());
-    }
-
-    #[test]
-    fn base_urls_need_https_except_on_loopback() {
-        for (scheme, host) in [
-            ("https", "api.example"),
-            ("HTTPS", "10.0.0.1"),
-            ("http", "127.0.0.1"),
-            ("http", "127.8.9.10"),
-            ("http", "localhost"),
-            ("http", "LOCALHOST"),
-            ("http", "[::1]"),
-            ("http", "::ffff:127.0.0.1"),
-        ] {
-            assert_eq!(
-                check_base_url_scheme(scheme, host),
-                Ok(()),
-                "{scheme}://{host}"
-            );
-        }
-        for (scheme, host) in [
-            ("http", "api.example"),
-            ("http", "10.0.0.1"),
-            ("http", "[::2]"),
-            ("http", "localhost.example"),
-            ("http", "127.0.0.1.nip.io"),
-            ("ftp", "127.0.0.1"),
-            ("ws", "api.example"),
-        ] {
-            assert!(
-                check_base_url_scheme(scheme, host).is_err(),
-                "{scheme}://{host}"
-            );
-        }
-    }
-
-    #[test]
-    fn sensitive_headers_are_marked() {
-        assert!(sensitive_header("abc").unwrap().is_sensitive());
-        assert!(sensitive_header("a\nb").is_err());
-    }
-
-    #[test]
-    fn retry_after_seconds() {
-        let mut h = http::HeaderMap::new();
-        h.insert(http::header::RETRY_AFTER, HeaderValue::from_static("7"));
-        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
-        h.insert(http::header::RETRY_AFTER, HeaderValue::from_static("soon"));
-        assert_eq!(retry_after(&h), None);
     }
 }

@@ -14,8 +14,9 @@ use bytes::Bytes;
 use gameauth_core::inbound::{BodyError, read_body};
 use http::StatusCode;
 
-use crate::callback::CreditLimitHandler;
-use crate::reply;
+use crate::client::PROVIDER;
+use crate::inbound::credit_limit::CreditLimitHandler;
+use crate::inbound::reply;
 use crate::webhook::WebhookHandler;
 
 /// How long a client may take to send the whole body.
@@ -29,7 +30,7 @@ pub fn credit_limit_router(handler: Arc<CreditLimitHandler>) -> Router {
         post(move |request: Request| {
             let handler = Arc::clone(&handler);
             async move {
-                match read_request(request, handler.max_body_bytes()).await {
+                match read_request(request, handler.max_body_bytes(), "credit_limit").await {
                     Ok(request) => into_axum(handler.handle(request).await),
                     Err(refused) => into_axum(refused),
                 }
@@ -46,7 +47,7 @@ pub fn webhook_router(handler: Arc<WebhookHandler>) -> Router {
         post(move |request: Request| {
             let handler = Arc::clone(&handler);
             async move {
-                match read_request(request, handler.max_body_bytes()).await {
+                match read_request(request, handler.max_body_bytes(), "webhook").await {
                     Ok(request) => into_axum(handler.handle(request).await),
                     Err(refused) => into_axum(refused),
                 }
@@ -63,22 +64,32 @@ pub fn webhook_router(handler: Arc<WebhookHandler>) -> Router {
 /// Returns the ready failure response to send instead: `413 Payload Too Large` when the declared
 /// `Content-Length` or the body exceeds `limit` bytes, `408 Request Timeout` when it is not complete within
 /// [`BODY_READ_TIMEOUT`], and `400 Bad Request` when reading it fails otherwise.
+/// A refusal is counted in `gameauth_inbound_callbacks_total{provider="creditpay",kind}` with
+/// `kind` the route's label (`credit_limit` or `webhook`).
+///
+/// # Errors
+///
+/// As above.
 pub async fn read_request(
     request: Request,
     limit: usize,
+    kind: &'static str,
 ) -> Result<http::Request<Bytes>, http::Response<Bytes>> {
     let (parts, body) = request.into_parts();
     match read_body(&parts.headers, body, limit, BODY_READ_TIMEOUT).await {
         Ok(bytes) => Ok(http::Request::from_parts(parts, bytes)),
-        Err(BodyError::TooLarge) => Err(reply::failure(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body too large",
-        )),
-        Err(BodyError::TimedOut) => Err(reply::failure(
-            StatusCode::REQUEST_TIMEOUT,
-            "body not received in time",
-        )),
-        Err(_) => Err(reply::failure(StatusCode::BAD_REQUEST, "unreadable body")),
+        Err(e) => {
+            gameauth_core::telemetry::inbound_callback(PROVIDER, kind, e.outcome_label());
+            Err(match e {
+                BodyError::TooLarge => {
+                    reply::failure(StatusCode::PAYLOAD_TOO_LARGE, "body too large")
+                }
+                BodyError::TimedOut => {
+                    reply::failure(StatusCode::REQUEST_TIMEOUT, "body not received in time")
+                }
+                _ => reply::failure(StatusCode::BAD_REQUEST, "unreadable body"),
+            })
+        }
     }
 }
 

@@ -10,10 +10,9 @@
 //! instead, so [`CallbackVerifier::verify`] applies no window.
 //!
 //! [`VerifySessionResponder`] answers `verify_session` with the operator's own
-//! [`TokenVerifier`] and produces the documented JSON answers as `http::Response<Bytes>`, so any
+//! [`TokenVerifier`](gameauth_core::TokenVerifier) and produces the documented JSON answers as `http::Response<Bytes>`, so any
 //! HTTP framework can send them.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,11 +20,9 @@ use bytes::Bytes;
 use gameauth_core::lenient::{
     decode_signed_object, i64_lenient, opt_i64_lenient, string_or_number,
 };
-use gameauth_core::{
-    AuthError, Clock, DecodeError, KeyRing, PlayerToken, SystemClock, TokenVerifier, VerifyRequest,
-};
+use gameauth_core::{AuthError, Clock, DecodeError, KeyRing, PlayerToken, SystemClock};
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
+use http::{HeaderMap, HeaderValue, Response, StatusCode};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +31,12 @@ use crate::error::Error;
 use crate::request::JSON_CONTENT_TYPE;
 use crate::sign::SIGN_HEADER;
 use crate::verify::{SignatureError, TraceIdRule, verify};
+
+mod responder;
+#[cfg(test)]
+mod tests;
+
+pub use responder::VerifySessionResponder;
 
 /// Path of the `verify_session` callback on the operator's host.
 pub const VERIFY_SESSION_PATH: &str = "/api/luck/user/verify_session";
@@ -86,6 +89,17 @@ impl CallbackError {
             Self::BodyTooLarge | Self::Malformed(_) | Self::Stale { .. } => {
                 OmgCode::IllegalParameter
             }
+        }
+    }
+
+    /// The `outcome` label of the `gameauth_inbound_callbacks_total` metric for this refusal:
+    /// `too_large`, `signature`, `malformed` or `stale`.
+    pub fn outcome_label(&self) -> &'static str {
+        match self {
+            Self::BodyTooLarge => "too_large",
+            Self::Signature(_) => "signature",
+            Self::Malformed(_) => "malformed",
+            Self::Stale { .. } => "stale",
         }
     }
 
@@ -208,6 +222,15 @@ impl CallbackVerifier {
         body: &[u8],
         sign: Option<&str>,
     ) -> Result<VerifiedCallback, CallbackError> {
+        counted("callback", self.check_signature(raw_query, body, sign))
+    }
+
+    fn check_signature(
+        &self,
+        raw_query: Option<&str>,
+        body: &[u8],
+        sign: Option<&str>,
+    ) -> Result<VerifiedCallback, CallbackError> {
         if body.len() > MAX_BODY_BYTES {
             return Err(CallbackError::BodyTooLarge);
         }
@@ -248,10 +271,14 @@ impl CallbackVerifier {
         body: &[u8],
         sign: Option<&str>,
     ) -> Result<VerifiedCallback, CallbackError> {
-        let verified = self.verify(raw_query, body, sign)?;
-        let Timestamped { timestamp } = decode_signed_object(body)?;
-        self.check_freshness(timestamp)?;
-        Ok(verified)
+        counted("callback", {
+            self.check_signature(raw_query, body, sign)
+                .and_then(|verified| {
+                    let Timestamped { timestamp } = decode_signed_object(body)?;
+                    self.check_freshness(timestamp)?;
+                    Ok(verified)
+                })
+        })
     }
 
     /// Verifies a `verify_session` callback: signature, then the documented body, then the
@@ -278,7 +305,16 @@ impl CallbackVerifier {
         body: &[u8],
         sign: Option<&str>,
     ) -> Result<VerifySession, CallbackError> {
-        let VerifiedCallback { trace_id } = self.verify(raw_query, body, sign)?;
+        counted("verify_session", self.check_session(raw_query, body, sign))
+    }
+
+    fn check_session(
+        &self,
+        raw_query: Option<&str>,
+        body: &[u8],
+        sign: Option<&str>,
+    ) -> Result<VerifySession, CallbackError> {
+        let VerifiedCallback { trace_id } = self.check_signature(raw_query, body, sign)?;
         let b: VerifySessionBody = decode_signed_object(body)?;
         self.check_freshness(b.timestamp)?;
         Ok(VerifySession {
@@ -309,6 +345,16 @@ impl CallbackVerifier {
         }
         Ok(())
     }
+}
+
+/// Counts `result` in `gameauth_inbound_callbacks_total{provider="omg",kind}`.
+fn counted<T>(kind: &'static str, result: Result<T, CallbackError>) -> Result<T, CallbackError> {
+    let outcome = match &result {
+        Ok(_) => "accepted",
+        Err(e) => e.outcome_label(),
+    };
+    gameauth_core::telemetry::inbound_callback(crate::client::PROVIDER, kind, outcome);
+    result
 }
 
 /// Builder of a [`CallbackVerifier`].
@@ -399,130 +445,11 @@ pub fn sign_header(headers: &HeaderMap) -> Option<&str> {
     first.to_str().ok()
 }
 
-/// Answers `verify_session` callbacks from the operator's own session store.
-///
-/// | situation | answer |
-/// |---|---|
-/// | body over 1 MiB | HTTP 413 |
-/// | missing/bad `sign`, bad query | `10002 sign invalid` (before the body is parsed) |
-/// | body not the documented JSON | `10009 illegal parameter` |
-/// | `timestamp` outside the window | `10009 illegal parameter` |
-/// | operator verifier: `Rejected` or `InvalidInput` | `10011` (token verification failed) |
-/// | operator verifier: any other error, or no/invalid balance | `10015 internal error` |
-/// | success | `code 1` with `uname`, `nickname`, `balance` |
-///
-/// An outage of the operator's store is never a success and never a rejection, so OMG retries.
-#[derive(Clone)]
-pub struct VerifySessionResponder {
-    verifier: CallbackVerifier,
-    sessions: Arc<dyn TokenVerifier>,
-}
-
-impl std::fmt::Debug for VerifySessionResponder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VerifySessionResponder")
-            .field("verifier", &self.verifier)
-            .field("sessions", &self.sessions.provider())
-            .finish()
-    }
-}
-
-impl VerifySessionResponder {
-    /// A responder that checks callbacks with `verifier` and sessions with `sessions` (the
-    /// operator's own [`TokenVerifier`] for `operator_player_session`).
-    ///
-    /// `sessions` must return the player's balance (an exact decimal) with the player: OMG's
-    /// answer requires it.
-    pub fn new(verifier: CallbackVerifier, sessions: Arc<dyn TokenVerifier>) -> Self {
-        Self { verifier, sessions }
-    }
-
-    /// Answers a `verify_session` request given as its raw parts.
-    pub async fn respond(
-        &self,
-        raw_query: Option<&str>,
-        body: &[u8],
-        sign: Option<&str>,
-    ) -> Response<Bytes> {
-        let callback = match self.verifier.verify_session(raw_query, body, sign) {
-            Ok(c) => c,
-            Err(e) => return e.to_response(),
-        };
-        if callback.operator_player_session.is_empty() {
-            return token_rejected();
-        }
-        let mut request = VerifyRequest::new(callback.operator_player_session)
-            .with_attribute("app_id", callback.app_id);
-        if let Some(ip) = callback.ip {
-            if let Ok(addr) = ip.parse::<IpAddr>() {
-                request = request.with_client_ip(addr);
-            }
-            request = request.with_attribute("ip", ip);
-        }
-        if let Some(game_id) = callback.game_id {
-            request = request.with_attribute("game_id", game_id.to_string());
-        }
-        if let Some(custom) = callback.custom_parameter {
-            request = request.with_attribute("custom_parameter", custom);
-        }
-        match self.sessions.verify(&request).await {
-            Ok(player) => {
-                let Some(balance) = player
-                    .balance
-                    .filter(|b| gameauth_core::lenient::is_decimal(b))
-                else {
-                    return internal_error();
-                };
-                let nickname = player
-                    .display_name
-                    .unwrap_or_else(|| player.player_id.clone());
-                let data = SessionData {
-                    uname: player.player_id,
-                    nickname,
-                    balance,
-                };
-                answer(StatusCode::OK, OmgCode::CallbackSuccess, "ok", Some(data))
-            }
-            Err(AuthError::Rejected { .. } | AuthError::InvalidInput(_)) => token_rejected(),
-            Err(_) => internal_error(),
-        }
-    }
-
-    /// Answers a `verify_session` request: the raw query from the request line, the `sign`
-    /// header and the body bytes.
-    pub async fn respond_to(&self, request: &Request<Bytes>) -> Response<Bytes> {
-        self.respond(
-            request.uri().query(),
-            request.body(),
-            sign_header(request.headers()),
-        )
-        .await
-    }
-}
-
-fn token_rejected() -> Response<Bytes> {
-    answer(
-        StatusCode::OK,
-        OmgCode::TokenVerificationFailed,
-        "player login token verification failed",
-        None,
-    )
-}
-
-fn internal_error() -> Response<Bytes> {
-    answer(
-        StatusCode::OK,
-        OmgCode::InternalError,
-        "internal error",
-        None,
-    )
-}
-
 #[derive(Serialize)]
-struct SessionData {
-    uname: String,
-    nickname: String,
-    balance: String,
+pub(crate) struct SessionData {
+    pub(crate) uname: String,
+    pub(crate) nickname: String,
+    pub(crate) balance: String,
 }
 
 #[derive(Serialize)]
@@ -533,14 +460,14 @@ struct Answer<'a> {
     data: Option<SessionData>,
 }
 
-fn answer(
+pub(crate) fn answer(
     status: StatusCode,
     code: OmgCode,
     msg: &str,
     data: Option<SessionData>,
 ) -> Response<Bytes> {
     let answer = Answer {
-        code: code.code(),
+        code: code.as_i64(),
         msg,
         data,
     };
@@ -554,221 +481,4 @@ fn answer(
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use gameauth_core::ManualClock;
-
-    const O5_QUERY: &str = "trace_id=omgtrace000001";
-    const O5_BODY: &str = r#"{"app_id":"10013","timestamp":1711954264,"operator_player_session":"50f15a92-ee8d-11ee-9a61-00ff3fae08f7","ip":"127.0.0.1","custom_parameter":"","game_id":1}"#;
-    const O5_SIGN: &str = "ce6993bb75920fd40b14125702a87501";
-
-    fn verifier(clock: &ManualClock) -> CallbackVerifier {
-        CallbackVerifier::builder()
-            .key(SecretString::from("39a6581c31ef3203a22edb2daa2ab6d1"))
-            .clock(Arc::new(clock.clone()))
-            .build()
-            .unwrap()
-    }
-
-    #[test]
-    fn verify_session_vector_o5_verifies_and_decodes() {
-        let clock = ManualClock::at_unix_seconds(1_711_954_264);
-        let s = verifier(&clock)
-            .verify_session(Some(O5_QUERY), O5_BODY.as_bytes(), Some(O5_SIGN))
-            .unwrap();
-        assert_eq!(s.trace_id, "omgtrace000001");
-        assert_eq!(s.app_id, "10013");
-        assert_eq!(s.game_id, Some(1));
-        assert_eq!(s.ip.as_deref(), Some("127.0.0.1"));
-        assert!(
-            s.operator_player_session
-                .ct_eq("50f15a92-ee8d-11ee-9a61-00ff3fae08f7")
-        );
-    }
-
-    #[test]
-    fn freshness_window_is_300_seconds_either_way_by_default() {
-        let clock = ManualClock::at_unix_seconds(1_711_954_264 + 300);
-        let v = verifier(&clock);
-        assert!(
-            v.verify_session(Some(O5_QUERY), O5_BODY.as_bytes(), Some(O5_SIGN))
-                .is_ok()
-        );
-        clock.set_unix_seconds(1_711_954_264 + 301);
-        assert_eq!(
-            v.verify_session(Some(O5_QUERY), O5_BODY.as_bytes(), Some(O5_SIGN))
-                .unwrap_err(),
-            CallbackError::Stale {
-                timestamp: 1_711_954_264,
-                now: 1_711_954_565
-            }
-        );
-        clock.set_unix_seconds(1_711_954_264 - 301);
-        assert!(
-            v.verify_fresh(Some(O5_QUERY), O5_BODY.as_bytes(), Some(O5_SIGN))
-                .is_err()
-        );
-    }
-
-    #[test]
-    fn freshness_window_is_configurable_and_can_be_disabled() {
-        let clock = ManualClock::at_unix_seconds(1_711_954_264 + 100);
-        let key = SecretString::from("39a6581c31ef3203a22edb2daa2ab6d1");
-        let narrow = CallbackVerifier::builder()
-            .key(key.clone())
-            .clock(Arc::new(clock.clone()))
-            .freshness_window(Duration::from_secs(60))
-            .build()
-            .unwrap();
-        assert!(matches!(
-            narrow.verify_session(Some(O5_QUERY), O5_BODY.as_bytes(), Some(O5_SIGN)),
-            Err(CallbackError::Stale { .. })
-        ));
-        let off = CallbackVerifier::builder()
-            .key(key)
-            .clock(Arc::new(ManualClock::at_unix_seconds(0)))
-            .without_freshness_window()
-            .build()
-            .unwrap();
-        assert!(
-            off.verify_session(Some(O5_QUERY), O5_BODY.as_bytes(), Some(O5_SIGN))
-                .is_ok()
-        );
-    }
-
-    #[test]
-    fn freshness_window_can_be_widened() {
-        let clock = ManualClock::at_unix_seconds(1_711_954_264 - 3600);
-        let wide = CallbackVerifier::builder()
-            .key(SecretString::from("39a6581c31ef3203a22edb2daa2ab6d1"))
-            .clock(Arc::new(clock.clone()))
-            .freshness_window(Duration::from_secs(3600))
-            .build()
-            .unwrap();
-        assert!(
-            wide.verify_session(Some(O5_QUERY), O5_BODY.as_bytes(), Some(O5_SIGN))
-                .is_ok()
-        );
-        clock.set_unix_seconds(1_711_954_264 + 3601);
-        assert!(matches!(
-            wide.verify_session(Some(O5_QUERY), O5_BODY.as_bytes(), Some(O5_SIGN)),
-            Err(CallbackError::Stale { .. })
-        ));
-        let widest = CallbackVerifier::builder()
-            .key(SecretString::from("39a6581c31ef3203a22edb2daa2ab6d1"))
-            .clock(Arc::new(ManualClock::at_unix_seconds(0)))
-            .freshness_window(Duration::MAX)
-            .build()
-            .unwrap();
-        assert!(
-            widest
-                .verify_session(Some(O5_QUERY), O5_BODY.as_bytes(), Some(O5_SIGN))
-                .is_ok()
-        );
-    }
-
-    #[test]
-    fn a_stricter_trace_id_rule_refuses_what_the_default_accepts() {
-        use crate::verify::TraceIdAlphabet;
-        let clock = ManualClock::at_unix_seconds(1_711_954_264);
-        let key = SecretString::from("39a6581c31ef3203a22edb2daa2ab6d1");
-        let query = "trace_id=omg:trace/0001";
-        let sign = crate::sign::sign(query, O5_BODY.as_bytes(), &key);
-        assert!(
-            verifier(&clock)
-                .verify_session(Some(query), O5_BODY.as_bytes(), Some(&sign))
-                .is_ok()
-        );
-        let strict = CallbackVerifier::builder()
-            .key(key)
-            .clock(Arc::new(clock))
-            .trace_id_rule(TraceIdRule::new(TraceIdAlphabet::Alphanumeric, 14).unwrap())
-            .build()
-            .unwrap();
-        assert_eq!(
-            strict
-                .verify_session(Some(query), O5_BODY.as_bytes(), Some(&sign))
-                .unwrap_err(),
-            CallbackError::Signature(SignatureError::InvalidQuery)
-        );
-        assert!(
-            strict
-                .verify_session(Some(O5_QUERY), O5_BODY.as_bytes(), Some(O5_SIGN))
-                .is_ok()
-        );
-    }
-
-    #[test]
-    fn change_balance_style_verification_applies_no_window() {
-        let clock = ManualClock::at_unix_seconds(2_000_000_000);
-        let v = verifier(&clock);
-        assert!(
-            v.verify(Some(O5_QUERY), O5_BODY.as_bytes(), Some(O5_SIGN))
-                .is_ok()
-        );
-        assert!(
-            v.verify_fresh(Some(O5_QUERY), O5_BODY.as_bytes(), Some(O5_SIGN))
-                .is_err()
-        );
-    }
-
-    #[test]
-    fn signature_is_checked_before_the_body_is_parsed() {
-        let clock = ManualClock::at_unix_seconds(1_711_954_264);
-        let err = verifier(&clock)
-            .verify_session(Some(O5_QUERY), b"<html>not json", Some(O5_SIGN))
-            .unwrap_err();
-        assert_eq!(err, CallbackError::Signature(SignatureError::Mismatch));
-    }
-
-    #[test]
-    fn oversized_body_is_refused_before_hashing() {
-        let clock = ManualClock::at_unix_seconds(1_711_954_264);
-        let big = vec![b' '; MAX_BODY_BYTES + 1];
-        let err = verifier(&clock)
-            .verify(Some(O5_QUERY), &big, Some(O5_SIGN))
-            .unwrap_err();
-        assert_eq!(err, CallbackError::BodyTooLarge);
-        assert_eq!(err.to_response().status(), StatusCode::PAYLOAD_TOO_LARGE);
-    }
-
-    #[test]
-    fn sign_header_must_be_present_once() {
-        let mut h = HeaderMap::new();
-        assert_eq!(sign_header(&h), None);
-        h.append("sign", HeaderValue::from_static("abc"));
-        assert_eq!(sign_header(&h), Some("abc"));
-        h.append("sign", HeaderValue::from_static("def"));
-        assert_eq!(sign_header(&h), None);
-    }
-
-    #[test]
-    fn verifier_debug_does_not_show_the_key() {
-        let clock = ManualClock::at_unix_seconds(0);
-        assert_eq!(
-            format!("{:?}", verifier(&clock)),
-            "CallbackVerifier { keys: KeyRing { current: \"[redacted]\", previous_valid_until: None }, \
-             freshness: Some(300s), trace_id_rule: TraceIdRule { alphabet: PrintableAscii, \
-             max_len: 128 }, .. }"
-        );
-        let b = CallbackVerifier::builder().key(SecretString::from("sentinel"));
-        assert!(!format!("{b:?}").contains("sentinel"));
-    }
-
-    #[test]
-    fn verify_session_debug_does_not_show_the_session_token() {
-        let clock = ManualClock::at_unix_seconds(1_711_954_264);
-        let s = verifier(&clock)
-            .verify_session(Some(O5_QUERY), O5_BODY.as_bytes(), Some(O5_SIGN))
-            .unwrap();
-        assert_eq!(
-            format!("{s:?}"),
-            "VerifySession { trace_id: \"omgtrace000001\", app_id: \"10013\", timestamp: 1711954264, \
-             operator_player_session: PlayerToken([redacted]), game_id: Some(1), \
-             ip: Some(\"127.0.0.1\"), custom_parameter: Some(\"\") }"
-        );
-    }
 }

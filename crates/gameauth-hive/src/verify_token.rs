@@ -25,11 +25,12 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::code::VerifyCode;
-use crate::envelope::Envelope;
 use crate::environment::ServedBy;
-use crate::error::HiveError;
-use crate::failover::Prepared;
+use crate::error::Error;
 use crate::oauth::AccessToken;
+use crate::request::{self, sensitive};
+use crate::response::Envelope;
+use gameauth_core::outbound::OutboundRequest;
 
 /// Path of v2 token verification.
 pub const V2_PATH: &str = "/v2/game/token/get-token";
@@ -68,9 +69,9 @@ impl IncludeField {
     ///
     /// # Errors
     ///
-    /// Returns [`HiveError::InvalidInput`] when `name` is empty or has a character other than a
+    /// Returns [`Error::InvalidInput`] when `name` is empty or has a character other than a
     /// lower-case ASCII letter, a digit or `_`.
-    pub fn parse(name: &str) -> Result<Self, HiveError> {
+    pub fn parse(name: &str) -> Result<Self, Error> {
         Ok(match name {
             "is_blocked" => Self::IsBlocked,
             "is_device_registered" => Self::IsDeviceRegistered,
@@ -85,7 +86,7 @@ impl IncludeField {
                 Self::Other(other.to_owned())
             }
             _ => {
-                return Err(HiveError::InvalidInput(
+                return Err(Error::InvalidInput(
                     "include_fields names are lower-case letters, digits and `_`".into(),
                 ));
             }
@@ -96,9 +97,9 @@ impl IncludeField {
     ///
     /// # Errors
     ///
-    /// Returns [`HiveError::InvalidInput`] when a non-empty item, trimmed, is not a valid name
+    /// Returns [`Error::InvalidInput`] when a non-empty item, trimmed, is not a valid name
     /// (see [`parse`](Self::parse)).
-    pub fn parse_list(list: &str) -> Result<Vec<Self>, HiveError> {
+    pub fn parse_list(list: &str) -> Result<Vec<Self>, Error> {
         list.split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
@@ -120,12 +121,12 @@ pub enum VerifyAccessToken {
     /// The player's own access token, passed with each request
     /// ([`VerifyParams::with_access_token`]). Needs no client credentials and no `/oauth/token`
     /// call. Hive refusing it (2499, or a failed `token_validation`) rejects the player
-    /// ([`HiveError::PlayerAccessTokenRejected`]); nothing is retried.
+    /// ([`Error::PlayerAccessTokenRejected`]); nothing is retried.
     #[default]
     Player,
     /// The app server's token from `/oauth/token` (client credentials required), cached and
     /// shared. Hive refusing it drops the cached token, fetches a new one and repeats the call
-    /// once; a second refusal is [`HiveError::AccessTokenRejected`] (our configuration, not the
+    /// once; a second refusal is [`Error::AccessTokenRejected`] (our configuration, not the
     /// player's fault).
     Server,
 }
@@ -177,9 +178,9 @@ impl VerifyParams {
 }
 
 /// Checks a `player_id`: Hive's player ids are positive.
-pub(crate) fn check_player_id(player_id: i64) -> Result<(), HiveError> {
+pub(crate) fn check_player_id(player_id: i64) -> Result<(), Error> {
     if player_id <= 0 {
-        return Err(HiveError::InvalidInput(
+        return Err(Error::InvalidInput(
             "player_id must be a positive integer".into(),
         ));
     }
@@ -192,13 +193,13 @@ pub(crate) fn player_authorization(
     token: &PlayerToken,
     player_id: i64,
     did: &str,
-) -> Result<HeaderMap, HiveError> {
+) -> Result<HeaderMap, Error> {
     if token.is_empty() {
-        return Err(HiveError::InvalidInput("the player token is empty".into()));
+        return Err(Error::InvalidInput("the player token is empty".into()));
     }
     check_player_id(player_id)?;
     if did.trim().is_empty() {
-        return Err(HiveError::InvalidInput("did is empty".into()));
+        return Err(Error::InvalidInput("did is empty".into()));
     }
     let mut headers = HeaderMap::new();
     headers.insert(
@@ -254,18 +255,10 @@ struct V1Body<'a> {
     hive_certification_key: Option<&'a str>,
 }
 
-/// A header value marked sensitive; refuses characters HTTP forbids.
-pub(crate) fn sensitive(name: &str, value: &str) -> Result<HeaderValue, HiveError> {
-    let mut v = HeaderValue::from_str(value)
-        .map_err(|_| HiveError::InvalidInput(format!("{name} has characters HTTP forbids")))?;
-    v.set_sensitive(true);
-    Ok(v)
-}
-
 const X_ACCESS_TOKEN: HeaderName = HeaderName::from_static("x-access-token");
 
 /// The `X-Access-Token` header of the server token.
-pub(crate) fn x_access_token(token: &AccessToken) -> Result<(HeaderName, HeaderValue), HiveError> {
+pub(crate) fn x_access_token(token: &AccessToken) -> Result<(HeaderName, HeaderValue), Error> {
     Ok((
         X_ACCESS_TOKEN,
         sensitive("the server access token", token.expose_secret())?,
@@ -274,12 +267,12 @@ pub(crate) fn x_access_token(token: &AccessToken) -> Result<(HeaderName, HeaderV
 
 /// Builds a v2 verification request. With [`VerifyAccessToken::Player`] it carries the
 /// player's access token; with [`VerifyAccessToken::Server`] the caller adds the server token
-/// to each attempt ([`Prepared::with_header`]).
+/// to each attempt ([`OutboundRequest::with_header`]).
 pub(crate) fn v2_request(
     appid: &str,
     params: &VerifyParams,
     mode: VerifyAccessToken,
-) -> Result<Prepared, HiveError> {
+) -> Result<OutboundRequest, Error> {
     let mut headers = player_authorization(&params.token, params.player_id, &params.did)?;
     match (mode, &params.access_token) {
         (VerifyAccessToken::Player, Some(t)) if !t.is_empty() => {
@@ -289,7 +282,7 @@ pub(crate) fn v2_request(
             );
         }
         (VerifyAccessToken::Player, _) => {
-            return Err(HiveError::InvalidInput(
+            return Err(Error::InvalidInput(
                 "the player's access token (X-Access-Token of v2 verification) is missing or \
                  empty"
                     .into(),
@@ -297,7 +290,7 @@ pub(crate) fn v2_request(
         }
         (VerifyAccessToken::Server, None) => {}
         (VerifyAccessToken::Server, Some(_)) => {
-            return Err(HiveError::InvalidInput(
+            return Err(Error::InvalidInput(
                 "a player access token was given, but this client sends the server token as \
                  X-Access-Token (VerifyAccessToken::Server)"
                     .into(),
@@ -314,7 +307,7 @@ pub(crate) fn v2_request(
             .map(IncludeField::as_str)
             .collect(),
     };
-    Prepared::json(V2_PATH, headers, &body)
+    request::json(V2_PATH, headers, &body)
 }
 
 /// Builds a legacy v1 verification request.
@@ -322,15 +315,15 @@ pub(crate) fn v1_request(
     appid: &str,
     params: &VerifyParams,
     certification_key: Option<&SecretString>,
-) -> Result<Prepared, HiveError> {
+) -> Result<OutboundRequest, Error> {
     let headers = player_authorization(&params.token, params.player_id, &params.did)?;
     if !params.include_fields.is_empty() {
-        return Err(HiveError::InvalidInput(
+        return Err(Error::InvalidInput(
             "include_fields is a v2 feature; v1 cannot return player fields".into(),
         ));
     }
     if params.access_token.is_some() {
-        return Err(HiveError::InvalidInput(
+        return Err(Error::InvalidInput(
             "the player's access token is a v2 feature; v1 does not send it".into(),
         ));
     }
@@ -340,7 +333,7 @@ pub(crate) fn v1_request(
         player_id: params.player_id,
         hive_certification_key: certification_key.map(ExposeSecret::expose_secret),
     };
-    Prepared::json(V1_PATH, headers, &body)
+    request::json(V1_PATH, headers, &body)
 }
 
 /// Interprets a verification answer (v1 or v2, after the access-token check).
@@ -348,18 +341,18 @@ pub(crate) fn interpret(
     envelope: &Envelope,
     player_id: i64,
     served_by: ServedBy,
-) -> Result<VerifiedToken, HiveError> {
+) -> Result<VerifiedToken, Error> {
     match VerifyCode::from_i64(envelope.result_code) {
         VerifyCode::Success => Ok(VerifiedToken {
             player_id,
             fields: fields(envelope)?,
             served_by,
         }),
-        VerifyCode::DistributedTokenInvalid => Err(HiveError::DistributedTokenInvalid {
+        VerifyCode::DistributedTokenInvalid => Err(Error::DistributedTokenInvalid {
             message: envelope.message.clone(),
             served_by,
         }),
-        code => Err(HiveError::TokenRejected {
+        code => Err(Error::TokenRejected {
             code,
             message: envelope.message.clone(),
             served_by,
@@ -367,7 +360,7 @@ pub(crate) fn interpret(
     }
 }
 
-fn fields(envelope: &Envelope) -> Result<PlayerFields, HiveError> {
+fn fields(envelope: &Envelope) -> Result<PlayerFields, Error> {
     let Some(map) = envelope.data::<Map<String, Value>>()? else {
         return Ok(PlayerFields::default());
     };
@@ -386,12 +379,12 @@ fn fields(envelope: &Envelope) -> Result<PlayerFields, HiveError> {
     Ok(fields)
 }
 
-fn bad(name: &str, reason: &str) -> HiveError {
-    HiveError::Decode(DecodeError::new(format!("data.{name}"), reason))
+fn bad(name: &str, reason: &str) -> Error {
+    Error::Decode(DecodeError::new(format!("data.{name}"), reason))
 }
 
 /// `true`/`false`, `1`/`0`, or those as strings; `null` is absent.
-fn lenient_bool(name: &str, value: &Value) -> Result<Option<bool>, HiveError> {
+fn lenient_bool(name: &str, value: &Value) -> Result<Option<bool>, Error> {
     match value {
         Value::Null => Ok(None),
         Value::Bool(b) => Ok(Some(*b)),
@@ -407,7 +400,7 @@ fn lenient_bool(name: &str, value: &Value) -> Result<Option<bool>, HiveError> {
 }
 
 /// An integer number or a string holding one; `null` is absent.
-fn lenient_i64(name: &str, value: &Value) -> Result<Option<i64>, HiveError> {
+fn lenient_i64(name: &str, value: &Value) -> Result<Option<i64>, Error> {
     match value {
         Value::Null => Ok(None),
         Value::Number(n) => n
@@ -424,7 +417,7 @@ fn lenient_i64(name: &str, value: &Value) -> Result<Option<i64>, HiveError> {
 }
 
 /// A string, or a number kept as its text; `null` is absent.
-fn lenient_string(name: &str, value: &Value) -> Result<Option<String>, HiveError> {
+fn lenient_string(name: &str, value: &Value) -> Result<Option<String>, Error> {
     match value {
         Value::Null => Ok(None),
         Value::String(s) => Ok(Some(sanitize_message(s))),
@@ -455,29 +448,29 @@ mod tests {
             .include(IncludeField::IsBlocked)
             .include(IncludeField::JoinTimestamp);
         let r = v2_request("com.withhive", &p, VerifyAccessToken::Player).unwrap();
-        assert_eq!(r.path, "/v2/game/token/get-token");
+        assert_eq!(r.path_and_query(), "/v2/game/token/get-token");
         assert_eq!(
-            std::str::from_utf8(&r.body).unwrap(),
+            std::str::from_utf8(r.body()).unwrap(),
             r#"{"appid":"com.withhive","did":"255764404509548","player_id":21,"include_fields":["is_blocked","join_timestamp"]}"#
         );
-        assert_eq!(r.headers["authorization"], "player-token");
-        assert!(r.headers["authorization"].is_sensitive());
-        assert_eq!(r.headers["x-access-token"], "player-jwt");
-        assert!(r.headers["x-access-token"].is_sensitive());
-        assert_eq!(r.headers["iscrypt"], "0");
-        assert_eq!(r.headers["content-type"], "application/json");
+        assert_eq!(r.headers()["authorization"], "player-token");
+        assert!(r.headers()["authorization"].is_sensitive());
+        assert_eq!(r.headers()["x-access-token"], "player-jwt");
+        assert!(r.headers()["x-access-token"].is_sensitive());
+        assert_eq!(r.headers()["iscrypt"], "0");
+        assert_eq!(r.headers()["content-type"], "application/json");
     }
 
     #[test]
     fn the_server_token_mode_leaves_x_access_token_to_each_attempt() {
         let r = v2_request("a", &params(), VerifyAccessToken::Server).unwrap();
-        assert!(!r.headers.contains_key("x-access-token"));
+        assert!(!r.headers().contains_key("x-access-token"));
         let (name, value) = x_access_token(&AccessToken::new("server-jwt")).unwrap();
         let attempt = r.with_header(name, value);
-        assert_eq!(attempt.headers["x-access-token"], "server-jwt");
-        assert!(attempt.headers["x-access-token"].is_sensitive());
-        assert_eq!(attempt.headers["authorization"], "player-token");
-        assert_eq!(attempt.body, r.body);
+        assert_eq!(attempt.headers()["x-access-token"], "server-jwt");
+        assert!(attempt.headers()["x-access-token"].is_sensitive());
+        assert_eq!(attempt.headers()["authorization"], "player-token");
+        assert_eq!(attempt.body(), r.body());
     }
 
     #[test]
@@ -491,13 +484,16 @@ mod tests {
             (with_access_token(), VerifyAccessToken::Server),
         ] {
             match v2_request("a", &p, mode) {
-                Err(HiveError::InvalidInput(m)) => assert!(m.contains("access token"), "{m}"),
-                other => panic!("{mode:?}: {:?}", other.map(|r| r.path)),
+                Err(Error::InvalidInput(m)) => assert!(m.contains("access token"), "{m}"),
+                other => panic!(
+                    "{mode:?}: {:?}",
+                    other.map(|r| r.path_and_query().to_owned())
+                ),
             }
         }
         assert!(matches!(
             v1_request("a", &with_access_token(), None),
-            Err(HiveError::InvalidInput(_))
+            Err(Error::InvalidInput(_))
         ));
     }
 
@@ -505,7 +501,7 @@ mod tests {
     fn include_fields_is_omitted_when_none_requested() {
         let r = v2_request("a", &with_access_token(), VerifyAccessToken::Player).unwrap();
         assert!(
-            !std::str::from_utf8(&r.body)
+            !std::str::from_utf8(r.body())
                 .unwrap()
                 .contains("include_fields")
         );
@@ -515,15 +511,15 @@ mod tests {
     fn v1_request_has_the_optional_certification_key_and_no_access_token() {
         let key = SecretString::from("cert-key");
         let r = v1_request("com.withhive", &params(), Some(&key)).unwrap();
-        assert_eq!(r.path, "/game/token/get-token");
+        assert_eq!(r.path_and_query(), "/game/token/get-token");
         assert_eq!(
-            std::str::from_utf8(&r.body).unwrap(),
+            std::str::from_utf8(r.body()).unwrap(),
             r#"{"appid":"com.withhive","did":"255764404509548","player_id":21,"hive_certification_key":"cert-key"}"#
         );
-        assert!(!r.headers.contains_key("x-access-token"));
+        assert!(!r.headers().contains_key("x-access-token"));
         let r = v1_request("com.withhive", &params(), None).unwrap();
         assert!(
-            !std::str::from_utf8(&r.body)
+            !std::str::from_utf8(r.body())
                 .unwrap()
                 .contains("hive_certification_key")
         );
@@ -531,7 +527,7 @@ mod tests {
 
     #[test]
     fn bad_input_is_refused_before_sending() {
-        let invalid = |r: Result<Prepared, HiveError>| matches!(r, Err(HiveError::InvalidInput(_)));
+        let invalid = |r: Result<OutboundRequest, Error>| matches!(r, Err(Error::InvalidInput(_)));
         for (token, player_id, did) in [
             ("", 21, "d"),
             ("t", -1, "d"),
@@ -558,7 +554,7 @@ mod tests {
         let v1_with_fields = params().include(IncludeField::IsBlocked);
         assert!(matches!(
             v1_request("a", &v1_with_fields, None),
-            Err(HiveError::InvalidInput(_))
+            Err(Error::InvalidInput(_))
         ));
     }
 
@@ -590,7 +586,7 @@ mod tests {
             (r#"{"result_code":1}"#, VerifyCode::Other(1)),
         ] {
             match interpret(&decode(body), 21, ServedBy::Primary) {
-                Err(HiveError::TokenRejected { code: c, .. }) => assert_eq!(c, code),
+                Err(Error::TokenRejected { code: c, .. }) => assert_eq!(c, code),
                 other => panic!("{body}: {other:?}"),
             }
         }
@@ -605,7 +601,7 @@ mod tests {
         );
         assert!(matches!(
             e,
-            Err(HiveError::DistributedTokenInvalid {
+            Err(Error::DistributedTokenInvalid {
                 served_by: ServedBy::Fallback,
                 ..
             })
@@ -638,7 +634,7 @@ mod tests {
             (r#"{"result_code":0,"data":[1]}"#, "data"),
         ] {
             match interpret(&decode(body), 21, ServedBy::Primary) {
-                Err(HiveError::Decode(d)) => assert_eq!(d.path, path, "{body}"),
+                Err(Error::Decode(d)) => assert_eq!(d.path, path, "{body}"),
                 other => panic!("{body}: {other:?}"),
             }
         }

@@ -1,24 +1,26 @@
-//! The runtime-validated builder of [`HiveClient`].
+//! The runtime-validated builder of [`Client`].
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use gameauth_core::resilience::{BreakerConfig, ExpiringCache};
-use gameauth_core::{Clock, HttpTransport, ReqwestTransport, SystemClock};
+use gameauth_core::transport::{DEFAULT_CONNECT_TIMEOUT, default_transport};
+use gameauth_core::{Clock, HttpTransport, SystemClock};
 use secrecy::SecretString;
 
+use gameauth_core::outbound::{FallbackHost, Route};
+
 use crate::client::{
-    DEFAULT_DEADLINE, DEFAULT_FALLBACK_TIMEOUT, DEFAULT_OAUTH_ATTEMPT_TIMEOUT,
-    DEFAULT_OAUTH_DEADLINE, DEFAULT_PRIMARY_TIMEOUT, HiveClient, Inner,
+    Client, DEFAULT_DEADLINE, DEFAULT_FALLBACK_TIMEOUT, DEFAULT_OAUTH_ATTEMPT_TIMEOUT,
+    DEFAULT_OAUTH_DEADLINE, DEFAULT_PRIMARY_TIMEOUT, Inner, PROVIDER, Timeouts,
 };
 use crate::environment::{Environment, Hosts};
-use crate::error::HiveError;
-use crate::failover::{Failover, Timeouts};
+use crate::error::Error;
 use crate::oauth::{REFRESH_AHEAD, TokenSource, TokenTimeouts};
-use crate::verify::VerifyAccessToken;
+use crate::verify_token::VerifyAccessToken;
 
-/// Builds a [`HiveClient`]; every setting is checked in [`build`](Self::build).
+/// Builds a [`Client`]; every setting is checked in [`build`](Self::build).
 ///
 /// Choose exactly one of [`environment`](Self::environment) or
 /// [`primary_url`](Self::primary_url) (custom hosts), and set the app id. That is all v2
@@ -27,7 +29,7 @@ use crate::verify::VerifyAccessToken;
 /// server token: the v2 IdP list, and v2 verification with
 /// [`verify_access_token`](Self::verify_access_token)`(`[`VerifyAccessToken::Server`]`)`. The
 /// legacy v1 APIs may use a [`certification_key`](Self::certification_key).
-pub struct HiveClientBuilder {
+pub struct ClientBuilder {
     environment: Option<Environment>,
     primary_url: Option<String>,
     fallback_url: Option<String>,
@@ -48,7 +50,7 @@ pub struct HiveClientBuilder {
     clock: Option<Arc<dyn Clock>>,
 }
 
-impl Default for HiveClientBuilder {
+impl Default for ClientBuilder {
     fn default() -> Self {
         Self {
             environment: None,
@@ -73,9 +75,9 @@ impl Default for HiveClientBuilder {
     }
 }
 
-impl fmt::Debug for HiveClientBuilder {
+impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HiveClientBuilder")
+        f.debug_struct("ClientBuilder")
             .field("environment", &self.environment)
             .field("primary_url", &self.primary_url)
             .field("fallback_url", &self.fallback_url)
@@ -95,7 +97,7 @@ impl fmt::Debug for HiveClientBuilder {
     }
 }
 
-impl HiveClientBuilder {
+impl ClientBuilder {
     /// Uses the documented hosts of `environment`.
     pub fn environment(mut self, environment: Environment) -> Self {
         self.environment = Some(environment);
@@ -201,7 +203,8 @@ impl HiveClientBuilder {
         self
     }
 
-    /// The HTTP transport (default: [`ReqwestTransport`] with the hardened settings).
+    /// The HTTP transport (default: the built-in `ReqwestTransport` with the hardened settings,
+    /// feature `reqwest`).
     pub fn transport(mut self, transport: Arc<dyn HttpTransport>) -> Self {
         self.transport = Some(transport);
         self
@@ -217,7 +220,7 @@ impl HiveClientBuilder {
     ///
     /// # Errors
     ///
-    /// Returns [`HiveError::Config`] when
+    /// Returns [`Error::Config`] when
     /// * both an environment and a primary URL are set, or neither is, or a fallback or OAuth URL
     ///   is set with an environment;
     /// * a custom URL is not `https://host[:port]` (it cannot be parsed, is plain `http` for a
@@ -231,9 +234,10 @@ impl HiveClientBuilder {
     /// * only one of client id and client secret is set, the client id is blank or has control
     ///   characters, or the client secret is empty;
     /// * [`VerifyAccessToken::Server`] is chosen without client credentials;
-    /// * no transport is given and the default [`ReqwestTransport`] cannot be built.
-    pub fn build(self) -> Result<HiveClient, HiveError> {
-        let config = |m: &str| HiveError::Config(m.to_owned());
+    /// * no transport is given and the built-in one cannot be built, or is not compiled in (feature
+    ///   `reqwest` off).
+    pub fn build(self) -> Result<Client, Error> {
+        let config = |m: &str| Error::Config(m.to_owned());
         let hosts = match (self.environment, &self.primary_url) {
             (Some(_), Some(_)) => {
                 return Err(config("choose an environment or custom URLs, not both"));
@@ -245,14 +249,14 @@ impl HiveClientBuilder {
                         "fallback and OAuth URLs are only for custom hosts (set primary_url)",
                     ));
                 }
-                Hosts::of(env)
+                Hosts::of(env).map_err(Error::Config)?
             }
             (None, Some(primary)) => Hosts::custom(
                 primary,
                 self.fallback_url.as_deref(),
                 self.oauth_url.as_deref(),
             )
-            .map_err(HiveError::Config)?,
+            .map_err(Error::Config)?,
         };
         let appid = self
             .appid
@@ -274,9 +278,7 @@ impl HiveClientBuilder {
             ("breaker cool-down", self.breaker.initial_cooldown),
         ] {
             if t.is_zero() {
-                return Err(HiveError::Config(format!(
-                    "{name} must be greater than zero"
-                )));
+                return Err(Error::Config(format!("{name} must be greater than zero")));
             }
         }
         if self.breaker.failure_threshold == 0 {
@@ -301,12 +303,8 @@ impl HiveClientBuilder {
                     .primary_timeout
                     .max(self.fallback_timeout)
                     .max(self.oauth_attempt_timeout);
-                Arc::new(
-                    ReqwestTransport::builder()
-                        .attempt_timeout(longest)
-                        .build()
-                        .map_err(|e| HiveError::Config(e.to_string()))?,
-                )
+                default_transport(DEFAULT_CONNECT_TIMEOUT, longest)
+                    .map_err(|e| Error::Config(e.config_message()))?
             }
         };
         let clock: Arc<dyn Clock> = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
@@ -323,7 +321,7 @@ impl HiveClientBuilder {
                     appid: appid.clone(),
                     client_id: id,
                     client_secret: secret,
-                    base: hosts.oauth.clone(),
+                    route: Route::single(hosts.oauth.clone()),
                     timeouts: TokenTimeouts {
                         attempt: self.oauth_attempt_timeout,
                         deadline: self.oauth_deadline,
@@ -341,20 +339,25 @@ impl HiveClientBuilder {
                  client_credentials",
             ));
         }
-        let failover = Failover::new(
+        let route = Route::with_fallback(
+            PROVIDER,
             hosts.primary,
-            hosts.fallback,
+            hosts.fallback.map(|url| FallbackHost {
+                url,
+                attempt_timeout: self.fallback_timeout,
+            }),
             self.breaker,
-            Timeouts {
-                primary: self.primary_timeout,
-                fallback: self.fallback_timeout,
-                deadline: self.deadline,
-            },
         );
-        Ok(HiveClient {
+        let timeouts = Timeouts {
+            primary: self.primary_timeout,
+            fallback: self.fallback_timeout,
+            deadline: self.deadline,
+        };
+        Ok(Client {
             inner: Arc::new(Inner {
                 appid,
-                failover,
+                route,
+                timeouts,
                 verify_access_token: self.verify_access_token,
                 call_deadline,
                 tokens,

@@ -1,6 +1,7 @@
-//! The async Hive client: glues the pure request/answer modules to a transport, the token cache
-//! and primary → fallback routing.
+//! The async Hive client and its builder: glue the pure request and answer modules to the call
+//! engine, the token cache and primary → fallback routing.
 
+pub(crate) mod builder;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,18 +9,20 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use async_trait::async_trait;
+use gameauth_core::outbound::{
+    BrokenAnswers, CallError, CallKind, CallPolicy, OutboundRequest, Route, execute,
+};
 use gameauth_core::resilience::{BreakerState, instant_after};
 use gameauth_core::{AuthError, HttpTransport, TokenVerifier, VerifiedPlayer, VerifyRequest};
 use secrecy::SecretString;
 
-use crate::envelope::Envelope;
 use crate::environment::ServedBy;
-use crate::error::{AttemptFailure, HiveError};
-use crate::failover::{self, Failover, Prepared};
+use crate::error::{AttemptFailure, Error, Unavailable};
 use crate::idp::{self, IdpList};
 use crate::oauth::TokenSource;
 use crate::player_idps::{self, PlayerIdps, PlayerIdpsParams};
-use crate::verify::{
+use crate::response::Envelope;
+use crate::verify_token::{
     self, IncludeField, VerifiedToken, VerifyAccessToken, VerifyParams, x_access_token,
 };
 
@@ -36,13 +39,25 @@ pub const DEFAULT_OAUTH_DEADLINE: Duration = Duration::from_secs(5);
 
 /// A Hive authentication client. Cheap to clone; clones share the token cache and the breaker.
 #[derive(Clone)]
-pub struct HiveClient {
+pub struct Client {
     pub(crate) inner: Arc<Inner>,
+}
+
+/// The `provider` label of this crate's metrics.
+pub(crate) const PROVIDER: &str = "hive";
+
+/// Timing of a primary → fallback call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Timeouts {
+    pub(crate) primary: Duration,
+    pub(crate) fallback: Duration,
+    pub(crate) deadline: Duration,
 }
 
 pub(crate) struct Inner {
     pub(crate) appid: String,
-    pub(crate) failover: Failover,
+    pub(crate) route: Route,
+    pub(crate) timeouts: Timeouts,
     /// What v2 verification sends as `X-Access-Token`.
     pub(crate) verify_access_token: VerifyAccessToken,
     /// Bound of a whole call with the server token: token fetch, routing and the one repetition.
@@ -52,10 +67,10 @@ pub(crate) struct Inner {
     pub(crate) transport: Arc<dyn HttpTransport>,
 }
 
-impl HiveClient {
-    /// A builder; see [`HiveClientBuilder`](crate::HiveClientBuilder).
-    pub fn builder() -> crate::HiveClientBuilder {
-        crate::HiveClientBuilder::default()
+impl Client {
+    /// A builder; see [`ClientBuilder`](crate::ClientBuilder).
+    pub fn builder() -> crate::ClientBuilder {
+        crate::ClientBuilder::default()
     }
 
     /// The app id this client verifies tokens for.
@@ -70,65 +85,69 @@ impl HiveClient {
 
     /// The state of the primary host's circuit breaker; `None` when there is no fallback host.
     pub fn breaker_state(&self) -> Option<BreakerState> {
-        self.inner.failover.breaker_state()
+        self.inner.route.breaker_state()
     }
 
     /// Verifies a player's login token with v2 (`/v2/game/token/get-token`).
     ///
     /// `Ok` only for `result_code == 0` in a well-formed answer. Every input is checked before
-    /// anything is sent ([`HiveError::InvalidInput`]).
+    /// anything is sent ([`Error::InvalidInput`]).
     ///
     /// By default ([`VerifyAccessToken::Player`]) the request carries the player's own access
     /// token from `params` and needs nothing else: one routed call (primary, then fallback)
-    /// within the routing deadline ([`HiveClientBuilder::deadline`](crate::HiveClientBuilder::deadline),
+    /// within the routing deadline ([`ClientBuilder::deadline`](crate::ClientBuilder::deadline),
     /// 4.5 s). Hive refusing that token (2499, or a failed `token_validation`) is
-    /// [`HiveError::PlayerAccessTokenRejected`].
+    /// [`Error::PlayerAccessTokenRejected`].
     ///
     /// With [`VerifyAccessToken::Server`] the request carries the cached server token; a 2499 or
     /// a failed `token_validation` makes the client fetch a new one and try once more, and the
     /// whole call, the token fetch and the repetition included, ends within the call deadline
-    /// ([`HiveClientBuilder::call_deadline`](crate::HiveClientBuilder::call_deadline), 9.5 s).
+    /// ([`ClientBuilder::call_deadline`](crate::ClientBuilder::call_deadline), 9.5 s).
     ///
     /// # Errors
     ///
-    /// * [`HiveError::InvalidInput`] before anything is sent: the token is empty, `player_id` is
+    /// * [`Error::InvalidInput`] before anything is sent: the token is empty, `player_id` is
     ///   not positive, `did` is blank, a token has characters HTTP forbids in a header, or (with
     ///   [`VerifyAccessToken::Player`]) the access token is missing or empty, or (with
     ///   [`VerifyAccessToken::Server`]) one is given;
-    /// * [`HiveError::Unavailable`] when no host gave a usable answer: the primary (or the
+    /// * [`Error::Unavailable`] when no host gave a usable answer: the primary (or the
     ///   fallback, when there is one) failed with a transport error, a 5xx or 429, or a 200 that
     ///   is not JSON, was skipped by the open breaker, or the deadline left no time;
-    /// * [`HiveError::HttpStatus`] when the answering host replied with another status than 200
+    /// * [`Error::HttpStatus`] when the answering host replied with another status than 200
     ///   (3xx, 4xx other than 429);
-    /// * [`HiveError::Decode`] when the 200 body is not the documented envelope (a JSON object with
+    /// * [`Error::Decode`] when the 200 body is not the documented envelope (a JSON object with
     ///   an integer `result_code`), or a success's `data` is present but not an object whose known
     ///   fields have their documented types;
-    /// * [`HiveError::TokenRejected`] for any `result_code` other than 0 and 5001, and
-    ///   [`HiveError::DistributedTokenInvalid`] for 5001;
-    /// * with [`VerifyAccessToken::Player`]: [`HiveError::PlayerAccessTokenRejected`] when Hive
+    /// * [`Error::TokenRejected`] for any `result_code` other than 0 and 5001, and
+    ///   [`Error::DistributedTokenInvalid`] for 5001;
+    /// * with [`VerifyAccessToken::Player`]: [`Error::PlayerAccessTokenRejected`] when Hive
     ///   refuses the player's access token (2499, or a failed `token_validation`);
     /// * with [`VerifyAccessToken::Server`]:
     ///   - the errors of fetching the server token when none is usable (none cached, or Hive
-    ///     refused the cached one): [`HiveError::OAuthRejected`] when `/oauth/token` answers a
-    ///     non-zero code, [`HiveError::HttpStatus`] or [`HiveError::Decode`] as above (a success
-    ///     without a non-empty `data.access_token` included), [`HiveError::Unavailable`] when
+    ///     refused the cached one): [`Error::OAuthRejected`] when `/oauth/token` answers a
+    ///     non-zero code, [`Error::HttpStatus`] or [`Error::Decode`] as above (a success
+    ///     without a non-empty `data.access_token` included), [`Error::Unavailable`] when
     ///     both attempts fail or the OAuth or call deadline passes, and
-    ///     [`HiveError::InvalidInput`] when the issued token has characters HTTP forbids in a
+    ///     [`Error::InvalidInput`] when the issued token has characters HTTP forbids in a
     ///     header;
-    ///   - [`HiveError::AccessTokenRejected`] when Hive refuses the server token (2499, or a
+    ///   - [`Error::AccessTokenRejected`] when Hive refuses the server token (2499, or a
     ///     failed `token_validation`) again after a freshly fetched one.
-    pub async fn verify_token(&self, params: &VerifyParams) -> Result<VerifiedToken, HiveError> {
+    pub async fn verify_token(&self, params: &VerifyParams) -> Result<VerifiedToken, Error> {
         let mode = self.inner.verify_access_token;
-        let prepared = verify::v2_request(&self.inner.appid, params, mode)?;
+        let prepared = verify_token::v2_request(&self.inner.appid, params, mode)?;
+        let endpoint = "verify_v2";
         let interpret = |envelope: &Envelope, served_by| {
-            verify::interpret(envelope, params.player_id, served_by)
+            verify_token::interpret(envelope, params.player_id, served_by)
         };
         match mode {
-            VerifyAccessToken::Server => self.call_with_server_token(&prepared, interpret).await,
+            VerifyAccessToken::Server => {
+                self.call_with_server_token(endpoint, &prepared, interpret)
+                    .await
+            }
             VerifyAccessToken::Player => {
-                let (envelope, served_by) = self.send(&prepared).await?;
+                let (envelope, served_by) = self.send(endpoint, &prepared).await?;
                 if let Some((code, message)) = envelope.access_token_invalid() {
-                    return Err(HiveError::PlayerAccessTokenRejected {
+                    return Err(Error::PlayerAccessTokenRejected {
                         code,
                         message,
                         served_by,
@@ -146,28 +165,29 @@ impl HiveClient {
     ///
     /// # Errors
     ///
-    /// * [`HiveError::InvalidInput`] when `player_id` is not positive, and [`HiveError::Config`]
+    /// * [`Error::InvalidInput`] when `player_id` is not positive, and [`Error::Config`]
     ///   when the client has no client credentials; both before anything is sent;
     /// * the errors of fetching the server token when none is usable (none cached, or Hive
-    ///   refused the cached one): [`HiveError::OAuthRejected`] when `/oauth/token` answers a
-    ///   non-zero code, [`HiveError::HttpStatus`] or [`HiveError::Decode`] as below (a success
-    ///   without a non-empty `data.access_token` included), [`HiveError::Unavailable`] when both
-    ///   attempts fail or the OAuth or call deadline passes, and [`HiveError::InvalidInput`] when
+    ///   refused the cached one): [`Error::OAuthRejected`] when `/oauth/token` answers a
+    ///   non-zero code, [`Error::HttpStatus`] or [`Error::Decode`] as below (a success
+    ///   without a non-empty `data.access_token` included), [`Error::Unavailable`] when both
+    ///   attempts fail or the OAuth or call deadline passes, and [`Error::InvalidInput`] when
     ///   the issued token has characters HTTP forbids in a header;
-    /// * [`HiveError::AccessTokenRejected`] when Hive refuses the server token (2499, or a
+    /// * [`Error::AccessTokenRejected`] when Hive refuses the server token (2499, or a
     ///   failed `token_validation`) again after a freshly fetched one;
-    /// * [`HiveError::Unavailable`] when no host gave a usable answer: the primary (or the
+    /// * [`Error::Unavailable`] when no host gave a usable answer: the primary (or the
     ///   fallback, when there is one) failed with a transport error, a 5xx or 429, or a 200 that
     ///   is not JSON, was skipped by the open breaker, or the deadline left no time;
-    /// * [`HiveError::HttpStatus`] when the answering host replied with another status than 200
+    /// * [`Error::HttpStatus`] when the answering host replied with another status than 200
     ///   (3xx, 4xx other than 429);
-    /// * [`HiveError::Decode`] when the 200 body is not the documented envelope (a JSON object with
+    /// * [`Error::Decode`] when the 200 body is not the documented envelope (a JSON object with
     ///   an integer `result_code`), or a success's `data` is not a list of accounts of the
     ///   documented shape;
-    /// * [`HiveError::IdpRejected`] for any other `result_code` than 0.
-    pub async fn idp_list(&self, player_id: i64) -> Result<IdpList, HiveError> {
+    /// * [`Error::IdpRejected`] for any other `result_code` than 0.
+    pub async fn idp_list(&self, player_id: i64) -> Result<IdpList, Error> {
         let prepared = idp::v2_request(&self.inner.appid, player_id)?;
-        self.call_with_server_token(&prepared, idp::interpret).await
+        self.call_with_server_token("idp_list_v2", &prepared, idp::interpret)
+            .await
     }
 
     /// Validates a player's login token and lists that player's IdP accounts in one call
@@ -176,21 +196,21 @@ impl HiveClient {
     /// Needs no server credentials: the player's token is the authorisation. Routed like
     /// verification (primary, then fallback, one breaker). `Ok` only for `result_code == 0` with
     /// a well-formed list of this player's accounts; 7000 (the token does not match), 4000 and
-    /// unknown codes are [`HiveError::PlayerIdpsRejected`].
+    /// unknown codes are [`Error::PlayerIdpsRejected`].
     ///
     /// # Errors
     ///
-    /// * [`HiveError::InvalidInput`] before anything is sent: the token is empty or has
+    /// * [`Error::InvalidInput`] before anything is sent: the token is empty or has
     ///   characters HTTP forbids in a header, `player_id` is not positive, or `did` is blank;
-    /// * [`HiveError::Unavailable`] when no host gave a usable answer: the primary (or the
+    /// * [`Error::Unavailable`] when no host gave a usable answer: the primary (or the
     ///   fallback, when there is one) failed with a transport error, a 5xx or 429, or a 200 that
     ///   is not JSON, was skipped by the open breaker, or the deadline left no time;
-    /// * [`HiveError::HttpStatus`] when the answering host replied with another status than 200
+    /// * [`Error::HttpStatus`] when the answering host replied with another status than 200
     ///   (3xx, 4xx other than 429);
-    /// * [`HiveError::Decode`] when the 200 body is not the documented envelope (a JSON object with
+    /// * [`Error::Decode`] when the 200 body is not the documented envelope (a JSON object with
     ///   an integer `result_code`), a success has no well-formed `data.list`, or an account of the
     ///   list belongs to another player;
-    /// * [`HiveError::PlayerIdpsRejected`] for any other `result_code` than 0.
+    /// * [`Error::PlayerIdpsRejected`] for any other `result_code` than 0.
     ///
     /// # Examples
     ///
@@ -198,7 +218,7 @@ impl HiveClient {
     /// # use std::sync::Arc;
     /// # use gameauth_core::{HttpTransport, PlayerToken, TransportError};
     /// # use bytes::Bytes;
-    /// use gameauth_hive::{HiveClient, IdpIndex, PlayerIdpsParams};
+    /// use gameauth_hive::{Client, IdpIndex, PlayerIdpsParams};
     ///
     /// # let hive = |_: http::Request<Bytes>| async {
     /// #     let body = r#"{"result_code":0,"result_msg":"SUCCESS","data":{"list":[
@@ -206,7 +226,7 @@ impl HiveClient {
     /// #     Ok::<_, TransportError>(http::Response::new(Bytes::from_static(body.as_bytes())))
     /// # };
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-    /// let client = HiveClient::builder()
+    /// let client = Client::builder()
     ///     .primary_url("https://hive.example")
     ///     .appid("com.com2us.example.normal.freefull.google.global.android.common")
     /// #   .transport(Arc::new(hive) as Arc<dyn HttpTransport>)
@@ -215,12 +235,12 @@ impl HiveClient {
     /// let idps = client.player_idps(&params).await?;
     /// assert_eq!(idps.accounts[0].idp_index, IdpIndex::HIVE);
     /// assert_eq!(idps.accounts[0].idp_index.name(), Some("HIVE"));
-    /// # Ok::<_, gameauth_hive::HiveError>(())
+    /// # Ok::<_, gameauth_hive::Error>(())
     /// # }).unwrap();
     /// ```
-    pub async fn player_idps(&self, params: &PlayerIdpsParams) -> Result<PlayerIdps, HiveError> {
+    pub async fn player_idps(&self, params: &PlayerIdpsParams) -> Result<PlayerIdps, Error> {
         let prepared = player_idps::request(&self.inner.appid, params)?;
-        let (envelope, served_by) = self.send(&prepared).await?;
+        let (envelope, served_by) = self.send("player_idps", &prepared).await?;
         player_idps::interpret(&envelope, params.player_id, served_by)
     }
 
@@ -232,27 +252,27 @@ impl HiveClient {
     ///
     /// # Errors
     ///
-    /// * [`HiveError::InvalidInput`] before anything is sent: the token is empty or has
+    /// * [`Error::InvalidInput`] before anything is sent: the token is empty or has
     ///   characters HTTP forbids in a header, `player_id` is not positive, `did` is blank, or
     ///   `params` asks for `include_fields` or carries an access token (v2 features);
-    /// * [`HiveError::Unavailable`] when no host gave a usable answer: the primary (or the
+    /// * [`Error::Unavailable`] when no host gave a usable answer: the primary (or the
     ///   fallback, when there is one) failed with a transport error, a 5xx or 429, or a 200 that
     ///   is not JSON, was skipped by the open breaker, or the deadline left no time;
-    /// * [`HiveError::HttpStatus`] when the answering host replied with another status than 200
+    /// * [`Error::HttpStatus`] when the answering host replied with another status than 200
     ///   (3xx, 4xx other than 429);
-    /// * [`HiveError::Decode`] when the 200 body is not the documented envelope (a JSON object with
+    /// * [`Error::Decode`] when the 200 body is not the documented envelope (a JSON object with
     ///   an integer `result_code`), or a success's `data` is present but not an object whose known
     ///   fields have their documented types;
-    /// * [`HiveError::TokenRejected`] for any `result_code` other than 0 and 5001, and
-    ///   [`HiveError::DistributedTokenInvalid`] for 5001.
-    pub async fn verify_token_v1(&self, params: &VerifyParams) -> Result<VerifiedToken, HiveError> {
-        let prepared = verify::v1_request(
+    /// * [`Error::TokenRejected`] for any `result_code` other than 0 and 5001, and
+    ///   [`Error::DistributedTokenInvalid`] for 5001.
+    pub async fn verify_token_v1(&self, params: &VerifyParams) -> Result<VerifiedToken, Error> {
+        let prepared = verify_token::v1_request(
             &self.inner.appid,
             params,
             self.inner.certification_key.as_ref(),
         )?;
-        let (envelope, served_by) = self.send(&prepared).await?;
-        verify::interpret(&envelope, params.player_id, served_by)
+        let (envelope, served_by) = self.send("verify_v1", &prepared).await?;
+        verify_token::interpret(&envelope, params.player_id, served_by)
     }
 
     /// Lists the IdP accounts linked to a player with the legacy v1 API (`/game/player/get-idp`).
@@ -262,52 +282,68 @@ impl HiveClient {
     ///
     /// # Errors
     ///
-    /// * [`HiveError::InvalidInput`] when `player_id` is not positive, before anything is sent;
-    /// * [`HiveError::Unavailable`] when no host gave a usable answer: the primary (or the
+    /// * [`Error::InvalidInput`] when `player_id` is not positive, before anything is sent;
+    /// * [`Error::Unavailable`] when no host gave a usable answer: the primary (or the
     ///   fallback, when there is one) failed with a transport error, a 5xx or 429, or a 200 that
     ///   is not JSON, was skipped by the open breaker, or the deadline left no time;
-    /// * [`HiveError::HttpStatus`] when the answering host replied with another status than 200
+    /// * [`Error::HttpStatus`] when the answering host replied with another status than 200
     ///   (3xx, 4xx other than 429);
-    /// * [`HiveError::Decode`] when the 200 body is not the documented envelope (a JSON object with
+    /// * [`Error::Decode`] when the 200 body is not the documented envelope (a JSON object with
     ///   an integer `result_code`), or a success's `data` is not a list of accounts of the
     ///   documented shape;
-    /// * [`HiveError::IdpRejected`] for any other `result_code` than 0.
-    pub async fn idp_list_v1(&self, player_id: i64) -> Result<IdpList, HiveError> {
+    /// * [`Error::IdpRejected`] for any other `result_code` than 0.
+    pub async fn idp_list_v1(&self, player_id: i64) -> Result<IdpList, Error> {
         let prepared = idp::v1_request(
             &self.inner.appid,
             player_id,
             self.inner.certification_key.as_ref(),
         )?;
-        let (envelope, served_by) = self.send(&prepared).await?;
+        let (envelope, served_by) = self.send("idp_list_v1", &prepared).await?;
         idp::interpret(&envelope, served_by)
     }
 
-    async fn send(&self, prepared: &Prepared) -> Result<(Envelope, ServedBy), HiveError> {
-        self.send_within(prepared, None).await
+    async fn send(
+        &self,
+        endpoint: &'static str,
+        request: &OutboundRequest,
+    ) -> Result<(Envelope, ServedBy), Error> {
+        self.send_within(endpoint, request, None).await
     }
 
+    /// Sends `request` to the primary and, if the primary is broken or skipped, to the
+    /// fallback, within the routing deadline and, when given, by `deadline` (the deadline of a
+    /// whole call that also fetched a server token or repeats after a refused one).
     async fn send_within(
         &self,
-        prepared: &Prepared,
+        endpoint: &'static str,
+        request: &OutboundRequest,
         deadline: Option<Instant>,
-    ) -> Result<(Envelope, ServedBy), HiveError> {
-        let (response, served_by) = self
-            .inner
-            .failover
-            .send_within(&*self.inner.transport, prepared, deadline)
-            .await?;
-        Ok((Envelope::from_response(&response)?, served_by))
+    ) -> Result<(Envelope, ServedBy), Error> {
+        let t = self.inner.timeouts;
+        let policy = CallPolicy::new(PROVIDER, endpoint, CallKind::Idempotent)
+            .with_broken_answers(BrokenAnswers::OverloadOrNotJson)
+            .with_attempt_timeout(t.primary)
+            .with_deadline(t.deadline);
+        let answer = execute(
+            &*self.inner.transport,
+            &self.inner.route,
+            &policy,
+            request,
+            deadline,
+        )
+        .await
+        .map_err(unavailable)?;
+        Ok((Envelope::from_response(&answer.response)?, answer.host))
     }
 
-    /// Runs a checked request with the cached server token added; when Hive says the token is
-    /// invalid, drops exactly that token, fetches a new one and runs the call once more.
     async fn call_with_server_token<T>(
         &self,
-        prepared: &Prepared,
-        interpret: impl Fn(&Envelope, ServedBy) -> Result<T, HiveError>,
-    ) -> Result<T, HiveError> {
+        endpoint: &'static str,
+        prepared: &OutboundRequest,
+        interpret: impl Fn(&Envelope, ServedBy) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let tokens = self.inner.tokens.as_ref().ok_or_else(|| {
-            HiveError::Config("the server token needs client_id and client_secret".into())
+            Error::Config("the server token needs client_id and client_secret".into())
         })?;
         let deadline = instant_after(Instant::now(), self.inner.call_deadline);
         let mut refreshed = false;
@@ -316,14 +352,19 @@ impl HiveClient {
             // caller fetch again.
             let token = tokio::time::timeout_at(deadline, tokens.get())
                 .await
-                .map_err(|_| failover::unavailable(AttemptFailure::DeadlineExceeded, None))??;
+                .map_err(|_| {
+                    Error::Unavailable(Unavailable {
+                        primary: AttemptFailure::DeadlineExceeded,
+                        fallback: None,
+                    })
+                })??;
             let (name, value) = x_access_token(&token.value)?;
             let (envelope, served_by) = self
-                .send_within(&prepared.with_header(name, value), Some(deadline))
+                .send_within(endpoint, &prepared.with_header(name, value), Some(deadline))
                 .await?;
             match envelope.access_token_invalid() {
                 Some((code, message)) if refreshed => {
-                    return Err(HiveError::AccessTokenRejected { code, message });
+                    return Err(Error::AccessTokenRejected { code, message });
                 }
                 Some(_) => {
                     tokens.invalidate(token.generation);
@@ -335,15 +376,15 @@ impl HiveClient {
     }
 }
 
-impl fmt::Debug for HiveClient {
+impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let inner = &self.inner;
-        f.debug_struct("HiveClient")
+        f.debug_struct("Client")
             .field("appid", &inner.appid)
-            .field("primary", &inner.failover.primary)
-            .field("fallback", &inner.failover.fallback)
+            .field("primary", inner.route.primary())
+            .field("fallback", &inner.route.fallback().map(|f| &f.url))
             .field("verify_access_token", &inner.verify_access_token)
-            .field("oauth", &inner.tokens.as_ref().map(|t| &t.base))
+            .field("oauth", &inner.tokens.as_ref().map(|t| t.route.primary()))
             .field("client_id", &inner.tokens.as_ref().map(|t| &t.client_id))
             .field(
                 "client_secret",
@@ -353,7 +394,7 @@ impl fmt::Debug for HiveClient {
                 "certification_key",
                 &inner.certification_key.as_ref().map(|_| "[redacted]"),
             )
-            .field("timeouts", &inner.failover.timeouts)
+            .field("timeouts", &inner.timeouts)
             .finish_non_exhaustive()
     }
 }
@@ -372,15 +413,15 @@ impl fmt::Debug for HiveClient {
 ///
 /// [`AuthError::InvalidInput`] before anything is sent when `player_id` or `device_id` is
 /// missing, `player_id` is not an integer, or `include_fields` names an invalid field; otherwise
-/// the errors of [`HiveClient::verify_token`], converted: Hive's refusals of the player
-/// ([`HiveError::TokenRejected`], [`HiveError::PlayerAccessTokenRejected`],
-/// [`HiveError::DistributedTokenInvalid`]) become [`AuthError::Rejected`] with Hive's code;
-/// a refused server credential ([`HiveError::OAuthRejected`], [`HiveError::AccessTokenRejected`])
+/// the errors of [`Client::verify_token`], converted: Hive's refusals of the player
+/// ([`Error::TokenRejected`], [`Error::PlayerAccessTokenRejected`],
+/// [`Error::DistributedTokenInvalid`]) become [`AuthError::Rejected`] with Hive's code;
+/// a refused server credential ([`Error::OAuthRejected`], [`Error::AccessTokenRejected`])
 /// becomes [`AuthError::Config`], or [`AuthError::Unavailable`] when Hive failed to issue the
 /// server token (code 5000 or an unknown code); the other variants map to the [`AuthError`]
 /// variant of the same name.
 #[async_trait]
-impl TokenVerifier for HiveClient {
+impl TokenVerifier for Client {
     fn provider(&self) -> &str {
         "hive"
     }
@@ -392,18 +433,35 @@ impl TokenVerifier for HiveClient {
     }
 }
 
-fn params_from(request: &VerifyRequest) -> Result<VerifyParams, HiveError> {
+/// The Hive error of a call that got no usable answer: every host was broken, skipped or out of
+/// time (Hive's calls are idempotent, so an unknown outcome cannot arise; it would be reported as
+/// a transport failure of the primary).
+pub(crate) fn unavailable(e: CallError) -> Error {
+    let failures = match e {
+        CallError::OutcomeUnknown(t) => Unavailable {
+            primary: AttemptFailure::Transport(t.kind()),
+            fallback: None,
+        },
+        other => other.failures().unwrap_or(Unavailable {
+            primary: AttemptFailure::DeadlineExceeded,
+            fallback: None,
+        }),
+    };
+    Error::Unavailable(failures)
+}
+
+fn params_from(request: &VerifyRequest) -> Result<VerifyParams, Error> {
     let player_id = request
         .player_id
         .as_deref()
-        .ok_or_else(|| HiveError::InvalidInput("Hive verification needs the player_id".into()))?
+        .ok_or_else(|| Error::InvalidInput("Hive verification needs the player_id".into()))?
         .trim()
         .parse::<i64>()
-        .map_err(|_| HiveError::InvalidInput("player_id is not an integer".into()))?;
+        .map_err(|_| Error::InvalidInput("player_id is not an integer".into()))?;
     let did = request
         .device_id
         .clone()
-        .ok_or_else(|| HiveError::InvalidInput("Hive verification needs the device id".into()))?;
+        .ok_or_else(|| Error::InvalidInput("Hive verification needs the device id".into()))?;
     let mut params = VerifyParams::new(request.token.clone(), player_id, did);
     if let Some(access_token) = &request.access_token {
         params = params.with_access_token(access_token.clone());

@@ -1,0 +1,225 @@
+//! The base URL of a provider API, parsed and checked once when a client is built.
+
+use std::fmt;
+
+/// A provider's base URL: `https://host[:port][/prefix]`, or plain `http` only for a loopback
+/// host (`localhost`, `127.0.0.0/8`, `::1`), where nothing leaves the machine.
+///
+/// Provider clients send API keys, client secrets and player tokens; a base URL mistyped as
+/// `http://` must not send them in clear over a network, so such a client is not built. User
+/// info, a query and a fragment are refused too (they would leak or be silently dropped). The
+/// URL is kept without its trailing `/`, so an endpoint path (`/v1/...`) is appended as it is.
+///
+/// ```
+/// use gameauth_core::outbound::BaseUrl;
+///
+/// let url = BaseUrl::parse("https://api.example/dg/").unwrap();
+/// assert_eq!(url.as_str(), "https://api.example/dg");
+/// assert_eq!(url.host(), "api.example");
+/// assert_eq!(url.join("/v1/auth?x=1"), "https://api.example/dg/v1/auth?x=1");
+/// assert!(BaseUrl::parse("http://127.0.0.1:8080").is_ok());
+/// assert!(BaseUrl::parse("http://api.example").is_err());
+/// assert!(BaseUrl::parse_origin("https://api.example/prefix").is_err());
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct BaseUrl {
+    url: String,
+    host: String,
+}
+
+/// Why a base URL was refused. Its text never quotes the URL (it may hold credentials).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BaseUrlError(&'static str);
+
+impl BaseUrlError {
+    /// The reason, for the caller's configuration error.
+    pub fn reason(&self) -> &'static str {
+        self.0
+    }
+}
+
+impl BaseUrl {
+    /// Parses `https://host[:port][/prefix]` (`http` for a loopback host).
+    ///
+    /// # Errors
+    ///
+    /// A [`BaseUrlError`] when `raw` is not an absolute URL, its scheme is neither `https` nor
+    /// (for a loopback host) `http`, it has no host, or it has user info, a query or a fragment.
+    pub fn parse(raw: &str) -> Result<Self, BaseUrlError> {
+        Self::parse_with(raw, true)
+    }
+
+    /// The `base_url` setting of a client builder, parsed with [`parse`](Self::parse).
+    ///
+    /// # Errors
+    ///
+    /// The message of the builder's configuration error: `base_url is required` when `value` is
+    /// `None`, `base_url: <reason>` when it does not parse.
+    pub fn from_setting(value: Option<&str>) -> Result<Self, String> {
+        let value = value.ok_or_else(|| "base_url is required".to_owned())?;
+        Self::parse(value).map_err(|why| format!("base_url: {why}"))
+    }
+
+    /// Parses `https://host[:port]` (`http` for a loopback host) with no path: for providers
+    /// whose documented paths start at the host, where a path prefix would silently move them.
+    ///
+    /// # Errors
+    ///
+    /// The errors of [`parse`](Self::parse), and a [`BaseUrlError`] when the URL has a path.
+    pub fn parse_origin(raw: &str) -> Result<Self, BaseUrlError> {
+        Self::parse_with(raw, false)
+    }
+
+    fn parse_with(raw: &str, allow_path: bool) -> Result<Self, BaseUrlError> {
+        let url = url::Url::parse(raw).map_err(|_| BaseUrlError("cannot be parsed as a URL"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(BaseUrlError(
+                "the scheme must be https (or http for a loopback host)",
+            ));
+        }
+        let host = url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or(BaseUrlError("a host is required"))?;
+        if url.scheme() == "http" && !is_loopback_host(host) {
+            return Err(BaseUrlError(
+                "plain http is allowed only for a loopback host; use https",
+            ));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(BaseUrlError("credentials are not allowed"));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(BaseUrlError("a query or fragment is not allowed"));
+        }
+        if !allow_path && !url.path().trim_end_matches('/').is_empty() {
+            return Err(BaseUrlError(
+                "only scheme, host and port are allowed (no path)",
+            ));
+        }
+        let host = host.to_owned();
+        Ok(Self {
+            url: url.as_str().trim_end_matches('/').to_owned(),
+            host,
+        })
+    }
+
+    /// The URL without a trailing `/`.
+    pub fn as_str(&self) -> &str {
+        &self.url
+    }
+
+    /// The host, for logs and the `server.address` span field (an IPv6 address keeps its
+    /// brackets).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// `self` followed by `path_and_query`, which starts with `/`.
+    pub fn join(&self, path_and_query: &str) -> String {
+        let mut out = String::with_capacity(self.url.len() + path_and_query.len());
+        out.push_str(&self.url);
+        out.push_str(path_and_query);
+        out
+    }
+}
+
+impl fmt::Debug for BaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.url, f)
+    }
+}
+
+impl fmt::Display for BaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.url)
+    }
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    bare.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.to_canonical().is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_need_https_except_on_loopback() {
+        for url in [
+            "https://api.example",
+            "HTTPS://10.0.0.1",
+            "http://127.0.0.1",
+            "http://127.8.9.10:8080",
+            "http://localhost",
+            "http://LOCALHOST/prefix",
+            "http://[::1]:9",
+            "http://[::ffff:127.0.0.1]",
+        ] {
+            assert!(BaseUrl::parse(url).is_ok(), "{url}");
+        }
+        for url in [
+            "http://api.example",
+            "http://10.0.0.1",
+            "http://[::2]",
+            "http://localhost.example",
+            "http://127.0.0.1.nip.io",
+            "ftp://127.0.0.1",
+            "ws://api.example",
+            "h/path",
+            "not a url",
+            "https://user:pw@h",
+            "https://h/?x=1",
+            "https://h/#f",
+        ] {
+            assert!(BaseUrl::parse(url).is_err(), "{url}");
+        }
+    }
+
+    #[test]
+    fn the_url_is_kept_without_its_trailing_slash() {
+        let u = BaseUrl::parse("https://credit-pay.example/dg/").unwrap();
+        assert_eq!(u.as_str(), "https://credit-pay.example/dg");
+        assert_eq!(u.join("/v1/x"), "https://credit-pay.example/dg/v1/x");
+        let o = BaseUrl::parse_origin("http://127.0.0.1:8080/").unwrap();
+        assert_eq!(o.as_str(), "http://127.0.0.1:8080");
+        assert_eq!(o.host(), "127.0.0.1");
+        let d = BaseUrl::parse_origin("https://auth.example:443").unwrap();
+        assert_eq!(d.as_str(), "https://auth.example");
+    }
+
+    #[test]
+    fn a_builder_setting_names_what_is_wrong() {
+        assert_eq!(
+            BaseUrl::from_setting(None).unwrap_err(),
+            "base_url is required"
+        );
+        assert_eq!(
+            BaseUrl::from_setting(Some("http://api.example")).unwrap_err(),
+            "base_url: plain http is allowed only for a loopback host; use https"
+        );
+        assert!(BaseUrl::from_setting(Some("https://api.example")).is_ok());
+    }
+
+    #[test]
+    fn an_origin_has_no_path() {
+        assert_eq!(
+            BaseUrl::parse_origin("https://h/api").unwrap_err().reason(),
+            "only scheme, host and port are allowed (no path)"
+        );
+    }
+
+    #[test]
+    fn errors_do_not_quote_the_url() {
+        let e = BaseUrl::parse("https://sentinel:pw@h").unwrap_err();
+        assert!(!e.to_string().contains("sentinel"));
+    }
+}

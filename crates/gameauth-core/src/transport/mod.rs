@@ -1,0 +1,163 @@
+//! The bytes-in/bytes-out HTTP transport.
+//!
+//! Provider clients build an `http::Request<Bytes>` (the body already serialised and signed) and
+//! hand it to an [`HttpTransport`]. The built-in `ReqwestTransport` (feature `reqwest`, on by
+//! default) is hardened: rustls, no redirects followed, connect and per-attempt timeouts, and a
+//! response body cap enforced while reading. Tests may pass any async closure as a transport,
+//! and an application may bring its own client by implementing the trait; without the
+//! `reqwest` feature, reqwest, rustls and webpki-roots are not compiled.
+
+use std::future::Future;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use http::{Request, Response};
+
+use crate::error::{AuthError, TransportError, TransportErrorKind};
+
+/// Default cap on a response body: 1 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Default connect timeout.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default time for one whole attempt (connect, send, read the capped body).
+pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Sends one HTTP request and returns the whole (capped) response.
+///
+/// Implementations must not follow redirects, must not retry, and must return a
+/// [`TransportError`] that carries no URL, header value or body.
+#[async_trait]
+pub trait HttpTransport: Send + Sync {
+    /// Sends `request` once.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`TransportError`] when no complete HTTP response within the implementation's
+    /// limits was obtained: its [`kind`](TransportError::kind) says why, and
+    /// [`request_sent`](TransportError::request_sent) whether any byte of the request may have
+    /// reached the server. Every HTTP status, 3xx, 4xx and 5xx included, is a response (`Ok`),
+    /// not an error.
+    async fn send(&self, request: Request<Bytes>) -> Result<Response<Bytes>, TransportError>;
+}
+
+#[async_trait]
+impl<F, Fut> HttpTransport for F
+where
+    F: Fn(Request<Bytes>) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<Response<Bytes>, TransportError>> + Send,
+{
+    async fn send(&self, request: Request<Bytes>) -> Result<Response<Bytes>, TransportError> {
+        (self)(request).await
+    }
+}
+
+/// Sends `request` through `transport`, giving up after `timeout`.
+///
+/// A timeout here cannot tell whether the request reached the server, so it reports
+/// `request_sent() == true`: state-creating calls must treat it as "outcome unknown".
+///
+/// # Errors
+///
+/// Returns a [`TransportError`] of kind [`Timeout`](TransportErrorKind::Timeout) with
+/// `request_sent() == true` when `timeout` elapses first, and otherwise the error of
+/// `transport.send`, unchanged.
+pub async fn send_with_timeout(
+    transport: &dyn HttpTransport,
+    request: Request<Bytes>,
+    timeout: Duration,
+) -> Result<Response<Bytes>, TransportError> {
+    match tokio::time::timeout(timeout, transport.send(request)).await {
+        Ok(result) => result,
+        Err(_) => Err(TransportError::new(
+            TransportErrorKind::Timeout,
+            true,
+            "attempt timed out",
+        )),
+    }
+}
+
+/// Parses a `Retry-After` header given in seconds. HTTP-date forms are ignored (`None`).
+pub fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
+    let v = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?;
+    v.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// The transport a client builder uses when none is given: the built-in `ReqwestTransport` with
+/// `connect_timeout` and `attempt_timeout`, shared by every provider client builder.
+///
+/// # Errors
+///
+/// Returns [`AuthError::Config`] when the `reqwest` feature is off (a transport must then be
+/// given), when a timeout is zero, or when the reqwest client cannot be built (for example its
+/// TLS backend fails to initialise).
+pub fn default_transport(
+    connect_timeout: Duration,
+    attempt_timeout: Duration,
+) -> Result<std::sync::Arc<dyn HttpTransport>, AuthError> {
+    #[cfg(feature = "reqwest")]
+    {
+        let transport = ReqwestTransport::builder()
+            .connect_timeout(connect_timeout)
+            .attempt_timeout(attempt_timeout)
+            .build()?;
+        Ok(std::sync::Arc::new(transport))
+    }
+    #[cfg(not(feature = "reqwest"))]
+    {
+        let _ = (connect_timeout, attempt_timeout);
+        Err(AuthError::Config(
+            "no transport is set, and the built-in one needs the `reqwest` feature".into(),
+        ))
+    }
+}
+
+#[cfg(feature = "reqwest")]
+mod reqwest_transport;
+#[cfg(any(test, feature = "test-util"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod testing;
+#[cfg(feature = "reqwest")]
+pub use reqwest_transport::{ReqwestTransport, ReqwestTransportBuilder};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn closures_are_transports() {
+        let t = |_req: Request<Bytes>| async {
+            Ok::<_, TransportError>(Response::new(Bytes::from_static(b"ok")))
+        };
+        let resp = t.send(Request::new(Bytes::new())).await.unwrap();
+        assert_eq!(resp.body().as_ref(), b"ok");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn send_with_timeout_reports_a_sent_timeout() {
+        let t = |_req: Request<Bytes>| async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok::<_, TransportError>(Response::new(Bytes::new()))
+        };
+        let err = send_with_timeout(&t, Request::new(Bytes::new()), Duration::from_secs(1))
+            .await
+            .unwrap_err();
+        assert!(err.is_timeout());
+        assert!(err.request_sent());
+    }
+
+    #[test]
+    fn retry_after_seconds() {
+        let mut h = http::HeaderMap::new();
+        h.insert(
+            http::header::RETRY_AFTER,
+            http::HeaderValue::from_static("7"),
+        );
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        h.insert(
+            http::header::RETRY_AFTER,
+            http::HeaderValue::from_static("soon"),
+        );
+        assert_eq!(retry_after(&h), None);
+    }
+}
