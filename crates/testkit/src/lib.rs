@@ -365,11 +365,7 @@ impl std::io::Write for LogBuffer {
 /// nothing ([`EverySite`]): no site is ever cached as unwanted, and each event still goes to
 /// the subscriber of the thread that emits it.
 pub fn capture_logs() -> (tracing::subscriber::DefaultGuard, LogBuffer) {
-    static GLOBAL: std::sync::Once = std::sync::Once::new();
-    GLOBAL.call_once(|| {
-        // A test binary whose own code set a global subscriber keeps it.
-        let _ = tracing::subscriber::set_global_default(EverySite);
-    });
+    every_site_wanted();
     // Only the first call in a process installs the bridge; later ones find it in place.
     let _ = tracing_log::LogTracer::init();
     let buffer = LogBuffer::default();
@@ -380,6 +376,17 @@ pub fn capture_logs() -> (tracing::subscriber::DefaultGuard, LogBuffer) {
         .with_writer(move || writer.clone())
         .finish();
     (tracing::subscriber::set_default(subscriber), buffer)
+}
+
+/// Installs [`EverySite`] as the global subscriber once per process (a test binary whose own
+/// code set one keeps it). Call it first in any test that watches events or spans through a
+/// thread-local subscriber (as [`capture_logs`] does), so no site is cached as unwanted by
+/// another test's thread.
+pub fn every_site_wanted() {
+    static GLOBAL: std::sync::Once = std::sync::Once::new();
+    GLOBAL.call_once(|| {
+        let _ = tracing::subscriber::set_global_default(EverySite);
+    });
 }
 
 /// The global subscriber of [`capture_logs`]: interested in every event site, so that `tracing`

@@ -419,6 +419,8 @@ where
 #[test]
 fn each_request_runs_in_a_span_with_opentelemetry_http_fields_and_no_query_or_token() {
     use tracing_subscriber::layer::SubscriberExt as _;
+    // Spans created by other tests' threads first must not be cached as unwanted.
+    testkit::every_site_wanted();
     let fields = SpanFields::default();
     let subscriber = tracing_subscriber::registry().with(fields.clone());
     let access = tracing::subscriber::with_default(subscriber, || {
