@@ -7,7 +7,7 @@
 //! * [`webhook`]: payment events, de-duplicated by `event_id` and handed to the platform's
 //!   [`WebhookSink`](webhook::WebhookSink).
 //!
-//! With the `axum` feature, [`crate::router`] mounts both.
+//! With the `axum` feature, the `router` module mounts both.
 
 pub mod credit_limit;
 pub(crate) mod reply;
