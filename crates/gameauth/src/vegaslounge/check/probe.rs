@@ -222,21 +222,25 @@ impl Probe {
         Ok(response)
     }
 
-    async fn exchange(&mut self, code: &str) -> Result<Tokens, String> {
+    /// `code` sent to the token endpoint with the right client credentials.
+    async fn code_request(&mut self, label: &str, code: &str) -> Result<Response<Bytes>, String> {
         let secret = self.secret.expose_secret().to_owned();
         let client_id = self.client_id.clone();
-        let response = self
-            .token_request(
-                "code exchange",
-                TOKEN_PATH,
-                &[
-                    ("grant_type", "authorization_code"),
-                    ("code", code),
-                    ("client_id", &client_id),
-                    ("client_secret", &secret),
-                ],
-            )
-            .await?;
+        self.token_request(
+            label,
+            TOKEN_PATH,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("client_id", &client_id),
+                ("client_secret", &secret),
+            ],
+        )
+        .await
+    }
+
+    async fn exchange(&mut self, code: &str) -> Result<Tokens, String> {
+        let response = self.code_request("code exchange", code).await?;
         tokens(&response).map_err(|e| format!("POST {TOKEN_PATH}: {e}"))
     }
 
@@ -344,20 +348,7 @@ impl Probe {
     }
 
     async fn replay(&mut self, code: &str) -> Result<(), String> {
-        let secret = self.secret.expose_secret().to_owned();
-        let client_id = self.client_id.clone();
-        let response = self
-            .token_request(
-                "code replay",
-                TOKEN_PATH,
-                &[
-                    ("grant_type", "authorization_code"),
-                    ("code", code),
-                    ("client_id", &client_id),
-                    ("client_secret", &secret),
-                ],
-            )
-            .await?;
+        let response = self.code_request("code replay", code).await?;
         expect_error(&response, (401, 1001), (&[400], "invalid_grant"))
     }
 
