@@ -23,8 +23,8 @@ use testkit::redis::{Deployment, DeploymentKind};
 mod support;
 
 use support::vegaslounge::{
-    Authorized, Instance, account, authorize, deployment_store, http, is_clean_503, login, logout,
-    serve_config, token, write_config,
+    Authorized, Instance, LoggedIn, account, authorize, deployment_store, http, is_clean_503,
+    login, logout, serve_config, token, write_config,
 };
 
 /// Simulated players, each with its own login.
@@ -192,9 +192,15 @@ async fn player(n: usize, bases: [String; 2], tally: Arc<Tally>, stop: Arc<Atomi
             )
             .await
             {
-                Ok(s) => {
+                Ok(LoggedIn::Session(s)) => {
                     sessions[x] = Some(s.clone());
                     s
+                }
+                // The login's attempt limit is kept in Redis: an outage answer like the others.
+                Ok(LoggedIn::Unavailable) => {
+                    tally.outage("login");
+                    tokio::time::sleep(BACKOFF).await;
+                    continue;
                 }
                 Err(e) => {
                     tally.unexpected(format!("login: {e}"));

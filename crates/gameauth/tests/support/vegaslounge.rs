@@ -157,13 +157,22 @@ fn hidden_field(html: &str, name: &str) -> String {
 /// The authorize request the tests make.
 pub(crate) const AUTHORIZE: &str = "/oauth2.0/authorize?response_type=code&client_id=VL001&redirect_uri=https%3A%2F%2Ffl.vegaslounge.live";
 
-/// Logs `user` in on `base` through the demo login; returns the session cookie's value.
+/// What the demo login answered.
+#[derive(Debug)]
+pub(crate) enum LoggedIn {
+    /// The session cookie's value.
+    Session(String),
+    /// 503: the login's attempt limit lives in the store, and the store is unavailable.
+    Unavailable,
+}
+
+/// Logs `user` in on `base` through the demo login.
 pub(crate) async fn login(
     client: &reqwest::Client,
     base: &str,
     user: &str,
     password: &str,
-) -> Result<String, reqwest::Error> {
+) -> Result<LoggedIn, reqwest::Error> {
     let return_to: String = url::form_urlencoded::byte_serialize(AUTHORIZE.as_bytes()).collect();
     let page = client
         .get(format!("{base}/login?return_to={return_to}"))
@@ -186,8 +195,13 @@ pub(crate) async fn login(
         .body(body)
         .send()
         .await?;
+    if login.status() == 503 {
+        return Ok(LoggedIn::Unavailable);
+    }
     assert_eq!(login.status(), 303);
-    Ok(cookie(&login, "gameauth_session").expect("a session cookie"))
+    Ok(LoggedIn::Session(
+        cookie(&login, "gameauth_session").expect("a session cookie"),
+    ))
 }
 
 /// What the authorize endpoint answered.
@@ -234,7 +248,9 @@ pub(crate) async fn authorize(
 
 /// Logs player `p0` in on `base` and returns a fresh code.
 pub(crate) async fn code_from(client: &reqwest::Client, base: &str) -> String {
-    let session = login(client, base, "p0", "pw-p0").await.unwrap();
+    let LoggedIn::Session(session) = login(client, base, "p0", "pw-p0").await.unwrap() else {
+        panic!("the demo login answered 503");
+    };
     match authorize(client, base, &session).await.unwrap() {
         Authorized::Code(code) => code,
         other => panic!("no code: {other:?}"),
