@@ -7,11 +7,12 @@
 //! Signed bodies are decoded strictly: [`decode_signed_object`] refuses any object that repeats a
 //! key, so the bytes a signature covers can only mean one thing.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::fmt;
 
-use serde::de::{DeserializeOwned, DeserializeSeed, Error as _, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Error as _, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
@@ -25,7 +26,7 @@ use crate::error::DecodeError;
 /// invalid or truncated JSON, trailing data after the document, a missing or mistyped field, or
 /// a value a field's own decoder refuses. Its `path` names the first offending field (`$` for
 /// the document itself); its `reason` never quotes the input.
-pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
+pub fn decode_json<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, DecodeError> {
     // Tracking the path costs more than the parse itself (about 40% of a Hive verification's
     // CPU, see the performance notes), and only a failure needs it: decode plainly first and
     // repeat with tracking only to explain an error. Both accept exactly the same input.
@@ -56,7 +57,7 @@ pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> 
 /// Returns a [`DecodeError`] at `$` ("expected a JSON object") when the first non-whitespace
 /// byte of `bytes` is not `{` (an array, a scalar, empty input), and otherwise the errors of
 /// [`decode_json`].
-pub fn decode_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
+pub fn decode_object<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, DecodeError> {
     match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'{') => decode_json(bytes),
         _ => Err(DecodeError::new("$", "expected a JSON object")),
@@ -73,7 +74,7 @@ pub fn decode_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError
 ///
 /// A [`DecodeError`] whose path names the repeated key when any object repeats one (see
 /// [`check_unique_keys`]); otherwise the errors of [`decode_object`].
-pub fn decode_signed_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
+pub fn decode_signed_object<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, DecodeError> {
     check_unique_keys(bytes)?;
     decode_object(bytes)
 }
@@ -178,7 +179,7 @@ impl<'de> Visitor<'de> for UniqueKeys<'_> {
 /// `serde_json` reading from a slice or a `str` (as [`decode_json`] does) can.
 pub fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let raw: &RawValue = Deserialize::deserialize(d)?;
-    raw_to_text(raw).map_err(D::Error::custom)
+    raw_text(raw).map(Cow::into_owned).map_err(D::Error::custom)
 }
 
 /// Like [`string_or_number`] for an optional field (`null` or absent give `None`).
@@ -192,7 +193,25 @@ pub fn opt_string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<St
     match raw {
         None => Ok(None),
         Some(r) if r.get() == "null" => Ok(None),
-        Some(r) => raw_to_text(r).map(Some).map_err(D::Error::custom),
+        Some(r) => raw_text(r)
+            .map(|t| Some(t.into_owned()))
+            .map_err(D::Error::custom),
+    }
+}
+
+/// Like [`opt_string_or_number`], borrowing the text from the input when it has no escapes, so
+/// reading it allocates nothing. For fields that are usually only looked at on an error path
+/// (a provider's result message, say).
+///
+/// # Errors
+///
+/// As [`opt_string_or_number`].
+pub fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
+    let raw: Option<&'de RawValue> = Deserialize::deserialize(d)?;
+    match raw {
+        None => Ok(None),
+        Some(r) if r.get() == "null" => Ok(None),
+        Some(r) => raw_text(r).map(Some).map_err(D::Error::custom),
     }
 }
 
@@ -219,7 +238,8 @@ pub fn decimal<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
 /// Returns `D::Error` in the cases of [`string_or_number`], and ("expected an integer") when
 /// the text, trimmed, is not an `i64`: a fraction, an exponent or a value out of range.
 pub fn i64_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
-    let text = string_or_number(d)?;
+    let raw: &RawValue = Deserialize::deserialize(d)?;
+    let text = raw_text(raw).map_err(D::Error::custom)?;
     text.trim()
         .parse()
         .map_err(|_| D::Error::custom("expected an integer"))
@@ -231,7 +251,7 @@ pub fn i64_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
 ///
 /// Returns `D::Error` for a value other than `null` in the cases of [`i64_lenient`].
 pub fn opt_i64_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    match opt_string_or_number(d)? {
+    match opt_text(d)? {
         None => Ok(None),
         Some(t) => t
             .trim()
@@ -241,11 +261,18 @@ pub fn opt_i64_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D
     }
 }
 
-fn raw_to_text(raw: &RawValue) -> Result<String, &'static str> {
+/// The text of a string or number token, borrowed from the input unless the string has escapes.
+fn raw_text(raw: &RawValue) -> Result<Cow<'_, str>, &'static str> {
     let s = raw.get();
     match s.as_bytes().first() {
-        Some(b'"') => serde_json::from_str::<String>(s).map_err(|_| "invalid string"),
-        Some(b'-' | b'0'..=b'9') => Ok(s.to_owned()),
+        Some(b'"') => match serde_json::from_str::<&str>(s) {
+            Ok(plain) => Ok(Cow::Borrowed(plain)),
+            // Only a string with escapes cannot be borrowed.
+            Err(_) => serde_json::from_str::<String>(s)
+                .map(Cow::Owned)
+                .map_err(|_| "invalid string"),
+        },
+        Some(b'-' | b'0'..=b'9') => Ok(Cow::Borrowed(s)),
         _ => Err("expected a string or a number"),
     }
 }
