@@ -76,6 +76,53 @@ async fn accepted_but_silent_server_times_out_after_sending() {
 }
 
 #[tokio::test]
+async fn send_within_applies_the_shorter_of_its_bound_and_the_attempt_timeout() {
+    let silent = || {
+        server(|stream| async move {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            drop(stream);
+        })
+    };
+    // The caller's bound is the shorter one.
+    let url = silent().await;
+    let started = std::time::Instant::now();
+    let err = transport(Duration::from_secs(60))
+        .send_within(get(&url), Duration::from_millis(300))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), TransportErrorKind::Timeout);
+    assert!(err.request_sent());
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the 60 s timer ended it"
+    );
+    // The transport's own attempt timeout is the shorter one.
+    let url = silent().await;
+    let started = std::time::Instant::now();
+    let err = transport(Duration::from_millis(300))
+        .send_within(get(&url), Duration::from_secs(60))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), TransportErrorKind::Timeout);
+    assert!(err.request_sent());
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the 60 s bound ended it"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn send_within_of_a_transport_without_its_own_timer_adds_one() {
+    let never = |_request: http::Request<Bytes>| std::future::pending();
+    let err = never
+        .send_within(get("http://127.0.0.1:9/x"), Duration::from_secs(3))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), TransportErrorKind::Timeout);
+    assert!(err.request_sent());
+}
+
+#[tokio::test]
 async fn headers_then_stalled_body_times_out() {
     let url = server(|mut stream| async move {
         let _ = stream

@@ -11,7 +11,7 @@ use tracing::Instrument as _;
 use crate::error::{TransportError, TransportErrorKind};
 use crate::resilience::{BreakerDecision, instant_after};
 use crate::telemetry::{self, HostRole, Outcome};
-use crate::transport::{HttpTransport, retry_after, send_with_timeout};
+use crate::transport::{HttpTransport, retry_after};
 
 use super::base_url::BaseUrl;
 use super::policy::{BrokenAnswers, CallKind, CallPolicy, Route};
@@ -347,7 +347,8 @@ async fn on_host(
             outcome = tracing::field::Empty,
         );
         let started = Instant::now();
-        let result = send_with_timeout(transport, http, attempt_timeout.min(left))
+        let result = transport
+            .send_within(http, attempt_timeout.min(left))
             .instrument(span.clone())
             .await;
         let (end, outcome, retry_after) = match result {

@@ -39,6 +39,26 @@ pub trait HttpTransport: Send + Sync {
     /// reached the server. Every HTTP status, 3xx, 4xx and 5xx included, is a response (`Ok`),
     /// not an error.
     async fn send(&self, request: Request<Bytes>) -> Result<Response<Bytes>, TransportError>;
+
+    /// Sends `request` once, giving up after `timeout` if the implementation's own limits have
+    /// not ended the attempt before. The call engine sends every attempt this way.
+    ///
+    /// The default runs [`send`](Self::send) under one more timer, as [`send_with_timeout`]
+    /// does; a transport that already times each attempt can apply the shorter of the two
+    /// bounds to its own timer instead, as the built-in `ReqwestTransport` does.
+    ///
+    /// # Errors
+    ///
+    /// The errors of [`send`](Self::send), and a [`TransportError`] of kind
+    /// [`Timeout`](TransportErrorKind::Timeout) with `request_sent() == true` when `timeout`
+    /// elapses first.
+    async fn send_within(
+        &self,
+        request: Request<Bytes>,
+        timeout: Duration,
+    ) -> Result<Response<Bytes>, TransportError> {
+        within(timeout, self.send(request)).await
+    }
 }
 
 #[async_trait]
@@ -67,14 +87,23 @@ pub async fn send_with_timeout(
     request: Request<Bytes>,
     timeout: Duration,
 ) -> Result<Response<Bytes>, TransportError> {
-    match tokio::time::timeout(timeout, transport.send(request)).await {
-        Ok(result) => result,
-        Err(_) => Err(TransportError::new(
-            TransportErrorKind::Timeout,
-            true,
-            "attempt timed out",
-        )),
-    }
+    within(timeout, transport.send(request)).await
+}
+
+/// Runs one attempt, giving up after `timeout` with a timeout that may have sent the request.
+async fn within(
+    timeout: Duration,
+    attempt: impl Future<Output = Result<Response<Bytes>, TransportError>>,
+) -> Result<Response<Bytes>, TransportError> {
+    tokio::time::timeout(timeout, attempt)
+        .await
+        .unwrap_or_else(|_| {
+            Err(TransportError::new(
+                TransportErrorKind::Timeout,
+                true,
+                "attempt timed out",
+            ))
+        })
 }
 
 /// Parses a `Retry-After` header given in seconds. HTTP-date forms are ignored (`None`).

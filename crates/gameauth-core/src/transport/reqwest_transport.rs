@@ -7,8 +7,7 @@ use bytes::{Bytes, BytesMut};
 use http::{Request, Response};
 
 use super::{
-    DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, HttpTransport,
-    send_with_timeout,
+    DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, HttpTransport, within,
 };
 use crate::error::{AuthError, TransportError, TransportErrorKind};
 
@@ -70,27 +69,31 @@ impl ReqwestTransport {
         {
             return Err(body_too_large(cap));
         }
-        // Chunks are kept as they arrive and joined only when there is more than one, so the
-        // common single-chunk answer is never copied.
-        let mut chunks: Vec<Bytes> = Vec::with_capacity(1);
+        // The first chunk is kept as it arrived and copied only when a second one follows, so
+        // the common single-chunk answer is neither copied nor collected in a list.
+        let mut first: Option<Bytes> = None;
+        let mut joined: Option<BytesMut> = None;
         let mut total = 0usize;
         while let Some(chunk) = response.chunk().await.map_err(|e| map_reqwest_error(&e))? {
             total += chunk.len();
             if total > cap {
                 return Err(body_too_large(cap));
             }
-            chunks.push(chunk);
-        }
-        let body = match chunks.len() {
-            0 => Bytes::new(),
-            1 => chunks.swap_remove(0),
-            _ => {
-                let mut joined = BytesMut::with_capacity(total);
-                for c in &chunks {
-                    joined.extend_from_slice(c);
+            match (&mut joined, first.take()) {
+                (Some(buf), _) => buf.extend_from_slice(&chunk),
+                (None, None) => first = Some(chunk),
+                (None, Some(head)) => {
+                    let mut buf = BytesMut::with_capacity(total);
+                    buf.extend_from_slice(&head);
+                    buf.extend_from_slice(&chunk);
+                    joined = Some(buf);
                 }
-                joined.freeze()
             }
+        }
+        let body = match (joined, first) {
+            (Some(buf), _) => buf.freeze(),
+            (None, Some(only)) => only,
+            (None, None) => Bytes::new(),
         };
         let mut out = Response::new(body);
         *out.status_mut() = response.status();
@@ -121,7 +124,21 @@ impl HttpTransport for ReqwestTransport {
     ///
     /// Every HTTP status, redirects included, is returned as a response.
     async fn send(&self, request: Request<Bytes>) -> Result<Response<Bytes>, TransportError> {
-        send_with_timeout(&|r| self.execute(r), request, self.attempt_timeout).await
+        within(self.attempt_timeout, self.execute(request)).await
+    }
+
+    /// As [`send`](Self::send), within the shorter of `timeout` and the attempt timeout: one
+    /// timer for both bounds.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send); the timeout is the shorter of the two.
+    async fn send_within(
+        &self,
+        request: Request<Bytes>,
+        timeout: Duration,
+    ) -> Result<Response<Bytes>, TransportError> {
+        within(timeout.min(self.attempt_timeout), self.execute(request)).await
     }
 }
 
@@ -202,8 +219,9 @@ impl ReqwestTransportBuilder {
     /// Builds the transport.
     ///
     /// The attempt timeout is enforced around the whole exchange (connect, send, read the capped
-    /// body) by [`send_with_timeout`], so the client itself gets only the connect timeout: one
-    /// timer per attempt instead of two.
+    /// body) by the transport's own timer, which [`HttpTransport::send_within`] shares with the
+    /// caller's bound, so the client itself gets only the connect timeout: one timer per
+    /// attempt.
     ///
     /// # Errors
     ///
