@@ -303,6 +303,12 @@ impl<T: Clone, E: Clone> ExpiringCache<T, E> {
         }
     }
 
+    /// The cached value when no refresh is due, without waiting; `None` when a caller should
+    /// go through [`get_or_refresh`](Self::get_or_refresh).
+    pub fn fresh(&self) -> Option<Cached<T>> {
+        self.lookup().ok()
+    }
+
     /// The cached value, fetching a new one with `fetch` when needed. `fetch` returns the value
     /// and the instant it expires.
     ///

@@ -139,7 +139,7 @@ fn request(
 }
 
 /// Builds a v2 IdP list request; the caller adds the server token to each attempt
-/// ([`OutboundRequest::with_header`]).
+/// ([`OutboundRequest::insert_header`]).
 pub(crate) fn v2_request(appid: &str, player_id: i64) -> Result<OutboundRequest, Error> {
     request(V2_PATH, appid, player_id, None)
 }
@@ -162,7 +162,7 @@ pub(crate) fn interpret(envelope: &Envelope, served_by: ServedBy) -> Result<IdpL
         }),
         code => Err(Error::IdpRejected {
             code,
-            message: envelope.message.clone(),
+            message: envelope.message(),
             served_by,
         }),
     }
@@ -189,12 +189,12 @@ mod tests {
 
     #[test]
     fn accounts_decode_numbers_given_as_strings() {
-        let e = Envelope::decode(
+        let e = Envelope::decode(&bytes::Bytes::from_static(
             br#"{"result_code":"0","data":[
                 {"seq":10000000067,"player_id":90000000062,"idp_user_id":"u1","idp_index":1,"idp_id":"HIVE"},
                 {"seq":"10000000068","player_id":"90000000062","idp_user_id":123,"idp_index":"1004","idp_id":"CUSTOM","new":1}
             ]}"#,
-        )
+        ))
         .unwrap();
         let list = interpret(&e, ServedBy::Primary).unwrap();
         assert_eq!(list.accounts.len(), 2);
@@ -207,7 +207,10 @@ mod tests {
 
     #[test]
     fn no_user_data_is_a_typed_rejection() {
-        let e = Envelope::decode(br#"{"result_code":2002,"result_msg":"no user"}"#).unwrap();
+        let e = Envelope::decode(&bytes::Bytes::from_static(
+            br#"{"result_code":2002,"result_msg":"no user"}"#,
+        ))
+        .unwrap();
         assert!(matches!(
             interpret(&e, ServedBy::Fallback),
             Err(Error::IdpRejected {

@@ -17,6 +17,7 @@ use gameauth_core::outbound::{BrokenAnswers, CallKind, CallPolicy, Route, execut
 use gameauth_core::resilience::{Cached, ExpiringCache, RetryPolicy};
 use gameauth_core::telemetry::{self, TokenResult};
 use gameauth_core::{Clock, HttpTransport};
+use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Response};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -26,11 +27,31 @@ use crate::code::OAuthCode;
 use crate::error::Error;
 use crate::request;
 use crate::response::Envelope;
+use crate::verify_token::{X_ACCESS_TOKEN, x_access_token};
 use gameauth_core::outbound::OutboundRequest;
 
 gameauth_core::secret_string! {
     /// The server OAuth access token, sent as `X-Access-Token` to the v2 APIs.
     pub struct AccessToken;
+}
+
+/// The server token as it is sent: the `X-Access-Token` header value, checked and marked
+/// sensitive once when the token is fetched, so a call with a cached token only takes another
+/// reference to it.
+#[derive(Clone)]
+pub(crate) struct ServerToken(HeaderValue);
+
+impl ServerToken {
+    /// The header carrying the token.
+    pub(crate) fn header(&self) -> (HeaderName, HeaderValue) {
+        (X_ACCESS_TOKEN, self.0.clone())
+    }
+}
+
+impl std::fmt::Debug for ServerToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServerToken([redacted])")
+    }
 }
 
 /// The path of the token endpoint.
@@ -89,7 +110,7 @@ pub(crate) fn parse_token_response(
         }
         code => Err(Error::OAuthRejected {
             code,
-            message: envelope.message,
+            message: envelope.message(),
         }),
     }
 }
@@ -128,12 +149,12 @@ pub(crate) struct TokenSource {
     pub(crate) transport: Arc<dyn HttpTransport>,
     pub(crate) clock: Arc<dyn Clock>,
     /// Callers queued behind a failed fetch share its error (see [`ExpiringCache`]).
-    pub(crate) cache: ExpiringCache<AccessToken, Error>,
+    pub(crate) cache: ExpiringCache<ServerToken, Error>,
 }
 
 impl TokenSource {
     /// A cached token, fetching one when none is fresh.
-    pub(crate) async fn get(&self) -> Result<Cached<AccessToken>, Error> {
+    pub(crate) async fn get(&self) -> Result<Cached<ServerToken>, Error> {
         let fetched = std::sync::atomic::AtomicBool::new(false);
         let result = self
             .cache
@@ -153,6 +174,13 @@ impl TokenSource {
         result
     }
 
+    /// The cached token when it is fresh (no refresh due), without waiting; counted as a hit.
+    pub(crate) fn fresh(&self) -> Option<Cached<ServerToken>> {
+        let token = self.cache.fresh()?;
+        telemetry::server_token(PROVIDER, TokenResult::Hit);
+        Some(token)
+    }
+
     /// Drops the token of `generation` after Hive refused it.
     pub(crate) fn invalidate(&self, generation: u64) {
         self.cache.invalidate(generation);
@@ -160,7 +188,7 @@ impl TokenSource {
 
     /// One attempt, and one retry on a transport failure, 5xx, 429 or non-JSON answer, within
     /// the token deadline.
-    async fn fetch(&self) -> Result<(AccessToken, SystemTime), Error> {
+    async fn fetch(&self) -> Result<(ServerToken, SystemTime), Error> {
         let request = token_request(&self.appid, &self.client_id, &self.client_secret)?;
         let policy = CallPolicy::new(PROVIDER, "oauth_token", CallKind::Idempotent)
             .with_retry(TOKEN_RETRY)
@@ -170,7 +198,9 @@ impl TokenSource {
         let answer = execute(&*self.transport, &self.route, &policy, &request, None)
             .await
             .map_err(crate::client::unavailable)?;
-        parse_token_response(&answer.response, self.clock.now())
+        let (token, expires_at) = parse_token_response(&answer.response, self.clock.now())?;
+        let (_, value) = x_access_token(&token)?;
+        Ok((ServerToken(value), expires_at))
     }
 }
 

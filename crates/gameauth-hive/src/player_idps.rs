@@ -125,7 +125,7 @@ pub(crate) fn interpret(
         }
         code => Err(Error::PlayerIdpsRejected {
             code,
-            message: envelope.message.clone(),
+            message: envelope.message(),
             served_by,
         }),
     }
@@ -140,7 +140,7 @@ mod tests {
     }
 
     fn decode(body: &str) -> Envelope {
-        Envelope::decode(body.as_bytes()).unwrap()
+        Envelope::decode(&bytes::Bytes::copy_from_slice(body.as_bytes())).unwrap()
     }
 
     #[test]

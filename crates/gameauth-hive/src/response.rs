@@ -4,13 +4,15 @@
 //! leniently: numbers may arrive as strings, unknown fields are ignored, and the message may be
 //! called `result_msg` or (in legacy samples) `result_message`. `data` is kept raw and decoded
 //! by the endpoint only when the code says success, so a rejection with an odd `data` is still
-//! reported as the rejection it is.
+//! reported as the rejection it is. The envelope refers into the response body instead of
+//! copying from it: the messages are only read (and sanitised) on an error path.
+
+use std::borrow::Cow;
 
 use gameauth_core::DecodeError;
 use gameauth_core::error::sanitize_message;
-use gameauth_core::lenient::{decode_json, decode_object, i64_lenient, opt_string_or_number};
+use gameauth_core::lenient::{decode_json, decode_object, i64_lenient, opt_text};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 use bytes::Bytes;
@@ -24,50 +26,78 @@ use http::StatusCode;
 #[derive(Debug)]
 pub(crate) struct Envelope {
     pub(crate) result_code: i64,
-    /// The sanitised message (empty when Hive sent none).
-    pub(crate) message: String,
+    message: Text,
     /// `token_validation.result_code` and its message, when present (v2 only).
-    pub(crate) token_validation: Option<(i64, String)>,
-    data: Option<Box<RawValue>>,
+    token_validation: Option<(i64, Text)>,
+    /// The raw `data` member (a part of the body), `None` when absent or `null`.
+    data: Option<Bytes>,
+}
+
+/// A message as Hive sent it: a part of the body, or the decoded text when the JSON string had
+/// escapes (or was a number). Sanitised when read.
+#[derive(Debug)]
+enum Text {
+    Absent,
+    Body(Bytes),
+    Decoded(String),
+}
+
+impl Text {
+    fn new(body: &Bytes, text: Option<Cow<'_, str>>) -> Self {
+        match text {
+            None => Self::Absent,
+            Some(Cow::Borrowed(part)) => Self::Body(body.slice_ref(part.as_bytes())),
+            Some(Cow::Owned(decoded)) => Self::Decoded(decoded),
+        }
+    }
+
+    fn sanitised(&self) -> String {
+        match self {
+            Self::Absent => String::new(),
+            Self::Body(part) => sanitize_message(&String::from_utf8_lossy(part)),
+            Self::Decoded(text) => sanitize_message(text),
+        }
+    }
 }
 
 #[derive(Deserialize)]
-struct WireEnvelope {
+struct WireEnvelope<'a> {
     #[serde(deserialize_with = "i64_lenient")]
     result_code: i64,
-    #[serde(default, deserialize_with = "opt_string_or_number")]
-    result_msg: Option<String>,
-    #[serde(default, deserialize_with = "opt_string_or_number")]
-    result_message: Option<String>,
-    #[serde(default)]
-    token_validation: Option<WireValidation>,
-    #[serde(default)]
-    data: Option<Box<RawValue>>,
+    #[serde(default, borrow, deserialize_with = "opt_text")]
+    result_msg: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "opt_text")]
+    result_message: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    token_validation: Option<WireValidation<'a>>,
+    #[serde(default, borrow)]
+    data: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
-struct WireValidation {
+struct WireValidation<'a> {
     #[serde(deserialize_with = "i64_lenient")]
     result_code: i64,
-    #[serde(default, deserialize_with = "opt_string_or_number")]
-    result_msg: Option<String>,
-    #[serde(default, deserialize_with = "opt_string_or_number")]
-    result_message: Option<String>,
+    #[serde(default, borrow, deserialize_with = "opt_text")]
+    result_msg: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "opt_text")]
+    result_message: Option<Cow<'a, str>>,
 }
 
 impl Envelope {
     /// Decodes the envelope of a response body.
-    pub(crate) fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let wire: WireEnvelope = decode_object(body)?;
-        let message = wire.result_msg.or(wire.result_message).unwrap_or_default();
+    pub(crate) fn decode(body: &Bytes) -> Result<Self, DecodeError> {
+        let wire: WireEnvelope<'_> = decode_object(body)?;
         Ok(Self {
             result_code: wire.result_code,
-            message: sanitize_message(&message),
+            message: Text::new(body, wire.result_msg.or(wire.result_message)),
             token_validation: wire.token_validation.map(|v| {
-                let m = v.result_msg.or(v.result_message).unwrap_or_default();
-                (v.result_code, sanitize_message(&m))
+                (
+                    v.result_code,
+                    Text::new(body, v.result_msg.or(v.result_message)),
+                )
             }),
-            data: wire.data,
+            data: wire.data.map(|d| body.slice_ref(d.get().as_bytes())),
         })
     }
 
@@ -77,14 +107,19 @@ impl Envelope {
         Ok(Self::decode(response.body())?)
     }
 
+    /// The sanitised message (empty when Hive sent none).
+    pub(crate) fn message(&self) -> String {
+        self.message.sanitised()
+    }
+
     /// Whether the answer says our server access token is not valid: code 2499, or a
     /// `token_validation` block with a non-zero code. Returns that code and its message.
     pub(crate) fn access_token_invalid(&self) -> Option<(i64, String)> {
         const JWT_VERIFICATION_FAILED: i64 = 2499;
         match &self.token_validation {
-            Some((code, message)) if *code != 0 => Some((*code, message.clone())),
+            Some((code, message)) if *code != 0 => Some((*code, message.sanitised())),
             _ if self.result_code == JWT_VERIFICATION_FAILED => {
-                Some((self.result_code, self.message.clone()))
+                Some((self.result_code, self.message()))
             }
             _ => None,
         }
@@ -92,11 +127,11 @@ impl Envelope {
 
     /// The raw `data` member, `None` when absent or `null`.
     pub(crate) fn raw_data(&self) -> Option<&[u8]> {
-        self.data.as_deref().map(|d| d.get().as_bytes())
+        self.data.as_deref()
     }
 
     /// Decodes `data` as `T`; errors name the field below `data`.
-    pub(crate) fn data<T: DeserializeOwned>(&self) -> Result<Option<T>, DecodeError> {
+    pub(crate) fn data<'a, T: Deserialize<'a>>(&'a self) -> Result<Option<T>, DecodeError> {
         self.raw_data()
             .map(|raw| {
                 decode_json(raw).map_err(|e| {
@@ -128,27 +163,43 @@ pub(crate) fn expect_ok(response: &Response<Bytes>) -> Result<(), Error> {
 mod tests {
     use super::*;
 
+    fn decode(body: &'static [u8]) -> Result<Envelope, DecodeError> {
+        Envelope::decode(&Bytes::from_static(body))
+    }
+
     #[test]
     fn accepts_result_msg_or_result_message_and_string_codes() {
-        let a = Envelope::decode(br#"{"result_code":"7000","result_msg":"invalid"}"#).unwrap();
-        assert_eq!((a.result_code, a.message.as_str()), (7000, "invalid"));
-        let b = Envelope::decode(br#"{"result_code":0,"result_message":"SUCCESS"}"#).unwrap();
-        assert_eq!((b.result_code, b.message.as_str()), (0, "SUCCESS"));
-        let c = Envelope::decode(br#"{"result_code":0,"extra":[1,2],"data":null}"#).unwrap();
-        assert_eq!(c.message, "");
+        let a = decode(br#"{"result_code":"7000","result_msg":"invalid"}"#).unwrap();
+        assert_eq!((a.result_code, a.message().as_str()), (7000, "invalid"));
+        let b = decode(br#"{"result_code":0,"result_message":"SUCCESS"}"#).unwrap();
+        assert_eq!((b.result_code, b.message().as_str()), (0, "SUCCESS"));
+        let c = decode(br#"{"result_code":0,"extra":[1,2],"data":null}"#).unwrap();
+        assert_eq!(c.message(), "");
         assert!(c.raw_data().is_none());
     }
 
     #[test]
+    fn messages_with_escapes_are_decoded_and_every_message_is_sanitised() {
+        let a = decode(br#"{"result_code":1,"result_msg":"bad \"token\"\r\nhere"}"#).unwrap();
+        assert_eq!(a.message(), "bad \"token\"  here");
+        let b = decode(b"{\"result_code\":1,\"result_msg\":\"tab\there\"}").unwrap_err();
+        assert_eq!(b.path, "result_msg", "a raw control character is not JSON");
+        let c = decode(br#"{"result_code":1,"result_msg":12}"#).unwrap();
+        assert_eq!(c.message(), "12");
+        let d = decode(br#"{"result_code":0,"data":{"a":[1]},"result_msg":"OK"}"#).unwrap();
+        assert_eq!(d.raw_data(), Some(&br#"{"a":[1]}"#[..]));
+    }
+
+    #[test]
     fn access_token_invalid_by_2499_or_token_validation() {
-        let a = Envelope::decode(br#"{"result_code":2499,"result_msg":"jwt"}"#).unwrap();
+        let a = decode(br#"{"result_code":2499,"result_msg":"jwt"}"#).unwrap();
         assert_eq!(a.access_token_invalid(), Some((2499, "jwt".to_owned())));
-        let b = Envelope::decode(
+        let b = decode(
             br#"{"result_code":0,"token_validation":{"result_code":"1","result_msg":"expired"}}"#,
         )
         .unwrap();
         assert_eq!(b.access_token_invalid(), Some((1, "expired".to_owned())));
-        let c = Envelope::decode(
+        let c = decode(
             br#"{"result_code":7000,"token_validation":{"result_code":0,"result_msg":"ok"}}"#,
         )
         .unwrap();
@@ -157,9 +208,9 @@ mod tests {
 
     #[test]
     fn missing_result_code_is_a_decode_error() {
-        let e = Envelope::decode(br#"{"result_msg":"SUCCESS"}"#).unwrap_err();
+        let e = decode(br#"{"result_msg":"SUCCESS"}"#).unwrap_err();
         assert_eq!(e.path, "$");
-        let e = Envelope::decode(br#"{"result_code":true}"#).unwrap_err();
+        let e = decode(br#"{"result_code":true}"#).unwrap_err();
         assert_eq!(e.path, "result_code");
     }
 
@@ -169,9 +220,9 @@ mod tests {
         struct D {
             n: u8,
         }
-        let ok = Envelope::decode(br#"{"result_code":0,"data":{"n":3}}"#).unwrap();
+        let ok = decode(br#"{"result_code":0,"data":{"n":3}}"#).unwrap();
         assert_eq!(ok.data::<D>().unwrap().map(|d| d.n), Some(3));
-        let e = Envelope::decode(br#"{"result_code":0,"data":{"n":"x"}}"#).unwrap();
+        let e = decode(br#"{"result_code":0,"data":{"n":"x"}}"#).unwrap();
         assert_eq!(e.data::<D>().unwrap_err().path, "data.n");
     }
 

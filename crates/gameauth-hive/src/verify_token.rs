@@ -14,15 +14,18 @@
 //! Fail closed: only `result_code == 0` in a well-formed body verifies a player. A success whose
 //! `data` does not decode is a decode error, not a verified player.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::fmt;
 
 use gameauth_core::error::sanitize_message;
 use gameauth_core::{DecodeError, PlayerToken};
 use http::HeaderMap;
 use http::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Serialize;
-use serde_json::{Map, Value};
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
 
 use crate::code::VerifyCode;
 use crate::environment::ServedBy;
@@ -51,6 +54,13 @@ pub enum IncludeField {
     ChinaPiNo,
     /// A field name this crate does not know yet (lower-case letters, digits, `_`).
     Other(String),
+}
+
+/// Serialised as its name on the wire.
+impl Serialize for IncludeField {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
 }
 
 impl IncludeField {
@@ -242,8 +252,8 @@ struct V2Body<'a> {
     appid: &'a str,
     did: &'a str,
     player_id: i64,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    include_fields: Vec<&'a str>,
+    #[serde(skip_serializing_if = "<[IncludeField]>::is_empty")]
+    include_fields: &'a [IncludeField],
 }
 
 #[derive(Serialize)]
@@ -255,7 +265,7 @@ struct V1Body<'a> {
     hive_certification_key: Option<&'a str>,
 }
 
-const X_ACCESS_TOKEN: HeaderName = HeaderName::from_static("x-access-token");
+pub(crate) const X_ACCESS_TOKEN: HeaderName = HeaderName::from_static("x-access-token");
 
 /// The `X-Access-Token` header of the server token.
 pub(crate) fn x_access_token(token: &AccessToken) -> Result<(HeaderName, HeaderValue), Error> {
@@ -267,7 +277,7 @@ pub(crate) fn x_access_token(token: &AccessToken) -> Result<(HeaderName, HeaderV
 
 /// Builds a v2 verification request. With [`VerifyAccessToken::Player`] it carries the
 /// player's access token; with [`VerifyAccessToken::Server`] the caller adds the server token
-/// to each attempt ([`OutboundRequest::with_header`]).
+/// to the request ([`OutboundRequest::insert_header`]).
 pub(crate) fn v2_request(
     appid: &str,
     params: &VerifyParams,
@@ -301,11 +311,7 @@ pub(crate) fn v2_request(
         appid,
         did: &params.did,
         player_id: params.player_id,
-        include_fields: params
-            .include_fields
-            .iter()
-            .map(IncludeField::as_str)
-            .collect(),
+        include_fields: &params.include_fields,
     };
     request::json(V2_PATH, headers, &body)
 }
@@ -349,34 +355,93 @@ pub(crate) fn interpret(
             served_by,
         }),
         VerifyCode::DistributedTokenInvalid => Err(Error::DistributedTokenInvalid {
-            message: envelope.message.clone(),
+            message: envelope.message(),
             served_by,
         }),
         code => Err(Error::TokenRejected {
             code,
-            message: envelope.message.clone(),
+            message: envelope.message(),
             served_by,
         }),
     }
 }
 
 fn fields(envelope: &Envelope) -> Result<PlayerFields, Error> {
-    let Some(map) = envelope.data::<Map<String, Value>>()? else {
-        return Ok(PlayerFields::default());
-    };
-    let mut fields = PlayerFields::default();
-    for (name, value) in map {
-        match name.as_str() {
-            "is_blocked" => fields.is_blocked = lenient_bool(&name, &value)?,
-            "is_device_registered" => fields.is_device_registered = lenient_bool(&name, &value)?,
-            "join_timestamp" => fields.join_timestamp = lenient_i64(&name, &value)?,
-            "china_pi_no" => fields.china_pi_no = lenient_string(&name, &value)?,
-            _ => {
-                fields.extra.insert(name, value);
+    match envelope.data::<DataFields>()? {
+        None => Ok(PlayerFields::default()),
+        Some(DataFields(fields)) => fields,
+    }
+}
+
+/// `data` of a successful v2 verification, read member by member: the known fields leniently
+/// (the first one that does not fit is the error), the others kept as they are. Keys are
+/// borrowed from the body, so an answer with only known fields allocates nothing here.
+struct DataFields(Result<PlayerFields, Error>);
+
+impl<'de> Deserialize<'de> for DataFields {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(DataFieldsVisitor)
+    }
+}
+
+struct DataFieldsVisitor;
+
+impl<'de> Visitor<'de> for DataFieldsVisitor {
+    type Value = DataFields;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a map")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<DataFields, A::Error> {
+        let mut fields = PlayerFields::default();
+        let mut first_error = None;
+        while let Some(Key(name)) = map.next_key::<Key<'de>>()? {
+            let value: Value = map.next_value()?;
+            if first_error.is_some() {
+                continue;
+            }
+            let read = match &*name {
+                "is_blocked" => lenient_bool(&name, &value).map(|v| fields.is_blocked = v),
+                "is_device_registered" => {
+                    lenient_bool(&name, &value).map(|v| fields.is_device_registered = v)
+                }
+                "join_timestamp" => lenient_i64(&name, &value).map(|v| fields.join_timestamp = v),
+                "china_pi_no" => lenient_string(&name, &value).map(|v| fields.china_pi_no = v),
+                _ => {
+                    fields.extra.insert(name.into_owned(), value);
+                    Ok(())
+                }
+            };
+            first_error = read.err();
+        }
+        Ok(DataFields(first_error.map_or(Ok(fields), Err)))
+    }
+}
+
+/// A member name, borrowed from the input unless it has escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
             }
         }
+        d.deserialize_str(KeyVisitor)
     }
-    Ok(fields)
 }
 
 fn bad(name: &str, reason: &str) -> Error {
@@ -435,7 +500,7 @@ mod tests {
     }
 
     fn decode(body: &str) -> Envelope {
-        Envelope::decode(body.as_bytes()).unwrap()
+        Envelope::decode(&bytes::Bytes::copy_from_slice(body.as_bytes())).unwrap()
     }
 
     fn with_access_token() -> VerifyParams {
@@ -466,7 +531,8 @@ mod tests {
         let r = v2_request("a", &params(), VerifyAccessToken::Server).unwrap();
         assert!(!r.headers().contains_key("x-access-token"));
         let (name, value) = x_access_token(&AccessToken::new("server-jwt")).unwrap();
-        let attempt = r.with_header(name, value);
+        let mut attempt = r.clone();
+        attempt.insert_header(name, value);
         assert_eq!(attempt.headers()["x-access-token"], "server-jwt");
         assert!(attempt.headers()["x-access-token"].is_sensitive());
         assert_eq!(attempt.headers()["authorization"], "player-token");

@@ -1,6 +1,7 @@
 //! A request ready to send to any host: method, path and query, headers, and the body
 //! serialised (and signed) once.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use bytes::Bytes;
@@ -19,14 +20,18 @@ use super::base_url::BaseUrl;
 #[derive(Clone)]
 pub struct OutboundRequest {
     method: Method,
-    path_and_query: String,
+    path_and_query: Cow<'static, str>,
     headers: HeaderMap,
     body: Bytes,
 }
 
 impl OutboundRequest {
     /// A `POST` of `body` to `path_and_query` (starting with `/`) below the base URL.
-    pub fn post(path_and_query: impl Into<String>, headers: HeaderMap, body: Bytes) -> Self {
+    pub fn post(
+        path_and_query: impl Into<Cow<'static, str>>,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Self {
         Self {
             method: Method::POST,
             path_and_query: path_and_query.into(),
@@ -35,11 +40,10 @@ impl OutboundRequest {
         }
     }
 
-    /// A copy with one more header (for example a token that changes between calls).
-    pub fn with_header(&self, name: HeaderName, value: HeaderValue) -> Self {
-        let mut copy = self.clone();
-        copy.headers.insert(name, value);
-        copy
+    /// Sets one header, replacing any value it had (for example a token that changes between
+    /// calls).
+    pub fn insert_header(&mut self, name: HeaderName, value: HeaderValue) {
+        self.headers.insert(name, value);
     }
 
     /// The method.
@@ -89,7 +93,7 @@ impl fmt::Debug for OutboundRequest {
         let path = self
             .path_and_query
             .split_once('?')
-            .map_or(self.path_and_query.as_str(), |(p, _)| p);
+            .map_or(&*self.path_and_query, |(p, _)| p);
         f.debug_struct("OutboundRequest")
             .field("method", &self.method)
             .field("path", &path)

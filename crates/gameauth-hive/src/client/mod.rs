@@ -22,9 +22,7 @@ use crate::idp::{self, IdpList};
 use crate::oauth::TokenSource;
 use crate::player_idps::{self, PlayerIdps, PlayerIdpsParams};
 use crate::response::Envelope;
-use crate::verify_token::{
-    self, IncludeField, VerifiedToken, VerifyAccessToken, VerifyParams, x_access_token,
-};
+use crate::verify_token::{self, IncludeField, VerifiedToken, VerifyAccessToken, VerifyParams};
 
 /// Default per-attempt timeout on the primary host.
 pub const DEFAULT_PRIMARY_TIMEOUT: Duration = Duration::from_secs(2);
@@ -141,7 +139,7 @@ impl Client {
         };
         match mode {
             VerifyAccessToken::Server => {
-                self.call_with_server_token(endpoint, &prepared, interpret)
+                self.call_with_server_token(endpoint, prepared, interpret)
                     .await
             }
             VerifyAccessToken::Player => {
@@ -186,7 +184,7 @@ impl Client {
     /// * [`Error::IdpRejected`] for any other `result_code` than 0.
     pub async fn idp_list(&self, player_id: i64) -> Result<IdpList, Error> {
         let prepared = idp::v2_request(&self.inner.appid, player_id)?;
-        self.call_with_server_token("idp_list_v2", &prepared, idp::interpret)
+        self.call_with_server_token("idp_list_v2", prepared, idp::interpret)
             .await
     }
 
@@ -339,7 +337,7 @@ impl Client {
     async fn call_with_server_token<T>(
         &self,
         endpoint: &'static str,
-        prepared: &OutboundRequest,
+        mut prepared: OutboundRequest,
         interpret: impl Fn(&Envelope, ServedBy) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let tokens = self.inner.tokens.as_ref().ok_or_else(|| {
@@ -348,19 +346,24 @@ impl Client {
         let deadline = instant_after(Instant::now(), self.inner.call_deadline);
         let mut refreshed = false;
         loop {
-            // A token fetch that outlives the call is abandoned here; the cache lets the next
-            // caller fetch again.
-            let token = tokio::time::timeout_at(deadline, tokens.get())
-                .await
-                .map_err(|_| {
-                    Error::Unavailable(Unavailable {
-                        primary: AttemptFailure::DeadlineExceeded,
-                        fallback: None,
-                    })
-                })??;
-            let (name, value) = x_access_token(&token.value)?;
+            // A fresh token is at hand without waiting; only a fetch runs under the deadline.
+            // A fetch that outlives the call is abandoned here; the cache lets the next caller
+            // fetch again.
+            let token = match tokens.fresh() {
+                Some(token) => token,
+                None => tokio::time::timeout_at(deadline, tokens.get())
+                    .await
+                    .map_err(|_| {
+                        Error::Unavailable(Unavailable {
+                            primary: AttemptFailure::DeadlineExceeded,
+                            fallback: None,
+                        })
+                    })??,
+            };
+            let (name, value) = token.value.header();
+            prepared.insert_header(name, value);
             let (envelope, served_by) = self
-                .send_within(endpoint, &prepared.with_header(name, value), Some(deadline))
+                .send_within(endpoint, &prepared, Some(deadline))
                 .await?;
             match envelope.access_token_invalid() {
                 Some((code, message)) if refreshed => {
