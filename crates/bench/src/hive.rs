@@ -139,9 +139,12 @@ impl Bare {
     }
 }
 
+/// The parameters of every call, built once as the baseline's constants are.
+static PARAMS: std::sync::LazyLock<VerifyParams> = std::sync::LazyLock::new(params);
+
 async fn ours_once(client: &hive::Client) -> Result<ServedBy, String> {
     let verified = client
-        .verify_token(&params())
+        .verify_token(&PARAMS)
         .await
         .map_err(|e| format!("gameauth-hive call: {e}"))?;
     if verified.fields.is_blocked.is_none() {
