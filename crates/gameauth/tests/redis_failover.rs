@@ -8,8 +8,10 @@
 //! Counted: answers other than the expected one or a clean outage answer (503 with body 1003, or
 //! the authorize redirect with `error=server_error`), grants whose exchange succeeded but that
 //! no longer work afterwards, revocations that were answered but no longer hold afterwards, and
-//! the time from the kill until the last outage answer. Every count must be 0. One summary line
-//! (`failover figures: …`) is printed for the docs.
+//! the time from the kill until the last outage answer. Every count must be 0. Codes are not
+//! confirmed by a replica (documented), so a code issued before the promotion and refused at
+//! its exchange is counted apart as lost; one issued after it and refused is an error. One
+//! summary line (`failover figures: …`) is printed for the docs.
 
 #![cfg(unix)]
 
@@ -56,6 +58,9 @@ struct Tally {
     unexpected: std::sync::Mutex<Vec<String>>,
     /// Which call got the last outage answer.
     last_outage: std::sync::Mutex<String>,
+    /// Codes the exchange refused as not valid: when each was issued (milliseconds since
+    /// `started`) and the answer.
+    codes_refused: std::sync::Mutex<Vec<(u64, String)>>,
 }
 
 impl Tally {
@@ -67,6 +72,7 @@ impl Tally {
             last_unavailable_ms: AtomicU64::new(0),
             unexpected: std::sync::Mutex::new(Vec::new()),
             last_outage: std::sync::Mutex::new(String::new()),
+            codes_refused: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -74,9 +80,20 @@ impl Tally {
         self.succeeded.fetch_add(1, Ordering::Relaxed);
     }
 
+    fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn code_refused(&self, issued_ms: u64, answer: String) {
+        self.codes_refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((issued_ms, answer));
+    }
+
     fn outage(&self, what: &str) {
         self.unavailable.fetch_add(1, Ordering::Relaxed);
-        let ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let ms = self.elapsed_ms();
         if self.last_unavailable_ms.fetch_max(ms, Ordering::Relaxed) <= ms {
             *self.last_outage.lock().unwrap_or_else(|p| p.into_inner()) = what.to_owned();
         }
@@ -208,6 +225,7 @@ async fn player(n: usize, bases: [String; 2], tally: Arc<Tally>, stop: Arc<Atomi
                 }
             },
         };
+        let issued_ms = tally.elapsed_ms();
         let code = match authorize(&client, &bases[x], &session).await {
             Ok(Authorized::Code(code)) => code,
             Ok(Authorized::ServerError) => {
@@ -240,6 +258,12 @@ async fn player(n: usize, bases: [String; 2], tally: Arc<Tally>, stop: Arc<Atomi
         if is_clean_503(status, &body) {
             tally.outage("exchange");
             tokio::time::sleep(BACKOFF).await;
+            continue;
+        }
+        if status == 401 && body["errorCode"] == 1001 {
+            // Codes are not replica-confirmed (documented): one issued before the promotion may
+            // be missing on the promoted replica. The run tells those from real errors.
+            tally.code_refused(issued_ms, format!("exchange: {status} {body}"));
             continue;
         }
         if status != 200 {
@@ -492,21 +516,38 @@ async fn failover_under_load(
             undone.push(format!("account {status}, refresh {refreshed}"));
         }
     }
-    let unexpected = tally
+    let mut unexpected = tally
         .unexpected
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .clone();
+    // A code issued before the promotion was seen may have been lost with the old primary; any
+    // later refusal is an error.
+    let promoted_ms = u64::try_from(promoted_at.as_millis()).unwrap_or(u64::MAX);
+    let mut codes_lost = 0usize;
+    for (issued_ms, answer) in tally
+        .codes_refused
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+    {
+        if *issued_ms < promoted_ms {
+            codes_lost += 1;
+        } else {
+            unexpected.push(format!("{answer} (code issued after the promotion)"));
+        }
+    }
     eprintln!(
         "failover figures ({name}, confirmation {confirmation:?}): {} calls succeeded, {} clean \
-         outage answers, {} unexpected answers, {} confirmed grants kept to the end, {} \
-         confirmed grants lost, {} \
+         outage answers, {} unexpected answers, {} codes issued before the promotion and lost, \
+         {} confirmed grants kept to the end, {} confirmed grants lost, {} \
          revocations checked / {} undone; replica cut off {:.1} s before the kill; promotion seen \
          {:.1} s and the killed node back as a replica {:.1} s after the kill; last outage \
          answer ({}) {:.1} s after the kill",
         tally.succeeded.load(Ordering::Relaxed),
         tally.unavailable.load(Ordering::Relaxed),
         unexpected.len(),
+        codes_lost,
         live.len(),
         lost.len(),
         revoked.len(),
