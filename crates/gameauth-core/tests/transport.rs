@@ -77,38 +77,26 @@ async fn accepted_but_silent_server_times_out_after_sending() {
 
 #[tokio::test]
 async fn send_within_applies_the_shorter_of_its_bound_and_the_attempt_timeout() {
-    let silent = || {
-        server(|stream| async move {
+    let (short, long) = (Duration::from_millis(300), Duration::from_secs(60));
+    // First the caller's bound is the shorter one, then the transport's own attempt timeout.
+    for (attempt_timeout, bound) in [(long, short), (short, long)] {
+        let url = server(|stream| async move {
             tokio::time::sleep(Duration::from_secs(30)).await;
             drop(stream);
         })
-    };
-    // The caller's bound is the shorter one.
-    let url = silent().await;
-    let started = std::time::Instant::now();
-    let err = transport(Duration::from_secs(60))
-        .send_within(get(&url), Duration::from_millis(300))
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), TransportErrorKind::Timeout);
-    assert!(err.request_sent());
-    assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "the 60 s timer ended it"
-    );
-    // The transport's own attempt timeout is the shorter one.
-    let url = silent().await;
-    let started = std::time::Instant::now();
-    let err = transport(Duration::from_millis(300))
-        .send_within(get(&url), Duration::from_secs(60))
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), TransportErrorKind::Timeout);
-    assert!(err.request_sent());
-    assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "the 60 s bound ended it"
-    );
+        .await;
+        let started = std::time::Instant::now();
+        let err = transport(attempt_timeout)
+            .send_within(get(&url), bound)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), TransportErrorKind::Timeout);
+        assert!(err.request_sent());
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the 60 s timer ended the attempt ({attempt_timeout:?}, {bound:?})"
+        );
+    }
 }
 
 #[tokio::test(start_paused = true)]
