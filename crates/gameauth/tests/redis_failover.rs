@@ -9,9 +9,10 @@
 //! the authorize redirect with `error=server_error`), grants whose exchange succeeded but that
 //! no longer work afterwards, revocations that were answered but no longer hold afterwards, and
 //! the time from the kill until the last outage answer. Every count must be 0. Codes are not
-//! confirmed by a replica (documented), so a code issued before the promotion and refused at
-//! its exchange is counted apart as lost; one issued after it and refused is an error. One
-//! summary line (`failover figures: …`) is printed for the docs.
+//! confirmed by a replica (documented), so a code issued while the failover is under way (until
+//! the killed node is back as a replica) and refused at its exchange is counted apart as lost;
+//! one issued later and refused is an error. One summary line (`failover figures: …`) is
+//! printed for the docs.
 
 #![cfg(unix)]
 
@@ -261,9 +262,16 @@ async fn player(n: usize, bases: [String; 2], tally: Arc<Tally>, stop: Arc<Atomi
             continue;
         }
         if status == 401 && body["errorCode"] == 1001 {
-            // Codes are not replica-confirmed (documented): one issued before the promotion may
-            // be missing on the promoted replica. The run tells those from real errors.
-            tally.code_refused(issued_ms, format!("exchange: {status} {body}"));
+            // Codes are not replica-confirmed (documented): one issued while the failover is under
+            // way may not survive it. The run tells those from real errors.
+            tally.code_refused(
+                issued_ms,
+                format!(
+                    "exchange: {status} {body} (code issued through instance {x} at {issued_ms} \
+                     ms, refused through instance {y} at {} ms)",
+                    tally.elapsed_ms()
+                ),
+            );
             continue;
         }
         if status != 200 {
@@ -521,9 +529,9 @@ async fn failover_under_load(
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .clone();
-    // A code issued before the promotion was seen may have been lost with the old primary; any
-    // later refusal is an error.
-    let promoted_ms = u64::try_from(promoted_at.as_millis()).unwrap_or(u64::MAX);
+    // A code issued while the failover was under way (until the killed node was back as a
+    // replica) may not have survived it; a refusal of one issued later is an error.
+    let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
     let mut codes_lost = 0usize;
     for (issued_ms, answer) in tally
         .codes_refused
@@ -531,15 +539,21 @@ async fn failover_under_load(
         .unwrap_or_else(|p| p.into_inner())
         .iter()
     {
-        if *issued_ms < promoted_ms {
+        if *issued_ms < ms(rejoined_at) {
             codes_lost += 1;
         } else {
-            unexpected.push(format!("{answer} (code issued after the promotion)"));
+            unexpected.push(format!(
+                "{answer}: issued after the killed node was back (killed at {} ms, promotion \
+                 seen at {} ms, back at {} ms)",
+                ms(killed_at),
+                ms(promoted_at),
+                ms(rejoined_at)
+            ));
         }
     }
     eprintln!(
         "failover figures ({name}, confirmation {confirmation:?}): {} calls succeeded, {} clean \
-         outage answers, {} unexpected answers, {} codes issued before the promotion and lost, \
+         outage answers, {} unexpected answers, {} codes issued during the failover and lost, \
          {} confirmed grants kept to the end, {} confirmed grants lost, {} \
          revocations checked / {} undone; replica cut off {:.1} s before the kill; promotion seen \
          {:.1} s and the killed node back as a replica {:.1} s after the kill; last outage \
