@@ -196,10 +196,27 @@ pub fn inbound_callback(provider: &'static str, kind: &'static str, outcome: &'s
 pub mod testing {
     use std::future::Future;
 
-    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 
     /// One recorded series: its name, its labels and its value.
-    type Series = (String, Vec<(String, String)>, DebugValue);
+    pub type Series = (String, Vec<(String, String)>, DebugValue);
+
+    /// Every series `snapshotter`'s recorder holds, with owned names and labels.
+    pub fn series(snapshotter: &Snapshotter) -> Vec<Series> {
+        snapshotter
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .map(|(key, _, _, value)| {
+                let key = key.key();
+                let labels = key
+                    .labels()
+                    .map(|l| (l.key().to_owned(), l.value().to_owned()))
+                    .collect();
+                (key.name().to_owned(), labels, value)
+            })
+            .collect()
+    }
 
     /// Everything recorded while [`capture`] ran.
     #[derive(Debug)]
@@ -246,19 +263,8 @@ pub mod testing {
                 .expect("a current-thread runtime")
                 .block_on(body);
         });
-        let series = snapshotter
-            .snapshot()
-            .into_vec()
-            .into_iter()
-            .map(|(key, _, _, value)| {
-                let key = key.key();
-                let labels = key
-                    .labels()
-                    .map(|l| (l.key().to_owned(), l.value().to_owned()))
-                    .collect();
-                (key.name().to_owned(), labels, value)
-            })
-            .collect();
-        Captured { series }
+        Captured {
+            series: series(&snapshotter),
+        }
     }
 }

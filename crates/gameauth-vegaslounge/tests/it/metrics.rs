@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
+use gameauth_core::telemetry::testing::{Series, series};
 use gameauth_vegaslounge::health::{Health, Readiness};
 use gameauth_vegaslounge::metrics::{
     CODE_REPLAYS_TOTAL, GRANTS_ISSUED_TOTAL, READY, REFRESH_REUSE_TOTAL, REFRESHES_TOTAL,
@@ -23,29 +24,12 @@ use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 
 use crate::{CLIENT, DownStore, Harness, code_form, refresh_form};
 
-/// One recorded metric: name, labels, value.
-type Entry = (String, Vec<(String, String)>, DebugValue);
-
 /// What a flow recorded.
-struct Recorded(Vec<Entry>);
+struct Recorded(Vec<Series>);
 
 impl Recorded {
     fn take(snapshotter: &Snapshotter) -> Self {
-        Self(
-            snapshotter
-                .snapshot()
-                .into_vec()
-                .into_iter()
-                .map(|(key, _, _, value)| {
-                    let key = key.key();
-                    let labels = key
-                        .labels()
-                        .map(|l| (l.key().to_owned(), l.value().to_owned()))
-                        .collect();
-                    (key.name().to_owned(), labels, value)
-                })
-                .collect(),
-        )
+        Self(series(snapshotter))
     }
 
     /// The value of `name` with exactly `labels`.
