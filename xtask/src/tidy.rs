@@ -31,17 +31,17 @@ pub(crate) const ONE_HOME: [(&str, &str, &str); 9] = [
     (
         "the base-URL scheme rule (https, http for loopback only)",
         "eq_ignore_ascii_case(\"localhost\")",
-        "crates/gameauth-core/src/outbound/base_url.rs",
+        "crates/gameauth-core/src/transport/base_url.rs",
     ),
     (
         "a base-URL validator",
         "fn validate_base_url",
-        "crates/gameauth-core/src/outbound/base_url.rs",
+        "crates/gameauth-core/src/transport/base_url.rs",
     ),
     (
         "a base-URL validator",
         "fn check_base_url",
-        "crates/gameauth-core/src/outbound/base_url.rs",
+        "crates/gameauth-core/src/transport/base_url.rs",
     ),
     (
         "an inbound body reader with a size cap",
@@ -61,7 +61,7 @@ pub(crate) const ONE_HOME: [(&str, &str, &str); 9] = [
     (
         "a sensitive-header helper",
         "set_sensitive(true)",
-        "crates/gameauth-core/src/outbound/request.rs",
+        "crates/gameauth-core/src/transport/request.rs",
     ),
     (
         "a JSON sniffer of answers",

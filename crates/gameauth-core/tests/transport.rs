@@ -289,3 +289,102 @@ async fn well_formed_answer_passes_through_with_headers() {
     );
     assert_eq!(resp.body().as_ref(), b"{}");
 }
+
+/// A server that answers one request with `200 ok` and hands back the request's bytes: its head
+/// and the `content-length` bytes of body after it.
+async fn recording_server() -> (String, tokio::sync::oneshot::Receiver<Vec<u8>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let Ok((mut stream, _)) = listener.accept().await else {
+            return;
+        };
+        let mut seen = Vec::new();
+        let mut buf = vec![0u8; 8192];
+        loop {
+            if let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&seen[..end]).to_ascii_lowercase();
+                let length = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .map_or(0, |v| v.trim().parse::<usize>().unwrap());
+                if seen.len() >= end + 4 + length {
+                    break;
+                }
+            }
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+            }
+        }
+        let _ = stream
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+            .await;
+        let _ = tx.send(seen);
+    });
+    (format!("http://{addr}/base"), rx)
+}
+
+fn outbound() -> gameauth_core::outbound::OutboundRequest {
+    let mut headers = http::HeaderMap::new();
+    headers.insert("sign", http::HeaderValue::from_static("abc"));
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    gameauth_core::outbound::OutboundRequest::post(
+        "/v1/login?trace_id=t-1",
+        headers,
+        Bytes::from_static(br#"{"a":1}"#),
+    )
+}
+
+#[tokio::test]
+async fn send_outbound_sends_the_same_bytes_as_the_http_request_it_replaces() {
+    use gameauth_core::outbound::BaseUrl;
+    let request = outbound();
+    let mut sent = Vec::new();
+    for direct in [true, false] {
+        let (url, rx) = recording_server().await;
+        let base = BaseUrl::parse(&url).unwrap();
+        let t = transport(Duration::from_secs(5));
+        let response = if direct {
+            t.send_outbound(&base, &request, Duration::from_secs(5))
+                .await
+        } else {
+            t.send(request.to_http(&base).unwrap()).await
+        }
+        .unwrap();
+        assert_eq!(response.body().as_ref(), b"ok");
+        let bytes = String::from_utf8(rx.await.unwrap()).unwrap();
+        // The port differs between the two servers; everything else must not.
+        sent.push(bytes.replace(&url["http://".len()..url.len() - "/base".len()], "HOST"));
+    }
+    assert!(
+        sent[0].starts_with("POST /base/v1/login?trace_id=t-1 HTTP/1.1\r\n"),
+        "{}",
+        sent[0]
+    );
+    assert!(sent[0].contains("\r\nsign: abc\r\n"), "{}", sent[0]);
+    assert!(sent[0].ends_with("\r\n\r\n{\"a\":1}"), "{}", sent[0]);
+    assert_eq!(sent[0], sent[1]);
+}
+
+#[tokio::test]
+async fn send_outbound_refuses_a_path_it_would_rewrite_without_connecting() {
+    use gameauth_core::outbound::{BaseUrl, OutboundRequest};
+    // Nothing listens there: a connection attempt would be a connect error.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = BaseUrl::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+    drop(listener);
+    for path in ["/a b", "/a/../b", "/x#fragment"] {
+        let request = OutboundRequest::post(path, http::HeaderMap::new(), Bytes::new());
+        let err = transport(Duration::from_secs(5))
+            .send_outbound(&base, &request, Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), TransportErrorKind::InvalidRequest, "{path}");
+        assert!(!err.request_sent(), "{path}");
+    }
+}

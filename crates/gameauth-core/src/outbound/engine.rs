@@ -11,11 +11,9 @@ use tracing::Instrument as _;
 use crate::error::{TransportError, TransportErrorKind};
 use crate::resilience::{BreakerDecision, instant_after};
 use crate::telemetry::{self, HostRole, Outcome};
-use crate::transport::{HttpTransport, retry_after};
+use crate::transport::{BaseUrl, HttpTransport, OutboundRequest, retry_after};
 
-use super::base_url::BaseUrl;
 use super::policy::{BrokenAnswers, CallKind, CallPolicy, Route};
-use super::request::OutboundRequest;
 
 /// Why one host did not give a usable answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -332,10 +330,6 @@ async fn on_host(
         if left.is_zero() {
             return HostEnd::NoTime;
         }
-        let http = match request.to_http(base) {
-            Ok(h) => h,
-            Err(e) => return HostEnd::Transport(e),
-        };
         let span = tracing::debug_span!(
             "gameauth.outbound",
             provider = policy.provider,
@@ -348,7 +342,7 @@ async fn on_host(
         );
         let started = Instant::now();
         let result = transport
-            .send_within(http, attempt_timeout.min(left))
+            .send_outbound(base, request, attempt_timeout.min(left))
             .instrument(span.clone())
             .await;
         let (end, outcome, retry_after) = match result {

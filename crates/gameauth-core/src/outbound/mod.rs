@@ -51,14 +51,11 @@
 //! # });
 //! ```
 
-mod base_url;
 mod engine;
 mod policy;
-mod request;
 #[cfg(test)]
 mod tests;
 
-pub use base_url::{BaseUrl, BaseUrlError};
+pub use crate::transport::{BaseUrl, BaseUrlError, OutboundRequest, sensitive_header};
 pub use engine::{Answer, AttemptFailure, CallError, Unavailable, execute, is_json};
 pub use policy::{BrokenAnswers, CallKind, CallPolicy, FallbackHost, Route};
-pub use request::{OutboundRequest, sensitive_header};

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use crate::resilience::{BreakerConfig, BreakerState, CircuitBreaker, RetryPolicy};
 
-use super::base_url::BaseUrl;
 use crate::telemetry as metrics;
+use crate::transport::BaseUrl;
 
 /// Whether repeating a call may do something twice at the provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,11 +1,13 @@
-//! The bytes-in/bytes-out HTTP transport.
+//! The bytes-in/bytes-out HTTP transport, and what it is given to send.
 //!
-//! Provider clients build an `http::Request<Bytes>` (the body already serialised and signed) and
-//! hand it to an [`HttpTransport`]. The built-in `ReqwestTransport` (feature `reqwest`, on by
-//! default) is hardened: rustls, no redirects followed, connect and per-attempt timeouts, and a
-//! response body cap enforced while reading. Tests may pass any async closure as a transport,
-//! and an application may bring its own client by implementing the trait; without the
-//! `reqwest` feature, reqwest, rustls and webpki-roots are not compiled.
+//! Provider clients build an [`OutboundRequest`] (the body already serialised and signed) for a
+//! provider's [`BaseUrl`], and the call engine ([`crate::outbound`]) hands every attempt of it to
+//! an [`HttpTransport`]. The built-in `ReqwestTransport` (feature `reqwest`, on by default) is
+//! hardened: rustls, no redirects followed, connect and per-attempt timeouts, and a response
+//! body cap enforced while reading. Tests may pass any async closure taking an
+//! `http::Request<Bytes>` as a transport, and an application may bring its own client by
+//! implementing the trait; without the `reqwest` feature, reqwest, rustls and webpki-roots are
+//! not compiled.
 
 use std::future::Future;
 use std::time::Duration;
@@ -58,6 +60,30 @@ pub trait HttpTransport: Send + Sync {
         timeout: Duration,
     ) -> Result<Response<Bytes>, TransportError> {
         within(timeout, self.send(request)).await
+    }
+
+    /// Sends one attempt of `request` to the host `base`, giving up after `timeout`: how the
+    /// call engine sends every attempt.
+    ///
+    /// The default builds the `http::Request` ([`OutboundRequest::to_http`]) and sends it with
+    /// [`send_within`](Self::send_within). A transport whose client has a request type of its
+    /// own may build that directly instead, as the built-in `ReqwestTransport` does: it parses
+    /// only the path and query against the base URL parsed once, where converting an
+    /// `http::Request` would write its URI out and parse it again, host included.
+    ///
+    /// # Errors
+    ///
+    /// The errors of [`send_within`](Self::send_within), and a [`TransportError`] of kind
+    /// [`InvalidRequest`](TransportErrorKind::InvalidRequest), nothing sent, when the base URL
+    /// and the path do not form a URL that can be sent as it is.
+    async fn send_outbound(
+        &self,
+        base: &BaseUrl,
+        request: &OutboundRequest,
+        timeout: Duration,
+    ) -> Result<Response<Bytes>, TransportError> {
+        let http = request.to_http(base)?;
+        self.send_within(http, timeout).await
     }
 }
 
@@ -141,11 +167,15 @@ pub fn default_transport(
     }
 }
 
+mod base_url;
+mod request;
 #[cfg(feature = "reqwest")]
 mod reqwest_transport;
 #[cfg(any(test, feature = "test-util"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod testing;
+pub use base_url::{BaseUrl, BaseUrlError};
+pub use request::{OutboundRequest, sensitive_header};
 #[cfg(feature = "reqwest")]
 pub use reqwest_transport::{ReqwestTransport, ReqwestTransportBuilder};
 

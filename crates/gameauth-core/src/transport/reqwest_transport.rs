@@ -6,8 +6,10 @@ use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use http::{Request, Response};
 
+use super::request::invalid_target;
 use super::{
-    DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, HttpTransport, within,
+    BaseUrl, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES,
+    HttpTransport, OutboundRequest, within,
 };
 use crate::error::{AuthError, TransportError, TransportErrorKind};
 
@@ -55,8 +57,8 @@ impl ReqwestTransport {
         self
     }
 
-    async fn execute(&self, request: Request<Bytes>) -> Result<Response<Bytes>, TransportError> {
-        let request = reqwest::Request::try_from(request).map_err(|e| map_reqwest_error(&e))?;
+    /// Sends `request` once and reads the capped answer; the caller times the attempt.
+    async fn execute(&self, request: reqwest::Request) -> Result<Response<Bytes>, TransportError> {
         let mut response = self
             .client
             .execute(request)
@@ -124,6 +126,7 @@ impl HttpTransport for ReqwestTransport {
     ///
     /// Every HTTP status, redirects included, is returned as a response.
     async fn send(&self, request: Request<Bytes>) -> Result<Response<Bytes>, TransportError> {
+        let request = reqwest::Request::try_from(request).map_err(|e| map_reqwest_error(&e))?;
         within(self.attempt_timeout, self.execute(request)).await
     }
 
@@ -138,7 +141,32 @@ impl HttpTransport for ReqwestTransport {
         request: Request<Bytes>,
         timeout: Duration,
     ) -> Result<Response<Bytes>, TransportError> {
+        let request = reqwest::Request::try_from(request).map_err(|e| map_reqwest_error(&e))?;
         within(timeout.min(self.attempt_timeout), self.execute(request)).await
+    }
+
+    /// As [`send_within`](Self::send_within), building reqwest's request directly: the path
+    /// and query are parsed against the base URL parsed once, and the request is sent only if
+    /// its URL is exactly the base URL followed by the path and query as given.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_within`](Self::send_within), and a [`TransportError`] of kind
+    /// [`InvalidRequest`](TransportErrorKind::InvalidRequest), nothing sent, when the URL would
+    /// differ from the text given (a space, a `..` segment, a `#fragment`).
+    async fn send_outbound(
+        &self,
+        base: &BaseUrl,
+        request: &OutboundRequest,
+        timeout: Duration,
+    ) -> Result<Response<Bytes>, TransportError> {
+        let url = base
+            .url_for(request.path_and_query())
+            .ok_or_else(invalid_target)?;
+        let mut outgoing = reqwest::Request::new(request.method().clone(), url);
+        *outgoing.headers_mut() = request.headers().clone();
+        *outgoing.body_mut() = Some(reqwest::Body::from(request.body().clone()));
+        within(timeout.min(self.attempt_timeout), self.execute(outgoing)).await
     }
 }
 

@@ -73,19 +73,23 @@ impl OutboundRequest {
     /// A [`TransportError`] of kind [`InvalidRequest`](TransportErrorKind::InvalidRequest),
     /// nothing sent, when the base URL and the path do not form a valid URI.
     pub fn to_http(&self, base: &BaseUrl) -> Result<Request<Bytes>, TransportError> {
-        let uri = Uri::try_from(base.join(&self.path_and_query)).map_err(|_| {
-            TransportError::new(
-                TransportErrorKind::InvalidRequest,
-                false,
-                "the base URL and the path do not form a valid request URI",
-            )
-        })?;
+        let uri = Uri::try_from(base.join(&self.path_and_query)).map_err(|_| invalid_target())?;
         let mut request = Request::new(self.body.clone());
         *request.method_mut() = self.method.clone();
         *request.uri_mut() = uri;
         *request.headers_mut() = self.headers.clone();
         Ok(request)
     }
+}
+
+/// The error of a request whose base URL and path do not form a URL that can be sent as given;
+/// nothing was sent.
+pub(crate) fn invalid_target() -> TransportError {
+    TransportError::new(
+        TransportErrorKind::InvalidRequest,
+        false,
+        "the base URL and the path do not form a valid request URI",
+    )
 }
 
 impl fmt::Debug for OutboundRequest {

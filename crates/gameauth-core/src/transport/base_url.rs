@@ -25,6 +25,8 @@ use std::fmt;
 pub struct BaseUrl {
     url: String,
     host: String,
+    /// `url` as parsed, for a transport that sends `url::Url`s ([`url_for`](Self::url_for)).
+    parsed: url::Url,
 }
 
 /// Why a base URL was refused. Its text never quotes the URL (it may hold credentials).
@@ -102,6 +104,7 @@ impl BaseUrl {
         Ok(Self {
             url: url.as_str().trim_end_matches('/').to_owned(),
             host,
+            parsed: url,
         })
     }
 
@@ -122,6 +125,38 @@ impl BaseUrl {
         out.push_str(&self.url);
         out.push_str(path_and_query);
         out
+    }
+}
+
+impl BaseUrl {
+    /// The URL of `path_and_query` below this base, as [`join`](Self::join) spells it, for a
+    /// transport whose client takes a parsed `url::Url`.
+    ///
+    /// Only the path and query are parsed, against the base parsed when the client was built:
+    /// the scheme and the host are not parsed again for every request. `None` unless the URL
+    /// is exactly [`join`](Self::join)'s text, so a path or query the URL standard would
+    /// rewrite (percent-encode a space, resolve `..`, drop a `#fragment`) is refused rather
+    /// than sent other than as it was signed.
+    #[cfg_attr(not(feature = "reqwest"), allow(dead_code))]
+    pub(crate) fn url_for(&self, path_and_query: &str) -> Option<url::Url> {
+        let prefix = self.parsed.path().trim_end_matches('/');
+        let mut relative = String::with_capacity(prefix.len() + path_and_query.len());
+        relative.push_str(prefix);
+        relative.push_str(path_and_query);
+        // A reference starting `//` (or `/\`, or `/` and a tab or line break the parser
+        // drops) names another host; only a plain absolute path is read against the base.
+        let parsed = match relative.as_bytes() {
+            [b'/', next, ..] if !matches!(next, b'/' | b'\\' | b'\t' | b'\n' | b'\r') => {
+                url::Url::options()
+                    .base_url(Some(&self.parsed))
+                    .parse(&relative)
+            }
+            _ => url::Url::parse(&self.join(path_and_query)),
+        }
+        .ok()?;
+        let as_given = parsed.as_str().strip_prefix(self.url.as_str()) == Some(path_and_query)
+            && parsed.fragment().is_none();
+        as_given.then_some(parsed)
     }
 }
 
@@ -215,6 +250,55 @@ mod tests {
             BaseUrl::parse_origin("https://h/api").unwrap_err().reason(),
             "only scheme, host and port are allowed (no path)"
         );
+    }
+
+    #[test]
+    fn url_for_is_the_joined_text_parsed() {
+        for base in [
+            "https://api.example",
+            "https://api.example/dg/",
+            "http://127.0.0.1:8080/p",
+            "http://[::1]:9",
+        ] {
+            let base = BaseUrl::parse(base).unwrap();
+            for path in [
+                "/v2/game/token/get-token",
+                "/v1/x?trace_id=abc-DEF_1.2~3",
+                "/a%20b?q=%2F&r=1+2",
+                "/",
+                "/x?y=/z",
+            ] {
+                let joined = base.join(path);
+                let url = base.url_for(path).unwrap_or_else(|| panic!("{joined}"));
+                assert_eq!(url.as_str(), joined);
+                assert_eq!(url, url::Url::parse(&joined).unwrap(), "{joined}");
+            }
+        }
+    }
+
+    #[test]
+    fn url_for_refuses_what_would_not_be_sent_as_given() {
+        let origin = BaseUrl::parse("https://api.example").unwrap();
+        let prefixed = BaseUrl::parse("https://api.example/dg").unwrap();
+        for base in [&origin, &prefixed] {
+            for path in [
+                "/a b",
+                "/a/../b",
+                "/x#frag",
+                "/x?q=a b",
+                "/\\evil.example/x",
+                "/\tx",
+                "/x\ny",
+            ] {
+                assert!(base.url_for(path).is_none(), "{base}{path}");
+            }
+        }
+        // Another host is never reached through the path.
+        for path in ["//evil.example/x", "/\\evil.example", "/\t/evil.example"] {
+            if let Some(url) = origin.url_for(path) {
+                assert_eq!(url.host_str(), Some("api.example"), "{path}");
+            }
+        }
     }
 
     #[test]
