@@ -14,7 +14,12 @@
 //! | `gameauth_server_token_total` | counter | `provider`, `result` | server-token cache lookups: `hit`, `refresh`, `failure` |
 //! | `gameauth_inbound_callbacks_total` | counter | `provider`, `kind`, `outcome` | verified inbound callbacks and webhooks |
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 use std::time::Duration;
+
+use metrics::{Key, Label, Level, Metadata};
 
 use crate::resilience::BreakerState;
 
@@ -98,21 +103,107 @@ pub fn outbound_attempt(
     outcome: Outcome,
     elapsed: Duration,
 ) {
-    metrics::counter!(
+    let host = host.as_str();
+    with_key(
         OUTBOUND_REQUESTS,
-        "provider" => provider,
-        "endpoint" => endpoint,
-        "outcome" => outcome.as_str(),
-        "host" => host.as_str(),
-    )
-    .increment(1);
-    metrics::histogram!(
+        [
+            ("provider", provider),
+            ("endpoint", endpoint),
+            ("outcome", outcome.as_str()),
+            ("host", host),
+        ],
+        |key| metrics::with_recorder(|r| r.register_counter(key, &METADATA).increment(1)),
+    );
+    with_key(
         OUTBOUND_DURATION,
-        "provider" => provider,
-        "endpoint" => endpoint,
-        "host" => host.as_str(),
-    )
-    .record(elapsed.as_secs_f64());
+        [
+            ("provider", provider),
+            ("endpoint", endpoint),
+            ("host", host),
+        ],
+        |key| {
+            metrics::with_recorder(|r| {
+                r.register_histogram(key, &METADATA)
+                    .record(elapsed.as_secs_f64());
+            });
+        },
+    );
+}
+
+/// What the `metrics` macros would give these series: this module as the target, level INFO.
+static METADATA: Metadata<'static> =
+    Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
+
+/// The most label sets whose keys one thread keeps.
+const KEY_CACHE_CAP: usize = 512;
+
+/// A label set by the addresses of its `'static` strings: equal addresses are equal text.
+#[derive(PartialEq, Eq, Hash)]
+struct LabelSet {
+    name: (usize, usize),
+    labels: [(usize, usize, usize); 4],
+}
+
+impl LabelSet {
+    fn new<const N: usize>(name: &'static str, labels: &[(&'static str, &'static str); N]) -> Self {
+        const { assert!(N <= 4, "at most four labels") };
+        let mut out = [(0, 0, 0); 4];
+        for (slot, (key, value)) in out.iter_mut().zip(labels) {
+            *slot = (key.as_ptr() as usize, value.as_ptr() as usize, value.len());
+        }
+        Self {
+            name: (name.as_ptr() as usize, name.len()),
+            labels: out,
+        }
+    }
+}
+
+thread_local! {
+    static KEYS: RefCell<HashMap<LabelSet, Rc<Key>, foldhash::fast::FixedState>> =
+        RefCell::new(HashMap::with_hasher(foldhash::fast::FixedState::default()));
+}
+
+/// Runs `record` with the key of `name` and `labels`, built once per thread and label set.
+///
+/// A [`Key`] whose label values are known only at run time allocates its label list and hashes
+/// it every time it is built: on an outbound call that cost more than the rest of the
+/// recording. The values here are `'static` strings from small fixed sets, so each thread keeps
+/// the keys it built, looked up by the strings' addresses (at most [`KEY_CACHE_CAP`] label
+/// sets; past that, and if the cache is in use by a recorder recording from inside
+/// `record`, a key is built for the one call). The recorder is asked on every call, as the
+/// macros do, so one installed later, or a local one, sees every series.
+fn with_key<const N: usize>(
+    name: &'static str,
+    labels: [(&'static str, &'static str); N],
+    record: impl FnOnce(&Key),
+) {
+    let build = || {
+        let labels: Vec<Label> = labels
+            .iter()
+            .map(|&(k, v)| Label::from_static_parts(k, v))
+            .collect();
+        Key::from_parts(name, labels)
+    };
+    let cached = KEYS
+        .try_with(|keys| {
+            let mut keys = keys.try_borrow_mut().ok()?;
+            let id = LabelSet::new(name, &labels);
+            if let Some(key) = keys.get(&id) {
+                return Some(Rc::clone(key));
+            }
+            if keys.len() >= KEY_CACHE_CAP {
+                return None;
+            }
+            let key = Rc::new(build());
+            keys.insert(id, Rc::clone(&key));
+            Some(key)
+        })
+        .ok()
+        .flatten();
+    match cached {
+        Some(key) => record(&key),
+        None => record(&build()),
+    }
 }
 
 /// The gauge value of a breaker state: 0 closed, 1 half-open, 2 open.
@@ -173,8 +264,11 @@ impl TokenResult {
 
 /// Records one server-token cache lookup.
 pub fn server_token(provider: &'static str, result: TokenResult) {
-    metrics::counter!(SERVER_TOKEN, "provider" => provider, "result" => result.as_str())
-        .increment(1);
+    with_key(
+        SERVER_TOKEN,
+        [("provider", provider), ("result", result.as_str())],
+        |key| metrics::with_recorder(|r| r.register_counter(key, &METADATA).increment(1)),
+    );
 }
 
 /// Records one inbound callback or webhook: `kind` names the callback (a fixed string such as
@@ -266,5 +360,71 @@ pub mod testing {
         Captured {
             series: series(&snapshotter),
         }
+    }
+}
+
+#[cfg(all(test, feature = "test-util"))]
+mod tests {
+    use super::*;
+    use testing::capture;
+
+    /// A recorder installed after keys were cached, or another one, sees every series: the
+    /// cache keeps keys, never the recorder's handles.
+    #[test]
+    fn cached_keys_reach_whichever_recorder_is_current() {
+        // Cached with no recorder at all.
+        outbound_attempt(
+            "p",
+            "e",
+            HostRole::Primary,
+            Outcome::Success,
+            Duration::ZERO,
+        );
+        for _ in 0..2 {
+            let captured = capture(false, async {
+                for outcome in [Outcome::Success, Outcome::Success, Outcome::Timeout] {
+                    outbound_attempt("p", "e", HostRole::Primary, outcome, Duration::ZERO);
+                }
+                outbound_attempt(
+                    "p",
+                    "e",
+                    HostRole::Fallback,
+                    Outcome::Success,
+                    Duration::ZERO,
+                );
+                server_token("p", TokenResult::Hit);
+            });
+            let primary = [("provider", "p"), ("endpoint", "e"), ("host", "primary")];
+            let success = [
+                ("provider", "p"),
+                ("endpoint", "e"),
+                ("host", "primary"),
+                ("outcome", "success"),
+            ];
+            assert_eq!(captured.value(OUTBOUND_REQUESTS, &success), 2);
+            assert_eq!(captured.value(OUTBOUND_REQUESTS, &primary), 3);
+            assert_eq!(captured.value(OUTBOUND_DURATION, &primary), 3);
+            assert_eq!(
+                captured.value(OUTBOUND_DURATION, &[("host", "fallback")]),
+                1
+            );
+            assert_eq!(
+                captured.value(SERVER_TOKEN, &[("provider", "p"), ("result", "hit")]),
+                1
+            );
+        }
+    }
+
+    /// Equal label text at different addresses is the same series.
+    #[test]
+    fn label_values_are_compared_as_text_by_the_recorder() {
+        let a: &'static str = "same";
+        let b: &'static str = String::from("same").leak();
+        assert_ne!(a.as_ptr(), b.as_ptr());
+        let captured = capture(false, async move {
+            server_token(a, TokenResult::Hit);
+            server_token(b, TokenResult::Hit);
+        });
+        assert_eq!(captured.value(SERVER_TOKEN, &[("provider", "same")]), 2);
     }
 }
