@@ -163,10 +163,10 @@ impl Client {
         .await
         {
             Ok(answer) => {
-                let outcome = parse_identify_auth(&answer.response);
+                let outcome = parse_identify_auth(&answer.value);
                 tracing::debug!(
                     trace = %trace,
-                    status = answer.response.status().as_u16(),
+                    status = answer.value.status().as_u16(),
                     ok = outcome.is_ok(),
                     "Credit Pay identify/auth answered"
                 );

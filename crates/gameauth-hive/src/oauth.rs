@@ -11,14 +11,13 @@ use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use bytes::Bytes;
 use gameauth_core::clock::from_unix_seconds;
-use gameauth_core::outbound::{BrokenAnswers, CallKind, CallPolicy, Route, execute};
+use gameauth_core::outbound::{CallKind, CallPolicy, Route, execute_read};
 use gameauth_core::resilience::{Cached, ExpiringCache, RetryPolicy};
 use gameauth_core::telemetry::{self, TokenResult};
 use gameauth_core::{Clock, HttpTransport};
+use http::HeaderMap;
 use http::header::{HeaderName, HeaderValue};
-use http::{HeaderMap, Response};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
@@ -81,7 +80,11 @@ pub(crate) fn token_request(
         client_id,
         client_secret: client_secret.expose_secret(),
     };
-    request::json(TOKEN_PATH, HeaderMap::new(), &body)
+    request::json(
+        TOKEN_PATH,
+        HeaderMap::with_capacity(request::HEADERS),
+        &body,
+    )
 }
 
 #[derive(Deserialize)]
@@ -89,12 +92,11 @@ struct TokenData {
     access_token: Option<AccessToken>,
 }
 
-/// Reads a definitive answer of the token endpoint: the token and when it expires.
-pub(crate) fn parse_token_response(
-    response: &Response<Bytes>,
+/// Reads the envelope of the token endpoint's answer: the token and when it expires.
+pub(crate) fn token_from(
+    envelope: Envelope,
     now: SystemTime,
 ) -> Result<(AccessToken, SystemTime), Error> {
-    let envelope = Envelope::from_response(response)?;
     match OAuthCode::from_i64(envelope.result_code) {
         OAuthCode::Success => {
             let token = envelope
@@ -192,13 +194,19 @@ impl TokenSource {
         let request = token_request(&self.appid, &self.client_id, &self.client_secret)?;
         let policy = CallPolicy::new(PROVIDER, "oauth_token", CallKind::Idempotent)
             .with_retry(TOKEN_RETRY)
-            .with_broken_answers(BrokenAnswers::OverloadOrNotJson)
             .with_attempt_timeout(self.timeouts.attempt)
             .with_deadline(self.timeouts.deadline);
-        let answer = execute(&*self.transport, &self.route, &policy, &request, None)
-            .await
-            .map_err(crate::client::unavailable)?;
-        let (token, expires_at) = parse_token_response(&answer.response, self.clock.now())?;
+        let answer = execute_read(
+            &*self.transport,
+            &self.route,
+            &policy,
+            &request,
+            None,
+            Envelope::read,
+        )
+        .await
+        .map_err(crate::client::unavailable)?;
+        let (token, expires_at) = token_from(answer.value?, self.clock.now())?;
         let (_, value) = x_access_token(&token)?;
         Ok((ServerToken(value), expires_at))
     }
@@ -226,7 +234,9 @@ impl std::fmt::Debug for TokenSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
     use gameauth_core::clock::unix_millis;
+    use http::Response;
 
     fn jwt(payload: &str) -> String {
         format!(
@@ -237,6 +247,13 @@ mod tests {
 
     fn ok(body: &str) -> Response<Bytes> {
         Response::new(Bytes::from(body.to_owned()))
+    }
+
+    fn parse_token_response(
+        response: &Response<Bytes>,
+        now: SystemTime,
+    ) -> Result<(AccessToken, SystemTime), Error> {
+        token_from(Envelope::from_response(response)?, now)
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::borrow::Cow;
 use gameauth_core::DecodeError;
 use gameauth_core::error::sanitize_message;
 use gameauth_core::lenient::{decode_json, decode_object, i64_lenient, opt_text};
+use gameauth_core::outbound::{NotJson, is_json};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -102,9 +103,26 @@ impl Envelope {
     }
 
     /// Decodes the envelope of a definitive answer, which must be a 200.
+    #[cfg(test)]
     pub(crate) fn from_response(response: &Response<Bytes>) -> Result<Self, Error> {
         expect_ok(response)?;
         Ok(Self::decode(response.body())?)
+    }
+
+    /// The reader of every Hive call ([`execute_read`](gameauth_core::outbound::execute_read)):
+    /// the envelope of a 200, or [`Error::HttpStatus`] for any other status; a 200 that is not
+    /// JSON at all is a broken host ([`NotJson`]), where JSON without a valid
+    /// envelope is Hive's answer, reported as a decoding error. The body is decoded once; only
+    /// a failed decoding looks again, to tell the two apart.
+    pub(crate) fn read(response: Response<Bytes>) -> Result<Result<Self, Error>, NotJson> {
+        if let Err(status) = expect_ok(&response) {
+            return Ok(Err(status));
+        }
+        match Self::decode(response.body()) {
+            Ok(envelope) => Ok(Ok(envelope)),
+            Err(_) if !is_json(response.body()) => Err(NotJson::new(response)),
+            Err(e) => Ok(Err(e.into())),
+        }
     }
 
     /// The sanitised message (empty when Hive sent none).
@@ -165,6 +183,31 @@ mod tests {
 
     fn decode(body: &'static [u8]) -> Result<Envelope, DecodeError> {
         Envelope::decode(&Bytes::from_static(body))
+    }
+
+    #[test]
+    fn the_reader_tells_a_broken_host_from_an_answer_it_cannot_decode() {
+        let answer = |status: u16, body: &'static str| {
+            let mut r = Response::new(Bytes::from_static(body.as_bytes()));
+            *r.status_mut() = StatusCode::from_u16(status).unwrap();
+            Envelope::read(r)
+        };
+        let ok = answer(200, r#"{"result_code":0,"data":{"a":1}}"#)
+            .unwrap()
+            .unwrap();
+        assert_eq!(ok.raw_data(), Some(&br#"{"a":1}"#[..]));
+        for not_json in ["<html>busy</html>", r#"{"result_code":0"#, ""] {
+            let e = answer(200, not_json).unwrap_err();
+            assert_eq!(e.0.body().as_ref(), not_json.as_bytes());
+        }
+        assert!(matches!(
+            answer(200, r#"{"result":0}"#),
+            Ok(Err(Error::Decode(_)))
+        ));
+        assert!(matches!(
+            answer(404, "<html>"),
+            Ok(Err(Error::HttpStatus { status: 404, .. }))
+        ));
     }
 
     #[test]

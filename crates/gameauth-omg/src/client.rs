@@ -214,7 +214,7 @@ impl Client {
         )
         .await;
         match result {
-            Ok(answer) => response::parse(&answer.response),
+            Ok(answer) => response::parse(&answer.value),
             // The last answer of an idempotent call whose attempts ran out: a 5xx or 429.
             Err(CallError::Unavailable {
                 last: Some(last), ..

@@ -13,7 +13,7 @@ use crate::resilience::{BreakerDecision, instant_after};
 use crate::telemetry::{self, HostRole, Outcome};
 use crate::transport::{BaseUrl, HttpTransport, OutboundRequest, retry_after};
 
-use super::policy::{BrokenAnswers, CallKind, CallPolicy, Route};
+use super::policy::{CallKind, CallPolicy, Route};
 
 /// Why one host did not give a usable answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,16 +62,31 @@ impl fmt::Display for Unavailable {
     }
 }
 
-/// A usable answer: any HTTP response the policy does not treat as a broken host.
+/// A usable answer: any HTTP response the policy does not treat as a broken host, as the call's
+/// reader made it.
 #[derive(Debug)]
 #[non_exhaustive]
-pub struct Answer {
-    /// The response, for the provider to decode.
-    pub response: Response<Bytes>,
+pub struct Answer<T = Response<Bytes>> {
+    /// What the reader made of the response: with [`execute`], the response itself, for the
+    /// provider to decode; with [`execute_read`], the reader's value.
+    pub value: T,
     /// Which host answered.
     pub host: HostRole,
     /// Why the primary did not answer, when the fallback did.
     pub primary_failure: Option<AttemptFailure>,
+}
+
+/// What a reader of [`execute_read`] hands back for an answer that is not JSON at all (an HTML
+/// error page, a truncated document): the host is broken, not answering. Boxed, as it is rare
+/// and a reader's result should stay small.
+#[derive(Debug)]
+pub struct NotJson(pub Box<Response<Bytes>>);
+
+impl NotJson {
+    /// The answer that is not JSON.
+    pub fn new(response: Response<Bytes>) -> Self {
+        Self(Box::new(response))
+    }
 }
 
 /// Why [`execute`] got no usable answer.
@@ -140,22 +155,25 @@ impl CallError {
 }
 
 /// How one host ended.
-enum HostEnd {
-    Answer(Response<Bytes>),
+enum HostEnd<T> {
+    Answer(T),
     OutcomeUnknown(TransportError),
     /// The last attempt got no response.
     Transport(TransportError),
     /// The last attempt got a broken answer.
     Broken(AttemptFailure, Response<Bytes>),
+    /// A state-creating call's answer was not JSON: the call ends there, never repeated.
+    Unreadable(Response<Bytes>),
     /// No time was left for the first attempt.
     NoTime,
 }
 
-impl HostEnd {
+impl<T> HostEnd<T> {
     fn failure(&self) -> AttemptFailure {
         match self {
             Self::Transport(e) | Self::OutcomeUnknown(e) => AttemptFailure::Transport(e.kind()),
             Self::Broken(f, _) => *f,
+            Self::Unreadable(_) => AttemptFailure::NotJson,
             Self::NoTime => AttemptFailure::DeadlineExceeded,
             // Not a failure; never asked.
             Self::Answer(_) => AttemptFailure::DeadlineExceeded,
@@ -166,7 +184,7 @@ impl HostEnd {
         match self {
             Self::Transport(error) => CallError::Transport { error, failures },
             Self::OutcomeUnknown(e) => CallError::OutcomeUnknown(e),
-            Self::Broken(_, last) => CallError::Unavailable {
+            Self::Broken(_, last) | Self::Unreadable(last) => CallError::Unavailable {
                 failures,
                 last: Some(last),
             },
@@ -198,6 +216,30 @@ pub async fn execute(
     request: &OutboundRequest,
     outer: Option<Instant>,
 ) -> Result<Answer, CallError> {
+    execute_read(transport, route, policy, request, outer, Ok).await
+}
+
+/// As [`execute`], with `read` making the provider's value of each answer the policy does not
+/// count as broken by its status, so the answer is decoded once, by the provider, and the
+/// decoding also decides whether a host is broken.
+///
+/// `read` gets every such answer (any status: a non-200 is for it to report) and returns its
+/// value, or [`NotJson`] for an answer that is not JSON at all. For an idempotent call that is
+/// a broken answer ([`AttemptFailure::NotJson`]): repeated, and sent to the fallback, like a
+/// 5xx. For a state-creating call it ends the call as [`CallError::Unavailable`] with the
+/// answer as `last`: the provider answered, so it is never repeated.
+///
+/// # Errors
+///
+/// As [`execute`].
+pub async fn execute_read<T>(
+    transport: &dyn HttpTransport,
+    route: &Route,
+    policy: &CallPolicy,
+    request: &OutboundRequest,
+    outer: Option<Instant>,
+    read: impl Fn(Response<Bytes>) -> Result<T, NotJson>,
+) -> Result<Answer<T>, CallError> {
     let own = instant_after(Instant::now(), policy.deadline);
     let deadline = outer.map_or(own, |o| o.min(own));
     if remaining(deadline).is_zero() {
@@ -220,6 +262,7 @@ pub async fn execute(
             transport,
             policy,
             request,
+            &read,
             &route.primary,
             HostRole::Primary,
             policy.attempt_timeout,
@@ -234,14 +277,21 @@ pub async fn execute(
             b.observe();
         }
         match end {
-            HostEnd::Answer(response) => {
+            HostEnd::Answer(value) => {
                 return Ok(Answer {
-                    response,
+                    value,
                     host: HostRole::Primary,
                     primary_failure: None,
                 });
             }
             HostEnd::OutcomeUnknown(e) => return Err(CallError::OutcomeUnknown(e)),
+            end @ HostEnd::Unreadable(_) => {
+                let failures = Unavailable {
+                    primary: end.failure(),
+                    fallback: None,
+                };
+                return Err(end.into_error(failures));
+            }
             end => Some(end),
         }
     };
@@ -265,6 +315,7 @@ pub async fn execute(
         transport,
         policy,
         request,
+        &read,
         &fallback.url,
         HostRole::Fallback,
         fallback.attempt_timeout,
@@ -272,8 +323,8 @@ pub async fn execute(
     )
     .await;
     match end {
-        HostEnd::Answer(response) => Ok(Answer {
-            response,
+        HostEnd::Answer(value) => Ok(Answer {
+            value,
             host: HostRole::Fallback,
             primary_failure: Some(primary_failure),
         }),
@@ -291,39 +342,34 @@ fn remaining(deadline: Instant) -> Duration {
     deadline.saturating_duration_since(Instant::now())
 }
 
-/// Whether `response` means a broken host, and why.
+/// Whether the status of `response` means a broken host (5xx, 429; idempotent calls only).
 fn broken(policy: &CallPolicy, response: &Response<Bytes>) -> Option<AttemptFailure> {
     if policy.kind == CallKind::StateCreating {
         return None;
     }
     let status = response.status();
-    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
-        return Some(AttemptFailure::Status(status.as_u16()));
-    }
-    if policy.broken_answers == BrokenAnswers::OverloadOrNotJson
-        && status == StatusCode::OK
-        && !is_json(response.body())
-    {
-        return Some(AttemptFailure::NotJson);
-    }
-    None
+    (status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS)
+        .then(|| AttemptFailure::Status(status.as_u16()))
 }
 
-/// Whether `body` is syntactically one JSON document.
+/// Whether `body` is syntactically one JSON document: for a reader of [`execute_read`] to tell
+/// an answer that is not JSON from JSON it cannot decode, on its error path.
 pub fn is_json(body: &[u8]) -> bool {
     serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
 }
 
 /// The attempts on one host.
-async fn on_host(
+#[allow(clippy::too_many_arguments)]
+async fn on_host<T>(
     transport: &dyn HttpTransport,
     policy: &CallPolicy,
     request: &OutboundRequest,
+    read: &impl Fn(Response<Bytes>) -> Result<T, NotJson>,
     base: &BaseUrl,
     role: HostRole,
     attempt_timeout: Duration,
     deadline: Instant,
-) -> HostEnd {
+) -> HostEnd<T> {
     let mut attempt: u32 = 1;
     loop {
         let left = remaining(deadline);
@@ -348,9 +394,16 @@ async fn on_host(
         let (end, outcome, retry_after) = match result {
             Ok(response) => {
                 span.record("http.response.status_code", response.status().as_u16());
-                match broken(policy, &response) {
-                    None => (HostEnd::Answer(response), Outcome::Success, None),
-                    Some(failure) => {
+                let verdict = match broken(policy, &response) {
+                    Some(failure) => Err((failure, response)),
+                    None => read(response).map_err(|NotJson(r)| (AttemptFailure::NotJson, *r)),
+                };
+                match verdict {
+                    Ok(value) => (HostEnd::Answer(value), Outcome::Success, None),
+                    Err((_, response)) if policy.kind == CallKind::StateCreating => {
+                        (HostEnd::Unreadable(response), Outcome::Refused, None)
+                    }
+                    Err((failure, response)) => {
                         let ra = retry_after(response.headers());
                         (HostEnd::Broken(failure, response), Outcome::Refused, ra)
                     }

@@ -5,15 +5,17 @@
 //! idempotent, retry policy, per-attempt timeout, overall deadline) and where it goes
 //! ([`Route`]: one [`BaseUrl`], or a primary and a fallback behind a circuit breaker), and hands
 //! all three to [`execute`]. The provider then decodes the [`Answer`] in its own wire format, or
-//! maps the [`CallError`] to its own error type.
+//! maps the [`CallError`] to its own error type. A provider that tells a broken host by its
+//! answer's body (an HTML error page where JSON belongs) passes its decoder to
+//! [`execute_read`] instead, so each answer is read once and the reading decides.
 //!
 //! # The rules, decided once
 //!
 //! * **Idempotent calls** are repeated after a retryable transport failure (connect error,
-//!   timeout, broken connection) and after a broken answer (HTTP 5xx or 429, and for
-//!   [`BrokenAnswers::OverloadOrNotJson`] a 200 that is not JSON), with the retry policy's
-//!   jittered backoff and a `Retry-After` honoured up to its bound, all within the deadline.
-//!   Any other answer is definitive and returned.
+//!   timeout, broken connection) and after a broken answer (HTTP 5xx or 429, and with
+//!   [`execute_read`] an answer its reader finds is not JSON), with the retry policy's jittered
+//!   backoff and a `Retry-After` honoured up to its bound, all within the deadline. Any other
+//!   answer is definitive and returned.
 //! * **State-creating calls** are repeated only when the request provably never left: the
 //!   transport says [`request_sent() == false`](crate::TransportError::request_sent) and the
 //!   failure is retryable. **A connect-phase timeout with nothing sent is such a failure and is
@@ -47,7 +49,7 @@
 //! let request = OutboundRequest::post("/v1/login", HeaderMap::new(), Bytes::from_static(b"{}"));
 //! # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
 //! let answer = execute(&provider, &route, &policy, &request, None).await.unwrap();
-//! assert_eq!(answer.response.body().as_ref(), b"{\"code\":0}");
+//! assert_eq!(answer.value.body().as_ref(), b"{\"code\":0}");
 //! # });
 //! ```
 
@@ -57,5 +59,7 @@ mod policy;
 mod tests;
 
 pub use crate::transport::{BaseUrl, BaseUrlError, OutboundRequest, sensitive_header};
-pub use engine::{Answer, AttemptFailure, CallError, Unavailable, execute, is_json};
-pub use policy::{BrokenAnswers, CallKind, CallPolicy, FallbackHost, Route};
+pub use engine::{
+    Answer, AttemptFailure, CallError, NotJson, Unavailable, execute, execute_read, is_json,
+};
+pub use policy::{CallKind, CallPolicy, FallbackHost, Route};

@@ -21,18 +21,9 @@ pub enum CallKind {
     /// returned as it is.
     StateCreating,
     /// The call only reads: it is repeated after a retryable transport failure and after a
-    /// broken answer (see [`BrokenAnswers`]), and may go to a fallback host.
+    /// broken answer (HTTP 5xx or 429, or what the call's reader finds is not JSON, see
+    /// [`execute_read`](super::execute_read)), and may go to a fallback host.
     Idempotent,
-}
-
-/// Which HTTP answers mean the host is broken or overloaded rather than answering.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BrokenAnswers {
-    /// HTTP 5xx and 429 (its `Retry-After` honoured up to the retry policy's bound).
-    Overload,
-    /// HTTP 5xx and 429, and a 200 whose body is not one JSON document (an HTML error page, a
-    /// truncated answer).
-    OverloadOrNotJson,
 }
 
 /// How one call is made: its kind, retries, timeouts and metric labels.
@@ -64,8 +55,6 @@ pub struct CallPolicy {
     pub attempt_timeout: Duration,
     /// Time for the whole call: every attempt and backoff on every host.
     pub deadline: Duration,
-    /// Which answers count as a broken host (idempotent calls only).
-    pub broken_answers: BrokenAnswers,
 }
 
 impl CallPolicy {
@@ -78,7 +67,6 @@ impl CallPolicy {
             retry: RetryPolicy::NONE,
             attempt_timeout: Duration::from_secs(10),
             deadline: Duration::from_secs(10),
-            broken_answers: BrokenAnswers::Overload,
         }
     }
 
@@ -99,12 +87,6 @@ impl CallPolicy {
         self.deadline = deadline;
         self
     }
-
-    /// Sets which answers count as a broken host.
-    pub const fn with_broken_answers(mut self, broken: BrokenAnswers) -> Self {
-        self.broken_answers = broken;
-        self
-    }
 }
 
 /// The fallback host of a [`Route`].
@@ -120,7 +102,7 @@ pub struct FallbackHost {
 /// primary.
 ///
 /// Only a broken primary sends a call to the fallback: no response, or a broken answer (see
-/// [`BrokenAnswers`]). After a run of consecutive primary failures the breaker sends calls
+/// [`CallKind::Idempotent`]). After a run of consecutive primary failures the breaker sends calls
 /// straight to the fallback for a growing cool-down, then lets one probe through. Without a
 /// fallback there is nowhere else to go, so every call tries the primary and no breaker is kept.
 #[derive(Debug, Clone)]

@@ -77,7 +77,7 @@ async fn a_state_creating_call_is_repeated_after_a_refused_connection() {
     let a = execute(&t, &single(), &state_creating(), &request(), None)
         .await
         .unwrap();
-    assert_eq!(a.response.status(), 200);
+    assert_eq!(a.value.status(), 200);
     assert_eq!(t.calls(), 2);
 }
 
@@ -87,7 +87,7 @@ async fn a_state_creating_call_is_repeated_after_a_connect_timeout_with_nothing_
     let a = execute(&t, &single(), &state_creating(), &request(), None)
         .await
         .unwrap();
-    assert_eq!(a.response.status(), 200);
+    assert_eq!(a.value.status(), 200);
     assert_eq!(t.calls(), 2);
 }
 
@@ -117,7 +117,7 @@ async fn a_state_creating_call_returns_any_answer_without_repeating_it() {
     let a = execute(&t, &single(), &state_creating(), &request(), None)
         .await
         .unwrap();
-    assert_eq!(a.response.status(), 503);
+    assert_eq!(a.value.status(), 503);
     assert_eq!(t.calls(), 1);
 }
 
@@ -146,7 +146,7 @@ async fn an_idempotent_call_is_repeated_after_overload_and_timeouts() {
     let a = execute(&t, &single(), &idempotent(), &request(), None)
         .await
         .unwrap();
-    assert_eq!(a.response.status(), 200);
+    assert_eq!(a.value.status(), 200);
     assert_eq!(t.calls(), 3);
 }
 
@@ -190,9 +190,78 @@ async fn definitive_answers_are_returned_at_once() {
         let a = execute(&t, &single(), &idempotent(), &request(), None)
             .await
             .unwrap();
-        assert_eq!(a.response.status().as_u16(), status);
+        assert_eq!(a.value.status().as_u16(), status);
         assert_eq!(t.calls(), 1);
     }
+}
+
+/// A reader that decodes `{"code": n}` and finds anything that is not JSON broken.
+fn code(response: Response<Bytes>) -> Result<(u16, Option<i64>), NotJson> {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        code: i64,
+    }
+    match serde_json::from_slice::<Body>(response.body()) {
+        Ok(body) => Ok((response.status().as_u16(), Some(body.code))),
+        Err(_) if !is_json(response.body()) => Err(NotJson::new(response)),
+        Err(_) => Ok((response.status().as_u16(), None)),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_reader_makes_the_value_of_every_definitive_answer() {
+    for (status, body, value) in [
+        (200, r#"{"code":7}"#, (200, Some(7))),
+        (404, r#"{"code":1}"#, (404, Some(1))),
+        (200, r#"{"other":1}"#, (200, None)),
+    ] {
+        let t = scripted(vec![ok(status, body)]);
+        let a = execute_read(&t, &single(), &idempotent(), &request(), None, code)
+            .await
+            .unwrap();
+        assert_eq!(a.value, value);
+        assert_eq!(t.calls(), 1);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn what_a_reader_finds_is_not_json_is_repeated_for_an_idempotent_call() {
+    let t = scripted(vec![ok(200, "<html>"), ok(200, r#"{"code":0}"#)]);
+    let a = execute_read(&t, &single(), &idempotent(), &request(), None, code)
+        .await
+        .unwrap();
+    assert_eq!(a.value, (200, Some(0)));
+    assert_eq!(t.calls(), 2);
+    let t = scripted(vec![ok(200, "<html>")]);
+    match execute_read(&t, &single(), &idempotent(), &request(), None, code).await {
+        Err(CallError::Unavailable { failures, last }) => {
+            assert_eq!(failures.primary, AttemptFailure::NotJson);
+            assert_eq!(last.unwrap().body().as_ref(), b"<html>");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(t.calls(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn what_a_reader_finds_is_not_json_ends_a_state_creating_call_without_the_fallback() {
+    let (t, fallback_calls) = by_host(ok(200, "<html>"), ok(200, r#"{"code":0}"#));
+    let policy = CallPolicy::new("test", "create", CallKind::StateCreating)
+        .with_retry(RetryPolicy::IDEMPOTENT);
+    match execute_read(&t, &routed(), &policy, &request(), None, code).await {
+        Err(CallError::Unavailable { failures, last }) => {
+            assert_eq!(
+                failures,
+                Unavailable {
+                    primary: AttemptFailure::NotJson,
+                    fallback: None
+                }
+            );
+            assert_eq!(last.unwrap().body().as_ref(), b"<html>");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(fallback_calls.calls(), 0);
 }
 
 #[tokio::test(start_paused = true)]
@@ -244,16 +313,24 @@ fn routed() -> Route {
 
 fn hive_like() -> CallPolicy {
     CallPolicy::new("test", "verify", CallKind::Idempotent)
-        .with_broken_answers(BrokenAnswers::OverloadOrNotJson)
         .with_attempt_timeout(Duration::from_secs(2))
         .with_deadline(Duration::from_millis(4500))
+}
+
+/// A reader that finds a 200 that is not JSON broken, and keeps every other answer.
+fn json(response: Response<Bytes>) -> Result<Response<Bytes>, NotJson> {
+    if response.status() == StatusCode::OK && !is_json(response.body()) {
+        Err(NotJson::new(response))
+    } else {
+        Ok(response)
+    }
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_broken_primary_hands_the_call_to_the_fallback() {
     for primary in [ok(503, ""), ok(200, "<html>"), sent_timeout(), refused()] {
         let (t, fallback_calls) = by_host(primary, ok(200, "{}"));
-        let a = execute(&t, &routed(), &hive_like(), &request(), None)
+        let a = execute_read(&t, &routed(), &hive_like(), &request(), None, json)
             .await
             .unwrap();
         assert_eq!(a.host, crate::telemetry::HostRole::Fallback);
@@ -265,7 +342,7 @@ async fn a_broken_primary_hands_the_call_to_the_fallback() {
 #[tokio::test(start_paused = true)]
 async fn a_definitive_answer_never_goes_to_the_fallback() {
     let (t, fallback_calls) = by_host(ok(200, r#"{"result_code":7000}"#), ok(200, "{}"));
-    let a = execute(&t, &routed(), &hive_like(), &request(), None)
+    let a = execute_read(&t, &routed(), &hive_like(), &request(), None, json)
         .await
         .unwrap();
     assert_eq!(a.host, crate::telemetry::HostRole::Primary);
@@ -275,7 +352,7 @@ async fn a_definitive_answer_never_goes_to_the_fallback() {
 #[tokio::test(start_paused = true)]
 async fn both_hosts_broken_is_unavailable_with_both_failures() {
     let (t, _) = by_host(ok(502, ""), sent_timeout());
-    match execute(&t, &routed(), &hive_like(), &request(), None).await {
+    match execute_read(&t, &routed(), &hive_like(), &request(), None, json).await {
         Err(CallError::Transport { failures, .. }) => assert_eq!(
             failures,
             Unavailable {
@@ -292,12 +369,12 @@ async fn the_breaker_opens_and_skips_the_primary() {
     let route = routed();
     let (t, _) = by_host(ok(503, ""), ok(200, "{}"));
     for _ in 0..5 {
-        execute(&t, &route, &hive_like(), &request(), None)
+        execute_read(&t, &route, &hive_like(), &request(), None, json)
             .await
             .unwrap();
     }
     assert_eq!(route.breaker_state(), Some(BreakerState::Open));
-    let a = execute(&t, &route, &hive_like(), &request(), None)
+    let a = execute_read(&t, &route, &hive_like(), &request(), None, json)
         .await
         .unwrap();
     assert_eq!(a.primary_failure, Some(AttemptFailure::BreakerOpen));
@@ -310,7 +387,7 @@ fn attempts_and_breaker_changes_are_counted() {
         let route = routed();
         let (t, _) = by_host(ok(503, ""), ok(200, "{}"));
         for _ in 0..6 {
-            execute(&t, &route, &hive_like(), &request(), None)
+            execute_read(&t, &route, &hive_like(), &request(), None, json)
                 .await
                 .unwrap();
         }

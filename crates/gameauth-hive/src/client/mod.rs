@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 use async_trait::async_trait;
 use gameauth_core::outbound::{
-    BrokenAnswers, CallError, CallKind, CallPolicy, OutboundRequest, Route, execute,
+    CallError, CallKind, CallPolicy, OutboundRequest, Route, execute_read,
 };
 use gameauth_core::resilience::{BreakerState, instant_after};
 use gameauth_core::{AuthError, HttpTransport, TokenVerifier, VerifiedPlayer, VerifyRequest};
@@ -319,19 +319,19 @@ impl Client {
     ) -> Result<(Envelope, ServedBy), Error> {
         let t = self.inner.timeouts;
         let policy = CallPolicy::new(PROVIDER, endpoint, CallKind::Idempotent)
-            .with_broken_answers(BrokenAnswers::OverloadOrNotJson)
             .with_attempt_timeout(t.primary)
             .with_deadline(t.deadline);
-        let answer = execute(
+        let answer = execute_read(
             &*self.inner.transport,
             &self.inner.route,
             &policy,
             request,
             deadline,
+            Envelope::read,
         )
         .await
         .map_err(unavailable)?;
-        Ok((Envelope::from_response(&answer.response)?, answer.host))
+        Ok((answer.value?, answer.host))
     }
 
     async fn call_with_server_token<T>(

@@ -158,7 +158,7 @@ impl TokenVerifier for AcmeVerifier {
             .with_attempt_timeout(self.timeout)
             .with_deadline(self.timeout);
         match execute(&*self.transport, &self.route, &policy, &signed, None).await {
-            Ok(answer) => Self::parse(&answer.response),
+            Ok(answer) => Self::parse(&answer.value),
             // A 5xx or 429: Acme answered, and says why.
             Err(CallError::Unavailable {
                 last: Some(last), ..
