@@ -135,7 +135,7 @@ fn request(
         player_id,
         hive_certification_key: certification_key.map(ExposeSecret::expose_secret),
     };
-    request::json(path, HeaderMap::new(), &body)
+    request::json(path, HeaderMap::with_capacity(request::HEADERS), &body)
 }
 
 /// Builds a v2 IdP list request; the caller adds the server token to each attempt

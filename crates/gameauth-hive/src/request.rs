@@ -6,6 +6,14 @@ use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 
 use crate::error::Error;
 
+/// The most headers a Hive request carries: `Authorization`, `X-Access-Token`, `Content-Type`,
+/// `ISCRYPT`, and one to spare.
+pub(crate) const HEADERS: usize = 5;
+
+/// Room for a request body: a verification body with the longest identifiers fits, so the
+/// buffer is not grown (and copied) while serialising.
+const BODY_CAPACITY: usize = 512;
+
 /// A JSON POST of `body` to `path` with the headers every Hive API takes (`Content-Type`,
 /// `ISCRYPT: 0`) added to `headers`: the body is serialised once and every attempt, on either
 /// host, sends the same bytes.
@@ -14,9 +22,10 @@ pub(crate) fn json<T: serde::Serialize>(
     mut headers: HeaderMap,
     body: &T,
 ) -> Result<OutboundRequest, Error> {
-    let body = serde_json::to_vec(body)
-        .map(bytes::Bytes::from)
+    let mut buf = Vec::with_capacity(BODY_CAPACITY);
+    serde_json::to_writer(&mut buf, body)
         .map_err(|_| Error::InvalidInput("cannot serialise the request".into()))?;
+    let body = bytes::Bytes::from(buf);
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(
         HeaderName::from_static("iscrypt"),

@@ -211,7 +211,8 @@ pub(crate) fn player_authorization(
     if did.trim().is_empty() {
         return Err(Error::InvalidInput("did is empty".into()));
     }
-    let mut headers = HeaderMap::new();
+    // Room for every header a Hive request carries, so none is added by growing the map.
+    let mut headers = HeaderMap::with_capacity(crate::request::HEADERS);
     headers.insert(
         AUTHORIZATION,
         sensitive("the player token", token.expose_secret())?,
