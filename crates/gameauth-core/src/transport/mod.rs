@@ -59,7 +59,7 @@ pub trait HttpTransport: Send + Sync {
         request: Request<Bytes>,
         timeout: Duration,
     ) -> Result<Response<Bytes>, TransportError> {
-        within(timeout, self.send(request)).await
+        within(tokio::time::timeout(timeout, self.send(request)).await)
     }
 
     /// Sends one attempt of `request` to the host `base`, giving up after `timeout`: how the
@@ -113,23 +113,25 @@ pub async fn send_with_timeout(
     request: Request<Bytes>,
     timeout: Duration,
 ) -> Result<Response<Bytes>, TransportError> {
-    within(timeout, transport.send(request)).await
+    within(tokio::time::timeout(timeout, transport.send(request)).await)
 }
 
-/// Runs one attempt, giving up after `timeout` with a timeout that may have sent the request.
-async fn within(
-    timeout: Duration,
-    attempt: impl Future<Output = Result<Response<Bytes>, TransportError>>,
+/// The outcome of one attempt run under [`tokio::time::timeout`]: its own, or, when the time
+/// ran out, a timeout that may have sent the request.
+///
+/// Each transport awaits `tokio::time::timeout(…)` in its own `async fn` and passes the result
+/// here, rather than awaiting a helper `async fn` around it: such a helper would keep room for
+/// the attempt beside the timer holding it, doubling the future a transport boxes.
+fn within(
+    timed: Result<Result<Response<Bytes>, TransportError>, tokio::time::error::Elapsed>,
 ) -> Result<Response<Bytes>, TransportError> {
-    tokio::time::timeout(timeout, attempt)
-        .await
-        .unwrap_or_else(|_| {
-            Err(TransportError::new(
-                TransportErrorKind::Timeout,
-                true,
-                "attempt timed out",
-            ))
-        })
+    timed.unwrap_or_else(|_| {
+        Err(TransportError::new(
+            TransportErrorKind::Timeout,
+            true,
+            "attempt timed out",
+        ))
+    })
 }
 
 /// Parses a `Retry-After` header given in seconds. HTTP-date forms are ignored (`None`).

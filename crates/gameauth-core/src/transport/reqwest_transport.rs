@@ -127,7 +127,7 @@ impl HttpTransport for ReqwestTransport {
     /// Every HTTP status, redirects included, is returned as a response.
     async fn send(&self, request: Request<Bytes>) -> Result<Response<Bytes>, TransportError> {
         let request = reqwest::Request::try_from(request).map_err(|e| map_reqwest_error(&e))?;
-        within(self.attempt_timeout, self.execute(request)).await
+        within(tokio::time::timeout(self.attempt_timeout, self.execute(request)).await)
     }
 
     /// As [`send`](Self::send), within the shorter of `timeout` and the attempt timeout: one
@@ -142,7 +142,8 @@ impl HttpTransport for ReqwestTransport {
         timeout: Duration,
     ) -> Result<Response<Bytes>, TransportError> {
         let request = reqwest::Request::try_from(request).map_err(|e| map_reqwest_error(&e))?;
-        within(timeout.min(self.attempt_timeout), self.execute(request)).await
+        let limit = timeout.min(self.attempt_timeout);
+        within(tokio::time::timeout(limit, self.execute(request)).await)
     }
 
     /// As [`send_within`](Self::send_within), building reqwest's request directly: the path
@@ -166,7 +167,8 @@ impl HttpTransport for ReqwestTransport {
         let mut outgoing = reqwest::Request::new(request.method().clone(), url);
         *outgoing.headers_mut() = request.headers().clone();
         *outgoing.body_mut() = Some(reqwest::Body::from(request.body().clone()));
-        within(timeout.min(self.attempt_timeout), self.execute(outgoing)).await
+        let limit = timeout.min(self.attempt_timeout);
+        within(tokio::time::timeout(limit, self.execute(outgoing)).await)
     }
 }
 
