@@ -48,7 +48,7 @@ impl Settings {
 
 const USAGE: &str = "usage: gameauth-bench [--quick] [--only 1,2,...]\n       \
                      gameauth-bench --serve-probe --gameauth <PATH> [--rotations N] [--grants G]\n       \
-                     gameauth-bench --profile <account|refresh> N";
+                     gameauth-bench --profile <account|refresh|hive|hive-bare> N";
 
 fn parse_args(args: &[String]) -> Result<Settings, String> {
     let mut settings = Settings::default();

@@ -1,8 +1,14 @@
-//! `--profile <account|refresh> N`: `N` requests through [`OAuthServer::handle`] in process (no
-//! socket, no HTTP codec, no framework), one after another on one thread, so a profiler sees
-//! only the SDK's own work per request and the host hooks of item 4. For example
-//! `valgrind --tool=callgrind target/release/gameauth-bench --profile account 5000`, or
-//! `perf record` on the same command.
+//! `--profile <account|refresh|hive|hive-bare> N`, for a profiler. For example
+//! `valgrind --tool=callgrind --separate-threads=yes target/release/gameauth-bench --profile hive 3000`,
+//! or `perf record` on the same command.
+//!
+//! * `account`, `refresh`: `N` requests through [`OAuthServer::handle`] in process (no socket, no
+//!   HTTP codec, no framework), one after another on one thread, so a profiler sees only the
+//!   SDK's own work per request and the host hooks of item 4.
+//! * `hive`, `hive-bare`: `N` sequential Hive verifications of item 2 against its loopback stub,
+//!   through `gameauth-hive` or by hand. The calls run on the calling thread, the stub and the
+//!   connections' tasks on the runtimes' threads, so the calling thread's cost per call (the
+//!   difference between two values of `N`) compares the two sides.
 //!
 //! [`OAuthServer::handle`]: gameauth_vegaslounge::OAuthServer::handle
 
@@ -18,7 +24,7 @@ use crate::vegas::{self, CLIENT_ID, CLIENT_SECRET};
 
 /// The flag that selects this mode.
 pub(crate) const FLAG: &str = "--profile";
-const USAGE: &str = "usage: gameauth-bench --profile <account|refresh> N";
+const USAGE: &str = "usage: gameauth-bench --profile <account|refresh|hive|hive-bare> N";
 
 #[derive(Deserialize)]
 struct Rotated {
@@ -28,14 +34,19 @@ struct Rotated {
 /// Runs the requests and prints the time per request.
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let route = args.first().map(String::as_str).ok_or(USAGE)?;
-    if route != "account" && route != "refresh" {
-        return Err(USAGE.to_owned());
-    }
     let n = args
         .get(1)
         .and_then(|n| n.parse::<u32>().ok())
         .filter(|n| *n > 0)
         .ok_or(USAGE)?;
+    if let "hive" | "hive-bare" = route {
+        let per_call = crate::hive::profile(route == "hive-bare", n)?;
+        println!("{route}: {per_call:.2} µs per call ({n} calls)");
+        return Ok(());
+    }
+    if route != "account" && route != "refresh" {
+        return Err(USAGE.to_owned());
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .map_err(|e| e.to_string())?;
