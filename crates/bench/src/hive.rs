@@ -215,18 +215,17 @@ pub(crate) fn first_error(errors: RefCell<Option<String>>) -> Result<(), String>
     errors.into_inner().map_or(Ok(()), Err)
 }
 
-/// Item 2: sequential cost and throughput at 64 callers.
-pub(crate) fn run_verify(
-    settings: &Settings,
+/// The stub (kept running while it is held), its URL, our client and the hand-written one, both
+/// warmed: the server token cached, connections open.
+fn warmed(
     server: &Runtime,
     client_rt: &Runtime,
-) -> Result<Vec<Row>, String> {
+) -> Result<(Stub, String, hive::Client, Bare), String> {
     let token = server_token();
     let stub = Stub::start(server.handle(), answers(&token))?;
     let base = stub.url();
     let ours = build_client(&stub, None)?;
     let bare = Bare::new(token)?;
-    // Warm both: server token cached, connections open.
     client_rt.block_on(async {
         for _ in 0..200 {
             ours_once(&ours).await?;
@@ -234,6 +233,16 @@ pub(crate) fn run_verify(
         }
         Ok::<_, String>(())
     })?;
+    Ok((stub, base, ours, bare))
+}
+
+/// Item 2: sequential cost and throughput at 64 callers.
+pub(crate) fn run_verify(
+    settings: &Settings,
+    server: &Runtime,
+    client_rt: &Runtime,
+) -> Result<Vec<Row>, String> {
+    let (_stub, base, ours, bare) = warmed(server, client_rt)?;
 
     let (reps, calls) = if settings.quick { (9, 200) } else { (31, 500) };
     let errors = RefCell::new(None);
@@ -310,18 +319,11 @@ pub(crate) fn run_verify(
 /// `gameauth-hive` or by hand (`bare`), after the same warm-up as item 2, with the servers and
 /// the callers on runtimes of their own as in item 2; returns the time per call (µs).
 pub(crate) fn profile(bare: bool, n: u32) -> Result<f64, String> {
-    let server = crate::runtime("bench-server", 2)?;
-    let client_rt = crate::runtime("bench-client", 2)?;
-    let token = server_token();
-    let stub = Stub::start(server.handle(), answers(&token))?;
-    let base = stub.url();
-    let ours = build_client(&stub, None)?;
-    let by_hand = Bare::new(token)?;
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let server = crate::runtime("bench-server", cores)?;
+    let client_rt = crate::runtime("bench-client", cores)?;
+    let (_stub, base, ours, by_hand) = warmed(&server, &client_rt)?;
     client_rt.block_on(async {
-        for _ in 0..200 {
-            ours_once(&ours).await?;
-            bare_once(&by_hand, &base).await?;
-        }
         let started = Instant::now();
         for _ in 0..n {
             if bare {
