@@ -227,7 +227,7 @@ mod tests {
                 fs::write(src.join(format!("{module}.rs")), "//! A module.\n").unwrap();
             }
         }
-        let core = dir.path().join("crates/gameauth-core/src/outbound");
+        let core = dir.path().join("crates/gameauth-core/src/transport");
         fs::create_dir_all(&core).unwrap();
         fs::write(
             core.join("base_url.rs"),
