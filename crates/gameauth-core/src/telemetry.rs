@@ -104,7 +104,7 @@ pub fn outbound_attempt(
     elapsed: Duration,
 ) {
     let host = host.as_str();
-    with_key(
+    increment(
         OUTBOUND_REQUESTS,
         [
             ("provider", provider),
@@ -112,7 +112,6 @@ pub fn outbound_attempt(
             ("outcome", outcome.as_str()),
             ("host", host),
         ],
-        |key| metrics::with_recorder(|r| r.register_counter(key, &METADATA).increment(1)),
     );
     with_key(
         OUTBOUND_DURATION,
@@ -128,6 +127,13 @@ pub fn outbound_attempt(
             });
         },
     );
+}
+
+/// Adds one to the counter `name` with `labels`.
+fn increment<const N: usize>(name: &'static str, labels: [(&'static str, &'static str); N]) {
+    with_key(name, labels, |key| {
+        metrics::with_recorder(|r| r.register_counter(key, &METADATA).increment(1));
+    });
 }
 
 /// What the `metrics` macros would give these series: this module as the target, level INFO.
@@ -225,18 +231,20 @@ fn breaker_state_label(state: BreakerState) -> &'static str {
 
 /// Sets the breaker gauge of `provider`.
 pub fn breaker_state(provider: &'static str, state: BreakerState) {
-    metrics::gauge!(BREAKER_STATE, "provider" => provider)
-        .set(f64::from(breaker_state_value(state)));
+    with_key(BREAKER_STATE, [("provider", provider)], |key| {
+        metrics::with_recorder(|r| {
+            r.register_gauge(key, &METADATA)
+                .set(f64::from(breaker_state_value(state)));
+        });
+    });
 }
 
 /// Records a breaker change to `to`, and sets the gauge.
 pub fn breaker_transition(provider: &'static str, to: BreakerState) {
-    metrics::counter!(
+    increment(
         BREAKER_TRANSITIONS,
-        "provider" => provider,
-        "to" => breaker_state_label(to),
-    )
-    .increment(1);
+        [("provider", provider), ("to", breaker_state_label(to))],
+    );
     breaker_state(provider, to);
 }
 
@@ -264,10 +272,9 @@ impl TokenResult {
 
 /// Records one server-token cache lookup.
 pub fn server_token(provider: &'static str, result: TokenResult) {
-    with_key(
+    increment(
         SERVER_TOKEN,
         [("provider", provider), ("result", result.as_str())],
-        |key| metrics::with_recorder(|r| r.register_counter(key, &METADATA).increment(1)),
     );
 }
 
@@ -275,13 +282,10 @@ pub fn server_token(provider: &'static str, result: TokenResult) {
 /// `verify_session` or `webhook`), `outcome` what the verification said (a fixed string such as
 /// `accepted`, `signature`, `malformed`, `stale`, `too_large`, `timeout`).
 pub fn inbound_callback(provider: &'static str, kind: &'static str, outcome: &'static str) {
-    metrics::counter!(
+    increment(
         INBOUND_CALLBACKS,
-        "provider" => provider,
-        "kind" => kind,
-        "outcome" => outcome,
-    )
-    .increment(1);
+        [("provider", provider), ("kind", kind), ("outcome", outcome)],
+    );
 }
 
 /// Capturing what the SDK records, for tests (feature `test-util`).
