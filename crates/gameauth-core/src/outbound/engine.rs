@@ -23,7 +23,8 @@ pub enum AttemptFailure {
     Transport(TransportErrorKind),
     /// An HTTP status that means the host is broken or overloaded (5xx or 429).
     Status(u16),
-    /// A 200 whose body is not JSON (an HTML error page, a truncated document).
+    /// An answer the call's reader found is not JSON at all (an HTML error page, a truncated
+    /// document; see [`execute_read`]).
     NotJson,
     /// The primary was skipped because its circuit breaker is open.
     BreakerOpen,
@@ -263,9 +264,11 @@ pub async fn execute_read<T>(
             policy,
             request,
             &read,
-            &route.primary,
-            HostRole::Primary,
-            policy.attempt_timeout,
+            Host {
+                base: &route.primary,
+                role: HostRole::Primary,
+                attempt_timeout: policy.attempt_timeout,
+            },
             deadline,
         )
         .await;
@@ -316,9 +319,11 @@ pub async fn execute_read<T>(
         policy,
         request,
         &read,
-        &fallback.url,
-        HostRole::Fallback,
-        fallback.attempt_timeout,
+        Host {
+            base: &fallback.url,
+            role: HostRole::Fallback,
+            attempt_timeout: fallback.attempt_timeout,
+        },
         deadline,
     )
     .await;
@@ -358,18 +363,27 @@ pub fn is_json(body: &[u8]) -> bool {
     serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
 }
 
+/// One host of a route, as [`on_host`] tries it.
+struct Host<'a> {
+    base: &'a BaseUrl,
+    role: HostRole,
+    attempt_timeout: Duration,
+}
+
 /// The attempts on one host.
-#[allow(clippy::too_many_arguments)]
 async fn on_host<T>(
     transport: &dyn HttpTransport,
     policy: &CallPolicy,
     request: &OutboundRequest,
     read: &impl Fn(Response<Bytes>) -> Result<T, NotJson>,
-    base: &BaseUrl,
-    role: HostRole,
-    attempt_timeout: Duration,
+    host: Host<'_>,
     deadline: Instant,
 ) -> HostEnd<T> {
+    let Host {
+        base,
+        role,
+        attempt_timeout,
+    } = host;
     let mut attempt: u32 = 1;
     loop {
         let left = remaining(deadline);
