@@ -147,15 +147,20 @@ const KEY_CACHE_CAP: usize = 512;
 #[derive(PartialEq, Eq, Hash)]
 struct LabelSet {
     name: (usize, usize),
-    labels: [(usize, usize, usize); 4],
+    labels: [(usize, usize, usize, usize); 4],
 }
 
 impl LabelSet {
     fn new<const N: usize>(name: &'static str, labels: &[(&'static str, &'static str); N]) -> Self {
         const { assert!(N <= 4, "at most four labels") };
-        let mut out = [(0, 0, 0); 4];
+        let mut out = [(0, 0, 0, 0); 4];
         for (slot, (key, value)) in out.iter_mut().zip(labels) {
-            *slot = (key.as_ptr() as usize, value.as_ptr() as usize, value.len());
+            *slot = (
+                key.as_ptr() as usize,
+                key.len(),
+                value.as_ptr() as usize,
+                value.len(),
+            );
         }
         Self {
             name: (name.as_ptr() as usize, name.len()),
@@ -174,10 +179,11 @@ thread_local! {
 /// A [`Key`] whose label values are known only at run time allocates its label list and hashes
 /// it every time it is built: on an outbound call that cost more than the rest of the
 /// recording. The values here are `'static` strings from small fixed sets, so each thread keeps
-/// the keys it built, looked up by the strings' addresses (at most [`KEY_CACHE_CAP`] label
-/// sets; past that, and if the cache is in use by a recorder recording from inside
-/// `record`, a key is built for the one call). The recorder is asked on every call, as the
-/// macros do, so one installed later, or a local one, sees every series.
+/// the keys it built, looked up by the strings' addresses and lengths (at most
+/// [`KEY_CACHE_CAP`] label sets; past that, or while the thread exits and its cache is gone, a
+/// key is built for the one call). The cache is not borrowed while `record` runs, so a recorder
+/// may record from inside it. The recorder is asked on every call, as the macros do, so one
+/// installed later, or a local one, sees every series.
 fn with_key<const N: usize>(
     name: &'static str,
     labels: [(&'static str, &'static str); N],
