@@ -23,10 +23,9 @@ use std::fmt;
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct BaseUrl {
-    url: String,
+    /// The URL as parsed; [`as_str`](Self::as_str) is its text without the trailing `/`.
+    url: url::Url,
     host: String,
-    /// `url` as parsed, for a transport that sends `url::Url`s ([`url_for`](Self::url_for)).
-    parsed: url::Url,
 }
 
 /// Why a base URL was refused. Its text never quotes the URL (it may hold credentials).
@@ -101,16 +100,12 @@ impl BaseUrl {
             ));
         }
         let host = host.to_owned();
-        Ok(Self {
-            url: url.as_str().trim_end_matches('/').to_owned(),
-            host,
-            parsed: url,
-        })
+        Ok(Self { url, host })
     }
 
     /// The URL without a trailing `/`.
     pub fn as_str(&self) -> &str {
-        &self.url
+        self.url.as_str().trim_end_matches('/')
     }
 
     /// The host, for logs and the `server.address` span field (an IPv6 address keeps its
@@ -121,8 +116,9 @@ impl BaseUrl {
 
     /// `self` followed by `path_and_query`, which starts with `/`.
     pub fn join(&self, path_and_query: &str) -> String {
-        let mut out = String::with_capacity(self.url.len() + path_and_query.len());
-        out.push_str(&self.url);
+        let base = self.as_str();
+        let mut out = String::with_capacity(base.len() + path_and_query.len());
+        out.push_str(base);
         out.push_str(path_and_query);
         out
     }
@@ -139,7 +135,7 @@ impl BaseUrl {
     /// than sent other than as it was signed.
     #[cfg_attr(not(feature = "reqwest"), allow(dead_code))]
     pub(crate) fn url_for(&self, path_and_query: &str) -> Option<url::Url> {
-        let prefix = self.parsed.path().trim_end_matches('/');
+        let prefix = self.url.path().trim_end_matches('/');
         let mut relative = String::with_capacity(prefix.len() + path_and_query.len());
         relative.push_str(prefix);
         relative.push_str(path_and_query);
@@ -148,13 +144,13 @@ impl BaseUrl {
         let parsed = match relative.as_bytes() {
             [b'/', next, ..] if !matches!(next, b'/' | b'\\' | b'\t' | b'\n' | b'\r') => {
                 url::Url::options()
-                    .base_url(Some(&self.parsed))
+                    .base_url(Some(&self.url))
                     .parse(&relative)
             }
             _ => url::Url::parse(&self.join(path_and_query)),
         }
         .ok()?;
-        let as_given = parsed.as_str().strip_prefix(self.url.as_str()) == Some(path_and_query)
+        let as_given = parsed.as_str().strip_prefix(self.as_str()) == Some(path_and_query)
             && parsed.fragment().is_none();
         as_given.then_some(parsed)
     }
@@ -162,13 +158,13 @@ impl BaseUrl {
 
 impl fmt::Debug for BaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.url, f)
+        fmt::Debug::fmt(self.as_str(), f)
     }
 }
 
 impl fmt::Display for BaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.url)
+        f.write_str(self.as_str())
     }
 }
 
